@@ -1,0 +1,85 @@
+/**
+ * Every error Tenantry raises is a {@link TenantryError} with a stable `code`. Callers branch
+ * on `code`, never on the message. See `docs/errors.md` for the full table.
+ */
+export const ErrorCodes = {
+  /** No tenant was given and none is in the current context. */
+  TENANT_REQUIRED: 'TENANT_REQUIRED',
+  /** A tenant id or slug is malformed; rejected before any SQL runs. */
+  INVALID_TENANT_ID: 'INVALID_TENANT_ID',
+  /** No live tenant has that id or slug. */
+  TENANT_NOT_FOUND: 'TENANT_NOT_FOUND',
+  /** A live tenant already uses that slug. */
+  TENANT_EXISTS: 'TENANT_EXISTS',
+  /** The tenant is suspended; resume it to route work to it again. */
+  TENANT_SUSPENDED: 'TENANT_SUSPENDED',
+  /** The tenant exists but is not routable yet (provisioning, migrating, failed). */
+  TENANT_NOT_READY: 'TENANT_NOT_READY',
+  /** The requested status change is not allowed from the tenant's current status. */
+  INVALID_STATE_TRANSITION: 'INVALID_STATE_TRANSITION',
+  /** An option or argument is malformed. */
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  /** A tenant could not be provisioned; it is left FAILED with nothing half-made. */
+  PROVISIONING_FAILED: 'PROVISIONING_FAILED',
+  /** A migration file could not be read or is malformed. */
+  MIGRATION_INVALID: 'MIGRATION_INVALID',
+  /** A migration failed to apply. */
+  MIGRATION_FAILED: 'MIGRATION_FAILED',
+  /** No server connection became free within the wait limit. */
+  CONNECTION_BUDGET_EXHAUSTED: 'CONNECTION_BUDGET_EXHAUSTED',
+  /** A PostgreSQL server cannot be reached. */
+  SERVER_UNAVAILABLE: 'SERVER_UNAVAILABLE',
+  /** The unit of work already ended; its handle cannot be used any more. */
+  UNIT_OF_WORK_CLOSED: 'UNIT_OF_WORK_CLOSED',
+  /** The tenancy was closed. */
+  TENANCY_CLOSED: 'TENANCY_CLOSED',
+  /** Something that should not happen did; the cause says what. */
+  INTERNAL: 'INTERNAL',
+} as const;
+
+/** The stable error codes of Tenantry. */
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Context attached to an error to help whoever reads it. */
+export interface ErrorContext {
+  /** Tenant id or slug the error is about. */
+  readonly tenant?: string;
+  /** Server id the error is about. */
+  readonly server?: string;
+  /** Migration name the error is about. */
+  readonly migration?: string;
+  /** Seconds after which a retry may succeed (used for `TENANT_NOT_READY`). */
+  readonly retryAfterSeconds?: number;
+}
+
+/**
+ * The one error type of Tenantry.
+ *
+ * @example
+ * try {
+ *   await tenancy.withTenant('acme', (db) => db.query('select 1'));
+ * } catch (err) {
+ *   if (err instanceof TenantryError && err.code === 'TENANT_SUSPENDED') { … }
+ * }
+ */
+export class TenantryError extends Error {
+  override readonly name = 'TenantryError';
+  readonly code: ErrorCode;
+  readonly context: ErrorContext;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; context?: ErrorContext } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.context = Object.freeze({ ...options.context });
+  }
+
+  /** The tenant the error is about, when known. */
+  get tenant(): string | undefined {
+    return this.context.tenant;
+  }
+}
+
+/** True when `err` is a {@link TenantryError}, optionally with the given code. */
+export function isTenantryError(err: unknown, code?: ErrorCode): err is TenantryError {
+  return err instanceof TenantryError && (code === undefined || err.code === code);
+}

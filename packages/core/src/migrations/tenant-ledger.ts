@@ -1,0 +1,45 @@
+import type pg from 'pg';
+import { performance } from 'node:perf_hooks';
+import { ErrorCodes, TenantryError } from '../errors.js';
+import type { Migration } from './migration-source.js';
+
+/** The ledger table in every tenant schema (or database). */
+export const LEDGER_TABLE = '_tenantry_migrations';
+
+/** A migration as applied to one tenant. */
+export interface AppliedMigration {
+  readonly name: string;
+  readonly checksum: string;
+  readonly appliedAt: Date;
+  readonly durationMs: number;
+}
+
+/**
+ * Applies `migrations` in order on `client`, which must be inside a transaction with the
+ * tenant first on the search_path. Records each in the tenant's ledger.
+ */
+export async function applyMigrations(client: pg.ClientBase, migrations: readonly Migration[]): Promise<AppliedMigration[]> {
+  await client.query(`create table if not exists ${LEDGER_TABLE} (
+    name        text primary key,
+    checksum    text not null,
+    applied_at  timestamptz not null default clock_timestamp(),
+    duration_ms integer not null
+  )`);
+  const applied: AppliedMigration[] = [];
+  for (const m of migrations) {
+    const started = performance.now();
+    try {
+      await client.query(m.up);
+    } catch (err) {
+      const detail = err instanceof Error ? err.message : String(err);
+      throw new TenantryError(ErrorCodes.MIGRATION_FAILED, `migration '${m.name}' failed: ${detail}`, { cause: err, context: { migration: m.name } });
+    }
+    const durationMs = Math.round(performance.now() - started);
+    const { rows } = await client.query<{ applied_at: Date }>(
+      `insert into ${LEDGER_TABLE} (name, checksum, duration_ms) values ($1, $2, $3) returning applied_at`,
+      [m.name, m.checksum, durationMs],
+    );
+    applied.push({ name: m.name, checksum: m.checksum, appliedAt: rows[0]!.applied_at, durationMs });
+  }
+  return applied;
+}

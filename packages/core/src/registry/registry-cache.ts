@@ -1,0 +1,87 @@
+import type { TenantRef } from '../identifiers.js';
+import type { Tenant } from '../types.js';
+
+/** Settings of the in-process registry cache. */
+export interface CacheOptions {
+  /** Most tenants kept. Default 10 000. */
+  readonly max?: number;
+  /** An entry is re-read after this long even without a notification. Default 60 000 ms. */
+  readonly ttlMs?: number;
+}
+
+interface Entry {
+  readonly tenant: Tenant;
+  readonly expires: number;
+}
+
+/**
+ * Bounded, least-recently-used cache of registry rows, keyed by id, with a slug index.
+ * Invalidated by this process's own changes and by NOTIFY from others. A read that started
+ * before an invalidation is not cached (epoch check), so a stale row never wins a race.
+ */
+export class TenantCache {
+  readonly #byId = new Map<string, Entry>();
+  readonly #slugs = new Map<string, string>();
+  readonly #max: number;
+  readonly #ttl: number;
+  #epoch = 0;
+
+  constructor(options: CacheOptions = {}) {
+    this.#max = options.max ?? 10_000;
+    this.#ttl = options.ttlMs ?? 60_000;
+  }
+
+  /** Changes whenever anything is invalidated. */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  get(ref: TenantRef): Tenant | undefined {
+    const id = ref.kind === 'id' ? ref.value : this.#slugs.get(ref.value);
+    if (id === undefined) return undefined;
+    const entry = this.#byId.get(id);
+    if (entry === undefined) return undefined;
+    if (entry.expires < Date.now() || (ref.kind === 'slug' && entry.tenant.slug !== ref.value)) {
+      this.invalidate(id);
+      return undefined;
+    }
+    // Refresh recency.
+    this.#byId.delete(id);
+    this.#byId.set(id, entry);
+    return entry.tenant;
+  }
+
+  /** Stores a row read at `epoch`; ignored when something was invalidated since. */
+  set(tenant: Tenant, epoch: number): void {
+    if (epoch !== this.#epoch || this.#max === 0) return;
+    this.#remove(tenant.id);
+    this.#byId.set(tenant.id, { tenant, expires: Date.now() + this.#ttl });
+    this.#slugs.set(tenant.slug, tenant.id);
+    while (this.#byId.size > this.#max) {
+      const oldest = this.#byId.keys().next().value as string;
+      this.#remove(oldest);
+    }
+  }
+
+  invalidate(id: string): void {
+    this.#epoch++;
+    this.#remove(id);
+  }
+
+  clear(): void {
+    this.#epoch++;
+    this.#byId.clear();
+    this.#slugs.clear();
+  }
+
+  #remove(id: string): void {
+    const entry = this.#byId.get(id);
+    if (entry === undefined) return;
+    this.#byId.delete(id);
+    if (this.#slugs.get(entry.tenant.slug) === id) this.#slugs.delete(entry.tenant.slug);
+  }
+}

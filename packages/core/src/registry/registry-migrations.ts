@@ -1,0 +1,110 @@
+import type pg from 'pg';
+import type { Logger } from '../logger.js';
+
+/**
+ * The registry's own schema, versioned. Append new versions; never edit an applied one.
+ * Applied at start, in one transaction, under an advisory lock so that processes starting
+ * together do not collide.
+ */
+export const REGISTRY_MIGRATIONS: readonly { readonly version: number; readonly name: string; readonly sql: string }[] = [
+  {
+    version: 1,
+    name: 'tenants, domains, servers, migrations ledger mirror, activity',
+    sql: `
+      create table tenantry.servers (
+        id          text primary key check (id ~ '^[a-z][a-z0-9-]{0,62}$'),
+        url         text,
+        capacity    integer check (capacity is null or capacity >= 0),
+        replica_url text,
+        draining    boolean not null default false,
+        created_at  timestamptz not null default now()
+      );
+      insert into tenantry.servers (id, url) values ('default', null);
+
+      create table tenantry.tenants (
+        id                uuid primary key,
+        seq               bigint generated always as identity unique,
+        slug              text not null,
+        name              text not null,
+        status            text not null check (status in ('PROVISIONING','ACTIVE','SUSPENDED','MIGRATING','FAILED','DELETING','DELETED')),
+        isolation         text not null default 'schema' check (isolation in ('schema','database')),
+        server_id         text not null default 'default' references tenantry.servers (id),
+        physical_name     text not null unique,
+        schema_version    text,
+        last_migration_at timestamptz,
+        error_message     text,
+        plan              text,
+        metadata          jsonb not null default '{}'::jsonb,
+        created_at        timestamptz not null default now(),
+        updated_at        timestamptz not null default now(),
+        deleted_at        timestamptz
+      );
+      -- A slug belongs to at most one tenant that is not DELETED.
+      create unique index tenants_live_slug on tenantry.tenants (slug) where status <> 'DELETED';
+      create index tenants_status on tenantry.tenants (status);
+
+      create table tenantry.tenant_domains (
+        domain     text primary key,
+        tenant_id  uuid not null references tenantry.tenants (id) on delete cascade,
+        created_at timestamptz not null default now()
+      );
+
+      create table tenantry.tenant_migrations (
+        tenant_id   uuid not null references tenantry.tenants (id) on delete cascade,
+        name        text not null,
+        checksum    text not null,
+        applied_at  timestamptz not null,
+        duration_ms integer not null,
+        primary key (tenant_id, name)
+      );
+
+      create table tenantry.activity (
+        id          bigint generated always as identity primary key,
+        tenant_id   uuid not null references tenantry.tenants (id) on delete cascade,
+        action      text not null,
+        from_status text,
+        to_status   text,
+        actor       text,
+        detail      jsonb not null default '{}'::jsonb,
+        error       text,
+        created_at  timestamptz not null default clock_timestamp()
+      );
+      create index activity_tenant on tenantry.activity (tenant_id, id);
+    `,
+  },
+];
+
+/** Advisory lock key for registry migrations ("tenantry" in ASCII, as a bigint). */
+export const REGISTRY_LOCK_KEY = '8389736474527872633';
+
+/**
+ * Brings the registry schema to the latest version. Safe to call from many processes at once.
+ * @returns the versions applied by this call.
+ */
+export async function migrateRegistry(pool: pg.Pool, logger: Logger): Promise<number[]> {
+  const client = await pool.connect();
+  const applied: number[] = [];
+  try {
+    await client.query('begin');
+    await client.query('select pg_advisory_xact_lock($1::bigint)', [REGISTRY_LOCK_KEY]);
+    await client.query('create schema if not exists tenantry');
+    await client.query(`create table if not exists tenantry.registry_migrations (
+      version integer primary key, name text not null, applied_at timestamptz not null default now())`);
+    const { rows } = await client.query<{ version: number }>('select version from tenantry.registry_migrations');
+    const done = new Set(rows.map((r) => r.version));
+    for (const m of REGISTRY_MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      await client.query(m.sql);
+      await client.query('insert into tenantry.registry_migrations (version, name) values ($1, $2)', [m.version, m.name]);
+      applied.push(m.version);
+    }
+    await client.query('commit');
+    if (applied.length > 0) logger.info({ versions: applied }, 'tenantry registry migrated');
+    client.release();
+    return applied;
+  } catch (err) {
+    await client.query('rollback').catch(() => undefined);
+    client.release(err as Error);
+    throw err;
+  }
+}

@@ -1,0 +1,212 @@
+import type pg from 'pg';
+import { ErrorCodes, TenantryError } from '../errors.js';
+import type { TenantRef } from '../identifiers.js';
+import { sqlState } from '../pg-errors.js';
+import type { ActivityEntry, IsolationKind, Tenant, TenantStatus } from '../types.js';
+
+/** Anything that runs a query: the registry pool, or a client inside a transaction. */
+export type Queryable = Pick<pg.ClientBase, 'query'>;
+
+/** The channel on which tenant changes are announced to every process. */
+export const TENANT_CHANNEL = 'tenantry_tenants';
+
+const COLUMNS = `id, slug, name, status, isolation, server_id, physical_name, schema_version,
+  last_migration_at, error_message, plan, metadata, created_at, updated_at`;
+
+interface TenantRow {
+  id: string;
+  slug: string;
+  name: string;
+  status: TenantStatus;
+  isolation: IsolationKind;
+  server_id: string;
+  physical_name: string;
+  schema_version: string | null;
+  last_migration_at: Date | null;
+  error_message: string | null;
+  plan: string | null;
+  metadata: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function toTenant(r: TenantRow): Tenant {
+  return Object.freeze({
+    id: r.id,
+    slug: r.slug,
+    name: r.name,
+    status: r.status,
+    isolation: r.isolation,
+    server: r.server_id,
+    physicalName: r.physical_name,
+    schemaVersion: r.schema_version,
+    lastMigrationAt: r.last_migration_at,
+    errorMessage: r.error_message,
+    plan: r.plan,
+    metadata: Object.freeze(r.metadata ?? {}),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  });
+}
+
+/** A state change, written with its activity entry and announced, in one statement. */
+export interface Transition {
+  readonly from: readonly TenantStatus[];
+  readonly to: TenantStatus;
+  readonly action: string;
+  readonly actor?: string | undefined;
+  readonly error?: string | null;
+  readonly detail?: Record<string, unknown>;
+  /** Set schema_version / last_migration_at along with the change. */
+  readonly schemaVersion?: string | null;
+}
+
+/** The outcome of a compare-and-set transition. */
+export type TransitionResult = { readonly ok: true; readonly tenant: Tenant } | { readonly ok: false; readonly current: Tenant | undefined };
+
+/**
+ * Reads and writes the `tenantry` schema. Every state change is a compare-and-set on the
+ * status, writes an activity row and sends a NOTIFY, atomically.
+ */
+export class TenantRegistry {
+  readonly #db: Queryable;
+
+  constructor(db: Queryable) {
+    this.#db = db;
+  }
+
+  /** By id: any status. By slug: the live tenant (not DELETED) holding it. */
+  async find(ref: TenantRef, db: Queryable = this.#db): Promise<Tenant | undefined> {
+    const sql =
+      ref.kind === 'id'
+        ? `select ${COLUMNS} from tenantry.tenants where id = $1`
+        : `select ${COLUMNS} from tenantry.tenants where slug = $1 and status <> 'DELETED'`;
+    const { rows } = await db.query<TenantRow>(sql, [ref.value]);
+    return rows[0] ? toTenant(rows[0]) : undefined;
+  }
+
+  /** Inserts a PROVISIONING tenant. Throws `TENANT_EXISTS` when a live tenant has the slug. */
+  async insert(t: { id: string; slug: string; name: string; plan: string | null; metadata: Record<string, unknown>; physicalName: string; isolation: IsolationKind; server: string; actor?: string | undefined }): Promise<Tenant> {
+    try {
+      const { rows } = await this.#db.query<TenantRow>(
+        `with ins as (
+           insert into tenantry.tenants (id, slug, name, status, isolation, server_id, physical_name, plan, metadata)
+           values ($1, $2, $3, 'PROVISIONING', $4, $5, $6, $7, $8)
+           returning ${COLUMNS}),
+         act as (
+           insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail)
+           select id, 'create', null, 'PROVISIONING', $9, jsonb_build_object('slug', slug) from ins)
+         select ins.*, pg_notify('${TENANT_CHANNEL}', ins.id::text) from ins`,
+        [t.id, t.slug, t.name, t.isolation, t.server, t.physicalName, t.plan, JSON.stringify(t.metadata), t.actor ?? null],
+      );
+      return toTenant(rows[0]!);
+    } catch (err) {
+      if (sqlState(err) === '23505') {
+        throw new TenantryError(ErrorCodes.TENANT_EXISTS, `a tenant with slug '${t.slug}' already exists; pick another slug, or delete the existing tenant first`, {
+          cause: err,
+          context: { tenant: t.slug },
+        });
+      }
+      throw err;
+    }
+  }
+
+  /** Moves a tenant from one of `from` to `to`; returns the current row when it was not in `from`. */
+  async transition(id: string, change: Transition, db: Queryable = this.#db): Promise<TransitionResult> {
+    const setVersion = change.schemaVersion !== undefined;
+    const { rows } = await db.query<TenantRow>(
+      `with prev as (select id, status from tenantry.tenants where id = $1 for update),
+       upd as (
+         update tenantry.tenants t
+            set status = $2, error_message = $3, updated_at = now(),
+                deleted_at = case when $2 = 'DELETED' then now() else t.deleted_at end,
+                schema_version = case when $8 then $9 else t.schema_version end,
+                last_migration_at = case when $8 then now() else t.last_migration_at end
+           from prev
+          where t.id = prev.id and prev.status = any($4::text[])
+         returning t.*, prev.status as prev_status),
+       act as (
+         insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail, error)
+         select id, $5, prev_status, $2, $6, $7::jsonb, $3 from upd)
+       select ${COLUMNS.split(',').map((c) => `upd.${c.trim()}`).join(', ')}, pg_notify('${TENANT_CHANNEL}', upd.id::text) from upd`,
+      [id, change.to, change.error ?? null, change.from, change.action, change.actor ?? null, JSON.stringify(change.detail ?? {}), setVersion, change.schemaVersion ?? null],
+    );
+    if (rows[0]) return { ok: true, tenant: toTenant(rows[0]) };
+    return { ok: false, current: await this.find({ kind: 'id', value: id }, db) };
+  }
+
+  /** Changes the slug (and/or name) of a live tenant. Throws `TENANT_EXISTS` on a taken slug. */
+  async rename(id: string, slug: string, actor: string | undefined): Promise<Tenant | undefined> {
+    try {
+      const { rows } = await this.#db.query<TenantRow>(
+        `with prev as (select id, slug from tenantry.tenants where id = $1 and status not in ('DELETING', 'DELETED') for update),
+         upd as (update tenantry.tenants t set slug = $2, updated_at = now() from prev where t.id = prev.id returning t.*, prev.slug as prev_slug),
+         act as (
+           insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail)
+           select id, 'rename', status, status, $3, jsonb_build_object('from', prev_slug, 'to', slug) from upd)
+         select ${COLUMNS.split(',').map((c) => `upd.${c.trim()}`).join(', ')}, pg_notify('${TENANT_CHANNEL}', upd.id::text) from upd`,
+        [id, slug, actor ?? null],
+      );
+      return rows[0] ? toTenant(rows[0]) : undefined;
+    } catch (err) {
+      if (sqlState(err) === '23505') {
+        throw new TenantryError(ErrorCodes.TENANT_EXISTS, `a tenant with slug '${slug}' already exists; pick another slug`, { cause: err, context: { tenant: slug } });
+      }
+      throw err;
+    }
+  }
+
+  /** Mirrors a tenant's ledger rows into the registry. */
+  async recordMigrations(db: Queryable, tenantId: string, applied: readonly { name: string; checksum: string; appliedAt: Date; durationMs: number }[]): Promise<void> {
+    if (applied.length === 0) return;
+    await db.query(
+      `insert into tenantry.tenant_migrations (tenant_id, name, checksum, applied_at, duration_ms)
+       select $1, * from unnest($2::text[], $3::text[], $4::timestamptz[], $5::int[])
+       on conflict (tenant_id, name) do update set checksum = excluded.checksum, applied_at = excluded.applied_at, duration_ms = excluded.duration_ms`,
+      [tenantId, applied.map((a) => a.name), applied.map((a) => a.checksum), applied.map((a) => a.appliedAt), applied.map((a) => a.durationMs)],
+    );
+  }
+
+  /** Tenants in creation order, a page at a time. */
+  async list(opts: { status: TenantStatus | undefined; limit: number; after: string | undefined }): Promise<{ tenants: Tenant[]; last: string | undefined }> {
+    const { rows } = await this.#db.query<TenantRow & { seq: string }>(
+      `select ${COLUMNS}, seq from tenantry.tenants
+        where ($1::text is null or status = $1) and ($2::bigint is null or seq > $2)
+        order by seq limit $3`,
+      [opts.status ?? null, opts.after ?? null, opts.limit],
+    );
+    return { tenants: rows.map(toTenant), last: rows.length === opts.limit ? rows[rows.length - 1]?.seq : undefined };
+  }
+
+  /** A tenant's activity, oldest first. */
+  async activity(tenantId: string, limit: number): Promise<ActivityEntry[]> {
+    const { rows } = await this.#db.query<{
+      id: string;
+      tenant_id: string;
+      action: string;
+      from_status: TenantStatus | null;
+      to_status: TenantStatus | null;
+      actor: string | null;
+      detail: Record<string, unknown>;
+      error: string | null;
+      created_at: Date;
+    }>(
+      `select id::text, tenant_id, action, from_status, to_status, actor, detail, error, created_at
+         from tenantry.activity where tenant_id = $1 order by id limit $2`,
+      [tenantId, limit],
+    );
+    return rows.map((r) =>
+      Object.freeze({
+        id: r.id,
+        tenantId: r.tenant_id,
+        action: r.action,
+        fromStatus: r.from_status,
+        toStatus: r.to_status,
+        actor: r.actor,
+        detail: Object.freeze(r.detail),
+        error: r.error,
+        createdAt: r.created_at,
+      }),
+    );
+  }
+}

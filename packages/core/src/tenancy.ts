@@ -1,0 +1,260 @@
+import { ErrorCodes, TenantryError } from './errors.js';
+import { parseTenantRef } from './identifiers.js';
+import { silentLogger, type Logger } from './logger.js';
+import { ConnectionRouter, type PoolOptions, type ServerStats } from './connection-router.js';
+import { sqlFolder, migrationList, type MigrationSource } from './migrations/migration-source.js';
+import { serverUnavailable } from './pg-errors.js';
+import { TenantCache, type CacheOptions } from './registry/registry-cache.js';
+import { RegistryListener } from './registry/registry-listener.js';
+import { migrateRegistry } from './registry/registry-migrations.js';
+import { TenantRegistry } from './registry/tenant-registry.js';
+import { SchemaIsolation } from './schema-isolation.js';
+import { currentContext, enterContext } from './tenant-context.js';
+import { Tenants, notFound } from './tenants.js';
+import { TenantDb, cleanConnection, type UnitOfWorkOptions } from './unit-of-work.js';
+import type { Tenant } from './types.js';
+
+/** Options of {@link createTenancy}. Frozen on construction. */
+export interface TenancyOptions {
+  /** URL of the registry (master) database, e.g. `postgres://app:secret@db:5432/app`. */
+  readonly registryUrl: string;
+  /**
+   * Tenant migrations: a folder of `NNNN_name.sql` files, or a {@link MigrationSource}.
+   * Applied to every new tenant. Default: none.
+   */
+  readonly migrations?: string | MigrationSource;
+  /** Connection pool per server. `max` bounds server connections whatever the tenant count. */
+  readonly pool?: PoolOptions;
+  /** pino-compatible logger. Default: silent. */
+  readonly logger?: Logger;
+  /** In-process registry cache. */
+  readonly cache?: CacheOptions;
+  /**
+   * LISTEN for tenant changes made by other processes (one extra connection). Default true.
+   * When false, other processes' changes are seen after `cache.ttlMs`.
+   */
+  readonly listen?: boolean;
+  /**
+   * Prepare the routing statement once per connection (faster). Set false behind PgBouncer
+   * older than 1.21 in transaction mode, which cannot keep prepared statements. Default true.
+   */
+  readonly preparedStatements?: boolean;
+  /** `application_name` of Tenantry's connections. Default `tenantry`. */
+  readonly applicationName?: string;
+}
+
+/** Figures for monitoring. */
+export interface TenancyStats {
+  readonly servers: readonly ServerStats[];
+  readonly cache: { readonly size: number; readonly listening: boolean };
+}
+
+const REGISTRY_SERVER = 'default';
+
+function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return '(unparseable url)';
+  }
+}
+
+/**
+ * A running Tenantry: the registry, the tenants API, and units of work routed to tenants.
+ * Create it with {@link createTenancy}; close it with {@link Tenancy.close}.
+ */
+export class Tenancy {
+  /** Provisioning and lifecycle of tenants. */
+  readonly tenants: Tenants;
+  readonly #router: ConnectionRouter;
+  readonly #registry: TenantRegistry;
+  readonly #cache: TenantCache;
+  readonly #listener: RegistryListener | undefined;
+  readonly #strategy = new SchemaIsolation();
+  readonly #logger: Logger;
+  readonly #prepare: boolean;
+  #closed = false;
+
+  /** @internal use {@link createTenancy}. */
+  constructor(parts: { router: ConnectionRouter; registry: TenantRegistry; cache: TenantCache; listener: RegistryListener | undefined; migrations: MigrationSource; logger: Logger; prepare: boolean }) {
+    this.#router = parts.router;
+    this.#registry = parts.registry;
+    this.#cache = parts.cache;
+    this.#listener = parts.listener;
+    this.#logger = parts.logger;
+    this.#prepare = parts.prepare;
+    this.tenants = new Tenants({
+      registry: parts.registry,
+      cache: parts.cache,
+      router: parts.router,
+      strategy: this.#strategy,
+      migrations: parts.migrations,
+      logger: parts.logger,
+      registryServer: REGISTRY_SERVER,
+    });
+  }
+
+  /**
+   * Runs `fn` with a handle whose every query runs in the tenant's schema, on a connection of
+   * the shared pool; the connection goes back clean when `fn` settles. Only `ACTIVE` tenants
+   * are reachable (`TENANT_NOT_FOUND`, `TENANT_SUSPENDED`, `TENANT_NOT_READY` otherwise).
+   * Without a tenant argument, the tenant of the current context is used (`TENANT_REQUIRED`
+   * when there is none). Each `db.query` is one round trip and autocommits; use
+   * `db.transaction()` to group statements.
+   *
+   * @example
+   * const posts = await tenancy.withTenant('acme', async (db) =>
+   *   (await db.query('select * from posts where published = $1', [true])).rows);
+   */
+  withTenant<T>(tenant: string | Tenant, fn: (db: TenantDb) => Promise<T>, options?: UnitOfWorkOptions): Promise<T>;
+  withTenant<T>(fn: (db: TenantDb) => Promise<T>, options?: UnitOfWorkOptions): Promise<T>;
+  async withTenant<T>(a: string | Tenant | ((db: TenantDb) => Promise<T>), b?: ((db: TenantDb) => Promise<T>) | UnitOfWorkOptions, c?: UnitOfWorkOptions): Promise<T> {
+    let fn: (db: TenantDb) => Promise<T>;
+    let options: UnitOfWorkOptions | undefined;
+    let tenant: Tenant;
+    if (typeof a === 'function') {
+      fn = a;
+      options = b as UnitOfWorkOptions | undefined;
+      tenant = await this.#fromContext();
+    } else {
+      if (typeof b !== 'function') throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'withTenant(tenant, fn, options?) needs a function as its second argument');
+      fn = b;
+      options = c;
+      tenant = await this.resolve(a);
+    }
+    const readOnly = options?.readOnly === true;
+    const server = tenant.server;
+    const conn = await this.#router.connect(server);
+    const db = new TenantDb(tenant, conn, this.#strategy.routePrefix(tenant, readOnly), this.#prepare);
+    try {
+      return await enterContext({ tenant, owner: this }, () => fn(db));
+    } finally {
+      await db.close();
+      this.#router.release(server, conn, await cleanConnection(conn, this.#logger, tenant));
+    }
+  }
+
+  /**
+   * Runs `fn` in the tenant's context (AsyncLocalStorage): `currentTenant()` and
+   * `withTenant(fn)` inside it use this tenant. For queues, cron jobs, CLI and tests.
+   *
+   * @example
+   * await tenancy.run('acme', () => sendInvoices());
+   */
+  async run<T>(tenant: string | Tenant, fn: () => T | Promise<T>): Promise<T> {
+    const resolved = await this.resolve(tenant);
+    return await enterContext({ tenant: resolved, owner: this }, fn);
+  }
+
+  /**
+   * Resolves an id, slug or tenant to the current, routable registry row (cached).
+   * Throws `INVALID_TENANT_ID`, `TENANT_NOT_FOUND`, `TENANT_SUSPENDED` or `TENANT_NOT_READY`.
+   */
+  async resolve(tenant: string | Tenant): Promise<Tenant> {
+    this.#assertOpen();
+    const input = typeof tenant === 'string' ? tenant : tenant?.id;
+    const ref = parseTenantRef(input);
+    const trusted = this.#listener === undefined || this.#listener.connected;
+    let found = trusted ? this.#cache.get(ref) : undefined;
+    if (found === undefined) {
+      const epoch = this.#cache.epoch;
+      try {
+        found = await this.#registry.find(ref, this.#router.pool(REGISTRY_SERVER));
+      } catch (err) {
+        if (err instanceof TenantryError) throw err;
+        throw serverUnavailable(REGISTRY_SERVER, err);
+      }
+      if (found !== undefined && trusted) this.#cache.set(found, epoch);
+    }
+    return gate(found, String(input));
+  }
+
+  /** Pool and cache figures. */
+  stats(): TenancyStats {
+    return { servers: this.#router.stats(), cache: { size: this.#cache.size, listening: this.#listener?.connected ?? false } };
+  }
+
+  /** Closes the listener and every pool, waiting for running units of work. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#listener?.close();
+    await this.#router.close();
+  }
+
+  async #fromContext(): Promise<Tenant> {
+    const ctx = currentContext();
+    if (ctx === undefined) {
+      throw new TenantryError(ErrorCodes.TENANT_REQUIRED, 'no tenant in the current context: pass one to withTenant(tenant, fn), or run inside tenancy.run(tenant, fn)');
+    }
+    // Re-check the status: the context may be older than a suspension.
+    return ctx.owner === this ? await this.resolve(ctx.tenant.id) : await this.resolve(ctx.tenant.id);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new TenantryError(ErrorCodes.TENANCY_CLOSED, 'the tenancy was closed; create a new one with createTenancy()');
+  }
+}
+
+function gate(tenant: Tenant | undefined, asked: string): Tenant {
+  if (tenant === undefined || tenant.status === 'DELETED' || tenant.status === 'DELETING') throw notFound(asked);
+  switch (tenant.status) {
+    case 'ACTIVE':
+      return tenant;
+    case 'SUSPENDED':
+      throw new TenantryError(ErrorCodes.TENANT_SUSPENDED, `tenant '${tenant.slug}' is SUSPENDED; resume it with tenancy.tenants.resume('${tenant.slug}')`, { context: { tenant: tenant.slug } });
+    case 'FAILED':
+      throw new TenantryError(ErrorCodes.TENANT_NOT_READY, `tenant '${tenant.slug}' failed to provision (${tenant.errorMessage ?? 'no detail'}); delete it and create it again`, { context: { tenant: tenant.slug } });
+    default:
+      throw new TenantryError(ErrorCodes.TENANT_NOT_READY, `tenant '${tenant.slug}' is ${tenant.status}; retry in a few seconds`, { context: { tenant: tenant.slug, retryAfterSeconds: 5 } });
+  }
+}
+
+/**
+ * Starts Tenantry: connects to the registry, brings its schema up to date (safe with many
+ * processes starting at once), and listens for changes from other processes.
+ *
+ * @example
+ * const tenancy = await createTenancy({
+ *   registryUrl: process.env.DATABASE_URL!,
+ *   migrations: './migrations',
+ *   pool: { max: 10 },
+ * });
+ * await tenancy.tenants.create({ slug: 'acme', name: 'Acme' });
+ * await tenancy.withTenant('acme', (db) => db.query('select * from posts'));
+ * await tenancy.close();
+ */
+export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
+  if (options === null || typeof options !== 'object') throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'createTenancy() takes an options object with at least registryUrl');
+  const opts = Object.freeze({ ...options });
+  if (typeof opts.registryUrl !== 'string' || !/^postgres(ql)?:\/\//.test(opts.registryUrl)) {
+    throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'registryUrl must be a postgres:// URL, e.g. postgres://user:password@localhost:5432/app');
+  }
+  const logger = opts.logger ?? silentLogger;
+  const applicationName = opts.applicationName ?? 'tenantry';
+  const migrations = opts.migrations === undefined ? migrationList([]) : typeof opts.migrations === 'string' ? sqlFolder(opts.migrations) : opts.migrations;
+  // Fail at start, not at the first create, when the migration folder is broken.
+  await migrations.load();
+  const router = new ConnectionRouter([{ id: REGISTRY_SERVER, url: opts.registryUrl }], opts.pool ?? {}, applicationName, logger);
+  const registryPool = router.pool(REGISTRY_SERVER);
+  try {
+    await migrateRegistry(registryPool, logger);
+  } catch (err) {
+    await router.close();
+    if (err instanceof TenantryError) throw err;
+    throw new TenantryError(ErrorCodes.SERVER_UNAVAILABLE, `cannot prepare the registry at ${describeUrl(opts.registryUrl)}: ${(err as Error).message}`, { cause: err, context: { server: REGISTRY_SERVER } });
+  }
+  const cache = new TenantCache(opts.cache);
+  let listener: RegistryListener | undefined;
+  if (opts.listen !== false) {
+    listener = new RegistryListener(opts.registryUrl, cache, logger, applicationName);
+    try {
+      await listener.start();
+    } catch (err) {
+      await router.close();
+      throw serverUnavailable(REGISTRY_SERVER, err);
+    }
+  }
+  return new Tenancy({ router, registry: new TenantRegistry(registryPool), cache, listener, migrations, logger, prepare: opts.preparedStatements !== false });
+}

@@ -1,0 +1,276 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { ErrorCodes, TenantryError } from './errors.js';
+import { assertSlug, parseTenantRef, physicalNameFor } from './identifiers.js';
+import type { IsolationStrategy } from './isolation-strategy.js';
+import type { Logger } from './logger.js';
+import type { MigrationSource } from './migrations/migration-source.js';
+import type { ConnectionRouter } from './connection-router.js';
+import type { TenantCache } from './registry/registry-cache.js';
+import type { TenantRegistry, Transition } from './registry/tenant-registry.js';
+import { TenantStatuses, type ActivityEntry, type ActorOptions, type Tenant, type TenantStatus } from './types.js';
+
+/** What `tenants.create()` takes. */
+export interface CreateTenantInput {
+  /** Unique among live tenants: 3–63 lowercase letters, digits and single hyphens. */
+  readonly slug: string;
+  /** Display name, 1–200 characters. */
+  readonly name: string;
+  readonly plan?: string | null;
+  /** Free JSON object kept with the tenant (at most 64 KiB). */
+  readonly metadata?: Record<string, unknown>;
+}
+
+/** What `tenants.list()` takes. */
+export interface ListTenantsOptions {
+  readonly status?: TenantStatus;
+  /** Page size, 1–1000. Default 50. */
+  readonly limit?: number;
+  /** `nextCursor` of the previous page. */
+  readonly cursor?: string;
+}
+
+/** A page of tenants. */
+export interface TenantPage {
+  readonly items: readonly Tenant[];
+  /** Pass as `cursor` for the next page; `null` on the last page. */
+  readonly nextCursor: string | null;
+}
+
+/** Internal collaborators of the tenants API. */
+export interface TenantsDeps {
+  readonly registry: TenantRegistry;
+  readonly cache: TenantCache;
+  readonly router: ConnectionRouter;
+  readonly strategy: IsolationStrategy;
+  readonly migrations: MigrationSource;
+  readonly logger: Logger;
+  readonly registryServer: string;
+}
+
+function invalid(message: string): TenantryError {
+  return new TenantryError(ErrorCodes.INVALID_ARGUMENT, message);
+}
+
+function checkText(value: unknown, field: string, max: number): string {
+  if (typeof value !== 'string') throw invalid(`${field} must be a string`);
+  const trimmed = value.trim();
+  if (trimmed.length === 0 || trimmed.length > max) throw invalid(`${field} must be 1–${max} characters`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw invalid(`${field} must not contain control characters`);
+  return trimmed;
+}
+
+function checkMetadata(value: unknown): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) {
+    throw invalid('metadata must be a plain JSON object');
+  }
+  let json: string;
+  try {
+    json = JSON.stringify(value);
+  } catch (err) {
+    throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'metadata must be JSON-serialisable', { cause: err });
+  }
+  if (Buffer.byteLength(json) > 65_536) throw invalid('metadata must be at most 64 KiB as JSON');
+  return JSON.parse(json) as Record<string, unknown>;
+}
+
+function encodeCursor(seq: string): string {
+  return Buffer.from(`t1:${seq}`).toString('base64url');
+}
+
+function decodeCursor(cursor: unknown): string {
+  if (typeof cursor !== 'string' || cursor.length > 64) throw invalid('cursor is not a cursor returned by tenants.list()');
+  const raw = Buffer.from(cursor, 'base64url').toString();
+  const m = /^t1:(\d{1,18})$/.exec(raw);
+  if (!m) throw invalid('cursor is not a cursor returned by tenants.list()');
+  return m[1]!;
+}
+
+/**
+ * The tenants API: provisioning and lifecycle, through an idempotent state machine whose every
+ * transition is written to the activity log.
+ *
+ * ```
+ * PROVISIONING → ACTIVE ⇄ SUSPENDED
+ *      ↓           any → DELETING → DELETED
+ *    FAILED
+ * ```
+ */
+export class Tenants {
+  readonly #d: TenantsDeps;
+
+  constructor(deps: TenantsDeps) {
+    this.#d = deps;
+  }
+
+  /**
+   * Creates a tenant: a registry row, its schema and every migration, in one transaction.
+   * On failure nothing of the schema remains; the tenant is `FAILED` with `errorMessage` and
+   * the error is thrown as `PROVISIONING_FAILED`. A taken slug throws `TENANT_EXISTS`.
+   *
+   * @example
+   * const acme = await tenancy.tenants.create({ slug: 'acme', name: 'Acme Corp' });
+   * acme.status; // 'ACTIVE'
+   */
+  async create(input: CreateTenantInput, options: ActorOptions = {}): Promise<Tenant> {
+    if (input === null || typeof input !== 'object') throw invalid('tenants.create() takes { slug, name, plan?, metadata? }');
+    const slug = assertSlug(input.slug);
+    const name = checkText(input.name, 'name', 200);
+    const plan = input.plan === undefined || input.plan === null ? null : checkText(input.plan, 'plan', 100);
+    const metadata = checkMetadata(input.metadata);
+    const migrations = await this.#d.migrations.load();
+    const id = randomUUID();
+    const { registry, strategy, router, logger } = this.#d;
+    const server = this.#d.registryServer;
+    const created = await registry.insert({ id, slug, name, plan, metadata, physicalName: physicalNameFor(id), isolation: strategy.kind, server, actor: options.actor });
+    logger.info({ tenant: id, slug }, 'provisioning tenant');
+    const started = performance.now();
+    const client = await router.connect(server);
+    let destroy: Error | undefined;
+    try {
+      await client.query('begin');
+      const applied = await strategy.provision(client, created, migrations);
+      const durationMs = Math.round(performance.now() - started);
+      // The registry lives on the same server: mark ACTIVE in the same transaction, so the
+      // tenant is routable if and only if its schema and migrations are committed.
+      const done = await registry.transition(
+        id,
+        { from: ['PROVISIONING'], to: 'ACTIVE', action: 'provisioned', actor: options.actor, detail: { migrations: applied.length, durationMs }, schemaVersion: applied.at(-1)?.name ?? null },
+        client,
+      );
+      if (!done.ok) throw new TenantryError(ErrorCodes.PROVISIONING_FAILED, `tenant '${slug}' changed to ${done.current?.status ?? 'nothing'} while it was being provisioned`, { context: { tenant: slug } });
+      await registry.recordMigrations(client, id, applied);
+      await client.query('commit');
+      this.#d.cache.invalidate(id);
+      logger.info({ tenant: id, slug, migrations: applied.length, durationMs }, 'tenant provisioned');
+      return done.tenant;
+    } catch (err) {
+      await client.query('rollback').catch((e: unknown) => {
+        destroy = e as Error;
+      });
+      const message = err instanceof Error ? err.message : String(err);
+      await registry
+        .transition(id, { from: ['PROVISIONING'], to: 'FAILED', action: 'failed', actor: options.actor, error: message })
+        .catch((e: unknown) => logger.error({ err: e, tenant: id }, 'could not record the failed provisioning'));
+      this.#d.cache.invalidate(id);
+      logger.error({ err, tenant: id, slug }, 'tenant provisioning failed; nothing was kept');
+      throw new TenantryError(ErrorCodes.PROVISIONING_FAILED, `tenant '${slug}' could not be provisioned: ${message}. Nothing was kept; fix the cause, delete the FAILED tenant and create it again`, {
+        cause: err,
+        context: { tenant: slug, ...(err instanceof TenantryError && err.context.migration ? { migration: err.context.migration } : {}) },
+      });
+    } finally {
+      router.release(server, client, destroy);
+    }
+  }
+
+  /**
+   * Reads a tenant from the registry (not the cache), whatever its status.
+   * By slug only live tenants are found; by id deleted ones too. Throws `TENANT_NOT_FOUND`.
+   */
+  async get(idOrSlug: string): Promise<Tenant> {
+    const ref = parseTenantRef(idOrSlug);
+    const tenant = await this.#d.registry.find(ref);
+    if (!tenant) throw notFound(idOrSlug);
+    return tenant;
+  }
+
+  /**
+   * Lists tenants in creation order.
+   * @example
+   * let page = await tenancy.tenants.list({ limit: 100 });
+   * while (page.nextCursor) page = await tenancy.tenants.list({ limit: 100, cursor: page.nextCursor });
+   */
+  async list(options: ListTenantsOptions = {}): Promise<TenantPage> {
+    const limit = options.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid('limit must be an integer from 1 to 1000');
+    if (options.status !== undefined && !TenantStatuses.includes(options.status)) throw invalid(`status must be one of ${TenantStatuses.join(', ')}`);
+    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+    const { tenants, last } = await this.#d.registry.list({ status: options.status, limit, after });
+    return { items: tenants, nextCursor: last === undefined ? null : encodeCursor(last) };
+  }
+
+  /** Suspends an ACTIVE tenant: its units of work fail with `TENANT_SUSPENDED`. Idempotent. */
+  async suspend(idOrSlug: string, options: ActorOptions & { readonly reason?: string } = {}): Promise<Tenant> {
+    const detail = options.reason === undefined ? {} : { reason: checkText(options.reason, 'reason', 500) };
+    return await this.#change(idOrSlug, { from: ['ACTIVE'], to: 'SUSPENDED', action: 'suspend', actor: options.actor, detail });
+  }
+
+  /** Makes a SUSPENDED tenant ACTIVE again. Idempotent. */
+  async resume(idOrSlug: string, options: ActorOptions = {}): Promise<Tenant> {
+    return await this.#change(idOrSlug, { from: ['SUSPENDED'], to: 'ACTIVE', action: 'resume', actor: options.actor });
+  }
+
+  /**
+   * Changes a tenant's slug. The schema keeps its name (it comes from the immutable id), so
+   * rename is instant. Throws `TENANT_EXISTS` when the slug is taken.
+   */
+  async rename(idOrSlug: string, newSlug: string, options: ActorOptions = {}): Promise<Tenant> {
+    const slug = assertSlug(newSlug);
+    const current = await this.get(idOrSlug);
+    if (current.slug === slug) return current;
+    const renamed = await this.#d.registry.rename(current.id, slug, options.actor);
+    this.#d.cache.invalidate(current.id);
+    if (!renamed) throw notFound(idOrSlug);
+    return renamed;
+  }
+
+  /**
+   * Deletes a tenant: DELETING, its schema dropped, then DELETED. The registry row stays (with
+   * its activity log) and the slug becomes free. Idempotent: deleting a DELETED tenant (by id)
+   * returns it; a crash halfway is finished by calling delete again.
+   */
+  async delete(idOrSlug: string, options: ActorOptions = {}): Promise<Tenant> {
+    let tenant = await this.get(idOrSlug);
+    if (tenant.status === 'DELETED') return tenant;
+    if (tenant.status !== 'DELETING') {
+      tenant = await this.#change(tenant.id, { from: ['ACTIVE', 'SUSPENDED', 'FAILED', 'PROVISIONING'], to: 'DELETING', action: 'delete', actor: options.actor });
+    }
+    this.#d.cache.invalidate(tenant.id);
+    const client = await this.#d.router.connect(tenant.server);
+    let destroy: Error | undefined;
+    try {
+      await this.#d.strategy.drop(client, tenant);
+    } catch (err) {
+      destroy = err as Error;
+      throw err;
+    } finally {
+      this.#d.router.release(tenant.server, client, destroy);
+    }
+    const deleted = await this.#change(tenant.id, { from: ['DELETING'], to: 'DELETED', action: 'deleted', actor: options.actor });
+    this.#d.logger.info({ tenant: tenant.id, slug: tenant.slug }, 'tenant deleted');
+    return deleted;
+  }
+
+  /** A tenant's activity log, oldest first. */
+  async activity(idOrSlug: string, options: { readonly limit?: number } = {}): Promise<ActivityEntry[]> {
+    const limit = options.limit ?? 1000;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw invalid('limit must be an integer from 1 to 10000');
+    const tenant = await this.get(idOrSlug);
+    return await this.#d.registry.activity(tenant.id, limit);
+  }
+
+  async #change(idOrSlug: string, change: Transition): Promise<Tenant> {
+    const tenant = await this.get(idOrSlug);
+    if (tenant.status === change.to) return tenant;
+    const result = await this.#d.registry.transition(tenant.id, change);
+    this.#d.cache.invalidate(tenant.id);
+    if (result.ok) {
+      this.#d.logger.info({ tenant: tenant.id, from: tenant.status, to: change.to, action: change.action }, 'tenant status changed');
+      return result.tenant;
+    }
+    if (!result.current) throw notFound(idOrSlug);
+    if (result.current.status === change.to) return result.current;
+    throw new TenantryError(
+      ErrorCodes.INVALID_STATE_TRANSITION,
+      `cannot ${change.action} tenant '${result.current.slug}': it is ${result.current.status}, and ${change.action} needs ${change.from.join(' or ')}`,
+      { context: { tenant: result.current.slug } },
+    );
+  }
+}
+
+/** `TENANT_NOT_FOUND` for a reference. */
+export function notFound(idOrSlug: string): TenantryError {
+  return new TenantryError(ErrorCodes.TENANT_NOT_FOUND, `no tenant '${idOrSlug}'; list tenants with tenancy.tenants.list()`, { context: { tenant: idOrSlug } });
+}

@@ -1,0 +1,51 @@
+/** Lifecycle of a tenant. Only `ACTIVE` tenants are routable. */
+export const TenantStatuses = ['PROVISIONING', 'ACTIVE', 'SUSPENDED', 'MIGRATING', 'FAILED', 'DELETING', 'DELETED'] as const;
+export type TenantStatus = (typeof TenantStatuses)[number];
+
+/** Where a tenant's data lives: its own schema (now) or its own database (later). */
+export type IsolationKind = 'schema' | 'database';
+
+/** A tenant as the registry knows it. Immutable snapshot. */
+export interface Tenant {
+  /** Immutable uuid. */
+  readonly id: string;
+  /** Unique among live tenants; renamable. */
+  readonly slug: string;
+  readonly name: string;
+  readonly status: TenantStatus;
+  readonly isolation: IsolationKind;
+  /** Id of the server the tenant is placed on. */
+  readonly server: string;
+  /** Schema (or database) name, generated from the id, never from user text. */
+  readonly physicalName: string;
+  /** Name of the last migration applied, or null before any. */
+  readonly schemaVersion: string | null;
+  readonly lastMigrationAt: Date | null;
+  /** Why the tenant is `FAILED`, when it is. */
+  readonly errorMessage: string | null;
+  readonly plan: string | null;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** One entry of a tenant's activity log. */
+export interface ActivityEntry {
+  readonly id: string;
+  readonly tenantId: string;
+  /** What happened: `create`, `provisioned`, `suspend`, `resume`, `rename`, `delete`, `deleted`, `failed`, … */
+  readonly action: string;
+  readonly fromStatus: TenantStatus | null;
+  readonly toStatus: TenantStatus | null;
+  /** Who asked for it (free text given by the caller, e.g. a user id), or null. */
+  readonly actor: string | null;
+  readonly detail: Readonly<Record<string, unknown>>;
+  readonly error: string | null;
+  readonly createdAt: Date;
+}
+
+/** Options every state-changing call accepts. */
+export interface ActorOptions {
+  /** Recorded in the activity log as who did it. */
+  readonly actor?: string;
+}

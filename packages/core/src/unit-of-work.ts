@@ -1,0 +1,275 @@
+import type pg from 'pg';
+import { ErrorCodes, TenantryError } from './errors.js';
+import { classifyPgError, isServerError, sqlState } from './pg-errors.js';
+import { TenantQuery, type ConnectionState, type QueryConfig, type RoutePrefix } from './tenant-query.js';
+import type { Logger } from './logger.js';
+import type { Tenant } from './types.js';
+
+/** Options of one unit of work. */
+export interface UnitOfWorkOptions {
+  /** Every statement runs in a read-only transaction; writes fail with SQLSTATE 25006. */
+  readonly readOnly?: boolean;
+}
+
+/** A result row; columns by name. */
+export type Row = Record<string, unknown>;
+
+/** Something that runs queries in the tenant. */
+export interface TenantQueryable {
+  /**
+   * Runs one statement in the tenant, with bind parameters (`$1`, `$2`…). One round trip.
+   * Errors from PostgreSQL are passed through as `pg` raised them (with their SQLSTATE `code`).
+   */
+  query<R extends pg.QueryResultRow = Row>(text: string | QueryConfig, values?: readonly unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+/** pg's callback style, as ORMs call it. */
+type QueryCallback = (err: Error | null, result?: pg.QueryResult) => void;
+
+/** A pg Submittable (pg-cursor, pg-query-stream). */
+interface Submittable {
+  submit(connection: unknown): void;
+}
+
+/**
+ * The `pg`-compatible client that ORM adapters bind to. Every query carries the tenant, like
+ * {@link TenantDb.query}. Do not release it: the unit of work owns the connection.
+ */
+export interface TenantBoundClient {
+  query(config: string | QueryConfig, values?: readonly unknown[] | QueryCallback, callback?: QueryCallback): Promise<pg.QueryResult> | undefined;
+  query<S extends Submittable>(submittable: S): S;
+  /** No-op: the unit of work returns the connection when it ends. */
+  release(): void;
+  escapeIdentifier(value: string): string;
+  escapeLiteral(value: string): string;
+}
+
+/** Connection state kept beside pg's, one per physical connection. */
+const states = new WeakMap<pg.PoolClient, ConnectionState>();
+
+/** Tenantry's state for a pooled connection, created (and wired) on first checkout. */
+export function connectionState(client: pg.PoolClient): ConnectionState {
+  let state = states.get(client);
+  if (state === undefined) {
+    const s: ConnectionState = { prepared: { rw: false, ro: false }, dirty: false, broken: false };
+    state = s;
+    states.set(client, s);
+    // A checked-out client that loses its socket emits 'error'; without a listener the process dies.
+    client.on('error', () => {
+      s.broken = true;
+    });
+    // PostgreSQL 18 reports search_path changes: only a session-level SET reaches the client
+    // (transaction-local ones are undone before ReadyForQuery). Such a connection is reset.
+    const connection = (client as unknown as { connection?: { on(event: string, fn: (msg: { parameterName: string }) => void): void } }).connection;
+    connection?.on('parameterStatus', (msg) => {
+      if (msg.parameterName === 'search_path' || msg.parameterName === 'role' || msg.parameterName === 'session_authorization') s.dirty = true;
+    });
+  }
+  return state;
+}
+
+function transactionStatus(client: pg.PoolClient): string | null {
+  return (client as unknown as { getTransactionStatus?: () => string | null }).getTransactionStatus?.() ?? null;
+}
+
+/**
+ * The handle a unit of work gets: every query runs in its tenant. It is valid only until the
+ * `withTenant` callback settles; afterwards every call fails with `UNIT_OF_WORK_CLOSED`.
+ *
+ * @example
+ * await tenancy.withTenant('acme', async (db) => {
+ *   await db.transaction(async (tx) => {
+ *     await tx.query('insert into posts (title) values ($1)', ['Hello']);
+ *     await tx.query('update counters set n = n + 1');
+ *   });
+ *   const { rows } = await db.query('select * from posts where id = $1', [id]);
+ * });
+ */
+export class TenantDb implements TenantQueryable {
+  /** The tenant this unit of work is bound to. */
+  readonly tenant: Tenant;
+  readonly readOnly: boolean;
+  /** The pg-compatible client for ORM adapters. */
+  readonly client: TenantBoundClient;
+  readonly #conn: pg.PoolClient;
+  readonly #state: ConnectionState;
+  readonly #prefix: RoutePrefix;
+  readonly #prepare: boolean;
+  readonly #pending = new Set<Promise<unknown>>();
+  #closed = false;
+  #txDepth = 0;
+  #beginPending = false;
+
+  constructor(tenant: Tenant, conn: pg.PoolClient, prefix: RoutePrefix, prepare: boolean) {
+    this.tenant = tenant;
+    this.readOnly = prefix.readOnly;
+    this.#conn = conn;
+    this.#state = connectionState(conn);
+    this.#prefix = prefix;
+    this.#prepare = prepare;
+    this.client = this.#boundClient();
+  }
+
+  query<R extends pg.QueryResultRow = Row>(text: string | QueryConfig, values?: readonly unknown[]): Promise<pg.QueryResult<R>> {
+    const config: QueryConfig = typeof text === 'string' ? { text, values } : values === undefined ? text : { ...text, values };
+    return this.#send(config) as Promise<pg.QueryResult<R>>;
+  }
+
+  /**
+   * Runs `fn` in a transaction (a savepoint when nested). `BEGIN` travels with the first
+   * statement, so a transaction costs one extra round trip (its `COMMIT`). Throwing rolls back.
+   */
+  async transaction<T>(fn: (tx: TenantDb) => Promise<T>): Promise<T> {
+    this.#assertOpen();
+    if (this.#txDepth === 0) {
+      if (transactionStatus(this.#conn) !== 'I') {
+        throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'a transaction is already open on this unit of work (started with a raw BEGIN); finish it before calling transaction()');
+      }
+      this.#txDepth = 1;
+      this.#beginPending = true;
+      try {
+        const result = await fn(this);
+        if (!this.#beginPending) await this.#send({ text: 'commit' });
+        return result;
+      } catch (err) {
+        if (!this.#beginPending && !this.#closed) await this.#send({ text: 'rollback' }).catch(() => undefined);
+        throw err;
+      } finally {
+        this.#txDepth = 0;
+        this.#beginPending = false;
+      }
+    }
+    const name = `tenantry_sp_${this.#txDepth}`;
+    await this.#send({ text: `savepoint ${name}` });
+    this.#txDepth++;
+    try {
+      const result = await fn(this);
+      await this.#send({ text: `release savepoint ${name}` });
+      return result;
+    } catch (err) {
+      await this.#send({ text: `rollback to savepoint ${name}` }).catch(() => undefined);
+      throw err;
+    } finally {
+      this.#txDepth--;
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) {
+      throw new TenantryError(
+        ErrorCodes.UNIT_OF_WORK_CLOSED,
+        `the unit of work for tenant '${this.tenant.slug}' has ended; use the handle only inside the withTenant() callback and await every query`,
+        { context: { tenant: this.tenant.slug } },
+      );
+    }
+  }
+
+  #send(config: QueryConfig, retried = false): Promise<pg.QueryResult> {
+    this.#assertOpen();
+    const begin = this.#beginPending;
+    this.#beginPending = false;
+    const conn = this.#conn;
+    const state = this.#state;
+    const promise = new Promise<pg.QueryResult>((resolve, reject) => {
+      let query: TenantQuery;
+      try {
+        query = new TenantQuery(config, this.#prefix, state, this.#prepare, begin, () => transactionStatus(conn), (err, res) => {
+          if (err) reject(err);
+          else resolve(res as pg.QueryResult);
+        });
+      } catch (err) {
+        // Nothing was written (a value could not be serialised): the connection is fine.
+        reject(err);
+        return;
+      }
+      conn.query(query as never);
+    }).catch((err: unknown) => {
+      const state0 = sqlState(err);
+      if (!retried && (err as { tenantryPrefixFailed?: boolean }).tenantryPrefixFailed && (state0 === '26000' || state0 === '42P05')) {
+        // Our prepared prefix was deallocated (DISCARD/DEALLOCATE) or already exists: nothing of
+        // the caller's statement ran. Fix the bookkeeping and send it again, once.
+        const mode = this.#prefix.readOnly ? 'ro' : 'rw';
+        if (state0 === '42P05') state.prepared[mode] = true;
+        else state.prepared.rw = state.prepared.ro = false;
+        this.#beginPending = begin;
+        return this.#send(config, true);
+      }
+      if (err instanceof Error && !(err instanceof TenantryError) && (!isServerError(err) || classifyPgError(err).connectionLevel)) {
+        state.broken = true;
+      }
+      throw err;
+    });
+    this.#pending.add(promise);
+    const forget = (): void => {
+      this.#pending.delete(promise);
+    };
+    promise.then(forget, forget);
+    return promise;
+  }
+
+  #boundClient(): TenantBoundClient {
+    const send = (config: QueryConfig): Promise<pg.QueryResult> => this.#send(config);
+    const conn = this.#conn;
+    const assertOpen = (): void => this.#assertOpen();
+    function query(config: unknown, values?: unknown, callback?: unknown): unknown {
+      if (config !== null && typeof config === 'object' && typeof (config as Submittable).submit === 'function') {
+        assertOpen();
+        if (transactionStatus(conn) !== 'T') {
+          throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'cursors and streams run only inside a transaction of the unit of work (db.transaction()), where the tenant is already set');
+        }
+        return conn.query(config as never);
+      }
+      const cb = (typeof values === 'function' ? values : callback) as QueryCallback | undefined;
+      const vals = typeof values === 'function' ? undefined : (values as readonly unknown[] | undefined);
+      const base: QueryConfig = typeof config === 'string' ? { text: config } : (config as QueryConfig);
+      const promise = send(vals === undefined ? base : { ...base, values: vals });
+      if (cb) {
+        promise.then((r) => cb(null, r), (e: Error) => cb(e));
+        return undefined;
+      }
+      return promise;
+    }
+    return {
+      query: query as TenantBoundClient['query'],
+      release: () => undefined,
+      escapeIdentifier: (v: string) => conn.escapeIdentifier(v),
+      escapeLiteral: (v: string) => conn.escapeLiteral(v),
+    };
+  }
+
+  /**
+   * Ends the unit of work: waits for queries still in flight, then makes the handle unusable.
+   * @internal
+   */
+  async close(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    this.#closed = true;
+  }
+}
+
+/**
+ * Makes a connection clean for the next tenant, or says it must be destroyed.
+ * Called once per unit of work; costs no round trip unless the work left something behind.
+ * @returns an error when the connection must be destroyed instead of pooled.
+ */
+export async function cleanConnection(conn: pg.PoolClient, logger: Logger, tenant: Tenant): Promise<Error | undefined> {
+  const state = connectionState(conn);
+  if (state.broken) return new Error('connection failed during the unit of work');
+  try {
+    const status = transactionStatus(conn);
+    if (status === 'T' || status === 'E') {
+      logger.warn({ tenant: tenant.id }, 'unit of work ended inside an open transaction; it was rolled back');
+      await conn.query('rollback');
+    }
+    if (state.dirty) {
+      // Session state was touched (SET, temp tables, cursors WITH HOLD, LISTEN, PREPARE…).
+      await conn.query('discard all');
+      state.prepared.rw = false;
+      state.prepared.ro = false;
+      state.dirty = false;
+    }
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}

@@ -1,0 +1,38 @@
+import type {} from 'vitest';
+import type { TestProject } from 'vitest/node';
+import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
+import { ensureTemplate } from './test-database.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Superuser URL of the PostgreSQL server this test run uses. */
+    tenantryServerUrl: string;
+  }
+}
+
+let server: EmbeddedServer | undefined;
+
+/**
+ * Vitest global setup: starts one embedded PostgreSQL for the whole run (or uses
+ * `TENANTRY_TEST_DATABASE_URL`), prepares the template database, and provides the server
+ * URL to test files as `inject('tenantryServerUrl')`.
+ *
+ * @example
+ * // vitest.config.ts
+ * export default defineConfig({ test: { globalSetup: ['@tenantry/testing/global-setup'] } });
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const external = process.env['TENANTRY_TEST_DATABASE_URL'];
+  let url: string;
+  if (external) {
+    url = external;
+  } else {
+    server = await startEmbeddedServer({ postgresFlags: ['-c', 'max_connections=400', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] });
+    url = server.url;
+  }
+  await ensureTemplate(url);
+  project.provide('tenantryServerUrl', url);
+  return async () => {
+    await server?.stop();
+  };
+}
