@@ -11,6 +11,10 @@ export const ErrorCodes = {
   TENANT_NOT_FOUND: 'TENANT_NOT_FOUND',
   /** A live tenant already uses that slug. */
   TENANT_EXISTS: 'TENANT_EXISTS',
+  /** A custom domain is malformed. */
+  INVALID_DOMAIN: 'INVALID_DOMAIN',
+  /** The custom domain is already registered (to this or another tenant). */
+  DOMAIN_EXISTS: 'DOMAIN_EXISTS',
   /** The tenant is suspended; resume it to route work to it again. */
   TENANT_SUSPENDED: 'TENANT_SUSPENDED',
   /** The tenant exists but is not routable yet (provisioning, migrating, failed). */

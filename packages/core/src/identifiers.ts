@@ -78,3 +78,23 @@ export function physicalNameFor(tenantId: string): string {
   if (!isUuid(tenantId)) throw new TenantryError(ErrorCodes.INVALID_TENANT_ID, `invalid tenant id ${describe(tenantId)}`);
   return assertIdent(`t_${tenantId.replace(/-/g, '')}`);
 }
+
+const DOMAIN_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+/**
+ * Validates and normalises a custom domain (a host name, no port, no scheme): lowercased, a
+ * trailing dot removed, ASCII only (use punycode for international names). Throws
+ * `INVALID_DOMAIN`.
+ *
+ * @example assertDomain('App.Acme.COM.') // 'app.acme.com'
+ */
+export function assertDomain(input: unknown): string {
+  const fail = (): never => {
+    throw new TenantryError(ErrorCodes.INVALID_DOMAIN, `invalid domain ${describe(input)}: give a host name such as 'app.acme.com' (no scheme, port or path; punycode for non-ASCII names)`);
+  };
+  if (typeof input !== 'string' || input.length > 254) return fail();
+  const host = input.toLowerCase().replace(/\.$/, '');
+  const labels = host.split('.');
+  if (host.length === 0 || host.length > 253 || labels.length < 2 || !labels.every((l) => DOMAIN_LABEL.test(l))) return fail();
+  return host;
+}

@@ -10,7 +10,7 @@ export { TenantryError, ErrorCodes, isTenantryError } from './errors.js';
 export type { ErrorCode, ErrorContext } from './errors.js';
 export { classifyPgError, sqlState } from './pg-errors.js';
 export type { PgErrorClass } from './pg-errors.js';
-export { quoteIdent, assertIdent, assertSlug, parseTenantRef, physicalNameFor, isUuid, SLUG_PATTERN } from './identifiers.js';
+export { quoteIdent, assertIdent, assertSlug, assertDomain, parseTenantRef, physicalNameFor, isUuid, SLUG_PATTERN } from './identifiers.js';
 export type { TenantRef } from './identifiers.js';
 export { sqlFolder, migrationList, checksum } from './migrations/migration-source.js';
 export type { Migration, MigrationSource } from './migrations/migration-source.js';

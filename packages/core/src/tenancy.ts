@@ -1,5 +1,5 @@
 import { ErrorCodes, TenantryError } from './errors.js';
-import { parseTenantRef } from './identifiers.js';
+import { assertDomain, parseTenantRef } from './identifiers.js';
 import { silentLogger, type Logger } from './logger.js';
 import { ConnectionRouter, type PoolOptions, type ServerStats } from './connection-router.js';
 import { sqlFolder, migrationList, type MigrationSource } from './migrations/migration-source.js';
@@ -168,6 +168,33 @@ export class Tenancy {
       if (found !== undefined && trusted) this.#cache.set(found, epoch);
     }
     return gate(found, String(input));
+  }
+
+  /**
+   * Resolves a custom domain (a request's host name) to its routable tenant (cached).
+   * Throws `INVALID_DOMAIN`, `TENANT_NOT_FOUND` (no tenant has that domain), or the status
+   * errors of {@link Tenancy.resolve}.
+   *
+   * @example const tenant = await tenancy.resolveDomain(req.hostname);
+   */
+  async resolveDomain(hostname: string): Promise<Tenant> {
+    this.#assertOpen();
+    const host = assertDomain(hostname);
+    const trusted = this.#listener === undefined || this.#listener.connected;
+    let id = trusted ? this.#cache.getDomain(host) : undefined;
+    if (id === undefined) {
+      const epoch = this.#cache.epoch;
+      try {
+        id = (await this.#registry.tenantIdForDomain(host, this.#router.pool(REGISTRY_SERVER))) ?? null;
+      } catch (err) {
+        throw serverUnavailable(REGISTRY_SERVER, err);
+      }
+      if (trusted) this.#cache.setDomain(host, id, epoch);
+    }
+    if (id === null) {
+      throw new TenantryError(ErrorCodes.TENANT_NOT_FOUND, `no tenant has the domain '${host}'; register it with tenancy.tenants.addDomain()`, { context: { tenant: host } });
+    }
+    return await this.resolve(id);
   }
 
   /** Pool and cache figures. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { ErrorCodes, TenantryError } from './errors.js';
-import { assertSlug, parseTenantRef, physicalNameFor } from './identifiers.js';
+import { assertDomain, assertSlug, parseTenantRef, physicalNameFor } from './identifiers.js';
 import type { IsolationStrategy } from './isolation-strategy.js';
 import type { Logger } from './logger.js';
 import type { MigrationSource } from './migrations/migration-source.js';
@@ -241,6 +241,34 @@ export class Tenants {
     const deleted = await this.#change(tenant.id, { from: ['DELETING'], to: 'DELETED', action: 'deleted', actor: options.actor });
     this.#d.logger.info({ tenant: tenant.id, slug: tenant.slug }, 'tenant deleted');
     return deleted;
+  }
+
+  /**
+   * Registers a custom domain (e.g. `app.acme.com`) for a tenant, for the domain resolver.
+   * Throws `INVALID_DOMAIN` or `DOMAIN_EXISTS`. Returns the normalised domain.
+   */
+  async addDomain(idOrSlug: string, domain: string, options: ActorOptions = {}): Promise<string> {
+    const host = assertDomain(domain);
+    const tenant = await this.get(idOrSlug);
+    if (tenant.status === 'DELETED' || tenant.status === 'DELETING') throw notFound(idOrSlug);
+    await this.#d.registry.addDomain(tenant.id, host, options.actor);
+    this.#d.cache.invalidate(tenant.id);
+    return host;
+  }
+
+  /** Removes a custom domain from a tenant; false when the tenant did not have it. */
+  async removeDomain(idOrSlug: string, domain: string, options: ActorOptions = {}): Promise<boolean> {
+    const host = assertDomain(domain);
+    const tenant = await this.get(idOrSlug);
+    const removed = await this.#d.registry.removeDomain(tenant.id, host, options.actor);
+    this.#d.cache.invalidate(tenant.id);
+    return removed;
+  }
+
+  /** A tenant's custom domains. */
+  async domains(idOrSlug: string): Promise<string[]> {
+    const tenant = await this.get(idOrSlug);
+    return await this.#d.registry.domains(tenant.id);
   }
 
   /** A tenant's activity log, oldest first. */

@@ -22,6 +22,8 @@ interface Entry {
 export class TenantCache {
   readonly #byId = new Map<string, Entry>();
   readonly #slugs = new Map<string, string>();
+  /** Custom domain → tenant id, valid only for the epoch it was read in. */
+  readonly #domains = new Map<string, { id: string | null; epoch: number; expires: number }>();
   readonly #max: number;
   readonly #ttl: number;
   #epoch = 0;
@@ -67,6 +69,24 @@ export class TenantCache {
     }
   }
 
+  /** The tenant id of a custom domain: a string, `null` when known not to exist, `undefined` when unknown. */
+  getDomain(domain: string): string | null | undefined {
+    const e = this.#domains.get(domain);
+    if (e === undefined) return undefined;
+    if (e.epoch !== this.#epoch || e.expires < Date.now()) {
+      this.#domains.delete(domain);
+      return undefined;
+    }
+    return e.id;
+  }
+
+  /** Stores a domain lookup read at `epoch` (a miss too, as `null`, so unknown hosts cost one query per epoch). */
+  setDomain(domain: string, id: string | null, epoch: number): void {
+    if (epoch !== this.#epoch || this.#max === 0) return;
+    if (this.#domains.size >= this.#max) this.#domains.clear();
+    this.#domains.set(domain, { id, epoch, expires: Date.now() + this.#ttl });
+  }
+
   invalidate(id: string): void {
     this.#epoch++;
     this.#remove(id);
@@ -76,6 +96,7 @@ export class TenantCache {
     this.#epoch++;
     this.#byId.clear();
     this.#slugs.clear();
+    this.#domains.clear();
   }
 
   #remove(id: string): void {

@@ -167,6 +167,46 @@ export class TenantRegistry {
     );
   }
 
+  /** Registers a custom domain. Throws `DOMAIN_EXISTS` when it is taken. */
+  async addDomain(tenantId: string, domain: string, actor: string | undefined): Promise<void> {
+    try {
+      await this.#db.query(
+        `with ins as (insert into tenantry.tenant_domains (domain, tenant_id) values ($1, $2) returning tenant_id),
+         act as (insert into tenantry.activity (tenant_id, action, actor, detail) select tenant_id, 'domain-add', $3, jsonb_build_object('domain', $1::text) from ins)
+         select pg_notify('${TENANT_CHANNEL}', tenant_id::text) from ins`,
+        [domain, tenantId, actor ?? null],
+      );
+    } catch (err) {
+      if (sqlState(err) === '23505') {
+        throw new TenantryError(ErrorCodes.DOMAIN_EXISTS, `domain '${domain}' is already registered; remove it from its tenant first`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /** Removes a custom domain of a tenant; true when it existed. */
+  async removeDomain(tenantId: string, domain: string, actor: string | undefined): Promise<boolean> {
+    const { rowCount } = await this.#db.query(
+      `with del as (delete from tenantry.tenant_domains where domain = $1 and tenant_id = $2 returning tenant_id),
+       act as (insert into tenantry.activity (tenant_id, action, actor, detail) select tenant_id, 'domain-remove', $3, jsonb_build_object('domain', $1::text) from del)
+       select pg_notify('${TENANT_CHANNEL}', tenant_id::text) from del`,
+      [domain, tenantId, actor ?? null],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** A tenant's custom domains, sorted. */
+  async domains(tenantId: string): Promise<string[]> {
+    const { rows } = await this.#db.query<{ domain: string }>('select domain from tenantry.tenant_domains where tenant_id = $1 order by domain', [tenantId]);
+    return rows.map((r) => r.domain);
+  }
+
+  /** The tenant id a custom domain belongs to. */
+  async tenantIdForDomain(domain: string, db: Queryable = this.#db): Promise<string | undefined> {
+    const { rows } = await db.query<{ tenant_id: string }>('select tenant_id from tenantry.tenant_domains where domain = $1', [domain]);
+    return rows[0]?.tenant_id;
+  }
+
   /** Tenants in creation order, a page at a time. */
   async list(opts: { status: TenantStatus | undefined; limit: number; after: string | undefined }): Promise<{ tenants: Tenant[]; last: string | undefined }> {
     const { rows } = await this.#db.query<TenantRow & { seq: string }>(
