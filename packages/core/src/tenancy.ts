@@ -197,6 +197,16 @@ export class Tenancy {
     return await this.resolve(id);
   }
 
+  /**
+   * The raw pool of a server, for administrative SQL that is not tenant data (health checks,
+   * reports). Queries through it run with the server's default search_path and no tenant —
+   * never use it for tenant data; that is what {@link Tenancy.withTenant} is for.
+   */
+  adminPool(server = REGISTRY_SERVER): import('pg').Pool {
+    this.#assertOpen();
+    return this.#router.pool(server);
+  }
+
   /** Pool and cache figures. */
   stats(): TenancyStats {
     return { servers: this.#router.stats(), cache: { size: this.#cache.size, listening: this.#listener?.connected ?? false } };

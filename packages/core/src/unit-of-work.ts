@@ -170,18 +170,17 @@ export class TenantDb implements TenantQueryable {
     this.#beginPending = false;
     const conn = this.#conn;
     const state = this.#state;
+    let query: TenantQuery;
+    let settle: (err: Error | null, res?: pg.QueryResult) => void = () => undefined;
+    try {
+      query = new TenantQuery(config, this.#prefix, state, this.#prepare, begin, () => transactionStatus(conn), (err, res) => settle(err, res));
+    } catch (err) {
+      // Nothing was written (a value could not be serialised): the connection is fine.
+      this.#beginPending = begin;
+      return Promise.reject(err as Error);
+    }
     const promise = new Promise<pg.QueryResult>((resolve, reject) => {
-      let query: TenantQuery;
-      try {
-        query = new TenantQuery(config, this.#prefix, state, this.#prepare, begin, () => transactionStatus(conn), (err, res) => {
-          if (err) reject(err);
-          else resolve(res as pg.QueryResult);
-        });
-      } catch (err) {
-        // Nothing was written (a value could not be serialised): the connection is fine.
-        reject(err);
-        return;
-      }
+      settle = (err, res) => (err ? reject(err) : resolve(res as pg.QueryResult));
       conn.query(query as never);
     }).catch((err: unknown) => {
       const state0 = sqlState(err);
