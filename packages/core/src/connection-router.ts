@@ -116,15 +116,25 @@ export class ConnectionRouter {
       entry.checkouts++;
       return client;
     } catch (err) {
-      if (err instanceof Error && /timeout exceeded when trying to connect/i.test(err.message) && entry.pool.totalCount >= entry.max) {
-        throw new TenantryError(
-          ErrorCodes.CONNECTION_BUDGET_EXHAUSTED,
-          `all ${entry.max} connections to server '${serverId}' stayed busy for ${this.#options.acquireTimeoutMillis} ms; raise pool.max or pool.acquireTimeoutMillis, or shorten units of work`,
-          { cause: err, context: { server: serverId } },
-        );
-      }
-      throw serverUnavailable(serverId, err);
+      throw this.acquireError(serverId, err);
     }
+  }
+
+  /**
+   * Turns a failure to get a connection (from `connect()` or `pool.query()`) into
+   * `CONNECTION_BUDGET_EXHAUSTED` when every connection stayed busy, else `SERVER_UNAVAILABLE`.
+   */
+  acquireError(serverId: string, err: unknown): TenantryError {
+    if (err instanceof TenantryError) return err;
+    const entry = this.#entries.get(serverId);
+    if (entry && err instanceof Error && /timeout exceeded when trying to connect/i.test(err.message) && entry.pool.totalCount >= entry.max) {
+      return new TenantryError(
+        ErrorCodes.CONNECTION_BUDGET_EXHAUSTED,
+        `all ${entry.max} connections to server '${serverId}' stayed busy for ${this.#options.acquireTimeoutMillis} ms; raise pool.max or pool.acquireTimeoutMillis, or shorten units of work`,
+        { cause: err, context: { server: serverId } },
+      );
+    }
+    return serverUnavailable(serverId, err);
   }
 
   /** Returns a connection; `destroy` closes it instead of pooling it. */

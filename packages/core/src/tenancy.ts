@@ -162,8 +162,7 @@ export class Tenancy {
       try {
         found = await this.#registry.find(ref, this.#router.pool(REGISTRY_SERVER));
       } catch (err) {
-        if (err instanceof TenantryError) throw err;
-        throw serverUnavailable(REGISTRY_SERVER, err);
+        throw this.#router.acquireError(REGISTRY_SERVER, err);
       }
       if (found !== undefined && trusted) this.#cache.set(found, epoch);
     }
@@ -187,7 +186,7 @@ export class Tenancy {
       try {
         id = (await this.#registry.tenantIdForDomain(host, this.#router.pool(REGISTRY_SERVER))) ?? null;
       } catch (err) {
-        throw serverUnavailable(REGISTRY_SERVER, err);
+        throw this.#router.acquireError(REGISTRY_SERVER, err);
       }
       if (trusted) this.#cache.setDomain(host, id, epoch);
     }

@@ -13,7 +13,7 @@ const pause = () => new Promise<void>((r) => (Math.random() < 0.5 ? setImmediate
 
 describe('isolation under interleaving', () => {
   it('50 tenants × 2,000 interleaved units of work on a pool of 2 only ever see their own rows', async () => {
-    const tenancy = await h.tenancy({ pool: { max: 2 } });
+    const tenancy = await h.tenancy({ pool: { max: 2 }, applicationName: 'tenantry-iso' });
     const baseline = await defaultSearchPath(tenancy);
     expect(baseline).toBe('"$user", public');
     const tenants: Tenant[] = [];
@@ -76,7 +76,7 @@ describe('isolation under interleaving', () => {
       const { rows: own } = await h.admin.query<{ owner: string }>(`select distinct owner from "${t.physicalName}".posts`);
       expect(own).toEqual([{ owner: t.slug }]);
     }
-    expect(await pooledConnections(h.admin, h.db.name)).toBeLessThanOrEqual(2);
+    expect(await pooledConnections(h.admin, h.db.name, 'tenantry-iso')).toBeLessThanOrEqual(2);
     expect(await defaultSearchPath(tenancy)).toBe(baseline);
   });
 

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { setupHarness } from './helpers.js';
+import { currentTenant, migrationList } from '../src/index.js';
+
+const h = await setupHarness();
+
+describe('tenant context', () => {
+  it('run() sets the tenant for everything inside, across awaits and timers; withTenant(fn) uses it', async () => {
+    const tenancy = await h.tenancy();
+    const a = await tenancy.tenants.create({ slug: 'ctx-a', name: 'A' });
+    const b = await tenancy.tenants.create({ slug: 'ctx-b', name: 'B' });
+    expect(currentTenant()).toBeUndefined();
+    await Promise.all([
+      tenancy.run('ctx-a', async () => {
+        await new Promise((r) => setTimeout(r, 10));
+        expect(currentTenant()?.id).toBe(a.id);
+        await tenancy.withTenant((db) => db.query('insert into posts (title) values ($1)', ['from a']));
+      }),
+      tenancy.run(b.id, async () => {
+        await new Promise((r) => setImmediate(r));
+        expect(currentTenant()?.slug).toBe('ctx-b');
+        await tenancy.withTenant((db) => db.query('insert into posts (title) values ($1)', ['from b']));
+        // Nested run switches, and switches back.
+        await tenancy.run('ctx-a', async () => expect(currentTenant()?.slug).toBe('ctx-a'));
+        expect(currentTenant()?.slug).toBe('ctx-b');
+      }),
+    ]);
+    expect(currentTenant()).toBeUndefined();
+    const rows = await tenancy.withTenant('ctx-a', async (db) => (await db.query('select title from posts')).rows);
+    expect(rows).toEqual([{ title: 'from a' }]);
+    // Inside withTenant the context is that tenant.
+    await tenancy.withTenant('ctx-b', async () => expect(currentTenant()?.id).toBe(b.id));
+  });
+
+  it('withTenant(fn) with no context fails closed with TENANT_REQUIRED', async () => {
+    const tenancy = await h.tenancy({ migrations: migrationList([]) });
+    await expect(tenancy.withTenant((db) => db.query('select 1'))).rejects.toMatchObject({ code: 'TENANT_REQUIRED' });
+  });
+
+  it('a context entered before a suspension does not outlive it', async () => {
+    const tenancy = await h.tenancy({ migrations: migrationList([]) });
+    await tenancy.tenants.create({ slug: 'ctx-s', name: 'S' });
+    await tenancy.run('ctx-s', async () => {
+      await tenancy.tenants.suspend('ctx-s');
+      await expect(tenancy.withTenant((db) => db.query('select 1'))).rejects.toMatchObject({ code: 'TENANT_SUSPENDED' });
+    });
+  });
+
+  it('run() rejects tenants that are not routable', async () => {
+    const tenancy = await h.tenancy({ migrations: migrationList([]) });
+    await expect(tenancy.run('nobody-here', () => 1)).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
+  });
+});
