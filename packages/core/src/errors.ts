@@ -27,6 +27,10 @@ export const ErrorCodes = {
   PROVISIONING_FAILED: 'PROVISIONING_FAILED',
   /** A migration file could not be read or is malformed. */
   MIGRATION_INVALID: 'MIGRATION_INVALID',
+  /** An applied migration's file changed since it was applied; repair it explicitly. */
+  MIGRATION_CHECKSUM_MISMATCH: 'MIGRATION_CHECKSUM_MISMATCH',
+  /** A migration cannot be rolled back (it has no down part). */
+  MIGRATION_IRREVERSIBLE: 'MIGRATION_IRREVERSIBLE',
   /** A migration failed to apply. */
   MIGRATION_FAILED: 'MIGRATION_FAILED',
   /** No server connection became free within the wait limit. */

@@ -1,5 +1,15 @@
 export { createTenancy, Tenancy } from './tenancy.js';
-export type { TenancyOptions, TenancyStats } from './tenancy.js';
+export type { TenancyOptions, TenancyStats, TenantRunResult, ForEachTenantOptions } from './tenancy.js';
+export type {
+  MigrateOptions,
+  MigrationSummary,
+  MigrationProgress,
+  MigrationStatusReport,
+  OnMigrationError,
+  RollbackOptions,
+  TenantMigrationResult,
+  TenantMigrationStatus,
+} from './migrations/migrator.js';
 export { Tenants } from './tenants.js';
 export type { CreateTenantInput, ListTenantsOptions, TenantPage } from './tenants.js';
 export { TenantDb } from './unit-of-work.js';

@@ -15,6 +15,11 @@ export interface IsolationStrategy {
    * transaction, so that a failure leaves nothing behind.
    */
   provision(client: pg.ClientBase, tenant: Tenant, migrations: readonly Migration[]): Promise<AppliedMigration[]>;
+  /**
+   * Points `client` (inside a transaction) at the tenant for administrative work such as
+   * migrations: afterwards unqualified names resolve in the tenant.
+   */
+  enter(client: pg.ClientBase, tenant: Tenant): Promise<void>;
   /** Drops the tenant's container and everything in it. Idempotent. */
   drop(client: pg.ClientBase, tenant: Tenant): Promise<void>;
   /** What every statement of a unit of work sets before it runs. */

@@ -18,8 +18,12 @@ export class SchemaIsolation implements IsolationStrategy {
   async provision(client: pg.ClientBase, tenant: Tenant, migrations: readonly Migration[]): Promise<AppliedMigration[]> {
     const schema = quoteIdent(tenant.physicalName);
     await client.query(`create schema ${schema}`);
-    await client.query(`set local search_path to ${schema}`);
+    await this.enter(client, tenant);
     return await applyMigrations(client, migrations);
+  }
+
+  async enter(client: pg.ClientBase, tenant: Tenant): Promise<void> {
+    await client.query(`set local search_path to ${quoteIdent(tenant.physicalName)}, pg_temp`);
   }
 
   async drop(client: pg.ClientBase, tenant: Tenant): Promise<void> {

@@ -12,6 +12,10 @@ import { SchemaIsolation } from './schema-isolation.js';
 import { currentContext, enterContext } from './tenant-context.js';
 import { Tenants, notFound } from './tenants.js';
 import { TenantDb, cleanConnection, type UnitOfWorkOptions } from './unit-of-work.js';
+import { Migrator, type MigrateOptions, type MigrationStatusReport, type MigrationSummary, type RollbackOptions } from './migrations/migrator.js';
+import { runConcurrently } from './fan-out.js';
+import { inTenantTransaction } from './tenant-admin.js';
+import { performance } from 'node:perf_hooks';
 import type { Tenant } from './types.js';
 
 /** Options of {@link createTenancy}. Frozen on construction. */
@@ -39,11 +43,34 @@ export interface TenancyOptions {
    * older than 1.21 in transaction mode, which cannot keep prepared statements. Default true.
    */
   readonly preparedStatements?: boolean;
+  /**
+   * Seed data: a folder of `NNNN_name.sql` files (or a source) run in every new tenant after its
+   * migrations, in the same transaction, and on demand with `tenancy.seed()`. Write seeds so
+   * that running them twice is harmless (`on conflict do nothing`).
+   */
+  readonly seeds?: string | MigrationSource;
   /** `application_name` of Tenantry's connections. Default `tenantry`. */
   readonly applicationName?: string;
 }
 
 /** Figures for monitoring. */
+/** The outcome of a function run in one tenant by `forEachTenant`. */
+export interface TenantRunResult<T> {
+  readonly tenant: { readonly id: string; readonly slug: string };
+  readonly status: 'ok' | 'failed';
+  readonly value?: T;
+  readonly error?: Error;
+  readonly durationMs: number;
+}
+
+/** Options of `forEachTenant`, `runSql` and `seed`. */
+export interface ForEachTenantOptions {
+  /** Tenants at once. Default 4. */
+  readonly concurrency?: number;
+  /** Ids or slugs; default: every ACTIVE tenant. */
+  readonly tenants?: readonly string[];
+}
+
 export interface TenancyStats {
   readonly servers: readonly ServerStats[];
   readonly cache: { readonly size: number; readonly listening: boolean };
@@ -74,25 +101,152 @@ export class Tenancy {
   readonly #strategy = new SchemaIsolation();
   readonly #logger: Logger;
   readonly #prepare: boolean;
+  readonly #migrator: Migrator;
+  readonly #seeds: MigrationSource | undefined;
   #closed = false;
 
   /** @internal use {@link createTenancy}. */
-  constructor(parts: { router: ConnectionRouter; registry: TenantRegistry; cache: TenantCache; listener: RegistryListener | undefined; migrations: MigrationSource; logger: Logger; prepare: boolean }) {
+  constructor(parts: {
+    router: ConnectionRouter;
+    registry: TenantRegistry;
+    cache: TenantCache;
+    listener: RegistryListener | undefined;
+    migrations: MigrationSource;
+    seeds: MigrationSource | undefined;
+    logger: Logger;
+    prepare: boolean;
+    poolMax: number;
+  }) {
     this.#router = parts.router;
     this.#registry = parts.registry;
     this.#cache = parts.cache;
     this.#listener = parts.listener;
     this.#logger = parts.logger;
     this.#prepare = parts.prepare;
+    this.#seeds = parts.seeds;
+    this.#migrator = new Migrator({
+      registry: parts.registry,
+      cache: parts.cache,
+      router: parts.router,
+      strategy: this.#strategy,
+      source: parts.migrations,
+      logger: parts.logger,
+      poolMax: parts.poolMax,
+      registryServer: REGISTRY_SERVER,
+    });
     this.tenants = new Tenants({
       registry: parts.registry,
       cache: parts.cache,
       router: parts.router,
       strategy: this.#strategy,
       migrations: parts.migrations,
+      seeds: parts.seeds,
       logger: parts.logger,
       registryServer: REGISTRY_SERVER,
     });
+  }
+
+  /**
+   * Applies pending migrations to every tenant (or `tenants`), `concurrency` at a time, one
+   * transaction per tenant under a per-tenant advisory lock. Never throws for a tenant's
+   * failure: returns a result per tenant. Knowing that nothing is pending takes one registry
+   * query and no tenant connection.
+   *
+   * @example
+   * const run = await tenancy.migrate({ concurrency: 8, onError: 'continue', onProgress: (p) => bar.update(p.done / p.total) });
+   * if (!run.ok) console.table(run.results.filter((r) => r.status === 'failed'));
+   */
+  async migrate(options: MigrateOptions = {}): Promise<MigrationSummary> {
+    this.#assertOpen();
+    return await this.#migrator.migrate(options);
+  }
+
+  /** Undoes each tenant's last `steps` migrations with their down parts. */
+  async rollback(options: RollbackOptions = {}): Promise<MigrationSummary> {
+    this.#assertOpen();
+    return await this.#migrator.rollback(options);
+  }
+
+  /**
+   * Accepts the current checksums of already-applied migrations whose files were edited on
+   * purpose, clearing `MIGRATION_CHECKSUM_MISMATCH`.
+   */
+  async repairMigrations(options: { readonly tenants?: readonly string[]; readonly actor?: string } = {}): Promise<MigrationSummary> {
+    this.#assertOpen();
+    return await this.#migrator.repair(options);
+  }
+
+  /** Tenants per version, pending and failed — from the registry alone. */
+  async migrationStatus(): Promise<MigrationStatusReport> {
+    this.#assertOpen();
+    return await this.#migrator.status();
+  }
+
+  /**
+   * Runs `fn` in a unit of work of each ACTIVE tenant (or of `tenants`), `concurrency` at a
+   * time. Never throws for a tenant's failure: returns a result per tenant.
+   *
+   * @example
+   * const counts = await tenancy.forEachTenant(async (db) => (await db.query('select count(*) from posts')).rows[0]);
+   */
+  async forEachTenant<T>(fn: (db: TenantDb) => Promise<T>, options: ForEachTenantOptions = {}): Promise<TenantRunResult<T>[]> {
+    return await this.#eachTenant((t) => this.withTenant(t.id, fn), options);
+  }
+
+  async #eachTenant<T>(fn: (tenant: Tenant) => Promise<T>, options: ForEachTenantOptions): Promise<TenantRunResult<T>[]> {
+    this.#assertOpen();
+    const concurrency = options.concurrency ?? 4;
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'concurrency must be a positive integer');
+    const targets: Tenant[] = [];
+    if (options.tenants !== undefined) {
+      for (const ref of options.tenants) targets.push(await this.resolve(ref));
+    } else {
+      let page = await this.tenants.list({ status: 'ACTIVE', limit: 1000 });
+      targets.push(...page.items);
+      while (page.nextCursor) {
+        page = await this.tenants.list({ status: 'ACTIVE', limit: 1000, cursor: page.nextCursor });
+        targets.push(...page.items);
+      }
+    }
+    const results: TenantRunResult<T>[] = new Array(targets.length);
+    await runConcurrently(targets, concurrency, async (t, i) => {
+      const t0 = performance.now();
+      const tenant = { id: t.id, slug: t.slug };
+      try {
+        const value = await fn(t);
+        results[i] = { tenant, status: 'ok', value, durationMs: Math.round(performance.now() - t0) };
+      } catch (err) {
+        results[i] = { tenant, status: 'failed', error: err as Error, durationMs: Math.round(performance.now() - t0) };
+      }
+    });
+    return results;
+  }
+
+  /**
+   * Runs one SQL statement (with bind parameters) in every ACTIVE tenant; a result per tenant
+   * (stancl's `tenants:run`).
+   */
+  async runSql(sql: string, values?: readonly unknown[], options: ForEachTenantOptions = {}): Promise<TenantRunResult<{ rowCount: number | null; rows: Record<string, unknown>[] }>[]> {
+    if (typeof sql !== 'string' || sql.trim() === '') throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'runSql() needs an SQL statement');
+    return await this.forEachTenant(async (db) => {
+      const r = await db.query(sql, values);
+      return { rowCount: r.rowCount, rows: r.rows };
+    }, options);
+  }
+
+  /** Runs the seeds folder in each ACTIVE tenant (or `tenants`), each tenant in one transaction. */
+  async seed(options: ForEachTenantOptions = {}): Promise<TenantRunResult<string[]>[]> {
+    const source = this.#seeds;
+    if (source === undefined) throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'no seeds configured: pass seeds to createTenancy()');
+    const seeds = await source.load();
+    return await this.#eachTenant(
+      (tenant) =>
+        inTenantTransaction(this.#router, this.#strategy, tenant, async (client) => {
+          for (const s of seeds) await client.query(s.up);
+          return seeds.map((s) => s.name);
+        }),
+      options,
+    );
   }
 
   /**
@@ -270,8 +424,10 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
   const logger = opts.logger ?? silentLogger;
   const applicationName = opts.applicationName ?? 'tenantry';
   const migrations = opts.migrations === undefined ? migrationList([]) : typeof opts.migrations === 'string' ? sqlFolder(opts.migrations) : opts.migrations;
+  const seeds = opts.seeds === undefined ? undefined : typeof opts.seeds === 'string' ? sqlFolder(opts.seeds) : opts.seeds;
   // Fail at start, not at the first create, when the migration folder is broken.
   await migrations.load();
+  await seeds?.load();
   const router = new ConnectionRouter([{ id: REGISTRY_SERVER, url: opts.registryUrl }], opts.pool ?? {}, applicationName, logger);
   const registryPool = router.pool(REGISTRY_SERVER);
   try {
@@ -292,5 +448,15 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
       throw serverUnavailable(REGISTRY_SERVER, err);
     }
   }
-  return new Tenancy({ router, registry: new TenantRegistry(registryPool), cache, listener, migrations, logger, prepare: opts.preparedStatements !== false });
+  return new Tenancy({
+    router,
+    registry: new TenantRegistry(registryPool),
+    cache,
+    listener,
+    migrations,
+    seeds,
+    logger,
+    prepare: opts.preparedStatements !== false,
+    poolMax: opts.pool?.max ?? 10,
+  });
 }

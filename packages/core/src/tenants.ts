@@ -44,6 +44,7 @@ export interface TenantsDeps {
   readonly router: ConnectionRouter;
   readonly strategy: IsolationStrategy;
   readonly migrations: MigrationSource;
+  readonly seeds: MigrationSource | undefined;
   readonly logger: Logger;
   readonly registryServer: string;
 }
@@ -121,6 +122,7 @@ export class Tenants {
     const plan = input.plan === undefined || input.plan === null ? null : checkText(input.plan, 'plan', 100);
     const metadata = checkMetadata(input.metadata);
     const migrations = await this.#d.migrations.load();
+    const seeds = (await this.#d.seeds?.load()) ?? [];
     const id = randomUUID();
     const { registry, strategy, router, logger } = this.#d;
     const server = this.#d.registryServer;
@@ -132,6 +134,7 @@ export class Tenants {
     try {
       await client.query('begin');
       const applied = await strategy.provision(client, created, migrations);
+      for (const seed of seeds) await client.query(seed.up);
       const durationMs = Math.round(performance.now() - started);
       // The registry lives on the same server: mark ACTIVE in the same transaction, so the
       // tenant is routable if and only if its schema and migrations are committed.

@@ -14,17 +14,22 @@ export interface AppliedMigration {
   readonly durationMs: number;
 }
 
-/**
- * Applies `migrations` in order on `client`, which must be inside a transaction with the
- * tenant first on the search_path. Records each in the tenant's ledger.
- */
-export async function applyMigrations(client: pg.ClientBase, migrations: readonly Migration[]): Promise<AppliedMigration[]> {
+/** Creates the ledger table in the tenant the client points at, if missing. */
+export async function ensureLedger(client: pg.ClientBase): Promise<void> {
   await client.query(`create table if not exists ${LEDGER_TABLE} (
     name        text primary key,
     checksum    text not null,
     applied_at  timestamptz not null default clock_timestamp(),
     duration_ms integer not null
   )`);
+}
+
+/**
+ * Applies `migrations` in order on `client`, which must be inside a transaction with the
+ * tenant first on the search_path. Records each in the tenant's ledger.
+ */
+export async function applyMigrations(client: pg.ClientBase, migrations: readonly Migration[]): Promise<AppliedMigration[]> {
+  await ensureLedger(client);
   const applied: AppliedMigration[] = [];
   for (const m of migrations) {
     const started = performance.now();

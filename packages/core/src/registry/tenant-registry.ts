@@ -207,6 +207,45 @@ export class TenantRegistry {
     return rows[0]?.tenant_id;
   }
 
+  /**
+   * Every tenant a migration run may touch (ACTIVE, MIGRATING, and FAILED ones that were
+   * provisioned), with the names of source migrations the registry mirror says are applied
+   * with the same checksum. One query, no tenant connection: how "nothing pending" is known.
+   */
+  async migrationCandidates(source: readonly { name: string; checksum: string }[], ids: readonly string[] | null): Promise<{ tenant: Tenant; applied: string[]; provisioned: boolean }[]> {
+    const { rows } = await this.#db.query<TenantRow & { applied: string[]; provisioned: boolean }>(
+      `with src as (select * from unnest($1::text[], $2::text[]) as s(name, checksum))
+       select ${COLUMNS},
+              array(select m.name from tenantry.tenant_migrations m join src on src.name = m.name and src.checksum = m.checksum
+                     where m.tenant_id = t.id) as applied,
+              exists (select 1 from tenantry.tenant_migrations m where m.tenant_id = t.id) or t.schema_version is not null as provisioned
+         from tenantry.tenants t
+        where t.status in ('ACTIVE', 'MIGRATING', 'FAILED') and ($3::uuid[] is null or t.id = any($3::uuid[]))
+        order by t.seq`,
+      [source.map((m) => m.name), source.map((m) => m.checksum), ids],
+    );
+    return rows.filter((r) => r.status !== 'FAILED' || r.provisioned).map((r) => ({ tenant: toTenant(r), applied: r.applied, provisioned: r.provisioned }));
+  }
+
+  /** Replaces a tenant's mirrored ledger with `applied` (after a migration, rollback or repair). */
+  async replaceMigrations(db: Queryable, tenantId: string, applied: readonly { name: string; checksum: string; appliedAt: Date; durationMs: number }[]): Promise<void> {
+    await db.query('delete from tenantry.tenant_migrations where tenant_id = $1 and not (name = any($2::text[]))', [tenantId, applied.map((a) => a.name)]);
+    await this.recordMigrations(db, tenantId, applied);
+  }
+
+  /** Tenants per schema version, and failures, for `migrationStatus()`. */
+  async migrationOverview(): Promise<{ versions: { version: string | null; tenants: number }[]; failed: { id: string; slug: string; error: string | null }[]; migrating: number }> {
+    const versions = await this.#db.query<{ version: string | null; tenants: number }>(
+      `select schema_version as version, count(*)::int as tenants from tenantry.tenants
+        where status in ('ACTIVE', 'SUSPENDED', 'MIGRATING', 'FAILED') group by schema_version order by schema_version nulls first`,
+    );
+    const failed = await this.#db.query<{ id: string; slug: string; error: string | null }>(
+      `select id, slug, error_message as error from tenantry.tenants where status = 'FAILED' order by seq`,
+    );
+    const migrating = await this.#db.query<{ n: number }>(`select count(*)::int as n from tenantry.tenants where status = 'MIGRATING'`);
+    return { versions: versions.rows, failed: failed.rows, migrating: migrating.rows[0]?.n ?? 0 };
+  }
+
   /** Tenants in creation order, a page at a time. */
   async list(opts: { status: TenantStatus | undefined; limit: number; after: string | undefined }): Promise<{ tenants: Tenant[]; last: string | undefined }> {
     const { rows } = await this.#db.query<TenantRow & { seq: string }>(
@@ -231,8 +270,8 @@ export class TenantRegistry {
       error: string | null;
       created_at: Date;
     }>(
-      `select id::text, tenant_id, action, from_status, to_status, actor, detail, error, created_at
-         from tenantry.activity where tenant_id = $1 order by id limit $2`,
+      `select a.id::text as id, a.tenant_id, a.action, a.from_status, a.to_status, a.actor, a.detail, a.error, a.created_at
+         from tenantry.activity a where a.tenant_id = $1 order by a.id limit $2`,
       [tenantId, limit],
     );
     return rows.map((r) =>
