@@ -1,14 +1,20 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { ErrorCodes, TenantryError } from './errors.js';
-import { serverUnavailable } from './pg-errors.js';
 import type { Logger } from './logger.js';
+import { ServerPool, type PooledClient, type ServerPoolSettings, type ServerStats } from './server-pool.js';
 
-/** Pool settings, per server. */
+export type { ServerStats, PooledClient } from './server-pool.js';
+
+/** Pool settings, applied to every server. */
 export interface PoolOptions {
-  /** Most server connections Tenantry opens to one server. Default 10. */
+  /** Most connections Tenantry opens to one server, whatever the number of tenants. Default 10. */
   readonly max?: number;
+  /** Most connections to one tenant database (database-per-tenant). Default 2. */
+  readonly databasePoolMax?: number;
   /** How long a caller waits for a free connection before `CONNECTION_BUDGET_EXHAUSTED`. Default 10 000 ms. */
   readonly acquireTimeoutMillis?: number;
+  /** Callers that may wait at once per server; beyond that they fail at once. Default 10 000. */
+  readonly maxWaiting?: number;
   /** Idle connections are closed after this long. Default 30 000 ms. */
   readonly idleTimeoutMillis?: number;
   /**
@@ -18,152 +24,189 @@ export interface PoolOptions {
   readonly maxUses?: number;
   /** A connection is closed after this many seconds. Default 1 800. */
   readonly maxLifetimeSeconds?: number;
+  /** Opening a connection fails after this long. Default 5 000 ms. */
+  readonly connectTimeoutMillis?: number;
+  /** After a server refused a connection, its callers fail fast for this long. Default 1 000 ms. */
+  readonly retryDelayMillis?: number;
 }
 
 /** One server the router reaches. */
 export interface ServerTarget {
   readonly id: string;
   readonly url: string;
+  readonly replicaUrl?: string | null;
 }
 
-/** Per-server pool figures. */
-export interface ServerStats {
+/** Where a unit of work goes. */
+export interface ConnectTarget {
   readonly server: string;
-  /** Connections open (in use + idle). */
-  readonly total: number;
-  readonly idle: number;
-  readonly inUse: number;
-  /** Callers waiting for a connection. */
-  readonly waiting: number;
-  readonly max: number;
-  /** Checkouts since start. */
-  readonly checkouts: number;
-  /** Connections destroyed because they failed or could not be cleaned. */
-  readonly destroyed: number;
+  /** A tenant database; default: the server's own database. */
+  readonly database?: string | null;
+  /** Use the server's read replica when it has one. */
+  readonly replica?: boolean;
+}
+
+/** The part of a pg.Pool that administrative code uses; backed by the server's budget. */
+export interface AdminPool {
+  query<R extends pg.QueryResultRow = Record<string, unknown>>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  connect(): Promise<PooledClient>;
 }
 
 interface Entry {
-  readonly pool: pg.Pool;
-  readonly max: number;
-  checkouts: number;
-  destroyed: number;
+  readonly primary: ServerPool;
+  readonly replica: ServerPool | undefined;
+  readonly admin: AdminPool;
 }
 
 /**
- * Owns every pool. Now: one pool per server, shared by all schema tenants on it, so the number
- * of server connections is bounded by `max` whatever the number of tenants.
+ * Owns every connection. One {@link ServerPool} per server (and per read replica), each under
+ * its own budget, whatever the number of tenants and databases on it.
  */
 export class ConnectionRouter {
   readonly #entries = new Map<string, Entry>();
-  readonly #options: Required<PoolOptions>;
-  readonly #applicationName: string;
+  readonly #settings: ServerPoolSettings;
   readonly #logger: Logger;
+  readonly #lookup: (id: string) => Promise<ServerTarget | undefined>;
+  readonly #pending = new Map<string, Promise<Entry>>();
   #closed = false;
 
-  constructor(servers: readonly ServerTarget[], options: PoolOptions, applicationName: string, logger: Logger) {
-    this.#options = Object.freeze({
-      max: options.max ?? 10,
+  constructor(options: PoolOptions & { capacity?: number }, applicationName: string, logger: Logger, lookup: (id: string) => Promise<ServerTarget | undefined>) {
+    const o = {
+      max: options.capacity ?? options.max ?? 10,
+      databasePoolMax: options.databasePoolMax ?? 2,
       acquireTimeoutMillis: options.acquireTimeoutMillis ?? 10_000,
+      maxWaiting: options.maxWaiting ?? 10_000,
       idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
       maxUses: options.maxUses ?? 10_000,
       maxLifetimeSeconds: options.maxLifetimeSeconds ?? 1_800,
-    });
-    for (const [key, value] of Object.entries(this.#options)) {
-      if (!Number.isInteger(value) || value < (key === 'max' ? 1 : 0)) {
-        throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, `pool.${key} must be a ${key === 'max' ? 'positive' : 'non-negative'} integer, got ${String(value)}`);
+      connectTimeoutMillis: options.connectTimeoutMillis ?? 5_000,
+      retryDelayMillis: options.retryDelayMillis ?? 1_000,
+    };
+    for (const [key, value] of Object.entries(o)) {
+      const min = key === 'max' || key === 'databasePoolMax' || key === 'maxUses' || key === 'maxWaiting' ? 1 : 0;
+      if (!Number.isInteger(value) || value < min) {
+        throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, `pool.${key} must be an integer ≥ ${min}, got ${String(value)}`);
       }
     }
-    this.#applicationName = applicationName;
+    this.#settings = Object.freeze({ ...o, capacity: o.max, applicationName });
     this.#logger = logger;
-    for (const s of servers) this.#add(s);
+    this.#lookup = lookup;
   }
 
-  #add(server: ServerTarget): void {
-    const o = this.#options;
-    const pool = new pg.Pool({
-      connectionString: server.url,
-      max: o.max,
-      connectionTimeoutMillis: o.acquireTimeoutMillis,
-      idleTimeoutMillis: o.idleTimeoutMillis,
-      maxUses: o.maxUses,
-      maxLifetimeSeconds: o.maxLifetimeSeconds,
-      application_name: this.#applicationName,
+  /** The per-server budget. */
+  get capacity(): number {
+    return this.#settings.capacity;
+  }
+
+  /** Adds (or replaces the URLs of) a server. */
+  addServer(server: ServerTarget): void {
+    const old = this.#entries.get(server.id);
+    const primary = new ServerPool(server.id, server.url, this.#settings, this.#logger);
+    const replica = server.replicaUrl ? new ServerPool(`${server.id}:replica`, server.replicaUrl, { ...this.#settings, applicationName: `${this.#settings.applicationName}:replica` }, this.#logger) : undefined;
+    this.#entries.set(server.id, {
+      primary,
+      replica,
+      admin: {
+        query: async (text, values) => {
+          const client = await primary.acquire();
+          let destroy = false;
+          try {
+            return await client.query(text, values);
+          } catch (err) {
+            destroy = !(err instanceof Error && typeof (err as { severity?: unknown }).severity === 'string');
+            throw err;
+          } finally {
+            primary.release(client, destroy);
+          }
+        },
+        connect: () => primary.acquire(),
+      },
     });
-    pool.on('error', (err) => this.#logger.warn({ err, server: server.id }, 'idle tenantry connection failed; it was removed from the pool'));
-    this.#entries.set(server.id, { pool, max: o.max, checkouts: 0, destroyed: 0 });
+    if (old) {
+      void old.primary.close();
+      void old.replica?.close();
+    }
   }
 
-  #entry(serverId: string): Entry {
+  /** Forgets a server's cached URLs so they are read again (after a key rotation or an edit). */
+  forgetServer(id: string): void {
+    const old = this.#entries.get(id);
+    if (!old || id === 'default') return;
+    this.#entries.delete(id);
+    void old.primary.close();
+    void old.replica?.close();
+  }
+
+  async #entry(serverId: string): Promise<Entry> {
     if (this.#closed) throw new TenantryError(ErrorCodes.TENANCY_CLOSED, 'the tenancy was closed; create a new one with createTenancy()');
     const entry = this.#entries.get(serverId);
-    if (!entry) throw new TenantryError(ErrorCodes.SERVER_UNAVAILABLE, `unknown server '${serverId}'`, { context: { server: serverId } });
-    return entry;
-  }
-
-  /** The pool of a server, for registry and administrative work. */
-  pool(serverId: string): pg.Pool {
-    return this.#entry(serverId).pool;
-  }
-
-  /**
-   * Checks out a connection of a server's pool. Waits up to `acquireTimeoutMillis`, then
-   * fails with `CONNECTION_BUDGET_EXHAUSTED`; an unreachable server fails with `SERVER_UNAVAILABLE`.
-   */
-  async connect(serverId: string): Promise<pg.PoolClient> {
-    const entry = this.#entry(serverId);
-    try {
-      const client = await entry.pool.connect();
-      entry.checkouts++;
-      return client;
-    } catch (err) {
-      throw this.acquireError(serverId, err);
+    if (entry) return entry;
+    let pending = this.#pending.get(serverId);
+    if (!pending) {
+      pending = (async () => {
+        const target = await this.#lookup(serverId);
+        if (!target) throw new TenantryError(ErrorCodes.SERVER_UNAVAILABLE, `unknown server '${serverId}'; add it with tenancy.servers.add()`, { context: { server: serverId } });
+        if (!this.#entries.has(serverId)) this.addServer(target);
+        return this.#entries.get(serverId)!;
+      })().finally(() => this.#pending.delete(serverId));
+      this.#pending.set(serverId, pending);
     }
+    return await pending;
   }
 
-  /**
-   * Turns a failure to get a connection (from `connect()` or `pool.query()`) into
-   * `CONNECTION_BUDGET_EXHAUSTED` when every connection stayed busy, else `SERVER_UNAVAILABLE`.
-   */
-  acquireError(serverId: string, err: unknown): TenantryError {
-    if (err instanceof TenantryError) return err;
+  /** The pool of a server's own database, for registry and administrative work. */
+  async admin(serverId: string): Promise<AdminPool> {
+    return (await this.#entry(serverId)).admin;
+  }
+
+  /** The admin pool of a server already known (the registry's). */
+  adminSync(serverId: string): AdminPool {
     const entry = this.#entries.get(serverId);
-    if (entry && err instanceof Error && /timeout exceeded when trying to connect/i.test(err.message) && entry.pool.totalCount >= entry.max) {
-      return new TenantryError(
-        ErrorCodes.CONNECTION_BUDGET_EXHAUSTED,
-        `all ${entry.max} connections to server '${serverId}' stayed busy for ${this.#options.acquireTimeoutMillis} ms; raise pool.max or pool.acquireTimeoutMillis, or shorten units of work`,
-        { cause: err, context: { server: serverId } },
-      );
-    }
-    return serverUnavailable(serverId, err);
+    if (!entry) throw new TenantryError(ErrorCodes.SERVER_UNAVAILABLE, `unknown server '${serverId}'`, { context: { server: serverId } });
+    return entry.admin;
+  }
+
+  /** The name of a server's own database. */
+  async mainDatabase(serverId: string): Promise<string> {
+    return (await this.#entry(serverId)).primary.mainDatabase;
+  }
+
+  /**
+   * Checks out a connection for a target. Waits up to `acquireTimeoutMillis`, then fails with
+   * `CONNECTION_BUDGET_EXHAUSTED`; an unreachable server fails fast with `SERVER_UNAVAILABLE`.
+   */
+  async connect(target: ConnectTarget): Promise<PooledClient> {
+    const entry = await this.#entry(target.server);
+    const pool = target.replica && entry.replica ? entry.replica : entry.primary;
+    return await pool.acquire(target.database ?? undefined);
   }
 
   /** Returns a connection; `destroy` closes it instead of pooling it. */
-  release(serverId: string, client: pg.PoolClient, destroy?: Error): void {
-    if (destroy) {
-      const entry = this.#entries.get(serverId);
-      if (entry) entry.destroyed++;
-    }
+  release(client: PooledClient, destroy?: Error): void {
     client.release(destroy ?? false);
   }
 
-  /** Pool figures per server. */
+  /** Closes a tenant database's connections before it is dropped. */
+  async closeDatabase(serverId: string, database: string): Promise<void> {
+    const entry = await this.#entry(serverId);
+    await Promise.all([entry.primary.closeDatabase(database), entry.replica?.closeDatabase(database)]);
+  }
+
+  async reopenDatabase(serverId: string, database: string): Promise<void> {
+    const entry = await this.#entry(serverId);
+    entry.primary.reopenDatabase(database);
+    entry.replica?.reopenDatabase(database);
+  }
+
+  /** Figures per server (replicas as `<id>:replica`). */
   stats(): ServerStats[] {
-    return [...this.#entries].map(([server, e]) => ({
-      server,
-      total: e.pool.totalCount,
-      idle: e.pool.idleCount,
-      inUse: e.pool.totalCount - e.pool.idleCount,
-      waiting: e.pool.waitingCount,
-      max: e.max,
-      checkouts: e.checkouts,
-      destroyed: e.destroyed,
-    }));
+    return [...this.#entries.values()].flatMap((e) => (e.replica ? [e.primary.stats(), e.replica.stats()] : [e.primary.stats()]));
   }
 
   /** Ends every pool; waits for checked-out connections to be returned. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([...this.#entries.values()].map((e) => e.pool.end()));
+    await Promise.all([...this.#entries.values()].flatMap((e) => [e.primary.close(), e.replica?.close()]));
   }
 }

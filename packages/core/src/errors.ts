@@ -35,10 +35,24 @@ export const ErrorCodes = {
   MIGRATION_FAILED: 'MIGRATION_FAILED',
   /** No server connection became free within the wait limit. */
   CONNECTION_BUDGET_EXHAUSTED: 'CONNECTION_BUDGET_EXHAUSTED',
+  /** No server has that id. */
+  SERVER_NOT_FOUND: 'SERVER_NOT_FOUND',
+  /** A server with that id is already registered. */
+  SERVER_EXISTS: 'SERVER_EXISTS',
+  /** The server is draining: it takes no new tenants. */
+  SERVER_DRAINING: 'SERVER_DRAINING',
+  /** Every server is full or draining. */
+  NO_SERVER_CAPACITY: 'NO_SERVER_CAPACITY',
+  /** Server URLs are stored encrypted; an encryption key is needed. */
+  ENCRYPTION_KEY_REQUIRED: 'ENCRYPTION_KEY_REQUIRED',
+  /** A stored URL was encrypted with another key than the one configured. */
+  ENCRYPTION_KEY_MISMATCH: 'ENCRYPTION_KEY_MISMATCH',
   /** A PostgreSQL server cannot be reached. */
   SERVER_UNAVAILABLE: 'SERVER_UNAVAILABLE',
   /** The unit of work already ended; its handle cannot be used any more. */
   UNIT_OF_WORK_CLOSED: 'UNIT_OF_WORK_CLOSED',
+  /** A transaction's COMMIT rolled back because a statement in it had failed. */
+  TRANSACTION_ABORTED: 'TRANSACTION_ABORTED',
   /** The tenancy was closed. */
   TENANCY_CLOSED: 'TENANCY_CLOSED',
   /** Something that should not happen did; the cause says what. */

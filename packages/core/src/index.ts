@@ -26,7 +26,11 @@ export { sqlFolder, migrationList, checksum } from './migrations/migration-sourc
 export type { Migration, MigrationSource } from './migrations/migration-source.js';
 export type { AppliedMigration } from './migrations/tenant-ledger.js';
 export type { IsolationStrategy } from './isolation-strategy.js';
-export type { PoolOptions, ServerStats } from './connection-router.js';
+export type { PoolOptions, ServerStats, AdminPool, ConnectTarget } from './connection-router.js';
+export { Servers } from './servers.js';
+export type { AddServerInput, ServerInfo } from './servers.js';
+export type { ReconcileReport } from './reconcile.js';
+export { UrlCipher, redactUrl } from './url-cipher.js';
 export type { CacheOptions } from './registry/registry-cache.js';
 export { silentLogger } from './logger.js';
 export type { Logger } from './logger.js';

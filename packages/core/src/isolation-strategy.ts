@@ -1,27 +1,30 @@
 import type pg from 'pg';
-import type { Migration } from './migrations/migration-source.js';
-import type { AppliedMigration } from './migrations/tenant-ledger.js';
+import type { ConnectTarget } from './connection-router.js';
 import type { RoutePrefix } from './tenant-query.js';
 import type { IsolationKind, Tenant } from './types.js';
 
 /**
- * How a tenant's data is kept apart. One interface; `schema` now, `database` next, row-level
- * security later.
+ * How a tenant's data is kept apart. One interface; `schema` and `database` now, row-level
+ * security later. Provisioning itself lives in the tenants API, which drives these steps.
  */
 export interface IsolationStrategy {
   readonly kind: IsolationKind;
+  /** Where the tenant's connections go. */
+  target(tenant: Tenant, readOnly: boolean): ConnectTarget;
   /**
-   * Creates the tenant's container and applies every migration, on `client` inside the caller's
-   * transaction, so that a failure leaves nothing behind.
-   */
-  provision(client: pg.ClientBase, tenant: Tenant, migrations: readonly Migration[]): Promise<AppliedMigration[]>;
-  /**
-   * Points `client` (inside a transaction) at the tenant for administrative work such as
-   * migrations: afterwards unqualified names resolve in the tenant.
+   * Points `client` (a connection from {@link target}, inside a transaction) at the tenant for
+   * administrative work such as migrations: afterwards unqualified names resolve in the tenant.
    */
   enter(client: pg.ClientBase, tenant: Tenant): Promise<void>;
-  /** Drops the tenant's container and everything in it. Idempotent. */
-  drop(client: pg.ClientBase, tenant: Tenant): Promise<void>;
   /** What every statement of a unit of work sets before it runs. */
   routePrefix(tenant: Tenant, readOnly: boolean): RoutePrefix;
+  /** Whether the tenant's schema or database exists, checked on `client` (the server's own database). */
+  exists(client: pg.ClientBase, tenant: Tenant): Promise<boolean>;
+  /** Drops the tenant's container and everything in it. Idempotent. */
+  drop(tenant: Tenant): Promise<void>;
+  /** Physical names of every Tenantry container on a server, to find orphans. */
+  containers(client: pg.ClientBase): Promise<string[]>;
 }
+
+/** Tenantry's physical names: `t_` and the id's 32 hex digits. */
+export const PHYSICAL_NAME = '^t_[0-9a-f]{32}$';

@@ -1,7 +1,7 @@
 import { ErrorCodes, TenantryError } from './errors.js';
 import { assertDomain, parseTenantRef } from './identifiers.js';
 import { silentLogger, type Logger } from './logger.js';
-import { ConnectionRouter, type PoolOptions, type ServerStats } from './connection-router.js';
+import { ConnectionRouter, type AdminPool, type PoolOptions, type ServerStats } from './connection-router.js';
 import { sqlFolder, migrationList, type MigrationSource } from './migrations/migration-source.js';
 import { serverUnavailable } from './pg-errors.js';
 import { TenantCache, type CacheOptions } from './registry/registry-cache.js';
@@ -9,6 +9,13 @@ import { RegistryListener } from './registry/registry-listener.js';
 import { migrateRegistry } from './registry/registry-migrations.js';
 import { TenantRegistry } from './registry/tenant-registry.js';
 import { SchemaIsolation } from './schema-isolation.js';
+import { DatabaseIsolation } from './database-isolation.js';
+import type { IsolationStrategy } from './isolation-strategy.js';
+import { Servers } from './servers.js';
+import { ServerRegistry } from './registry/server-registry.js';
+import { UrlCipher } from './url-cipher.js';
+import { reconcile, lifecycleLockKey, type ReconcileReport } from './reconcile.js';
+import type { IsolationKind } from './types.js';
 import { currentContext, enterContext } from './tenant-context.js';
 import { Tenants, notFound } from './tenants.js';
 import { TenantDb, cleanConnection, type UnitOfWorkOptions } from './unit-of-work.js';
@@ -27,8 +34,20 @@ export interface TenancyOptions {
    * Applied to every new tenant. Default: none.
    */
   readonly migrations?: string | MigrationSource;
-  /** Connection pool per server. `max` bounds server connections whatever the tenant count. */
+  /** Connections per server. `max` bounds server connections whatever the tenant count. */
   readonly pool?: PoolOptions;
+  /** The hard budget of connections per server (same as `pool.max`, which it overrides). */
+  readonly maxConnectionsPerServer?: number;
+  /** Isolation of new tenants unless `tenants.create()` says otherwise. Default `schema`. */
+  readonly defaultIsolation?: IsolationKind;
+  /**
+   * Key that encrypts server URLs in the registry (AES-256-GCM): 64 hex digits or base64 of
+   * 32 bytes. Default: `TENANTRY_ENCRYPTION_KEY`. Needed once servers other than the
+   * registry's own are added.
+   */
+  readonly encryptionKey?: string;
+  /** Run `reconcile()` at start (finishes or cleans up what killed processes left). Default true. */
+  readonly reconcileOnStart?: boolean;
   /** pino-compatible logger. Default: silent. */
   readonly logger?: Logger;
   /** In-process registry cache. */
@@ -94,12 +113,18 @@ function describeUrl(url: string): string {
 export class Tenancy {
   /** Provisioning and lifecycle of tenants. */
   readonly tenants: Tenants;
+  /** The fleet of servers tenants are placed on. */
+  readonly servers: Servers;
   readonly #router: ConnectionRouter;
   readonly #registry: TenantRegistry;
+  readonly #serverRegistry: ServerRegistry;
   readonly #cache: TenantCache;
   readonly #listener: RegistryListener | undefined;
-  readonly #strategy = new SchemaIsolation();
+  readonly #strategies: { readonly schema: SchemaIsolation; readonly database: DatabaseIsolation };
+  readonly #strategyFor = (kind: IsolationKind): IsolationStrategy => this.#strategies[kind];
+  readonly #migrations: MigrationSource;
   readonly #logger: Logger;
+  #cipher: UrlCipher | undefined;
   readonly #prepare: boolean;
   readonly #migrator: Migrator;
   readonly #seeds: MigrationSource | undefined;
@@ -109,6 +134,7 @@ export class Tenancy {
   constructor(parts: {
     router: ConnectionRouter;
     registry: TenantRegistry;
+    servers: ServerRegistry;
     cache: TenantCache;
     listener: RegistryListener | undefined;
     migrations: MigrationSource;
@@ -116,19 +142,27 @@ export class Tenancy {
     logger: Logger;
     prepare: boolean;
     poolMax: number;
+    cipher: UrlCipher | undefined;
+    registryUrl: string;
+    defaultIsolation: IsolationKind;
   }) {
     this.#router = parts.router;
     this.#registry = parts.registry;
+    this.#serverRegistry = parts.servers;
     this.#cache = parts.cache;
     this.#listener = parts.listener;
     this.#logger = parts.logger;
     this.#prepare = parts.prepare;
     this.#seeds = parts.seeds;
+    this.#migrations = parts.migrations;
+    this.#cipher = parts.cipher;
+    this.#strategies = { schema: new SchemaIsolation(parts.router), database: new DatabaseIsolation(parts.router, parts.logger) };
+    this.servers = new Servers({ registry: parts.servers, router: parts.router, cipher: () => this.#cipher, registryUrl: parts.registryUrl, logger: parts.logger });
     this.#migrator = new Migrator({
       registry: parts.registry,
       cache: parts.cache,
       router: parts.router,
-      strategy: this.#strategy,
+      strategy: this.#strategyFor,
       source: parts.migrations,
       logger: parts.logger,
       poolMax: parts.poolMax,
@@ -136,14 +170,97 @@ export class Tenancy {
     });
     this.tenants = new Tenants({
       registry: parts.registry,
+      registryDb: parts.router.adminSync(REGISTRY_SERVER),
+      servers: parts.servers,
       cache: parts.cache,
       router: parts.router,
-      strategy: this.#strategy,
+      schema: this.#strategies.schema,
+      database: this.#strategies.database,
+      strategy: this.#strategyFor,
+      defaultIsolation: parts.defaultIsolation,
+      lifecycle: (tenant, fn) => this.#lifecycle(tenant, fn),
       migrations: parts.migrations,
       seeds: parts.seeds,
       logger: parts.logger,
       registryServer: REGISTRY_SERVER,
     });
+  }
+
+  /**
+   * Holds a tenant's lifecycle lock while `fn` provisions or deletes it. A schema tenant in
+   * the registry's own database takes it inside its provisioning transaction (`fn` gets the
+   * key); every other case holds it on a registry connection for the duration.
+   */
+  async #lifecycle<T>(tenant: Tenant, fn: (lockInTransaction: string | undefined) => Promise<T>): Promise<T> {
+    const key = lifecycleLockKey(tenant.id);
+    if (tenant.isolation === 'schema' && tenant.server === REGISTRY_SERVER && tenant.status === 'PROVISIONING') return await fn(key);
+    const client = await this.#router.adminSync(REGISTRY_SERVER).connect();
+    let destroy: Error | undefined;
+    try {
+      await client.query('select pg_advisory_lock(hashtextextended($1, 0))', [key]);
+      try {
+        return await fn(undefined);
+      } finally {
+        await client.query('select pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch((e: unknown) => {
+          destroy = e as Error;
+        });
+      }
+    } finally {
+      this.#router.release(client, destroy);
+    }
+  }
+
+  /**
+   * Finishes or cleans up tenants that killed processes left PROVISIONING or DELETING, and
+   * reports schemas and databases that no live tenant owns (never dropping them). Runs at
+   * start unless `reconcileOnStart: false`; safe while other processes work.
+   */
+  async reconcile(): Promise<ReconcileReport> {
+    this.#assertOpen();
+    return await reconcile({
+      registry: this.#registry,
+      servers: this.#serverRegistry,
+      router: this.#router,
+      cache: this.#cache,
+      strategy: this.#strategyFor,
+      migrations: this.#migrations,
+      logger: this.#logger,
+      registryServer: REGISTRY_SERVER,
+    });
+  }
+
+  /**
+   * Re-encrypts every stored server URL with `newKey` (64 hex digits or base64 of 32 bytes), in
+   * one transaction, and uses it from now on. Restart other processes with the new key.
+   * @returns how many URLs were re-encrypted.
+   */
+  async rotateEncryptionKey(newKey: string): Promise<number> {
+    this.#assertOpen();
+    const next = UrlCipher.parse(newKey);
+    const current = this.#cipher;
+    const client = await this.#router.adminSync(REGISTRY_SERVER).connect();
+    let count = 0;
+    try {
+      await client.query('begin');
+      const { rows } = await client.query<{ id: string; url: string | null; replica_url: string | null }>('select id, url, replica_url from tenantry.servers order by id for update');
+      const reencrypt = (stored: string | null): string | null => {
+        if (stored === null) return null;
+        count++;
+        if (stored.split(':')[1] === next.keyId) return stored;
+        if (!current) throw new TenantryError(ErrorCodes.ENCRYPTION_KEY_REQUIRED, 'the current encryption key is needed to rotate it');
+        return next.encrypt(current.decrypt(stored));
+      };
+      for (const r of rows) await this.#serverRegistry.setUrls(client, r.id, reencrypt(r.url), reencrypt(r.replica_url));
+      await client.query('commit');
+    } catch (err) {
+      await client.query('rollback').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+    this.#cipher = next;
+    this.#logger.info({ urls: count, keyId: next.keyId }, 'server URLs re-encrypted with a new key');
+    return count;
   }
 
   /**
@@ -241,7 +358,7 @@ export class Tenancy {
     const seeds = await source.load();
     return await this.#eachTenant(
       (tenant) =>
-        inTenantTransaction(this.#router, this.#strategy, tenant, async (client) => {
+        inTenantTransaction(this.#router, this.#strategyFor(tenant.isolation), tenant, async (client) => {
           for (const s of seeds) await client.query(s.up);
           return seeds.map((s) => s.name);
         }),
@@ -278,14 +395,14 @@ export class Tenancy {
       tenant = await this.resolve(a);
     }
     const readOnly = options?.readOnly === true;
-    const server = tenant.server;
-    const conn = await this.#router.connect(server);
-    const db = new TenantDb(tenant, conn, this.#strategy.routePrefix(tenant, readOnly), this.#prepare);
+    const strategy = this.#strategyFor(tenant.isolation);
+    const conn = await this.#router.connect(strategy.target(tenant, readOnly));
+    const db = new TenantDb(tenant, conn, strategy.routePrefix(tenant, readOnly), this.#prepare);
     try {
       return await enterContext({ tenant, owner: this }, () => fn(db));
     } finally {
       await db.close();
-      this.#router.release(server, conn, await cleanConnection(conn, this.#logger, tenant));
+      this.#router.release(conn, await cleanConnection(conn, this.#logger, tenant));
     }
   }
 
@@ -314,9 +431,9 @@ export class Tenancy {
     if (found === undefined) {
       const epoch = this.#cache.epoch;
       try {
-        found = await this.#registry.find(ref, this.#router.pool(REGISTRY_SERVER));
+        found = await this.#registry.find(ref, this.#router.adminSync(REGISTRY_SERVER));
       } catch (err) {
-        throw this.#router.acquireError(REGISTRY_SERVER, err);
+        throw err instanceof TenantryError ? err : serverUnavailable(REGISTRY_SERVER, err);
       }
       if (found !== undefined && trusted) this.#cache.set(found, epoch);
     }
@@ -338,9 +455,9 @@ export class Tenancy {
     if (id === undefined) {
       const epoch = this.#cache.epoch;
       try {
-        id = (await this.#registry.tenantIdForDomain(host, this.#router.pool(REGISTRY_SERVER))) ?? null;
+        id = (await this.#registry.tenantIdForDomain(host, this.#router.adminSync(REGISTRY_SERVER))) ?? null;
       } catch (err) {
-        throw this.#router.acquireError(REGISTRY_SERVER, err);
+        throw err instanceof TenantryError ? err : serverUnavailable(REGISTRY_SERVER, err);
       }
       if (trusted) this.#cache.setDomain(host, id, epoch);
     }
@@ -355,9 +472,9 @@ export class Tenancy {
    * reports). Queries through it run with the server's default search_path and no tenant —
    * never use it for tenant data; that is what {@link Tenancy.withTenant} is for.
    */
-  adminPool(server = REGISTRY_SERVER): import('pg').Pool {
+  adminPool(server = REGISTRY_SERVER): AdminPool {
     this.#assertOpen();
-    return this.#router.pool(server);
+    return this.#router.adminSync(server);
   }
 
   /** Pool and cache figures. */
@@ -379,7 +496,7 @@ export class Tenancy {
       throw new TenantryError(ErrorCodes.TENANT_REQUIRED, 'no tenant in the current context: pass one to withTenant(tenant, fn), or run inside tenancy.run(tenant, fn)');
     }
     // Re-check the status: the context may be older than a suspension.
-    return ctx.owner === this ? await this.resolve(ctx.tenant.id) : await this.resolve(ctx.tenant.id);
+    return await this.resolve(ctx.tenant.id);
   }
 
   #assertOpen(): void {
@@ -428,13 +545,17 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
   // Fail at start, not at the first create, when the migration folder is broken.
   await migrations.load();
   await seeds?.load();
-  const router = new ConnectionRouter([{ id: REGISTRY_SERVER, url: opts.registryUrl }], opts.pool ?? {}, applicationName, logger);
-  const registryPool = router.pool(REGISTRY_SERVER);
+  const keyText = opts.encryptionKey ?? process.env['TENANTRY_ENCRYPTION_KEY'];
+  const cipher = keyText ? UrlCipher.parse(keyText) : undefined;
+  let servers: Servers | undefined;
+  const router = new ConnectionRouter({ ...opts.pool, ...(opts.maxConnectionsPerServer === undefined ? {} : { capacity: opts.maxConnectionsPerServer }) }, applicationName, logger, async (id) => servers?.target(id));
+  router.addServer({ id: REGISTRY_SERVER, url: opts.registryUrl });
+  const registryPool = router.adminSync(REGISTRY_SERVER);
   try {
     await migrateRegistry(registryPool, logger);
   } catch (err) {
     await router.close();
-    if (err instanceof TenantryError) throw err;
+    if (err instanceof TenantryError && err.code !== ErrorCodes.SERVER_UNAVAILABLE) throw err;
     throw new TenantryError(ErrorCodes.SERVER_UNAVAILABLE, `cannot prepare the registry at ${describeUrl(opts.registryUrl)}: ${(err as Error).message}`, { cause: err, context: { server: REGISTRY_SERVER } });
   }
   const cache = new TenantCache(opts.cache);
@@ -448,15 +569,29 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
       throw serverUnavailable(REGISTRY_SERVER, err);
     }
   }
-  return new Tenancy({
+  const serverRegistry = new ServerRegistry(registryPool);
+  const tenancy = new Tenancy({
     router,
     registry: new TenantRegistry(registryPool),
+    servers: serverRegistry,
     cache,
     listener,
     migrations,
     seeds,
     logger,
     prepare: opts.preparedStatements !== false,
-    poolMax: opts.pool?.max ?? 10,
+    poolMax: router.capacity,
+    cipher,
+    registryUrl: opts.registryUrl,
+    defaultIsolation: opts.defaultIsolation ?? 'schema',
   });
+  servers = tenancy.servers;
+  if (opts.reconcileOnStart !== false) {
+    const report = await tenancy.reconcile().catch((err: unknown) => {
+      logger.error({ err }, 'reconcile at start failed; call tenancy.reconcile() to retry');
+      return undefined;
+    });
+    if (report && (report.finished.length > 0 || report.cleaned.length > 0)) logger.warn({ finished: report.finished, cleaned: report.cleaned }, 'reconcile settled tenants left behind by stopped processes');
+  }
+  return tenancy;
 }

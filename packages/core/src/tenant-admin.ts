@@ -15,7 +15,7 @@ export async function inTenantTransaction<T>(
   fn: (client: pg.PoolClient) => Promise<T>,
   lock?: string,
 ): Promise<T> {
-  const client = await router.connect(tenant.server);
+  const client = await router.connect(strategy.target(tenant, false));
   let destroy: Error | undefined;
   try {
     await client.query('begin');
@@ -30,6 +30,6 @@ export async function inTenantTransaction<T>(
     });
     throw err;
   } finally {
-    router.release(tenant.server, client, destroy);
+    router.release(client, destroy);
   }
 }

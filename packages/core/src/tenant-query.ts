@@ -74,7 +74,7 @@ const PREFIX_PARSE = {
 
 /** Statements that leave session state behind; the connection is reset before reuse. */
 const SESSION_TAGS = new Set(['SET', 'RESET', 'DECLARE CURSOR', 'PREPARE', 'LISTEN', 'LOAD', 'DISCARD', 'DEALLOCATE', 'DEALLOCATE ALL', 'SET CONSTRAINTS', 'CLOSE CURSOR']);
-const SESSION_TEXT = /\b(temp|temporary|pg_temp|hold|session)\b/i;
+const SESSION_TEXT = /\b(temp|temporary|pg_temp|hold|session|set_config|dblink_connect)\b/i;
 const SET_LOCAL_TEXT = /^\s*set\s+local\b/i;
 
 /** The shape of a query as pg and the ORMs pass it. */
@@ -91,6 +91,7 @@ type Callback = (err: Error | null, result?: pg.QueryResult) => void;
 interface ConnectionLike {
   readonly stream: { write(buf: Buffer): boolean; cork?(): void; uncork?(): void; writable?: boolean };
   sendCopyFail(message: string): void;
+  sync(): void;
 }
 
 export class TenantQuery {
@@ -216,6 +217,8 @@ export class TenantQuery {
 
   handleCopyInResponse(connection: ConnectionLike): void {
     connection.sendCopyFail('COPY FROM STDIN is not supported through a tenant handle');
+    // The Sync sent with the batch was ignored in copy-in mode; the error needs another.
+    connection.sync();
   }
 
   handleCopyData(): void {

@@ -3,12 +3,17 @@ import { performance } from 'node:perf_hooks';
 import { ErrorCodes, TenantryError } from './errors.js';
 import { assertDomain, assertSlug, parseTenantRef, physicalNameFor } from './identifiers.js';
 import type { IsolationStrategy } from './isolation-strategy.js';
+import type { SchemaIsolation } from './schema-isolation.js';
+import type { DatabaseIsolation } from './database-isolation.js';
+import type { PooledClient } from './server-pool.js';
+import type { ServerRegistry } from './registry/server-registry.js';
+import type { AppliedMigration } from './migrations/tenant-ledger.js';
 import type { Logger } from './logger.js';
 import type { MigrationSource } from './migrations/migration-source.js';
 import type { ConnectionRouter } from './connection-router.js';
 import type { TenantCache } from './registry/registry-cache.js';
-import type { TenantRegistry, Transition } from './registry/tenant-registry.js';
-import { TenantStatuses, type ActivityEntry, type ActorOptions, type Tenant, type TenantStatus } from './types.js';
+import type { Queryable, TenantRegistry, Transition } from './registry/tenant-registry.js';
+import { TenantStatuses, type ActivityEntry, type ActorOptions, type IsolationKind, type Tenant, type TenantStatus } from './types.js';
 
 /** What `tenants.create()` takes. */
 export interface CreateTenantInput {
@@ -19,6 +24,10 @@ export interface CreateTenantInput {
   readonly plan?: string | null;
   /** Free JSON object kept with the tenant (at most 64 KiB). */
   readonly metadata?: Record<string, unknown>;
+  /** Its own schema or its own database; default: the tenancy's `defaultIsolation`. */
+  readonly isolation?: IsolationKind;
+  /** A server id; default: the least-loaded server with room that is not draining. */
+  readonly server?: string;
 }
 
 /** What `tenants.list()` takes. */
@@ -40,9 +49,21 @@ export interface TenantPage {
 /** Internal collaborators of the tenants API. */
 export interface TenantsDeps {
   readonly registry: TenantRegistry;
+  /** The registry's pool, for writes outside a provisioning transaction. */
+  readonly registryDb: Queryable;
+  readonly servers: ServerRegistry;
   readonly cache: TenantCache;
   readonly router: ConnectionRouter;
-  readonly strategy: IsolationStrategy;
+  readonly schema: SchemaIsolation;
+  readonly database: DatabaseIsolation;
+  readonly strategy: (kind: IsolationKind) => IsolationStrategy;
+  readonly defaultIsolation: IsolationKind;
+  /**
+   * Runs a provisioning or deletion step holding the tenant's lifecycle lock, so that
+   * `reconcile()` never finishes or undoes work another process is doing. When the lock must
+   * be taken inside the schema transaction (same database as the registry), `fn` gets its key.
+   */
+  readonly lifecycle: <T>(tenant: Tenant, fn: (lockInTransaction: string | undefined) => Promise<T>) => Promise<T>;
   readonly migrations: MigrationSource;
   readonly seeds: MigrationSource | undefined;
   readonly logger: Logger;
@@ -116,43 +137,55 @@ export class Tenants {
    * acme.status; // 'ACTIVE'
    */
   async create(input: CreateTenantInput, options: ActorOptions = {}): Promise<Tenant> {
-    if (input === null || typeof input !== 'object') throw invalid('tenants.create() takes { slug, name, plan?, metadata? }');
+    if (input === null || typeof input !== 'object') throw invalid('tenants.create() takes { slug, name, plan?, metadata?, isolation?, server? }');
     const slug = assertSlug(input.slug);
     const name = checkText(input.name, 'name', 200);
     const plan = input.plan === undefined || input.plan === null ? null : checkText(input.plan, 'plan', 100);
     const metadata = checkMetadata(input.metadata);
+    const isolation = input.isolation ?? this.#d.defaultIsolation;
+    if (isolation !== 'schema' && isolation !== 'database') throw invalid("isolation must be 'schema' or 'database'");
+    const server = await this.#place(input.server);
     const migrations = await this.#d.migrations.load();
     const seeds = (await this.#d.seeds?.load()) ?? [];
     const id = randomUUID();
-    const { registry, strategy, router, logger } = this.#d;
-    const server = this.#d.registryServer;
-    const created = await registry.insert({ id, slug, name, plan, metadata, physicalName: physicalNameFor(id), isolation: strategy.kind, server, actor: options.actor });
-    logger.info({ tenant: id, slug }, 'provisioning tenant');
+    const { registry, logger } = this.#d;
+    const created = await registry.insert({ id, slug, name, plan, metadata, physicalName: physicalNameFor(id), isolation, server, actor: options.actor });
+    logger.info({ tenant: id, slug, isolation, server }, 'provisioning tenant');
     const started = performance.now();
-    const client = await router.connect(server);
-    let destroy: Error | undefined;
     try {
-      await client.query('begin');
-      const applied = await strategy.provision(client, created, migrations);
-      for (const seed of seeds) await client.query(seed.up);
-      const durationMs = Math.round(performance.now() - started);
-      // The registry lives on the same server: mark ACTIVE in the same transaction, so the
-      // tenant is routable if and only if its schema and migrations are committed.
-      const done = await registry.transition(
-        id,
-        { from: ['PROVISIONING'], to: 'ACTIVE', action: 'provisioned', actor: options.actor, detail: { migrations: applied.length, durationMs }, schemaVersion: applied.at(-1)?.name ?? null },
-        client,
-      );
-      if (!done.ok) throw new TenantryError(ErrorCodes.PROVISIONING_FAILED, `tenant '${slug}' changed to ${done.current?.status ?? 'nothing'} while it was being provisioned`, { context: { tenant: slug } });
-      await registry.recordMigrations(client, id, applied);
-      await client.query('commit');
-      this.#d.cache.invalidate(id);
-      logger.info({ tenant: id, slug, migrations: applied.length, durationMs }, 'tenant provisioned');
-      return done.tenant;
-    } catch (err) {
-      await client.query('rollback').catch((e: unknown) => {
-        destroy = e as Error;
+      const tenant = await this.#d.lifecycle(created, async (lockedTx) => {
+        const finish = async (applied: readonly AppliedMigration[], db?: Queryable): Promise<Tenant> => {
+          const durationMs = Math.round(performance.now() - started);
+          const done = await registry.transition(
+            id,
+            { from: ['PROVISIONING'], to: 'ACTIVE', action: 'provisioned', actor: options.actor, detail: { isolation, server, migrations: applied.length, durationMs }, schemaVersion: applied.at(-1)?.name ?? null },
+            db,
+          );
+          if (!done.ok) throw new TenantryError(ErrorCodes.PROVISIONING_FAILED, `tenant '${slug}' changed to ${done.current?.status ?? 'nothing'} while it was being provisioned`, { context: { tenant: slug } });
+          await registry.recordMigrations(db ?? this.#d.registryDb, id, applied);
+          return done.tenant;
+        };
+        if (created.isolation === 'database') {
+          const applied = await this.#d.database.provision(created, migrations, seeds);
+          try {
+            return await finish(applied);
+          } catch (err) {
+            await this.#d.database.drop(created).catch(() => undefined);
+            throw err;
+          }
+        }
+        // Schema: one transaction. On the registry's server it also marks the tenant ACTIVE, so
+        // the tenant is routable if and only if its schema and migrations are committed.
+        return await this.#schemaTransaction(created, lockedTx, async (client, sameDatabase) => {
+          const applied = await this.#d.schema.provision(client, created, migrations);
+          for (const seed of seeds) await client.query(seed.up);
+          return sameDatabase ? { tenant: await finish(applied, client) } : { applied };
+        }, finish);
       });
+      this.#d.cache.invalidate(id);
+      logger.info({ tenant: id, slug, durationMs: Math.round(performance.now() - started) }, 'tenant provisioned');
+      return tenant;
+    } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       await registry
         .transition(id, { from: ['PROVISIONING'], to: 'FAILED', action: 'failed', actor: options.actor, error: message })
@@ -163,9 +196,61 @@ export class Tenants {
         cause: err,
         context: { tenant: slug, ...(err instanceof TenantryError && err.context.migration ? { migration: err.context.migration } : {}) },
       });
-    } finally {
-      router.release(server, client, destroy);
     }
+  }
+
+  /**
+   * Runs schema provisioning in one transaction on the tenant's server. When that server's
+   * database is the registry's, `fn` finishes the registry work inside it; otherwise the
+   * schema is committed first and `finish` records it, dropping the schema if that fails.
+   */
+  async #schemaTransaction(
+    tenant: Tenant,
+    lockedTx: string | undefined,
+    fn: (client: PooledClient, sameDatabase: boolean) => Promise<{ tenant: Tenant } | { applied: AppliedMigration[] }>,
+    finish: (applied: readonly AppliedMigration[]) => Promise<Tenant>,
+  ): Promise<Tenant> {
+    const { router } = this.#d;
+    const sameDatabase = tenant.server === this.#d.registryServer;
+    const client = await router.connect({ server: tenant.server });
+    let destroy: Error | undefined;
+    let outcome: { tenant: Tenant } | { applied: AppliedMigration[] };
+    try {
+      await client.query('begin');
+      if (lockedTx !== undefined) await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [lockedTx]);
+      outcome = await fn(client, sameDatabase);
+      await client.query('commit');
+    } catch (err) {
+      await client.query('rollback').catch((e: unknown) => {
+        destroy = e as Error;
+      });
+      throw err;
+    } finally {
+      router.release(client, destroy);
+    }
+    if ('tenant' in outcome) return outcome.tenant;
+    try {
+      return await finish(outcome.applied);
+    } catch (err) {
+      await this.#d.schema.drop(tenant).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** The server a new tenant goes to: the one asked for, else the least-loaded with room. */
+  async #place(requested: string | undefined): Promise<string> {
+    if (requested !== undefined) {
+      const row = await this.#d.servers.get(requested);
+      if (!row) throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${String(requested)}'; list them with tenancy.servers.list()`, { context: { server: String(requested) } });
+      if (row.draining) throw new TenantryError(ErrorCodes.SERVER_DRAINING, `server '${requested}' is draining and takes no new tenants; pick another or undrain it`, { context: { server: requested } });
+      if (row.capacity !== null && row.tenants >= row.capacity) {
+        throw new TenantryError(ErrorCodes.NO_SERVER_CAPACITY, `server '${requested}' is full (${row.tenants} of ${row.capacity} tenants)`, { context: { server: requested } });
+      }
+      return requested;
+    }
+    const picked = await this.#d.servers.pick();
+    if (!picked) throw new TenantryError(ErrorCodes.NO_SERVER_CAPACITY, 'every server is full or draining; add one with tenancy.servers.add() or raise a capacity');
+    return picked;
   }
 
   /**
@@ -228,19 +313,13 @@ export class Tenants {
     let tenant = await this.get(idOrSlug);
     if (tenant.status === 'DELETED') return tenant;
     if (tenant.status !== 'DELETING') {
-      tenant = await this.#change(tenant.id, { from: ['ACTIVE', 'SUSPENDED', 'FAILED', 'PROVISIONING'], to: 'DELETING', action: 'delete', actor: options.actor });
+      tenant = await this.#change(tenant.id, { from: ['ACTIVE', 'SUSPENDED', 'FAILED', 'PROVISIONING', 'MIGRATING'], to: 'DELETING', action: 'delete', actor: options.actor });
     }
     this.#d.cache.invalidate(tenant.id);
-    const client = await this.#d.router.connect(tenant.server);
-    let destroy: Error | undefined;
-    try {
-      await this.#d.strategy.drop(client, tenant);
-    } catch (err) {
-      destroy = err as Error;
-      throw err;
-    } finally {
-      this.#d.router.release(tenant.server, client, destroy);
-    }
+    const doomed = tenant;
+    await this.#d.lifecycle(doomed, async () => {
+      await this.#d.strategy(doomed.isolation).drop(doomed);
+    });
     const deleted = await this.#change(tenant.id, { from: ['DELETING'], to: 'DELETED', action: 'deleted', actor: options.actor });
     this.#d.logger.info({ tenant: tenant.id, slug: tenant.slug }, 'tenant deleted');
     return deleted;

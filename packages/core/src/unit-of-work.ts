@@ -129,7 +129,16 @@ export class TenantDb implements TenantQueryable {
       this.#beginPending = true;
       try {
         const result = await fn(this);
-        if (!this.#beginPending) await this.#send({ text: 'commit' });
+        if (!this.#beginPending) {
+          const commit = await this.#send({ text: 'commit' });
+          if (commit.command === 'ROLLBACK') {
+            throw new TenantryError(
+              ErrorCodes.TRANSACTION_ABORTED,
+              `the transaction of tenant '${this.tenant.slug}' was rolled back, not committed: a statement in it failed and the error was caught; rethrow it, or use a nested transaction() as a savepoint`,
+              { context: { tenant: this.tenant.slug } },
+            );
+          }
+        }
         return result;
       } catch (err) {
         if (!this.#beginPending && !this.#closed) await this.#send({ text: 'rollback' }).catch(() => undefined);

@@ -117,6 +117,45 @@ describe('faults leave nothing behind', () => {
     });
   });
 
+  it('COPY FROM STDIN is refused without wedging the connection', async () => {
+    const tenancy = await h.tenancy({ pool: { max: 1 } });
+    await tenancy.tenants.create({ slug: 'copy', name: 'Copy' });
+    await expect(tenancy.withTenant('copy', (db) => db.query('copy posts (title) from stdin'))).rejects.toMatchObject({ code: '57014' });
+    const n = await tenancy.withTenant('copy', async (db) => (await db.query<{ n: number }>('select count(*)::int as n from posts')).rows[0]);
+    expect(n).toEqual({ n: 0 });
+  });
+
+  it('a transaction whose failed statement was swallowed reports TRANSACTION_ABORTED instead of pretending to commit', async () => {
+    const tenancy = await h.tenancy({ pool: { max: 1 } });
+    await tenancy.tenants.create({ slug: 'swallow', name: 'Swallow' });
+    await expect(
+      tenancy.withTenant('swallow', (db) =>
+        db.transaction(async (tx) => {
+          await tx.query('insert into posts (title) values ($1)', ['lost']);
+          await tx.query('select 1 / 0').catch(() => undefined);
+        }),
+      ),
+    ).rejects.toMatchObject({ code: 'TRANSACTION_ABORTED' });
+    // A nested transaction is the way to survive a failed statement.
+    await tenancy.withTenant('swallow', (db) =>
+      db.transaction(async (tx) => {
+        await tx.query('insert into posts (title) values ($1)', ['kept']);
+        await tx.transaction((sp) => sp.query('select 1 / 0')).catch(() => undefined);
+      }),
+    );
+    const titles = await tenancy.withTenant('swallow', async (db) => (await db.query<{ title: string }>('select title from posts')).rows);
+    expect(titles).toEqual([{ title: 'kept' }]);
+  });
+
+  it('a session setting changed through set_config(…, false) does not reach the next tenant', async () => {
+    const tenancy = await h.tenancy({ pool: { max: 1 } });
+    await tenancy.tenants.create({ slug: 'setcfg-a', name: 'A' });
+    await tenancy.tenants.create({ slug: 'setcfg-b', name: 'B' });
+    await tenancy.withTenant('setcfg-a', (db) => db.query("select set_config('statement_timeout', '1234', false)"));
+    const t = await tenancy.withTenant('setcfg-b', async (db) => (await db.query<{ t: string }>("select current_setting('statement_timeout') as t")).rows[0]!.t);
+    expect(t).toBe('0');
+  });
+
   it('a temp table can never shadow a tenant table, even inside one unit of work', async () => {
     const tenancy = await h.tenancy({ pool: { max: 1 } });
     await tenancy.tenants.create({ slug: 'shadow', name: 'Shadow' });

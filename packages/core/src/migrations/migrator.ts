@@ -95,7 +95,7 @@ export interface MigratorDeps {
   readonly registry: TenantRegistry;
   readonly cache: TenantCache;
   readonly router: ConnectionRouter;
-  readonly strategy: IsolationStrategy;
+  readonly strategy: (kind: Tenant['isolation']) => IsolationStrategy;
   readonly source: MigrationSource;
   readonly logger: Logger;
   readonly poolMax: number;
@@ -259,7 +259,7 @@ export class Migrator {
     // Two migrators never run one tenant at once: the second waits, then finds nothing to do.
     return await inTenantTransaction(
       this.#d.router,
-      this.#d.strategy,
+      this.#d.strategy(tenant.isolation),
       tenant,
       async (client) => {
         await ensureLedger(client);
@@ -348,8 +348,7 @@ export class Migrator {
   async #syncRegistry(tenant: Tenant, source: readonly Migration[], ledger: readonly AppliedMigration[], action: string | null, actor: string | undefined, detail: Record<string, unknown>): Promise<void> {
     const order = new Map(source.map((m, i) => [m.name, i]));
     const version = [...ledger].sort((a, b) => (order.get(a.name) ?? -1) - (order.get(b.name) ?? -1)).at(-1)?.name ?? null;
-    const pool = this.#d.router.pool(this.#d.registryServer);
-    const client = await pool.connect();
+    const client = await (await this.#d.router.admin(this.#d.registryServer)).connect();
     try {
       await client.query('begin');
       await this.#d.registry.replaceMigrations(client, tenant.id, ledger);

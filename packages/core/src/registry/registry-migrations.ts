@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import type { AdminPool } from '../connection-router.js';
 import type { Logger } from '../logger.js';
 
 /**
@@ -72,16 +72,21 @@ export const REGISTRY_MIGRATIONS: readonly { readonly version: number; readonly 
       create index activity_tenant on tenantry.activity (tenant_id, id);
     `,
   },
+  {
+    version: 2,
+    name: 'placement index',
+    sql: `create index tenants_live_server on tenantry.tenants (server_id) where status <> 'DELETED';`,
+  },
 ];
 
-/** Advisory lock key for registry migrations ("tenantry" in ASCII, as a bigint). */
+/** Advisory lock key for registry migrations (an arbitrary constant; never change it). */
 export const REGISTRY_LOCK_KEY = '8389736474527872633';
 
 /**
  * Brings the registry schema to the latest version. Safe to call from many processes at once.
  * @returns the versions applied by this call.
  */
-export async function migrateRegistry(pool: pg.Pool, logger: Logger): Promise<number[]> {
+export async function migrateRegistry(pool: AdminPool, logger: Logger): Promise<number[]> {
   const client = await pool.connect();
   const applied: number[] = [];
   try {

@@ -5,7 +5,9 @@ import { sqlState } from '../pg-errors.js';
 import type { ActivityEntry, IsolationKind, Tenant, TenantStatus } from '../types.js';
 
 /** Anything that runs a query: the registry pool, or a client inside a transaction. */
-export type Queryable = Pick<pg.ClientBase, 'query'>;
+export interface Queryable {
+  query<R extends pg.QueryResultRow = Record<string, unknown>>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
 
 /** The channel on which tenant changes are announced to every process. */
 export const TENANT_CHANNEL = 'tenantry_tenants';
@@ -127,7 +129,9 @@ export class TenantRegistry {
          returning t.*, prev.status as prev_status),
        act as (
          insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail, error)
-         select id, $5, prev_status, $2, $6, $7::jsonb, $3 from upd)
+         select id, $5, prev_status, $2, $6, $7::jsonb, $3 from upd),
+       -- A deleted tenant gives its custom domains back.
+       dom as (delete from tenantry.tenant_domains d using upd where $2 = 'DELETED' and d.tenant_id = upd.id)
        select ${COLUMNS.split(',').map((c) => `upd.${c.trim()}`).join(', ')}, pg_notify('${TENANT_CHANNEL}', upd.id::text) from upd`,
       [id, change.to, change.error ?? null, change.from, change.action, change.actor ?? null, JSON.stringify(change.detail ?? {}), setVersion, change.schemaVersion ?? null],
     );
@@ -244,6 +248,18 @@ export class TenantRegistry {
     );
     const migrating = await this.#db.query<{ n: number }>(`select count(*)::int as n from tenantry.tenants where status = 'MIGRATING'`);
     return { versions: versions.rows, failed: failed.rows, migrating: migrating.rows[0]?.n ?? 0 };
+  }
+
+  /** Tenants left PROVISIONING or DELETING. */
+  async stuck(): Promise<Tenant[]> {
+    const { rows } = await this.#db.query<TenantRow>(`select ${COLUMNS} from tenantry.tenants where status in ('PROVISIONING', 'DELETING') order by seq`);
+    return rows.map(toTenant);
+  }
+
+  /** Physical name → server of every tenant that may own a container (all but DELETED). */
+  async ownedContainers(): Promise<Map<string, string>> {
+    const { rows } = await this.#db.query<{ physical_name: string; server_id: string }>(`select physical_name, server_id from tenantry.tenants where status <> 'DELETED'`);
+    return new Map(rows.map((r) => [r.physical_name, r.server_id]));
   }
 
   /** Tenants in creation order, a page at a time. */

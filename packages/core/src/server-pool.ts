@@ -1,0 +1,358 @@
+import pg from 'pg';
+import { ErrorCodes, TenantryError } from './errors.js';
+import { classifyPgError, sqlState } from './pg-errors.js';
+import type { Logger } from './logger.js';
+
+/** Settings of one server's connections. */
+export interface ServerPoolSettings {
+  /** Most connections open to this server, over all its databases. */
+  readonly capacity: number;
+  /** Most connections to one tenant database (database-per-tenant). */
+  readonly databasePoolMax: number;
+  /** How long a caller waits for a connection. */
+  readonly acquireTimeoutMillis: number;
+  /** Callers allowed to wait at once; beyond that they fail at once. */
+  readonly maxWaiting: number;
+  readonly idleTimeoutMillis: number;
+  readonly maxUses: number;
+  readonly maxLifetimeSeconds: number;
+  readonly connectTimeoutMillis: number;
+  /** After a failed connect, callers fail fast for this long before the server is tried again. */
+  readonly retryDelayMillis: number;
+  readonly applicationName: string;
+}
+
+/** Figures of one server. */
+export interface ServerStats {
+  readonly server: string;
+  /** Connections open (in use + idle + opening). */
+  readonly total: number;
+  readonly idle: number;
+  readonly inUse: number;
+  /** Callers waiting for a connection. */
+  readonly waiting: number;
+  /** The budget. */
+  readonly max: number;
+  /** Databases with open connections (per-database pools). */
+  readonly pools: number;
+  readonly checkouts: number;
+  /** Connections opened since start. */
+  readonly opened: number;
+  /** Idle connections closed to make room for another database. */
+  readonly evictions: number;
+  /** Connections destroyed because they failed or could not be cleaned. */
+  readonly destroyed: number;
+  /** False while the server is failing to accept connections. */
+  readonly available: boolean;
+}
+
+interface Conn {
+  readonly client: pg.Client;
+  readonly database: string;
+  readonly created: number;
+  uses: number;
+  lastUsed: number;
+  idle: boolean;
+  closed: boolean;
+}
+
+interface Waiter {
+  readonly database: string;
+  readonly resolve: (conn: Conn) => void;
+  readonly reject: (err: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** A pooled connection as callers see it: a pg client with `release()`. */
+export type PooledClient = pg.PoolClient;
+
+const conns = new WeakMap<pg.Client, Conn>();
+
+function urlFor(base: string, database: string): string {
+  const u = new URL(base);
+  u.pathname = `/${encodeURIComponent(database)}`;
+  return u.toString();
+}
+
+/** The database named in a connection URL (PostgreSQL defaults it to the user name). */
+export function databaseOf(url: string): string {
+  const u = new URL(url);
+  const db = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  return db || decodeURIComponent(u.username) || 'postgres';
+}
+
+/**
+ * Every connection Tenantry holds to one PostgreSQL server, over all its databases, under one
+ * budget. A database's connections form a small pool; when the budget is full, the
+ * least-recently-used idle connection of another database is closed to make room, and
+ * callers that still find none wait in a bounded queue, then fail with
+ * `CONNECTION_BUDGET_EXHAUSTED`. Connections are recycled after `maxUses` checkouts or
+ * `maxLifetimeSeconds`.
+ */
+export class ServerPool {
+  readonly id: string;
+  readonly mainDatabase: string;
+  readonly #url: string;
+  readonly #s: ServerPoolSettings;
+  readonly #logger: Logger;
+  #open = 0;
+  readonly #perDb = new Map<string, number>();
+  readonly #idle = new Map<string, Conn[]>();
+  /** Idle connections, least recently used first. */
+  readonly #idleOrder = new Set<Conn>();
+  readonly #waiters: Waiter[] = [];
+  readonly #closing = new Set<string>();
+  #downUntil = 0;
+  #lastError: unknown;
+  #closed = false;
+  #drained: (() => void) | undefined;
+  readonly #reaper: NodeJS.Timeout;
+  #checkouts = 0;
+  #opened = 0;
+  #evictions = 0;
+  #destroyed = 0;
+
+  constructor(id: string, url: string, settings: ServerPoolSettings, logger: Logger) {
+    this.id = id;
+    this.#url = url;
+    this.mainDatabase = databaseOf(url);
+    this.#s = settings;
+    this.#logger = logger;
+    this.#reaper = setInterval(() => this.#reap(), Math.max(250, Math.min(5_000, settings.idleTimeoutMillis / 2)));
+    this.#reaper.unref();
+  }
+
+  /** Checks out a connection to `database` (default: the server's own database). */
+  async acquire(database: string = this.mainDatabase): Promise<PooledClient> {
+    if (this.#closed) throw new TenantryError(ErrorCodes.TENANCY_CLOSED, 'the tenancy was closed; create a new one with createTenancy()');
+    if (Date.now() < this.#downUntil) throw this.#unavailable(this.#lastError);
+    const conn = this.#takeIdle(database) ?? (await this.#openOrWait(database));
+    conn.idle = false;
+    this.#checkouts++;
+    return conn.client as PooledClient;
+  }
+
+  /** Returns a connection; `destroy` closes it instead of keeping it. */
+  release(client: pg.Client, destroy = false): void {
+    const conn = conns.get(client);
+    if (conn === undefined || conn.closed || conn.idle) return;
+    conn.uses++;
+    conn.lastUsed = Date.now();
+    const expired = conn.uses >= this.#s.maxUses || conn.lastUsed - conn.created >= this.#s.maxLifetimeSeconds * 1000;
+    if (destroy || expired || this.#closed || this.#closing.has(conn.database) || !(client as unknown as { _queryable?: boolean })._queryable) {
+      if (destroy) this.#destroyed++;
+      void this.#close(conn);
+      this.#pump();
+      return;
+    }
+    const waiter = this.#waiters.findIndex((w) => w.database === conn.database);
+    if (waiter >= 0) {
+      const [w] = this.#waiters.splice(waiter, 1);
+      clearTimeout(w!.timer);
+      w!.resolve(conn);
+      return;
+    }
+    conn.idle = true;
+    let stack = this.#idle.get(conn.database);
+    if (stack === undefined) {
+      stack = [];
+      this.#idle.set(conn.database, stack);
+    }
+    stack.push(conn);
+    this.#idleOrder.add(conn);
+    this.#pump();
+  }
+
+  /** Closes a database's connections (idle now, in use when released): before it is dropped or cloned. */
+  async closeDatabase(database: string): Promise<void> {
+    this.#closing.add(database);
+    const ending = [...(this.#idle.get(database) ?? [])].map((conn) => this.#close(conn));
+    this.#pump();
+    await Promise.all(ending);
+  }
+
+  /** Lets a database be pooled again after {@link closeDatabase}. */
+  reopenDatabase(database: string): void {
+    this.#closing.delete(database);
+  }
+
+  stats(): ServerStats {
+    return {
+      server: this.id,
+      total: this.#open,
+      idle: this.#idleOrder.size,
+      inUse: this.#open - this.#idleOrder.size,
+      waiting: this.#waiters.length,
+      max: this.#s.capacity,
+      pools: this.#perDb.size,
+      checkouts: this.#checkouts,
+      opened: this.#opened,
+      evictions: this.#evictions,
+      destroyed: this.#destroyed,
+      available: Date.now() >= this.#downUntil,
+    };
+  }
+
+  /** Closes idle connections now and the others as they come back; resolves when all are closed. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#reaper);
+    for (const w of this.#waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new TenantryError(ErrorCodes.TENANCY_CLOSED, 'the tenancy was closed while waiting for a connection'));
+    }
+    for (const conn of [...this.#idleOrder]) void this.#close(conn);
+    if (this.#open > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+  }
+
+  #dbMax(database: string): number {
+    return database === this.mainDatabase ? this.#s.capacity : Math.min(this.#s.databasePoolMax, this.#s.capacity);
+  }
+
+  #count(database: string): number {
+    return this.#perDb.get(database) ?? 0;
+  }
+
+  #takeIdle(database: string): Conn | undefined {
+    const stack = this.#idle.get(database);
+    const conn = stack?.pop();
+    if (conn === undefined) return undefined;
+    if (stack!.length === 0) this.#idle.delete(database);
+    this.#idleOrder.delete(conn);
+    return conn;
+  }
+
+  /** Opens a connection now if the budget allows (evicting an idle one of another database if needed). */
+  #tryOpen(database: string): Promise<Conn> | undefined {
+    if (this.#closing.has(database) || this.#count(database) >= this.#dbMax(database)) return undefined;
+    if (this.#open >= this.#s.capacity) {
+      const victim = this.#idleOrder.values().next().value as Conn | undefined;
+      if (victim === undefined) return undefined;
+      this.#evictions++;
+      void this.#close(victim);
+    }
+    return this.#connect(database);
+  }
+
+  async #openOrWait(database: string): Promise<Conn> {
+    const opening = this.#tryOpen(database);
+    if (opening) return await opening;
+    if (this.#waiters.length >= this.#s.maxWaiting) throw this.#exhausted(`${this.#waiters.length} callers are already waiting`);
+    return await new Promise<Conn>((resolve, reject) => {
+      const waiter: Waiter = { database, resolve, reject, timer: undefined };
+      waiter.timer = setTimeout(() => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        reject(this.#exhausted(`no connection became free within ${this.#s.acquireTimeoutMillis} ms`));
+      }, this.#s.acquireTimeoutMillis);
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** Serves waiters, oldest first, from idle connections or free budget. */
+  #pump(): void {
+    for (let i = 0; i < this.#waiters.length; ) {
+      const w = this.#waiters[i]!;
+      const idle = this.#takeIdle(w.database);
+      const ready = idle ? Promise.resolve(idle) : this.#tryOpen(w.database);
+      if (ready === undefined) {
+        i++;
+        continue;
+      }
+      this.#waiters.splice(i, 1);
+      clearTimeout(w.timer);
+      ready.then(w.resolve, w.reject);
+    }
+  }
+
+  async #connect(database: string): Promise<Conn> {
+    this.#open++;
+    this.#perDb.set(database, this.#count(database) + 1);
+    const client = new pg.Client({
+      connectionString: urlFor(this.#url, database),
+      application_name: this.#s.applicationName,
+      connectionTimeoutMillis: this.#s.connectTimeoutMillis,
+    });
+    const conn: Conn = { client, database, created: Date.now(), uses: 0, lastUsed: Date.now(), idle: false, closed: false };
+    client.on('error', (err) => {
+      // An idle connection whose server went away: drop it. An in-use one is handled by its user.
+      if (conn.idle) {
+        this.#logger.warn({ err, server: this.id, database }, 'idle tenantry connection failed; it was closed');
+        void this.#close(conn);
+        this.#pump();
+      }
+    });
+    try {
+      await client.connect();
+    } catch (err) {
+      this.#release(conn);
+      client.end().catch(() => undefined);
+      if (sqlState(err) === '3D000') {
+        throw new TenantryError(ErrorCodes.TENANT_NOT_FOUND, `database '${database}' does not exist on server '${this.id}'; run tenancy.reconcile() to find registry rows without data`, {
+          cause: err,
+          context: { server: this.id },
+        });
+      }
+      if (classifyPgError(err).connectionLevel) {
+        this.#downUntil = Date.now() + this.#s.retryDelayMillis;
+        this.#lastError = err;
+      }
+      this.#pump();
+      throw this.#unavailable(err);
+    }
+    this.#downUntil = 0;
+    this.#opened++;
+    conns.set(client, conn);
+    (client as unknown as { release: (err?: Error | boolean) => void }).release = (err?: Error | boolean) => this.release(client, err !== undefined && err !== false);
+    return conn;
+  }
+
+  #close(conn: Conn): Promise<void> {
+    if (conn.closed) return Promise.resolve();
+    if (conn.idle) {
+      const stack = this.#idle.get(conn.database);
+      const i = stack?.indexOf(conn) ?? -1;
+      if (i >= 0) stack!.splice(i, 1);
+      if (stack?.length === 0) this.#idle.delete(conn.database);
+      this.#idleOrder.delete(conn);
+      conn.idle = false;
+    }
+    conn.closed = true;
+    this.#release(conn);
+    return conn.client.end().catch(() => undefined);
+  }
+
+  /** Gives back a connection's place in the budget. */
+  #release(conn: Conn): void {
+    this.#open--;
+    const n = this.#count(conn.database) - 1;
+    if (n <= 0) this.#perDb.delete(conn.database);
+    else this.#perDb.set(conn.database, n);
+    if (this.#open === 0 && this.#drained) this.#drained();
+  }
+
+  #reap(): void {
+    const cutoff = Date.now() - this.#s.idleTimeoutMillis;
+    for (const conn of [...this.#idleOrder]) {
+      if (conn.lastUsed > cutoff) break;
+      void this.#close(conn);
+    }
+  }
+
+  #exhausted(why: string): TenantryError {
+    return new TenantryError(
+      ErrorCodes.CONNECTION_BUDGET_EXHAUSTED,
+      `all ${this.#s.capacity} connections to server '${this.id}' are busy (${why}); raise pool.max (maxConnectionsPerServer) or pool.acquireTimeoutMillis, or shorten units of work`,
+      { context: { server: this.id } },
+    );
+  }
+
+  #unavailable(cause: unknown): TenantryError {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    return new TenantryError(ErrorCodes.SERVER_UNAVAILABLE, `PostgreSQL server '${this.id}' is unavailable (${detail}); check that it is running and reachable`, {
+      cause,
+      context: { server: this.id, retryAfterSeconds: Math.max(1, Math.ceil(this.#s.retryDelayMillis / 1000)) },
+    });
+  }
+}

@@ -1,0 +1,162 @@
+import pg from 'pg';
+import { ErrorCodes, TenantryError } from './errors.js';
+import type { ConnectionRouter, ServerTarget } from './connection-router.js';
+import type { Logger } from './logger.js';
+import { serverUnavailable } from './pg-errors.js';
+import type { ServerRegistry, ServerRow } from './registry/server-registry.js';
+import { redactUrl, type UrlCipher } from './url-cipher.js';
+
+/** What `servers.add()` takes. */
+export interface AddServerInput {
+  /** 1–63 lowercase letters, digits and hyphens, starting with a letter, e.g. `eu-2`. */
+  readonly id: string;
+  /** `postgres://user:password@host:port/database` — the database schema tenants live in. Stored encrypted. */
+  readonly url: string;
+  /** Most live tenants placed on it; unlimited when omitted. */
+  readonly capacity?: number | null;
+  /** A read replica, used by `withTenant(…, { readOnly: true })`. Stored encrypted. */
+  readonly replicaUrl?: string | null;
+}
+
+/** A server as `servers.list()` shows it: no passwords. */
+export interface ServerInfo {
+  readonly id: string;
+  /** `user@host:port/database`. */
+  readonly host: string;
+  readonly replicaHost: string | null;
+  readonly capacity: number | null;
+  readonly draining: boolean;
+  /** Live tenants placed on it. */
+  readonly tenants: number;
+  readonly createdAt: Date;
+}
+
+const SERVER_ID = /^[a-z][a-z0-9-]{0,62}$/;
+
+export interface ServersDeps {
+  readonly registry: ServerRegistry;
+  readonly router: ConnectionRouter;
+  readonly cipher: () => UrlCipher | undefined;
+  readonly registryUrl: string;
+  readonly logger: Logger;
+}
+
+function checkUrl(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !/^postgres(ql)?:\/\/[^/]+/.test(value)) {
+    throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, `${field} must be a postgres:// URL, e.g. postgres://user:password@db2:5432/app`);
+  }
+  try {
+    new URL(value);
+  } catch {
+    throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, `${field} is not a valid URL`);
+  }
+  return value;
+}
+
+async function probe(id: string, url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000, application_name: 'tenantry:probe' });
+  try {
+    await client.connect();
+    await client.query('select 1');
+  } catch (err) {
+    throw serverUnavailable(id, err);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * The fleet of PostgreSQL servers tenants are placed on. The registry's own server is
+ * `default`. Connection URLs are stored encrypted (AES-256-GCM).
+ *
+ * @example
+ * await tenancy.servers.add({ id: 'eu-2', url: 'postgres://app:secret@db2:5432/app', capacity: 500 });
+ * await tenancy.tenants.create({ slug: 'acme', name: 'Acme', isolation: 'database', server: 'eu-2' });
+ */
+export class Servers {
+  readonly #d: ServersDeps;
+
+  constructor(deps: ServersDeps) {
+    this.#d = deps;
+  }
+
+  /** Registers a server after checking that it accepts connections. Throws `SERVER_EXISTS`, `SERVER_UNAVAILABLE`, `ENCRYPTION_KEY_REQUIRED`. */
+  async add(input: AddServerInput): Promise<ServerInfo> {
+    if (input === null || typeof input !== 'object') throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'servers.add() takes { id, url, capacity?, replicaUrl? }');
+    if (typeof input.id !== 'string' || !SERVER_ID.test(input.id)) {
+      throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'server id must be 1–63 lowercase letters, digits and hyphens, starting with a letter (e.g. eu-2)');
+    }
+    const url = checkUrl(input.url, 'url');
+    const replicaUrl = input.replicaUrl === undefined || input.replicaUrl === null ? null : checkUrl(input.replicaUrl, 'replicaUrl');
+    const capacity = input.capacity ?? null;
+    if (capacity !== null && (!Number.isInteger(capacity) || capacity < 0)) throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'capacity must be a non-negative integer');
+    const cipher = this.#cipher();
+    await probe(input.id, url);
+    if (replicaUrl) await probe(`${input.id}:replica`, replicaUrl);
+    await this.#d.registry.insert({ id: input.id, url: cipher.encrypt(url), replicaUrl: replicaUrl ? cipher.encrypt(replicaUrl) : null, capacity });
+    this.#d.logger.info({ server: input.id, host: redactUrl(url) }, 'server added');
+    return await this.get(input.id);
+  }
+
+  async get(id: string): Promise<ServerInfo> {
+    const row = await this.#d.registry.get(id);
+    if (!row) throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${id}'; list them with tenancy.servers.list()`, { context: { server: id } });
+    return this.#info(row);
+  }
+
+  async list(): Promise<ServerInfo[]> {
+    return (await this.#d.registry.list()).map((r) => this.#info(r));
+  }
+
+  /** Stops placing new tenants on a server (its tenants keep working). */
+  async drain(id: string): Promise<ServerInfo> {
+    if (!(await this.#d.registry.setDraining(id, true))) throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${id}'`, { context: { server: id } });
+    return await this.get(id);
+  }
+
+  /** Lets a drained server take new tenants again. */
+  async undrain(id: string): Promise<ServerInfo> {
+    if (!(await this.#d.registry.setDraining(id, false))) throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${id}'`, { context: { server: id } });
+    return await this.get(id);
+  }
+
+  /** Decrypted connection details, for the router. @internal */
+  async target(id: string): Promise<ServerTarget | undefined> {
+    const row = await this.#d.registry.get(id);
+    if (!row) return undefined;
+    if (row.url === null) return { id, url: this.#d.registryUrl, replicaUrl: row.replicaUrl === null ? null : this.#cipher().decrypt(row.replicaUrl) };
+    const cipher = this.#cipher();
+    return { id, url: cipher.decrypt(row.url), replicaUrl: row.replicaUrl === null ? null : cipher.decrypt(row.replicaUrl) };
+  }
+
+  #info(row: ServerRow): ServerInfo {
+    const reveal = (stored: string | null): string | null => {
+      if (stored === null) return null;
+      try {
+        return redactUrl(this.#cipher().decrypt(stored));
+      } catch {
+        return '(encrypted)';
+      }
+    };
+    return Object.freeze({
+      id: row.id,
+      host: row.url === null ? redactUrl(this.#d.registryUrl) : (reveal(row.url) ?? ''),
+      replicaHost: reveal(row.replicaUrl),
+      capacity: row.capacity,
+      draining: row.draining,
+      tenants: row.tenants,
+      createdAt: row.createdAt,
+    });
+  }
+
+  #cipher(): UrlCipher {
+    const cipher = this.#d.cipher();
+    if (!cipher) {
+      throw new TenantryError(
+        ErrorCodes.ENCRYPTION_KEY_REQUIRED,
+        'server URLs are stored encrypted: set TENANTRY_ENCRYPTION_KEY (or the encryptionKey option) to 32 random bytes, e.g. `openssl rand -hex 32`',
+      );
+    }
+    return cipher;
+  }
+}
