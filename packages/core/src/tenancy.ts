@@ -17,7 +17,7 @@ import { UrlCipher } from './url-cipher.js';
 import { reconcile, lifecycleLockKey, type ReconcileReport } from './reconcile.js';
 import type { IsolationKind } from './types.js';
 import { currentContext, enterContext } from './tenant-context.js';
-import { Tenants, notFound } from './tenants.js';
+import { Tenants, notFound, type LifecycleStep } from './tenants.js';
 import { TenantDb, cleanConnection, type UnitOfWorkOptions } from './unit-of-work.js';
 import { Migrator, type MigrateOptions, type MigrationStatusReport, type MigrationSummary, type RollbackOptions } from './migrations/migrator.js';
 import { runConcurrently } from './fan-out.js';
@@ -48,6 +48,8 @@ export interface TenancyOptions {
   readonly encryptionKey?: string;
   /** Run `reconcile()` at start (finishes or cleans up what killed processes left). Default true. */
   readonly reconcileOnStart?: boolean;
+  /** Called at each step of provisioning and deletion (for logs, metrics, crash tests). */
+  readonly onLifecycleStep?: (step: LifecycleStep, tenant: Tenant) => void | Promise<void>;
   /** pino-compatible logger. Default: silent. */
   readonly logger?: Logger;
   /** In-process registry cache. */
@@ -145,6 +147,7 @@ export class Tenancy {
     cipher: UrlCipher | undefined;
     registryUrl: string;
     defaultIsolation: IsolationKind;
+    onStep: ((step: LifecycleStep, tenant: Tenant) => void | Promise<void>) | undefined;
   }) {
     this.#router = parts.router;
     this.#registry = parts.registry;
@@ -179,6 +182,7 @@ export class Tenancy {
       strategy: this.#strategyFor,
       defaultIsolation: parts.defaultIsolation,
       lifecycle: (tenant, fn) => this.#lifecycle(tenant, fn),
+      onStep: parts.onStep,
       migrations: parts.migrations,
       seeds: parts.seeds,
       logger: parts.logger,
@@ -584,6 +588,7 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     cipher,
     registryUrl: opts.registryUrl,
     defaultIsolation: opts.defaultIsolation ?? 'schema',
+    onStep: opts.onLifecycleStep,
   });
   servers = tenancy.servers;
   if (opts.reconcileOnStart !== false) {

@@ -47,7 +47,11 @@ export interface TenantPage {
 }
 
 /** Internal collaborators of the tenants API. */
+/** Points in provisioning and deletion, reported to `onLifecycleStep` (logging, metrics, crash tests). */
+export type LifecycleStep = 'registered' | 'container-created' | 'provisioned' | 'delete-marked' | 'container-dropped' | 'deleted';
+
 export interface TenantsDeps {
+  readonly onStep: ((step: LifecycleStep, tenant: Tenant) => void | Promise<void>) | undefined;
   readonly registry: TenantRegistry;
   /** The registry's pool, for writes outside a provisioning transaction. */
   readonly registryDb: Queryable;
@@ -151,6 +155,7 @@ export class Tenants {
     const { registry, logger } = this.#d;
     const created = await registry.insert({ id, slug, name, plan, metadata, physicalName: physicalNameFor(id), isolation, server, actor: options.actor });
     logger.info({ tenant: id, slug, isolation, server }, 'provisioning tenant');
+    await this.#d.onStep?.('registered', created);
     const started = performance.now();
     try {
       const tenant = await this.#d.lifecycle(created, async (lockedTx) => {
@@ -167,6 +172,7 @@ export class Tenants {
         };
         if (created.isolation === 'database') {
           const applied = await this.#d.database.provision(created, migrations, seeds);
+          await this.#d.onStep?.('container-created', created);
           try {
             return await finish(applied);
           } catch (err) {
@@ -184,6 +190,7 @@ export class Tenants {
       });
       this.#d.cache.invalidate(id);
       logger.info({ tenant: id, slug, durationMs: Math.round(performance.now() - started) }, 'tenant provisioned');
+      await this.#d.onStep?.('provisioned', tenant);
       return tenant;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -229,6 +236,7 @@ export class Tenants {
       router.release(client, destroy);
     }
     if ('tenant' in outcome) return outcome.tenant;
+    await this.#d.onStep?.('container-created', tenant);
     try {
       return await finish(outcome.applied);
     } catch (err) {
@@ -317,11 +325,14 @@ export class Tenants {
     }
     this.#d.cache.invalidate(tenant.id);
     const doomed = tenant;
-    await this.#d.lifecycle(doomed, async () => {
+    await this.#d.onStep?.('delete-marked', doomed);
+    const deleted = await this.#d.lifecycle(doomed, async () => {
       await this.#d.strategy(doomed.isolation).drop(doomed);
+      await this.#d.onStep?.('container-dropped', doomed);
+      return await this.#change(doomed.id, { from: ['DELETING'], to: 'DELETED', action: 'deleted', actor: options.actor });
     });
-    const deleted = await this.#change(tenant.id, { from: ['DELETING'], to: 'DELETED', action: 'deleted', actor: options.actor });
     this.#d.logger.info({ tenant: tenant.id, slug: tenant.slug }, 'tenant deleted');
+    await this.#d.onStep?.('deleted', deleted);
     return deleted;
   }
 

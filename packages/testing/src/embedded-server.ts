@@ -18,6 +18,8 @@ export interface EmbeddedServerOptions {
   readonly postgresFlags?: readonly string[];
   /** Where server log lines go (default: dropped). */
   readonly onLog?: (line: string) => void;
+  /** Remove the data directory on stop even though `dataDir` was given. */
+  readonly temporary?: boolean;
 }
 
 /** A running embedded PostgreSQL server. */
@@ -28,9 +30,18 @@ export interface EmbeddedServer {
   readonly dataDir: string;
   /** URL of another database on the same server. */
   urlFor(database: string): string;
-  /** Stops the server; removes the data directory when it was temporary. */
-  stop(): Promise<void>;
+  /**
+   * Stops the server; removes the data directory when it was temporary, unless `keepData`
+   * (to start it again on the same `dataDir` and `port`, e.g. to test an outage).
+   */
+  stop(options?: { readonly keepData?: boolean }): Promise<void>;
 }
+
+/**
+ * Flags for throw-away test servers: durability off (fsync, synchronous commit, full-page
+ * writes), room for parallel test files. Never use them for data you keep.
+ */
+export const TEST_SERVER_FLAGS: readonly string[] = ['-c', 'max_connections=400', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
 
 const USER = 'postgres';
 const PASSWORD = 'postgres';
@@ -92,7 +103,7 @@ async function exists(path: string): Promise<boolean> {
  * await server.stop();
  */
 export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): Promise<EmbeddedServer> {
-  const temporary = options.dataDir === undefined;
+  const temporary = options.temporary ?? options.dataDir === undefined;
   // Directly under /tmp so the `postgres` user can reach it when we run as root.
   const base = options.dataDir ?? join(tmpdir(), `tenantry-pg-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`);
   const port = options.port ?? (await freePort());
@@ -121,11 +132,11 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): 
     port,
     dataDir: base,
     urlFor,
-    async stop() {
+    async stop(stopOptions = {}) {
       if (stopped) return;
       stopped = true;
       await pg.stop();
-      if (temporary) await rm(base, { recursive: true, force: true });
+      if (temporary && !stopOptions.keepData) await rm(base, { recursive: true, force: true });
     },
   };
 }

@@ -1,6 +1,6 @@
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
+import { startEmbeddedServer, TEST_SERVER_FLAGS, type EmbeddedServer } from './embedded-server.js';
 import { ensureTemplate } from './test-database.js';
 
 declare module 'vitest' {
@@ -43,7 +43,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (external) {
     url = external;
   } else {
-    server = await startEmbeddedServer({ postgresFlags: ['-c', 'max_connections=400', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] });
+    server = await startEmbeddedServer({ postgresFlags: TEST_SERVER_FLAGS });
     url = server.url;
   }
   await ensureTemplate(url);
