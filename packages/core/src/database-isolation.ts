@@ -8,6 +8,7 @@ import type { Logger } from './logger.js';
 import type { Migration } from './migrations/migration-source.js';
 import { applyMigrations, LEDGER_TABLE, type AppliedMigration } from './migrations/tenant-ledger.js';
 import { sqlState } from './pg-errors.js';
+import { createTenantRole, dropTenantRole } from './tenant-roles.js';
 import type { RoutePrefix } from './tenant-query.js';
 import type { Tenant } from './types.js';
 
@@ -31,8 +32,7 @@ export class DatabaseIsolation implements IsolationStrategy {
   readonly kind = 'database' as const;
   readonly #router: ConnectionRouter;
   readonly #logger: Logger;
-  static readonly #prefix: RoutePrefix = Object.freeze({ searchPath: 'public, pg_temp', readOnly: false });
-  static readonly #prefixRo: RoutePrefix = Object.freeze({ searchPath: 'public, pg_temp', readOnly: true });
+  readonly #prefixes = new Map<string, { rw: RoutePrefix; ro: RoutePrefix }>();
 
   constructor(router: ConnectionRouter, logger: Logger) {
     this.#router = router;
@@ -43,12 +43,38 @@ export class DatabaseIsolation implements IsolationStrategy {
     return { server: tenant.server, database: tenant.physicalName, replica: readOnly };
   }
 
+  /** Migrations in a tenant database run as the application's role; {@link grantAccess} follows them. */
   async enter(client: pg.ClientBase): Promise<void> {
     await client.query('set local search_path to public, pg_temp');
   }
 
-  routePrefix(_tenant: Tenant, readOnly: boolean): RoutePrefix {
-    return readOnly ? DatabaseIsolation.#prefixRo : DatabaseIsolation.#prefix;
+  /** The tenant's role may use every table and sequence of its database's `public` schema. */
+  async grantAccess(client: pg.ClientBase, tenant: Tenant): Promise<void> {
+    if (tenant.role === null) return;
+    const r = quoteIdent(tenant.role);
+    await client.query(`grant all on all tables in schema public to ${r}`);
+    await client.query(`grant all on all sequences in schema public to ${r}`);
+  }
+
+  async adopt(tenant: Tenant, role: string): Promise<void> {
+    await this.#withMain(tenant.server, async (main) => {
+      await createTenantRole(main, role);
+      await main.query(`alter database ${quoteIdent(tenant.physicalName)} owner to ${quoteIdent(role)}`);
+      await main.query(`revoke connect, temporary on database ${quoteIdent(tenant.physicalName)} from public`);
+    });
+    await this.#inDatabase(tenant.server, tenant.physicalName, (client) => this.grantAccess(client, { ...tenant, role }));
+  }
+
+  routePrefix(tenant: Tenant, readOnly: boolean): RoutePrefix {
+    const key = tenant.role ?? '';
+    let entry = this.#prefixes.get(key);
+    if (entry === undefined) {
+      const searchPath = 'public, pg_temp';
+      entry = { rw: Object.freeze({ searchPath, role: tenant.role, readOnly: false }), ro: Object.freeze({ searchPath, role: tenant.role, readOnly: true }) };
+      if (this.#prefixes.size >= 50_000) this.#prefixes.clear();
+      this.#prefixes.set(key, entry);
+    }
+    return readOnly ? entry.ro : entry.rw;
   }
 
   async exists(client: pg.ClientBase, tenant: Tenant): Promise<boolean> {
@@ -71,13 +97,18 @@ export class DatabaseIsolation implements IsolationStrategy {
           return undefined;
         });
       }
+      const owner = tenant.role === null ? '' : ` owner ${quoteIdent(tenant.role)}`;
       const cloned = await this.#withMain(tenant.server, async (main) => {
-        if (template !== undefined && (await this.#clone(main, name, template))) return true;
-        await main.query(`create database ${name}`);
-        return false;
+        if (tenant.role !== null) await createTenantRole(main, tenant.role);
+        const done = template !== undefined && (await this.#clone(main, name, template, owner));
+        if (!done) await main.query(`create database ${name}${owner}`);
+        await main.query(`revoke connect, temporary on database ${name} from public`);
+        return done;
       });
       return await this.#inDatabase(tenant.server, tenant.physicalName, async (client) => {
         const ledger = cloned ? await readLedger(client) : await applyMigrations(client, migrations);
+        await this.grantAccess(client, tenant);
+        if (tenant.role !== null) await client.query(`set local role ${quoteIdent(tenant.role)}`);
         for (const seed of seeds) await client.query(seed.up);
         return ledger;
       });
@@ -106,6 +137,7 @@ export class DatabaseIsolation implements IsolationStrategy {
       const admin = await this.#router.admin(tenant.server);
       // WITH (FORCE) terminates the tenant's remaining backends (other processes' included).
       await admin.query(`drop database if exists ${quoteIdent(tenant.physicalName)} with (force)`);
+      if (tenant.role !== null) await dropTenantRole(admin, tenant.role);
     } finally {
       await this.#router.reopenDatabase(tenant.server, tenant.physicalName);
     }
@@ -136,10 +168,10 @@ export class DatabaseIsolation implements IsolationStrategy {
     }
   }
 
-  async #clone(main: pg.ClientBase, name: string, template: string): Promise<boolean> {
+  async #clone(main: pg.ClientBase, name: string, template: string, owner: string): Promise<boolean> {
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
-        await main.query(`create database ${name} template ${quoteIdent(template)}`);
+        await main.query(`create database ${name} template ${quoteIdent(template)}${owner}`);
         return true;
       } catch (err) {
         // 55006: somebody is connected to the template; try again shortly.

@@ -20,7 +20,14 @@ export interface IsolationStrategy {
   routePrefix(tenant: Tenant, readOnly: boolean): RoutePrefix;
   /** Whether the tenant's schema or database exists, checked on `client` (the server's own database). */
   exists(client: pg.ClientBase, tenant: Tenant): Promise<boolean>;
-  /** Drops the tenant's container and everything in it. Idempotent. */
+  /**
+   * Gives the tenant's role access to what migrations (run by the application's role) created.
+   * Called after every migration batch, on a connection from {@link target}.
+   */
+  grantAccess(client: pg.ClientBase, tenant: Tenant): Promise<void>;
+  /** Makes `role` the owner of an existing tenant's container and everything in it (tenants created before roles). */
+  adopt(tenant: Tenant, role: string): Promise<void>;
+  /** Drops the tenant's container (and its role) and everything in it. Idempotent. */
   drop(tenant: Tenant): Promise<void>;
   /** Physical names of every Tenantry container on a server, to find orphans. */
   containers(client: pg.ClientBase): Promise<string[]>;

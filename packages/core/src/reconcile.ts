@@ -19,6 +19,8 @@ export interface ReconcileReport {
   readonly inProgress: readonly { readonly id: string; readonly slug: string }[];
   /** Schemas and databases named like a tenant's that no live registry row owns. Never dropped. */
   readonly orphans: readonly { readonly server: string; readonly kind: IsolationKind; readonly name: string }[];
+  /** Tenants created before per-tenant roles that were given one now. */
+  readonly rolesAssigned: readonly { readonly id: string; readonly slug: string }[];
   /** Servers that could not be checked. */
   readonly unreachable: readonly { readonly server: string; readonly error: string }[];
 }
@@ -32,6 +34,7 @@ export interface ReconcileDeps {
   readonly migrations: MigrationSource;
   readonly logger: Logger;
   readonly registryServer: string;
+  readonly tenantRoles: boolean;
 }
 
 /** The advisory lock a process holds (in the registry database) while it provisions or deletes a tenant. */
@@ -111,7 +114,22 @@ export async function reconcile(d: ReconcileDeps): Promise<ReconcileReport> {
     }
   }
   if (orphans.length > 0) d.logger.warn({ orphans }, 'schemas or databases without a live tenant found; they were left in place');
-  return { finished, cleaned, inProgress, orphans, unreachable };
+  // Tenants created before per-tenant roles get theirs: the role, then ownership of everything.
+  const rolesAssigned: { id: string; slug: string }[] = [];
+  if (d.tenantRoles) {
+    for (const tenant of await d.registry.withoutRole()) {
+      try {
+        await d.strategy(tenant.isolation).adopt(tenant, tenant.physicalName);
+        await d.registry.setRole(tenant.id, tenant.physicalName);
+        d.cache.invalidate(tenant.id);
+        rolesAssigned.push({ id: tenant.id, slug: tenant.slug });
+      } catch (err) {
+        d.logger.error({ err, tenant: tenant.id }, 'could not give a tenant its role');
+        unreachable.push({ server: tenant.server, error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+  }
+  return { finished, cleaned, inProgress, orphans, rolesAssigned, unreachable };
 }
 
 /** The tenant's ledger if its container exists and holds every migration, else undefined. */

@@ -4,6 +4,7 @@ import { quoteIdent } from './identifiers.js';
 import { PHYSICAL_NAME, type IsolationStrategy } from './isolation-strategy.js';
 import type { Migration } from './migrations/migration-source.js';
 import { applyMigrations, type AppliedMigration } from './migrations/tenant-ledger.js';
+import { createTenantRole, dropTenantRole } from './tenant-roles.js';
 import type { RoutePrefix } from './tenant-query.js';
 import type { Tenant } from './types.js';
 
@@ -25,24 +26,78 @@ export class SchemaIsolation implements IsolationStrategy {
     return { server: tenant.server, replica: readOnly };
   }
 
-  /** Creates the schema and applies every migration, on `client` inside the caller's transaction. */
+  /**
+   * Creates the schema (owned by the tenant's role, which is created too) and applies every
+   * migration as that role, on `client` inside the caller's transaction. The transaction is
+   * left in the tenant's role: `reset role` before writing to the registry.
+   */
   async provision(client: pg.ClientBase, tenant: Tenant, migrations: readonly Migration[]): Promise<AppliedMigration[]> {
-    await client.query(`create schema ${quoteIdent(tenant.physicalName)}`);
+    const schema = quoteIdent(tenant.physicalName);
+    if (tenant.role !== null) {
+      await createTenantRole(client, tenant.role);
+      await client.query(`create schema ${schema} authorization ${quoteIdent(tenant.role)}`);
+    } else {
+      await client.query(`create schema ${schema}`);
+    }
+    await client.query(`revoke all on schema ${schema} from public`);
     await this.enter(client, tenant);
     return await applyMigrations(client, migrations);
   }
 
+  /** search_path to the tenant's schema, and its role, for the rest of the transaction. */
   async enter(client: pg.ClientBase, tenant: Tenant): Promise<void> {
     await client.query(`set local search_path to ${quoteIdent(tenant.physicalName)}, pg_temp`);
+    if (tenant.role !== null) await client.query(`set local role ${quoteIdent(tenant.role)}`);
+  }
+
+  async grantAccess(): Promise<void> {
+    // Migrations run as the tenant's role: it owns what they create.
+  }
+
+  async adopt(tenant: Tenant, role: string): Promise<void> {
+    const admin = await this.#router.admin(tenant.server);
+    const client = await admin.connect();
+    let destroy: Error | undefined;
+    try {
+      await client.query('begin');
+      await createTenantRole(client, role);
+      const schema = quoteIdent(tenant.physicalName);
+      await client.query(`alter schema ${schema} owner to ${quoteIdent(role)}`);
+      await client.query(`revoke all on schema ${schema} from public`);
+      // Tables (with their indexes and owned sequences), views, other sequences, functions, types.
+      const { rows } = await client.query<{ sql: string }>(
+        `select format('alter %s %I.%I owner to %I', case c.relkind when 'S' then 'sequence' when 'v' then 'view' when 'm' then 'materialized view' when 'f' then 'foreign table' else 'table' end, n.nspname, c.relname, $2::text) as sql
+           from pg_class c join pg_namespace n on n.oid = c.relnamespace
+          where n.nspname = $1 and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')
+            and not (c.relkind = 'S' and exists (select 1 from pg_depend d where d.objid = c.oid and d.deptype in ('a', 'i')))
+         union all
+         select format('alter routine %s owner to %I', p.oid::regprocedure, $2::text) from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = $1
+         union all
+         select format('alter type %s owner to %I', t.oid::regtype, $2::text) from pg_type t join pg_namespace n on n.oid = t.typnamespace
+          where n.nspname = $1 and t.typtype in ('e', 'd', 'c', 'r') and (t.typrelid = 0 or (select relkind from pg_class where oid = t.typrelid) = 'c')`,
+        [tenant.physicalName, role],
+      );
+      for (const row of rows) await client.query(row.sql);
+      await client.query('commit');
+    } catch (err) {
+      await client.query('rollback').catch((e: unknown) => {
+        destroy = e as Error;
+      });
+      throw err;
+    } finally {
+      this.#router.release(client, destroy);
+    }
   }
 
   routePrefix(tenant: Tenant, readOnly: boolean): RoutePrefix {
-    let entry = this.#prefixes.get(tenant.physicalName);
+    const key = `${tenant.physicalName}/${tenant.role ?? ''}`;
+    let entry = this.#prefixes.get(key);
     if (entry === undefined) {
       const searchPath = `${quoteIdent(tenant.physicalName)}, pg_temp`;
-      entry = { rw: Object.freeze({ searchPath, readOnly: false }), ro: Object.freeze({ searchPath, readOnly: true }) };
+      const role = tenant.role;
+      entry = { rw: Object.freeze({ searchPath, role, readOnly: false }), ro: Object.freeze({ searchPath, role, readOnly: true }) };
       if (this.#prefixes.size >= 50_000) this.#prefixes.clear();
-      this.#prefixes.set(tenant.physicalName, entry);
+      this.#prefixes.set(key, entry);
     }
     return readOnly ? entry.ro : entry.rw;
   }
@@ -55,6 +110,7 @@ export class SchemaIsolation implements IsolationStrategy {
   async drop(tenant: Tenant): Promise<void> {
     const admin = await this.#router.admin(tenant.server);
     await admin.query(`drop schema if exists ${quoteIdent(tenant.physicalName)} cascade`);
+    if (tenant.role !== null) await dropTenantRole(admin, tenant.role);
   }
 
   async containers(client: pg.ClientBase): Promise<string[]> {

@@ -15,6 +15,7 @@ import { Servers } from './servers.js';
 import { ServerRegistry } from './registry/server-registry.js';
 import { UrlCipher } from './url-cipher.js';
 import { reconcile, lifecycleLockKey, type ReconcileReport } from './reconcile.js';
+import { canCreateRoles } from './tenant-roles.js';
 import type { IsolationKind } from './types.js';
 import { currentContext, enterContext } from './tenant-context.js';
 import { Tenants, notFound, type LifecycleStep } from './tenants.js';
@@ -46,6 +47,13 @@ export interface TenancyOptions {
    * registry's own are added.
    */
   readonly encryptionKey?: string;
+  /**
+   * Give every tenant its own NOLOGIN role, owner of its schema or database, switched to for
+   * every statement: SQL naming another tenant's tables then fails with a permission error.
+   * Needs a superuser or CREATEROLE. Default: on when the role allows it (a warning is logged
+   * otherwise); `true` makes a missing privilege an error.
+   */
+  readonly tenantRoles?: boolean;
   /** Run `reconcile()` at start (finishes or cleans up what killed processes left). Default true. */
   readonly reconcileOnStart?: boolean;
   /** Called at each step of provisioning and deletion (for logs, metrics, crash tests). */
@@ -127,6 +135,7 @@ export class Tenancy {
   readonly #migrations: MigrationSource;
   readonly #logger: Logger;
   #cipher: UrlCipher | undefined;
+  readonly #tenantRoles: boolean;
   readonly #prepare: boolean;
   readonly #migrator: Migrator;
   readonly #seeds: MigrationSource | undefined;
@@ -148,6 +157,7 @@ export class Tenancy {
     registryUrl: string;
     defaultIsolation: IsolationKind;
     onStep: ((step: LifecycleStep, tenant: Tenant) => void | Promise<void>) | undefined;
+    tenantRoles: boolean;
   }) {
     this.#router = parts.router;
     this.#registry = parts.registry;
@@ -159,6 +169,7 @@ export class Tenancy {
     this.#seeds = parts.seeds;
     this.#migrations = parts.migrations;
     this.#cipher = parts.cipher;
+    this.#tenantRoles = parts.tenantRoles;
     this.#strategies = { schema: new SchemaIsolation(parts.router), database: new DatabaseIsolation(parts.router, parts.logger) };
     this.servers = new Servers({ registry: parts.servers, router: parts.router, cipher: () => this.#cipher, registryUrl: parts.registryUrl, logger: parts.logger });
     this.#migrator = new Migrator({
@@ -181,6 +192,7 @@ export class Tenancy {
       database: this.#strategies.database,
       strategy: this.#strategyFor,
       defaultIsolation: parts.defaultIsolation,
+      tenantRoles: parts.tenantRoles,
       lifecycle: (tenant, fn) => this.#lifecycle(tenant, fn),
       onStep: parts.onStep,
       migrations: parts.migrations,
@@ -230,6 +242,7 @@ export class Tenancy {
       migrations: this.#migrations,
       logger: this.#logger,
       registryServer: REGISTRY_SERVER,
+      tenantRoles: this.#tenantRoles,
     });
   }
 
@@ -573,6 +586,15 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
       throw serverUnavailable(REGISTRY_SERVER, err);
     }
   }
+  let tenantRoles = opts.tenantRoles ?? true;
+  if (tenantRoles && !(await canCreateRoles(registryPool))) {
+    if (opts.tenantRoles === true) {
+      await router.close();
+      throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'tenantRoles needs a registry user that may create roles: ALTER ROLE <app user> CREATEROLE, or set tenantRoles: false');
+    }
+    logger.warn({}, 'per-tenant roles are off: the registry user may not create roles (grant it CREATEROLE to turn them on)');
+    tenantRoles = false;
+  }
   const serverRegistry = new ServerRegistry(registryPool);
   const tenancy = new Tenancy({
     router,
@@ -589,6 +611,7 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     registryUrl: opts.registryUrl,
     defaultIsolation: opts.defaultIsolation ?? 'schema',
     onStep: opts.onLifecycleStep,
+    tenantRoles,
   });
   servers = tenancy.servers;
   if (opts.reconcileOnStart !== false) {

@@ -28,35 +28,60 @@ const BEGIN = Buffer.concat([serialize.parse({ text: 'begin', types: [] }), seri
 export interface RoutePrefix {
   /** The `search_path` value: the tenant schema, quoted, then `pg_temp` so temp tables never shadow. */
   readonly searchPath: string;
+  /** The tenant's own role, switched to for the statement (`SET LOCAL ROLE`), or null. */
+  readonly role: string | null;
   readonly readOnly: boolean;
 }
 
-const PREFIX_TEXT = {
-  rw: "select pg_catalog.set_config('search_path', $1, true)",
-  ro: "select pg_catalog.set_config('search_path', $1, true), pg_catalog.set_config('transaction_read_only', 'on', true)",
-} as const;
-const PREFIX_NAME = { rw: 'tenantry_route', ro: 'tenantry_route_ro' } as const;
+/** The four prefix statements: read-write or read-only, with or without a tenant role. */
+export type PrefixMode = 'rw' | 'ro' | 'rwRole' | 'roRole';
+const MODES: readonly PrefixMode[] = ['rw', 'ro', 'rwRole', 'roRole'];
+
+function prefixText(mode: PrefixMode): string {
+  const parts = ["pg_catalog.set_config('search_path', $1, true)"];
+  if (mode === 'rwRole' || mode === 'roRole') parts.push("pg_catalog.set_config('role', $2, true)");
+  if (mode === 'ro' || mode === 'roRole') parts.push("pg_catalog.set_config('transaction_read_only', 'on', true)");
+  return `select ${parts.join(', ')}`;
+}
+
+/** The prefix statement a route uses. */
+export function prefixMode(prefix: RoutePrefix): PrefixMode {
+  return prefix.role === null ? (prefix.readOnly ? 'ro' : 'rw') : prefix.readOnly ? 'roRole' : 'rwRole';
+}
+
+const PREFIX = Object.fromEntries(
+  MODES.map((mode) => {
+    const text = prefixText(mode);
+    const name = `tenantry_route_${mode}`;
+    return [mode, { name, parse: serialize.parse({ name, text, types: [] }), parseUnnamed: serialize.parse({ text, types: [] }) }];
+  }),
+) as Record<PrefixMode, { name: string; parse: Buffer; parseUnnamed: Buffer }>;
 
 /** Per-connection protocol state Tenantry keeps beside pg's. */
 export interface ConnectionState {
   /** Which prefix statements are prepared on this backend. */
-  readonly prepared: { rw: boolean; ro: boolean };
+  readonly prepared: Record<PrefixMode, boolean>;
   /** Session state was touched (SET, temp tables, cursors WITH HOLD…): reset before reuse. */
   dirty: boolean;
   /** The connection failed at the connection level: destroy it. */
   broken: boolean;
 }
 
-/** Encodes the Bind+Execute of the prefix for one search_path; cached per tenant by the caller. */
+/** A fresh connection's state. */
+export function newConnectionState(): ConnectionState {
+  return { prepared: { rw: false, ro: false, rwRole: false, roRole: false }, dirty: false, broken: false };
+}
+
+/** Encodes the Bind+Execute of the prefix for one route; cached, as a route's bytes never change. */
 const bindCache = new Map<string, Buffer>();
 const BIND_CACHE_MAX = 20_000;
 function prefixBind(prefix: RoutePrefix, named: boolean): Buffer {
-  const mode = prefix.readOnly ? 'ro' : 'rw';
-  const key = `${named ? 'n' : 'u'}${mode}${prefix.searchPath}`;
+  const mode = prefixMode(prefix);
+  const key = `${named ? 'n' : 'u'}${mode}${prefix.searchPath}\0${prefix.role ?? ''}`;
   let buf = bindCache.get(key);
   if (buf === undefined) {
     buf = Buffer.concat([
-      serialize.bind({ statement: named ? PREFIX_NAME[mode] : '', values: [prefix.searchPath] }),
+      serialize.bind({ statement: named ? PREFIX[mode].name : '', values: prefix.role === null ? [prefix.searchPath] : [prefix.searchPath, prefix.role] }),
       serialize.execute({}),
     ]);
     if (bindCache.size >= BIND_CACHE_MAX) bindCache.clear();
@@ -64,13 +89,6 @@ function prefixBind(prefix: RoutePrefix, named: boolean): Buffer {
   }
   return buf;
 }
-
-const PREFIX_PARSE = {
-  rw: serialize.parse({ name: PREFIX_NAME.rw, text: PREFIX_TEXT.rw, types: [] }),
-  ro: serialize.parse({ name: PREFIX_NAME.ro, text: PREFIX_TEXT.ro, types: [] }),
-  rwUnnamed: serialize.parse({ text: PREFIX_TEXT.rw, types: [] }),
-  roUnnamed: serialize.parse({ text: PREFIX_TEXT.ro, types: [] }),
-};
 
 /** Statements that leave session state behind; the connection is reset before reuse. */
 const SESSION_TAGS = new Set(['SET', 'RESET', 'DECLARE CURSOR', 'PREPARE', 'LISTEN', 'LOAD', 'DISCARD', 'DEALLOCATE', 'DEALLOCATE ALL', 'SET CONSTRAINTS', 'CLOSE CURSOR']);
@@ -139,7 +157,7 @@ export class TenantQuery {
 
   /** Called by pg when the query reaches the head of the client's queue. */
   submit(connection: ConnectionLike): Error | null {
-    const mode = this.#prefix.readOnly ? 'ro' : 'rw';
+    const mode = prefixMode(this.#prefix);
     const parts: Buffer[] = [];
     if (this.#begin) {
       parts.push(BEGIN);
@@ -150,13 +168,13 @@ export class TenantQuery {
     } else if (this.#prepare) {
       this.#prelude++;
       if (!this.#state.prepared[mode]) {
-        parts.push(PREFIX_PARSE[mode]);
+        parts.push(PREFIX[mode].parse);
         this.#sentParse = true;
       }
       parts.push(prefixBind(this.#prefix, true));
     } else {
       this.#prelude++;
-      parts.push(mode === 'rw' ? PREFIX_PARSE.rwUnnamed : PREFIX_PARSE.roUnnamed, prefixBind(this.#prefix, false));
+      parts.push(PREFIX[mode].parseUnnamed, prefixBind(this.#prefix, false));
     }
     parts.push(
       serialize.parse({ text: this.text, types: [] }),
@@ -185,7 +203,7 @@ export class TenantQuery {
   handleCommandComplete(msg: { text: string }): void {
     if (this.#prelude > 0) {
       this.#prelude--;
-      if (this.#prelude === 0 && this.#sentParse) this.#state.prepared[this.#prefix.readOnly ? 'ro' : 'rw'] = true;
+      if (this.#prelude === 0 && this.#sentParse) this.#state.prepared[prefixMode(this.#prefix)] = true;
       return;
     }
     this._result.addCommandComplete(msg);

@@ -62,6 +62,8 @@ export interface TenantsDeps {
   readonly database: DatabaseIsolation;
   readonly strategy: (kind: IsolationKind) => IsolationStrategy;
   readonly defaultIsolation: IsolationKind;
+  /** Give every new tenant its own role. */
+  readonly tenantRoles: boolean;
   /**
    * Runs a provisioning or deletion step holding the tenant's lifecycle lock, so that
    * `reconcile()` never finishes or undoes work another process is doing. When the lock must
@@ -153,7 +155,8 @@ export class Tenants {
     const seeds = (await this.#d.seeds?.load()) ?? [];
     const id = randomUUID();
     const { registry, logger } = this.#d;
-    const created = await registry.insert({ id, slug, name, plan, metadata, physicalName: physicalNameFor(id), isolation, server, actor: options.actor });
+    const physicalName = physicalNameFor(id);
+    const created = await registry.insert({ id, slug, name, plan, metadata, physicalName, role: this.#d.tenantRoles ? physicalName : null, isolation, server, actor: options.actor });
     logger.info({ tenant: id, slug, isolation, server }, 'provisioning tenant');
     await this.#d.onStep?.('registered', created);
     const started = performance.now();
@@ -185,6 +188,8 @@ export class Tenants {
         return await this.#schemaTransaction(created, lockedTx, async (client, sameDatabase) => {
           const applied = await this.#d.schema.provision(client, created, migrations);
           for (const seed of seeds) await client.query(seed.up);
+          // Back to the application's role for the registry writes.
+          await client.query('reset role');
           return sameDatabase ? { tenant: await finish(applied, client) } : { applied };
         }, finish);
       });

@@ -18,6 +18,11 @@ export interface Tenant {
   readonly server: string;
   /** Schema (or database) name, generated from the id, never from user text. */
   readonly physicalName: string;
+  /**
+   * The tenant's own NOLOGIN PostgreSQL role (owner of its schema or database), switched to for
+   * every statement of its units of work; null when per-tenant roles are off.
+   */
+  readonly role: string | null;
   /** Name of the last migration applied, or null before any. */
   readonly schemaVersion: string | null;
   readonly lastMigrationAt: Date | null;

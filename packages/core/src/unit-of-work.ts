@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { ErrorCodes, TenantryError } from './errors.js';
 import { classifyPgError, isServerError, sqlState } from './pg-errors.js';
-import { TenantQuery, type ConnectionState, type QueryConfig, type RoutePrefix } from './tenant-query.js';
+import { TenantQuery, newConnectionState, prefixMode, type ConnectionState, type QueryConfig, type RoutePrefix } from './tenant-query.js';
 import type { Logger } from './logger.js';
 import type { Tenant } from './types.js';
 
@@ -51,7 +51,7 @@ const states = new WeakMap<pg.PoolClient, ConnectionState>();
 export function connectionState(client: pg.PoolClient): ConnectionState {
   let state = states.get(client);
   if (state === undefined) {
-    const s: ConnectionState = { prepared: { rw: false, ro: false }, dirty: false, broken: false };
+    const s: ConnectionState = newConnectionState();
     state = s;
     states.set(client, s);
     // A checked-out client that loses its socket emits 'error'; without a listener the process dies.
@@ -196,9 +196,8 @@ export class TenantDb implements TenantQueryable {
       if (!retried && (err as { tenantryPrefixFailed?: boolean }).tenantryPrefixFailed && (state0 === '26000' || state0 === '42P05')) {
         // Our prepared prefix was deallocated (DISCARD/DEALLOCATE) or already exists: nothing of
         // the caller's statement ran. Fix the bookkeeping and send it again, once.
-        const mode = this.#prefix.readOnly ? 'ro' : 'rw';
-        if (state0 === '42P05') state.prepared[mode] = true;
-        else state.prepared.rw = state.prepared.ro = false;
+        if (state0 === '42P05') state.prepared[prefixMode(this.#prefix)] = true;
+        else Object.assign(state.prepared, newConnectionState().prepared);
         this.#beginPending = begin;
         return this.#send(config, true);
       }
@@ -272,8 +271,7 @@ export async function cleanConnection(conn: pg.PoolClient, logger: Logger, tenan
     if (state.dirty) {
       // Session state was touched (SET, temp tables, cursors WITH HOLD, LISTEN, PREPARE…).
       await conn.query('discard all');
-      state.prepared.rw = false;
-      state.prepared.ro = false;
+      Object.assign(state.prepared, newConnectionState().prepared);
       state.dirty = false;
     }
     return undefined;

@@ -257,13 +257,15 @@ export class Migrator {
   /** Runs `fn` in one transaction on the tenant, under its migration lock; returns its value and the ledger as committed. */
   async #inTenant<T>(tenant: Tenant, fn: (client: pg.PoolClient) => Promise<T>): Promise<{ value: T; ledger: AppliedMigration[] }> {
     // Two migrators never run one tenant at once: the second waits, then finds nothing to do.
+    const strategy = this.#d.strategy(tenant.isolation);
     return await inTenantTransaction(
       this.#d.router,
-      this.#d.strategy(tenant.isolation),
+      strategy,
       tenant,
       async (client) => {
         await ensureLedger(client);
         const value = await fn(client);
+        await strategy.grantAccess(client, tenant);
         return { value, ledger: await this.#ledger(client) };
       },
       `tenantry.migrate:${tenant.id}`,

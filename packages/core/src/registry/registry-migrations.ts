@@ -77,6 +77,17 @@ export const REGISTRY_MIGRATIONS: readonly { readonly version: number; readonly 
     name: 'placement index',
     sql: `create index tenants_live_server on tenantry.tenants (server_id) where status <> 'DELETED';`,
   },
+  {
+    version: 3,
+    name: 'per-tenant roles',
+    sql: `
+      -- The tenant's own role; null for tenants created before roles (reconcile() assigns them).
+      alter table tenantry.tenants add column role text;
+      -- Tenant roles must never read the registry.
+      revoke all on schema tenantry from public;
+      revoke all on all tables in schema tenantry from public;
+    `,
+  },
 ];
 
 /** Advisory lock key for registry migrations (an arbitrary constant; never change it). */

@@ -12,7 +12,7 @@ export interface Queryable {
 /** The channel on which tenant changes are announced to every process. */
 export const TENANT_CHANNEL = 'tenantry_tenants';
 
-const COLUMNS = `id, slug, name, status, isolation, server_id, physical_name, schema_version,
+const COLUMNS = `id, slug, name, status, isolation, server_id, physical_name, role, schema_version,
   last_migration_at, error_message, plan, metadata, created_at, updated_at`;
 
 interface TenantRow {
@@ -23,6 +23,7 @@ interface TenantRow {
   isolation: IsolationKind;
   server_id: string;
   physical_name: string;
+  role: string | null;
   schema_version: string | null;
   last_migration_at: Date | null;
   error_message: string | null;
@@ -41,6 +42,7 @@ function toTenant(r: TenantRow): Tenant {
     isolation: r.isolation,
     server: r.server_id,
     physicalName: r.physical_name,
+    role: r.role,
     schemaVersion: r.schema_version,
     lastMigrationAt: r.last_migration_at,
     errorMessage: r.error_message,
@@ -88,18 +90,18 @@ export class TenantRegistry {
   }
 
   /** Inserts a PROVISIONING tenant. Throws `TENANT_EXISTS` when a live tenant has the slug. */
-  async insert(t: { id: string; slug: string; name: string; plan: string | null; metadata: Record<string, unknown>; physicalName: string; isolation: IsolationKind; server: string; actor?: string | undefined }): Promise<Tenant> {
+  async insert(t: { id: string; slug: string; name: string; plan: string | null; metadata: Record<string, unknown>; physicalName: string; role: string | null; isolation: IsolationKind; server: string; actor?: string | undefined }): Promise<Tenant> {
     try {
       const { rows } = await this.#db.query<TenantRow>(
         `with ins as (
-           insert into tenantry.tenants (id, slug, name, status, isolation, server_id, physical_name, plan, metadata)
-           values ($1, $2, $3, 'PROVISIONING', $4, $5, $6, $7, $8)
+           insert into tenantry.tenants (id, slug, name, status, isolation, server_id, physical_name, plan, metadata, role)
+           values ($1, $2, $3, 'PROVISIONING', $4, $5, $6, $7, $8, $10)
            returning ${COLUMNS}),
          act as (
            insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail)
            select id, 'create', null, 'PROVISIONING', $9, jsonb_build_object('slug', slug) from ins)
          select ins.*, pg_notify('${TENANT_CHANNEL}', ins.id::text) from ins`,
-        [t.id, t.slug, t.name, t.isolation, t.server, t.physicalName, t.plan, JSON.stringify(t.metadata), t.actor ?? null],
+        [t.id, t.slug, t.name, t.isolation, t.server, t.physicalName, t.plan, JSON.stringify(t.metadata), t.actor ?? null, t.role],
       );
       return toTenant(rows[0]!);
     } catch (err) {
@@ -248,6 +250,22 @@ export class TenantRegistry {
     );
     const migrating = await this.#db.query<{ n: number }>(`select count(*)::int as n from tenantry.tenants where status = 'MIGRATING'`);
     return { versions: versions.rows, failed: failed.rows, migrating: migrating.rows[0]?.n ?? 0 };
+  }
+
+  /** Live tenants without a role (created before per-tenant roles). */
+  async withoutRole(): Promise<Tenant[]> {
+    const { rows } = await this.#db.query<TenantRow>(`select ${COLUMNS} from tenantry.tenants where role is null and status in ('ACTIVE', 'SUSPENDED', 'MIGRATING', 'FAILED') order by seq`);
+    return rows.map(toTenant);
+  }
+
+  /** Records the role a tenant now has. */
+  async setRole(id: string, role: string): Promise<void> {
+    await this.#db.query(
+      `with upd as (update tenantry.tenants set role = $2, updated_at = now() where id = $1 returning id),
+       act as (insert into tenantry.activity (tenant_id, action, actor, detail) select id, 'role-assigned', 'reconcile', jsonb_build_object('role', $2::text) from upd)
+       select pg_notify('${TENANT_CHANNEL}', id::text) from upd`,
+      [id, role],
+    );
   }
 
   /** Tenants left PROVISIONING or DELETING. */
