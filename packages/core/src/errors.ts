@@ -15,6 +15,8 @@ export const ErrorCodes = {
   INVALID_DOMAIN: 'INVALID_DOMAIN',
   /** The custom domain is already registered (to this or another tenant). */
   DOMAIN_EXISTS: 'DOMAIN_EXISTS',
+  /** A credential of one tenant was used on another (HTTP 403). */
+  TENANT_MISMATCH: 'TENANT_MISMATCH',
   /** The tenant is suspended; resume it to route work to it again. */
   TENANT_SUSPENDED: 'TENANT_SUSPENDED',
   /** The tenant exists but is not routable yet (provisioning, migrating, failed). */

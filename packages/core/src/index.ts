@@ -36,3 +36,5 @@ export { silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { TenantStatuses } from './types.js';
 export type { Tenant, TenantStatus, IsolationKind, ActivityEntry, ActorOptions } from './types.js';
+export { ormClient, tenantPool, currentUnitOfWork, currentTenancyOwner } from './adapter.js';
+export type { TenancyAdapter, AdapterCapabilities, OrmClient, OrmPool, TenantPoolOptions, UnitOfWorkProvider } from './adapter.js';

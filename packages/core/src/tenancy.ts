@@ -494,6 +494,21 @@ export class Tenancy {
     return this.#router.adminSync(server);
   }
 
+  /**
+   * Checks that the registry answers (`select 1` through the pool) and returns the round trip
+   * in milliseconds. Throws `SERVER_UNAVAILABLE` or `CONNECTION_BUDGET_EXHAUSTED`.
+   */
+  async ping(): Promise<number> {
+    this.#assertOpen();
+    const started = performance.now();
+    try {
+      await this.#router.adminSync(REGISTRY_SERVER).query('select 1');
+    } catch (err) {
+      throw err instanceof TenantryError ? err : serverUnavailable(REGISTRY_SERVER, err);
+    }
+    return performance.now() - started;
+  }
+
   /** Pool and cache figures. */
   stats(): TenancyStats {
     return { servers: this.#router.stats(), cache: { size: this.#cache.size, listening: this.#listener?.connected ?? false } };

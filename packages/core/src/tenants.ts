@@ -304,6 +304,25 @@ export class Tenants {
   }
 
   /**
+   * Changes a tenant's display name, plan and/or metadata (the slug: {@link rename}).
+   *
+   * @example await tenancy.tenants.update('acme', { name: 'Acme Corporation', plan: 'pro' });
+   */
+  async update(idOrSlug: string, patch: { readonly name?: string; readonly plan?: string | null; readonly metadata?: Record<string, unknown> }, options: ActorOptions = {}): Promise<Tenant> {
+    if (patch === null || typeof patch !== 'object') throw invalid('tenants.update() takes { name?, plan?, metadata? }');
+    const clean: { name?: string; plan?: string | null; metadata?: Record<string, unknown> } = {};
+    if (patch.name !== undefined) clean.name = checkText(patch.name, 'name', 200);
+    if (patch.plan !== undefined) clean.plan = patch.plan === null ? null : checkText(patch.plan, 'plan', 100);
+    if (patch.metadata !== undefined) clean.metadata = checkMetadata(patch.metadata);
+    const current = await this.get(idOrSlug);
+    if (Object.keys(clean).length === 0) return current;
+    const updated = await this.#d.registry.update(current.id, clean, options.actor);
+    this.#d.cache.invalidate(current.id);
+    if (!updated) throw notFound(idOrSlug);
+    return updated;
+  }
+
+  /**
    * Changes a tenant's slug. The schema keeps its name (it comes from the immutable id), so
    * rename is instant. Throws `TENANT_EXISTS` when the slug is taken.
    */

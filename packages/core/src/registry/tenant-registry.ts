@@ -162,6 +162,26 @@ export class TenantRegistry {
     }
   }
 
+  /** Changes a live tenant's name, plan and/or metadata, with an activity entry. */
+  async update(id: string, patch: { name?: string; plan?: string | null; metadata?: Record<string, unknown> }, actor: string | undefined): Promise<Tenant | undefined> {
+    const { rows } = await this.#db.query<TenantRow>(
+      `with prev as (select id, name, plan from tenantry.tenants where id = $1 and status not in ('DELETING', 'DELETED') for update),
+       upd as (
+         update tenantry.tenants t
+            set name = coalesce($2, t.name),
+                plan = case when $3 then $4 else t.plan end,
+                metadata = coalesce($5::jsonb, t.metadata),
+                updated_at = now()
+           from prev where t.id = prev.id returning t.*),
+       act as (
+         insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail)
+         select id, 'update', status, status, $6, $7::jsonb from upd)
+       select ${COLUMNS.split(',').map((c) => `upd.${c.trim()}`).join(', ')}, pg_notify('${TENANT_CHANNEL}', upd.id::text) from upd`,
+      [id, patch.name ?? null, patch.plan !== undefined, patch.plan ?? null, patch.metadata === undefined ? null : JSON.stringify(patch.metadata), actor ?? null, JSON.stringify({ fields: Object.keys(patch) })],
+    );
+    return rows[0] ? toTenant(rows[0]) : undefined;
+  }
+
   /** Mirrors a tenant's ledger rows into the registry. */
   async recordMigrations(db: Queryable, tenantId: string, applied: readonly { name: string; checksum: string; appliedAt: Date; durationMs: number }[]): Promise<void> {
     if (applied.length === 0) return;

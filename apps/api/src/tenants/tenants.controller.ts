@@ -1,0 +1,133 @@
+import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ErrorCodes, TenantryError, type Tenancy } from '@tenantry/core';
+import { HttpErrorCodes, InjectTenancy, SkipTenancy } from '@tenantry/nestjs';
+import { ADMIN_ACTOR } from '../api.constants.js';
+import { AdminGuard } from '../auth/admin.guard.js';
+import { TokenService } from '../auth/token.service.js';
+import { ApiStore } from '../store/api-store.js';
+import { slugify } from './slugify.js';
+import { activityJson, tenantJson } from './tenant-json.js';
+import { ActivityQuery, AddDomainDto, CreateTenantDto, DomainParams, IssueTokenDto, ListTenantsQuery, SuspendTenantDto, TenantParams, UpdateTenantDto } from './tenants.dto.js';
+
+function fieldError(field: string, message: string): BadRequestException {
+  return new BadRequestException({ code: HttpErrorCodes.VALIDATION_FAILED, message, errors: [{ field, messages: [message] }] });
+}
+
+/** The admin API: tenants and their lifecycle. Needs the admin token; no tenant. */
+@ApiTags('admin: tenants')
+@ApiBearerAuth('admin')
+@SkipTenancy()
+@UseGuards(AdminGuard)
+@Controller('tenants')
+export class TenantsController {
+  readonly #tenancy: Tenancy;
+  readonly #store: ApiStore;
+  readonly #tokens: TokenService;
+
+  constructor(@InjectTenancy() tenancy: Tenancy, @Inject(ApiStore) store: ApiStore, @Inject(TokenService) tokens: TokenService) {
+    this.#tenancy = tenancy;
+    this.#store = store;
+    this.#tokens = tokens;
+  }
+
+  @Post()
+  @ApiOperation({ summary: 'Create a tenant: registry row, schema, every migration. 201 when ACTIVE.' })
+  async create(@Body() body: CreateTenantDto): Promise<Record<string, unknown>> {
+    if (body.slug !== undefined && body.subdomain !== undefined && body.slug !== body.subdomain) {
+      throw fieldError('subdomain', 'subdomain is the slug under another name; give one, or the same value in both');
+    }
+    const slug = body.slug ?? body.subdomain ?? slugify(body.name);
+    if (slug === undefined) throw fieldError('slug', `cannot derive a slug from name ${JSON.stringify(body.name)}; give slug (3–63 lowercase letters, digits, hyphens)`);
+    const tenant = await this.#tenancy.tenants.create({ slug, name: body.name }, { actor: ADMIN_ACTOR });
+    return tenantJson(tenant);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List tenants in creation order, a page at a time.' })
+  async list(@Query() query: ListTenantsQuery): Promise<Record<string, unknown>> {
+    const page = await this.#tenancy.tenants.list({
+      ...(query.limit === undefined ? {} : { limit: query.limit }),
+      ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+      ...(query.status === undefined ? {} : { status: query.status }),
+    });
+    return { items: page.items.map((t) => tenantJson(t)), nextCursor: page.nextCursor };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'A tenant by id or slug, with its custom domains.' })
+  async get(@Param() params: TenantParams): Promise<Record<string, unknown>> {
+    const tenant = await this.#tenancy.tenants.get(params.id);
+    return tenantJson(tenant, { domains: await this.#tenancy.tenants.domains(tenant.id) });
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Change the display name and/or the slug (the schema keeps its name).' })
+  async update(@Param() params: TenantParams, @Body() body: UpdateTenantDto): Promise<Record<string, unknown>> {
+    if (body.name === undefined && body.slug === undefined) throw fieldError('name', 'give name and/or slug to change');
+    let tenant = await this.#tenancy.tenants.get(params.id);
+    const gone = (): TenantryError => new TenantryError(ErrorCodes.TENANT_NOT_FOUND, `no tenant '${params.id}'`, { context: { tenant: params.id } });
+    if (tenant.status === 'DELETED' || tenant.status === 'DELETING') throw gone();
+    if (body.slug !== undefined) tenant = await this.#tenancy.tenants.rename(tenant.id, body.slug, { actor: ADMIN_ACTOR });
+    const name = body.name?.trim();
+    if (name !== undefined && name !== tenant.name) tenant = await this.#tenancy.tenants.update(tenant.id, { name }, { actor: ADMIN_ACTOR });
+    return tenantJson(tenant);
+  }
+
+  @Post(':id/suspend')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Suspend: its requests fail with 403 TENANT_SUSPENDED. Idempotent.' })
+  async suspend(@Param() params: TenantParams, @Body() body: SuspendTenantDto): Promise<Record<string, unknown>> {
+    return tenantJson(await this.#tenancy.tenants.suspend(params.id, { actor: ADMIN_ACTOR, ...(body.reason === undefined ? {} : { reason: body.reason }) }));
+  }
+
+  @Post(':id/resume')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Make a suspended tenant ACTIVE again. Idempotent.' })
+  async resume(@Param() params: TenantParams): Promise<Record<string, unknown>> {
+    return tenantJson(await this.#tenancy.tenants.resume(params.id, { actor: ADMIN_ACTOR }));
+  }
+
+  @Delete(':id')
+  @ApiOperation({ summary: 'Delete: drops the schema; the registry row stays as DELETED and the slug is free again.' })
+  async remove(@Param() params: TenantParams): Promise<Record<string, unknown>> {
+    return tenantJson(await this.#tenancy.tenants.delete(params.id, { actor: ADMIN_ACTOR }));
+  }
+
+  @Get(':id/activity')
+  @ApiOperation({ summary: "The tenant's activity log, oldest first." })
+  async activity(@Param() params: TenantParams, @Query() query: ActivityQuery): Promise<Record<string, unknown>[]> {
+    const entries = await this.#tenancy.tenants.activity(params.id, query.limit === undefined ? {} : { limit: query.limit });
+    return entries.map(activityJson);
+  }
+
+  @Get(':id/domains')
+  @ApiOperation({ summary: "The tenant's custom domains." })
+  async domains(@Param() params: TenantParams): Promise<{ domains: string[] }> {
+    return { domains: await this.#tenancy.tenants.domains(params.id) };
+  }
+
+  @Post(':id/domains')
+  @ApiOperation({ summary: 'Register a custom domain; requests whose Host is that domain reach the tenant.' })
+  async addDomain(@Param() params: TenantParams, @Body() body: AddDomainDto): Promise<{ domain: string; tenantId: string }> {
+    const tenant = await this.#tenancy.tenants.get(params.id);
+    const domain = await this.#tenancy.tenants.addDomain(tenant.id, body.domain, { actor: ADMIN_ACTOR });
+    return { domain, tenantId: tenant.id };
+  }
+
+  @Delete(':id/domains/:domain')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Remove a custom domain.' })
+  async removeDomain(@Param() params: DomainParams): Promise<void> {
+    const removed = await this.#tenancy.tenants.removeDomain(params.id, params.domain, { actor: ADMIN_ACTOR });
+    if (!removed) throw new NotFoundException({ code: 'NOT_FOUND', message: `tenant '${params.id}' has no domain '${params.domain}'` });
+  }
+
+  @Post(':id/tokens')
+  @ApiOperation({ summary: 'Issue a tenant token (JWT) for the tenant API.' })
+  async issueToken(@Param() params: TenantParams, @Body() body: IssueTokenDto): Promise<Record<string, unknown>> {
+    // Only routable tenants get tokens: 404, 403 TENANT_SUSPENDED, 503 TENANT_NOT_READY otherwise.
+    const tenant = await this.#tenancy.resolve(params.id);
+    return { ...(await this.#tokens.issue(tenant.id, body.subject ?? 'admin', body.ttlSeconds ?? 86_400)) };
+  }
+}
