@@ -1,5 +1,5 @@
 export { createTenancy, Tenancy } from './tenancy.js';
-export type { TenancyOptions, TenancyStats, TenantRunResult, ForEachTenantOptions } from './tenancy.js';
+export type { TenancyOptions, TenancyStats, TenantRunResult, ForEachTenantOptions, UnitOfWorkEvent } from './tenancy.js';
 export type {
   MigrateOptions,
   MigrationSummary,

@@ -56,6 +56,11 @@ export interface TenancyOptions {
   readonly tenantRoles?: boolean;
   /** Run `reconcile()` at start (finishes or cleans up what killed processes left). Default true. */
   readonly reconcileOnStart?: boolean;
+  /**
+   * Called when each unit of work ends, for metrics and logs (keep it cheap: it runs on the
+   * hot path). `outcome` is `error` when the callback threw.
+   */
+  readonly onUnitOfWork?: (event: UnitOfWorkEvent) => void;
   /** Called at each step of provisioning and deletion (for logs, metrics, crash tests). */
   readonly onLifecycleStep?: (step: LifecycleStep, tenant: Tenant) => void | Promise<void>;
   /** pino-compatible logger. Default: silent. */
@@ -80,6 +85,16 @@ export interface TenancyOptions {
   readonly seeds?: string | MigrationSource;
   /** `application_name` of Tenantry's connections. Default `tenantry`. */
   readonly applicationName?: string;
+}
+
+/** One finished unit of work, as `onUnitOfWork` reports it. */
+export interface UnitOfWorkEvent {
+  readonly tenant: Tenant;
+  readonly outcome: 'ok' | 'error';
+  readonly readOnly: boolean;
+  /** From checkout to release, in milliseconds. */
+  readonly durationMs: number;
+  readonly error?: unknown;
 }
 
 /** Figures for monitoring. */
@@ -136,6 +151,7 @@ export class Tenancy {
   readonly #logger: Logger;
   #cipher: UrlCipher | undefined;
   readonly #tenantRoles: boolean;
+  readonly #onUnitOfWork: ((event: UnitOfWorkEvent) => void) | undefined;
   readonly #prepare: boolean;
   readonly #migrator: Migrator;
   readonly #seeds: MigrationSource | undefined;
@@ -158,6 +174,7 @@ export class Tenancy {
     defaultIsolation: IsolationKind;
     onStep: ((step: LifecycleStep, tenant: Tenant) => void | Promise<void>) | undefined;
     tenantRoles: boolean;
+    onUnitOfWork: ((event: UnitOfWorkEvent) => void) | undefined;
   }) {
     this.#router = parts.router;
     this.#registry = parts.registry;
@@ -170,6 +187,7 @@ export class Tenancy {
     this.#migrations = parts.migrations;
     this.#cipher = parts.cipher;
     this.#tenantRoles = parts.tenantRoles;
+    this.#onUnitOfWork = parts.onUnitOfWork;
     this.#strategies = { schema: new SchemaIsolation(parts.router), database: new DatabaseIsolation(parts.router, parts.logger) };
     this.servers = new Servers({ registry: parts.servers, router: parts.router, cipher: () => this.#cipher, registryUrl: parts.registryUrl, logger: parts.logger });
     this.#migrator = new Migrator({
@@ -414,12 +432,25 @@ export class Tenancy {
     const readOnly = options?.readOnly === true;
     const strategy = this.#strategyFor(tenant.isolation);
     const conn = await this.#router.connect(strategy.target(tenant, readOnly));
+    const started = this.#onUnitOfWork === undefined ? 0 : performance.now();
     const db = new TenantDb(tenant, conn, strategy.routePrefix(tenant, readOnly), this.#prepare);
+    let failure: { error: unknown } | undefined;
     try {
       return await enterContext({ tenant, owner: this }, () => fn(db));
+    } catch (error) {
+      failure = { error };
+      throw error;
     } finally {
       await db.close();
       this.#router.release(conn, await cleanConnection(conn, this.#logger, tenant));
+      if (this.#onUnitOfWork !== undefined) {
+        const durationMs = performance.now() - started;
+        try {
+          this.#onUnitOfWork(failure ? { tenant, outcome: 'error', readOnly, durationMs, error: failure.error } : { tenant, outcome: 'ok', readOnly, durationMs });
+        } catch (err) {
+          this.#logger.warn({ err }, 'onUnitOfWork threw; ignored');
+        }
+      }
     }
   }
 
@@ -627,6 +658,7 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     defaultIsolation: opts.defaultIsolation ?? 'schema',
     onStep: opts.onLifecycleStep,
     tenantRoles,
+    onUnitOfWork: opts.onUnitOfWork,
   });
   servers = tenancy.servers;
   if (opts.reconcileOnStart !== false) {

@@ -388,6 +388,12 @@ export class Tenants {
     return await this.#d.registry.domains(tenant.id);
   }
 
+  /** How many tenants are in each status (every status present, zeros included). One registry query. */
+  async countByStatus(): Promise<Record<TenantStatus, number>> {
+    const counts = await this.#d.registry.countByStatus();
+    return Object.fromEntries(TenantStatuses.map((s) => [s, counts[s] ?? 0])) as Record<TenantStatus, number>;
+  }
+
   /** A tenant's activity log, oldest first. */
   async activity(idOrSlug: string, options: { readonly limit?: number } = {}): Promise<ActivityEntry[]> {
     const limit = options.limit ?? 1000;

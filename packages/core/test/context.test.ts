@@ -51,3 +51,26 @@ describe('tenant context', () => {
     await expect(tenancy.run('nobody-here', () => 1)).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
   });
 });
+
+describe('observability hooks', () => {
+  it('onUnitOfWork reports each unit of work with its outcome; countByStatus counts tenants', async () => {
+    const events: { slug: string; outcome: string; readOnly: boolean }[] = [];
+    const tenancy = await h.tenancy({ migrations: migrationList([]), onUnitOfWork: (e) => events.push({ slug: e.tenant.slug, outcome: e.outcome, readOnly: e.readOnly }) });
+    await tenancy.tenants.create({ slug: 'obs', name: 'Obs' });
+    await tenancy.withTenant('obs', (db) => db.query('select 1'));
+    await tenancy.withTenant('obs', (db) => db.query('select 1/0')).catch(() => undefined);
+    await tenancy.withTenant('obs', (db) => db.query('select 1'), { readOnly: true });
+    expect(events).toEqual([
+      { slug: 'obs', outcome: 'ok', readOnly: false },
+      { slug: 'obs', outcome: 'error', readOnly: false },
+      { slug: 'obs', outcome: 'ok', readOnly: true },
+    ]);
+    const counts = await tenancy.tenants.countByStatus();
+    expect(counts.ACTIVE).toBeGreaterThanOrEqual(1);
+    expect(counts.DELETED).toBeGreaterThanOrEqual(0);
+    expect(await tenancy.ping()).toBeGreaterThanOrEqual(0);
+    const updated = await tenancy.tenants.update('obs', { name: 'Observed', plan: 'pro', metadata: { tier: 2 } });
+    expect(updated).toMatchObject({ name: 'Observed', plan: 'pro', metadata: { tier: 2 }, slug: 'obs' });
+    await expect(tenancy.tenants.update('obs', { name: '' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});

@@ -288,6 +288,12 @@ export class TenantRegistry {
     );
   }
 
+  /** How many tenants are in each status. */
+  async countByStatus(): Promise<Record<string, number>> {
+    const { rows } = await this.#db.query<{ status: string; n: number }>('select status, count(*)::int as n from tenantry.tenants group by status');
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
+
   /** Tenants left PROVISIONING or DELETING. */
   async stuck(): Promise<Tenant[]> {
     const { rows } = await this.#db.query<TenantRow>(`select ${COLUMNS} from tenantry.tenants where status in ('PROVISIONING', 'DELETING') order by seq`);
