@@ -181,12 +181,8 @@ function openFrame(db: TenantDb, name: string | null): Promise<Frame> {
   return new Promise<Frame>((resolveFrame, rejectFrame) => {
     let decide!: (commit: boolean) => void;
     const decided = new Promise<boolean>((r) => (decide = r));
-    let frame: Frame | undefined;
-    const done = db.transaction(async () => {
-      resolveFrame(frame!);
-      if (!(await decided)) throw ROLLBACK_SIGNAL;
-    });
-    frame = {
+    let done: Promise<void> | undefined;
+    const frame: Frame = {
       name,
       async end(commit) {
         decide(commit);
@@ -197,6 +193,10 @@ function openFrame(db: TenantDb, name: string | null): Promise<Frame> {
         }
       },
     };
+    done = db.transaction(async () => {
+      resolveFrame(frame);
+      if (!(await decided)) throw ROLLBACK_SIGNAL;
+    });
     // Before fn ran (the savepoint failed, the unit of work is closed…): opening failed.
     done.catch((err: unknown) => rejectFrame(err));
   });

@@ -175,7 +175,14 @@ export class ConnectionRouter {
    * Checks out a connection for a target. Waits up to `acquireTimeoutMillis`, then fails with
    * `CONNECTION_BUDGET_EXHAUSTED`; an unreachable server fails fast with `SERVER_UNAVAILABLE`.
    */
-  async connect(target: ConnectTarget): Promise<PooledClient> {
+  connect(target: ConnectTarget): Promise<PooledClient> {
+    const entry = this.#entries.get(target.server);
+    if (entry === undefined || this.#closed) return this.#connectSlow(target);
+    const pool = target.replica && entry.replica ? entry.replica : entry.primary;
+    return pool.acquire(target.database ?? undefined);
+  }
+
+  async #connectSlow(target: ConnectTarget): Promise<PooledClient> {
     const entry = await this.#entry(target.server);
     const pool = target.replica && entry.replica ? entry.replica : entry.primary;
     return await pool.acquire(target.database ?? undefined);

@@ -123,10 +123,15 @@ export class ServerPool {
   }
 
   /** Checks out a connection to `database` (default: the server's own database). */
-  async acquire(database: string = this.mainDatabase): Promise<PooledClient> {
-    if (this.#closed) throw new TenantryError(ErrorCodes.TENANCY_CLOSED, 'the tenancy was closed; create a new one with createTenancy()');
-    if (Date.now() < this.#downUntil) throw this.#unavailable(this.#lastError);
-    const conn = this.#takeIdle(database) ?? (await this.#openOrWait(database));
+  acquire(database: string = this.mainDatabase): Promise<PooledClient> {
+    if (this.#closed) return Promise.reject(new TenantryError(ErrorCodes.TENANCY_CLOSED, 'the tenancy was closed; create a new one with createTenancy()'));
+    if (this.#downUntil !== 0 && Date.now() < this.#downUntil) return Promise.reject(this.#unavailable(this.#lastError));
+    const idle = this.#takeIdle(database);
+    if (idle !== undefined) return Promise.resolve(this.#checkout(idle));
+    return this.#openOrWait(database).then((conn) => this.#checkout(conn));
+  }
+
+  #checkout(conn: Conn): PooledClient {
     conn.idle = false;
     this.#checkouts++;
     return conn.client as PooledClient;

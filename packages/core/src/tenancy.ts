@@ -427,7 +427,7 @@ export class Tenancy {
       if (typeof b !== 'function') throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'withTenant(tenant, fn, options?) needs a function as its second argument');
       fn = b;
       options = c;
-      tenant = await this.resolve(a);
+      tenant = this.#cachedActive(a) ?? (await this.resolve(a));
     }
     const readOnly = options?.readOnly === true;
     const strategy = this.#strategyFor(tenant.isolation);
@@ -441,8 +441,10 @@ export class Tenancy {
       failure = { error };
       throw error;
     } finally {
-      await db.close();
-      this.#router.release(conn, await cleanConnection(conn, this.#logger, tenant));
+      const closing = db.close();
+      if (closing !== undefined) await closing;
+      const cleaned = cleanConnection(conn, this.#logger, tenant);
+      this.#router.release(conn, cleaned instanceof Promise ? await cleaned : cleaned);
       if (this.#onUnitOfWork !== undefined) {
         const durationMs = performance.now() - started;
         try {
@@ -538,6 +540,15 @@ export class Tenancy {
       throw err instanceof TenantryError ? err : serverUnavailable(REGISTRY_SERVER, err);
     }
     return performance.now() - started;
+  }
+
+  /** The tenant from the cache when it is there and ACTIVE (the hot path: no promise); else undefined. */
+  #cachedActive(tenant: string | Tenant): Tenant | undefined {
+    if (this.#closed || (this.#listener !== undefined && !this.#listener.connected)) return undefined;
+    const input = typeof tenant === 'string' ? tenant : tenant?.id;
+    if (typeof input !== 'string') return undefined;
+    const found = this.#cache.get(parseTenantRef(input));
+    return found?.status === 'ACTIVE' ? found : undefined;
   }
 
   /** Pool and cache figures. */

@@ -94,6 +94,17 @@ function prefixBind(prefix: RoutePrefix, named: boolean): Buffer {
 const SESSION_TAGS = new Set(['SET', 'RESET', 'DECLARE CURSOR', 'PREPARE', 'LISTEN', 'LOAD', 'DISCARD', 'DEALLOCATE', 'DEALLOCATE ALL', 'SET CONSTRAINTS', 'CLOSE CURSOR']);
 const SESSION_TEXT = /\b(temp|temporary|pg_temp|hold|session|set_config|dblink_connect)\b/i;
 const SET_LOCAL_TEXT = /^\s*set\s+local\b/i;
+/** Statement texts repeat: remember which ones may touch session state. */
+const sessionTextCache = new Map<string, boolean>();
+function touchesSession(text: string): boolean {
+  let hit = sessionTextCache.get(text);
+  if (hit === undefined) {
+    hit = SESSION_TEXT.test(text);
+    if (sessionTextCache.size >= 5_000) sessionTextCache.clear();
+    if (text.length <= 4_096) sessionTextCache.set(text, hit);
+  }
+  return hit;
+}
 
 /** The shape of a query as pg and the ORMs pass it. */
 export interface QueryConfig {
@@ -152,7 +163,7 @@ export class TenantQuery {
       if (!Array.isArray(config.values)) throw new TypeError('query values must be an array');
       this.#mapped = config.values.map((v) => prepareValue(v));
     }
-    if (SESSION_TEXT.test(this.text)) state.dirty = true;
+    if (touchesSession(this.text)) state.dirty = true;
   }
 
   /** Called by pg when the query reaches the head of the client's queue. */

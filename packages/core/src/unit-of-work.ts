@@ -89,13 +89,14 @@ export class TenantDb implements TenantQueryable {
   /** The tenant this unit of work is bound to. */
   readonly tenant: Tenant;
   readonly readOnly: boolean;
-  /** The pg-compatible client for ORM adapters. */
-  readonly client: TenantBoundClient;
   readonly #conn: pg.PoolClient;
   readonly #state: ConnectionState;
   readonly #prefix: RoutePrefix;
   readonly #prepare: boolean;
-  readonly #pending = new Set<Promise<unknown>>();
+  #client: TenantBoundClient | undefined;
+  /** Queries sent and not yet settled; close() waits for them. */
+  #pending = 0;
+  #drained: (() => void) | undefined;
   #closed = false;
   #txDepth = 0;
   #beginPending = false;
@@ -107,7 +108,11 @@ export class TenantDb implements TenantQueryable {
     this.#state = connectionState(conn);
     this.#prefix = prefix;
     this.#prepare = prepare;
-    this.client = this.#boundClient();
+  }
+
+  /** The pg-compatible client for ORM adapters (made on first use). */
+  get client(): TenantBoundClient {
+    return (this.#client ??= this.#boundClient());
   }
 
   query<R extends pg.QueryResultRow = Row>(text: string | QueryConfig, values?: readonly unknown[]): Promise<pg.QueryResult<R>> {
@@ -179,39 +184,45 @@ export class TenantDb implements TenantQueryable {
     this.#beginPending = false;
     const conn = this.#conn;
     const state = this.#state;
-    let query: TenantQuery;
-    let settle: (err: Error | null, res?: pg.QueryResult) => void = () => undefined;
-    try {
-      query = new TenantQuery(config, this.#prefix, state, this.#prepare, begin, () => transactionStatus(conn), (err, res) => settle(err, res));
-    } catch (err) {
-      // Nothing was written (a value could not be serialised): the connection is fine.
-      this.#beginPending = begin;
-      return Promise.reject(err as Error);
-    }
-    const promise = new Promise<pg.QueryResult>((resolve, reject) => {
-      settle = (err, res) => (err ? reject(err) : resolve(res as pg.QueryResult));
-      conn.query(query as never);
-    }).catch((err: unknown) => {
-      const state0 = sqlState(err);
-      if (!retried && (err as { tenantryPrefixFailed?: boolean }).tenantryPrefixFailed && (state0 === '26000' || state0 === '42P05')) {
-        // Our prepared prefix was deallocated (DISCARD/DEALLOCATE) or already exists: nothing of
-        // the caller's statement ran. Fix the bookkeeping and send it again, once.
-        if (state0 === '42P05') state.prepared[prefixMode(this.#prefix)] = true;
-        else Object.assign(state.prepared, newConnectionState().prepared);
+    return new Promise<pg.QueryResult>((resolve, reject) => {
+      const settle = (err: Error | null, res?: pg.QueryResult): void => {
+        if (err === null) {
+          this.#settled();
+          resolve(res as pg.QueryResult);
+          return;
+        }
+        const code = sqlState(err);
+        if (!retried && (err as { tenantryPrefixFailed?: boolean }).tenantryPrefixFailed && (code === '26000' || code === '42P05')) {
+          // Our prepared prefix was deallocated (DISCARD/DEALLOCATE) or already exists: nothing of
+          // the caller's statement ran. Fix the bookkeeping and send it again, once.
+          if (code === '42P05') state.prepared[prefixMode(this.#prefix)] = true;
+          else Object.assign(state.prepared, newConnectionState().prepared);
+          this.#beginPending = begin;
+          this.#settled();
+          this.#send(config, true).then(resolve, reject);
+          return;
+        }
+        if (!(err instanceof TenantryError) && (!isServerError(err) || classifyPgError(err).connectionLevel)) state.broken = true;
+        this.#settled();
+        reject(err);
+      };
+      let query: TenantQuery;
+      try {
+        query = new TenantQuery(config, this.#prefix, state, this.#prepare, begin, () => transactionStatus(conn), settle);
+      } catch (err) {
+        // Nothing was written (a value could not be serialised): the connection is fine.
         this.#beginPending = begin;
-        return this.#send(config, true);
+        reject(err as Error);
+        return;
       }
-      if (err instanceof Error && !(err instanceof TenantryError) && (!isServerError(err) || classifyPgError(err).connectionLevel)) {
-        state.broken = true;
-      }
-      throw err;
+      this.#pending++;
+      conn.query(query as never);
     });
-    this.#pending.add(promise);
-    const forget = (): void => {
-      this.#pending.delete(promise);
-    };
-    promise.then(forget, forget);
-    return promise;
+  }
+
+  #settled(): void {
+    this.#pending--;
+    if (this.#pending === 0 && this.#drained !== undefined) this.#drained();
   }
 
   #boundClient(): TenantBoundClient {
@@ -248,9 +259,18 @@ export class TenantDb implements TenantQueryable {
    * Ends the unit of work: waits for queries still in flight, then makes the handle unusable.
    * @internal
    */
-  async close(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
-    this.#closed = true;
+  close(): Promise<void> | undefined {
+    if (this.#pending === 0) {
+      this.#closed = true;
+      return undefined;
+    }
+    return new Promise<void>((resolve) => {
+      this.#drained = () => {
+        this.#drained = undefined;
+        this.#closed = true;
+        resolve();
+      };
+    });
   }
 }
 
@@ -259,9 +279,14 @@ export class TenantDb implements TenantQueryable {
  * Called once per unit of work; costs no round trip unless the work left something behind.
  * @returns an error when the connection must be destroyed instead of pooled.
  */
-export async function cleanConnection(conn: pg.PoolClient, logger: Logger, tenant: Tenant): Promise<Error | undefined> {
+export function cleanConnection(conn: pg.PoolClient, logger: Logger, tenant: Tenant): Error | undefined | Promise<Error | undefined> {
   const state = connectionState(conn);
   if (state.broken) return new Error('connection failed during the unit of work');
+  if (!state.dirty && transactionStatus(conn) === 'I') return undefined;
+  return resetConnection(conn, state, logger, tenant);
+}
+
+async function resetConnection(conn: pg.PoolClient, state: ConnectionState, logger: Logger, tenant: Tenant): Promise<Error | undefined> {
   try {
     const status = transactionStatus(conn);
     if (status === 'T' || status === 'E') {

@@ -13,7 +13,8 @@ const pause = () => new Promise<void>((r) => (Math.random() < 0.5 ? setImmediate
 
 describe('isolation under interleaving', () => {
   it('50 tenants × 2,000 interleaved units of work on a pool of 2 only ever see their own rows', async () => {
-    const tenancy = await h.tenancy({ pool: { max: 2 }, applicationName: 'tenantry-iso' });
+    // 2,000 callers queue on 2 connections: give them time on a busy machine.
+    const tenancy = await h.tenancy({ pool: { max: 2, acquireTimeoutMillis: 120_000 }, applicationName: 'tenantry-iso' });
     const baseline = await defaultSearchPath(tenancy);
     expect(baseline).toBe('"$user", public');
     const tenants: Tenant[] = [];
