@@ -298,7 +298,7 @@ export class Migrator {
         }
         const todo = source.filter((m) => !done.has(m.name));
         if (todo.length === 0) return [];
-        await this.#mark(tenant, { from: ['ACTIVE', 'MIGRATING', 'FAILED'], to: 'MIGRATING', action: 'migrate', actor, detail: { pending: todo.map((m) => m.name) } });
+        await this.#mark(tenant, { from: ['ACTIVE', 'MIGRATING', 'FAILED'], to: 'MIGRATING', action: 'migrate', actor, detail: { pending: todo.map((m) => m.name) }, asyncCommit: true });
         marked = true;
         return await applyMigrations(client, todo);
       });
@@ -353,6 +353,8 @@ export class Migrator {
     const client = await (await this.#d.router.admin(this.#d.registryServer)).connect();
     try {
       await client.query('begin');
+      // The mirror is rebuilt from the tenant's ledger whenever it lags: no need to wait for the flush.
+      await client.query('set local synchronous_commit = off');
       await this.#d.registry.replaceMigrations(client, tenant.id, ledger);
       if (action !== null) {
         await this.#d.registry.transition(tenant.id, { from: ['ACTIVE', 'MIGRATING', 'FAILED'], to: 'ACTIVE', action, actor, detail, schemaVersion: version }, client);

@@ -53,6 +53,16 @@ function toTenant(r: TenantRow): Tenant {
   });
 }
 
+/** The columns of `upd`, for statements that return the changed row. */
+const UPD_COLUMNS = COLUMNS.split(',').map((c) => `upd.${c.trim()}`).join(', ');
+
+/**
+ * Bookkeeping that can be rebuilt after a crash (a PROVISIONING row, MIGRATING markers, the
+ * ledger mirror) is committed without waiting for the WAL flush: one fsync less per step.
+ * Set inside the statement, it applies to that statement's own transaction.
+ */
+const ASYNC_COMMIT = `(select pg_catalog.set_config('synchronous_commit', 'off', true))`;
+
 /** A state change, written with its activity entry and announced, in one statement. */
 export interface Transition {
   readonly from: readonly TenantStatus[];
@@ -63,6 +73,8 @@ export interface Transition {
   readonly detail?: Record<string, unknown>;
   /** Set schema_version / last_migration_at along with the change. */
   readonly schemaVersion?: string | null;
+  /** Commit without waiting for the WAL flush (only for changes a later step re-derives). */
+  readonly asyncCommit?: boolean;
 }
 
 /** The outcome of a compare-and-set transition. */
@@ -100,7 +112,7 @@ export class TenantRegistry {
          act as (
            insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail)
            select id, 'create', null, 'PROVISIONING', $9, jsonb_build_object('slug', slug) from ins)
-         select ins.*, pg_notify('${TENANT_CHANNEL}', ins.id::text) from ins`,
+         select ins.*, pg_notify('${TENANT_CHANNEL}', ins.id::text), ${ASYNC_COMMIT} from ins`,
         [t.id, t.slug, t.name, t.isolation, t.server, t.physicalName, t.plan, JSON.stringify(t.metadata), t.actor ?? null, t.role],
       );
       return toTenant(rows[0]!);
@@ -134,7 +146,7 @@ export class TenantRegistry {
          select id, $5, prev_status, $2, $6, $7::jsonb, $3 from upd),
        -- A deleted tenant gives its custom domains back.
        dom as (delete from tenantry.tenant_domains d using upd where $2 = 'DELETED' and d.tenant_id = upd.id)
-       select ${COLUMNS.split(',').map((c) => `upd.${c.trim()}`).join(', ')}, pg_notify('${TENANT_CHANNEL}', upd.id::text) from upd`,
+       select ${UPD_COLUMNS}, pg_notify('${TENANT_CHANNEL}', upd.id::text)${change.asyncCommit ? `, ${ASYNC_COMMIT}` : ''} from upd`,
       [id, change.to, change.error ?? null, change.from, change.action, change.actor ?? null, JSON.stringify(change.detail ?? {}), setVersion, change.schemaVersion ?? null],
     );
     if (rows[0]) return { ok: true, tenant: toTenant(rows[0]) };
@@ -150,7 +162,7 @@ export class TenantRegistry {
          act as (
            insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail)
            select id, 'rename', status, status, $3, jsonb_build_object('from', prev_slug, 'to', slug) from upd)
-         select ${COLUMNS.split(',').map((c) => `upd.${c.trim()}`).join(', ')}, pg_notify('${TENANT_CHANNEL}', upd.id::text) from upd`,
+         select ${UPD_COLUMNS}, pg_notify('${TENANT_CHANNEL}', upd.id::text) from upd`,
         [id, slug, actor ?? null],
       );
       return rows[0] ? toTenant(rows[0]) : undefined;
@@ -176,7 +188,7 @@ export class TenantRegistry {
        act as (
          insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail)
          select id, 'update', status, status, $6, $7::jsonb from upd)
-       select ${COLUMNS.split(',').map((c) => `upd.${c.trim()}`).join(', ')}, pg_notify('${TENANT_CHANNEL}', upd.id::text) from upd`,
+       select ${UPD_COLUMNS}, pg_notify('${TENANT_CHANNEL}', upd.id::text) from upd`,
       [id, patch.name ?? null, patch.plan !== undefined, patch.plan ?? null, patch.metadata === undefined ? null : JSON.stringify(patch.metadata), actor ?? null, JSON.stringify({ fields: Object.keys(patch) })],
     );
     return rows[0] ? toTenant(rows[0]) : undefined;

@@ -1,0 +1,74 @@
+/**
+ * `npm run bench:provision` — per-tenant provisioning time for schema and database tenants,
+ * measured in one run on one server (durability on). Goals (issue 4): p50 ≤ 15 ms for a
+ * schema tenant, ≤ 40 ms for a database tenant (cloned from the template).
+ *
+ * Knobs: BENCH_TENANTS (per kind, default 200), TENANTRY_BENCH_DATABASE_URL.
+ */
+import { performance } from 'node:perf_hooks';
+import { createTenancy, migrationList, type IsolationKind } from '@tenantry/core';
+import { benchServer, envInt, log, machine, percentile, writeResult } from './bench-env.js';
+
+/** FINDINGS' shape: a schema with five tables and their indexes. */
+const MIGRATIONS = migrationList([
+  {
+    name: '0001_app',
+    up: `create table accounts (id bigserial primary key, email text not null unique, created_at timestamptz not null default now());
+         create table projects (id bigserial primary key, account_id bigint not null references accounts, name text not null);
+         create index projects_account on projects (account_id);
+         create table tasks (id bigserial primary key, project_id bigint not null references projects, title text not null, done boolean not null default false);
+         create index tasks_project on tasks (project_id, done);
+         create table comments (id bigserial primary key, task_id bigint not null references tasks, body text not null);
+         create index comments_task on comments (task_id);
+         create table events (id bigserial primary key, at timestamptz not null default now(), payload jsonb not null default '{}');
+         create index events_at on events (at)`,
+  },
+]);
+
+const GOALS: Record<IsolationKind, number> = { schema: 15, database: 40 };
+
+async function main(): Promise<void> {
+  const n = envInt('BENCH_TENANTS', 200);
+  const { url, server, version } = await benchServer();
+  const tenancy = await createTenancy({ registryUrl: url, migrations: MIGRATIONS, applicationName: 'bench:provision' });
+  const rows: Record<string, unknown>[] = [];
+  try {
+    log(`Provisioning ${n} schema tenants and ${n} database tenants, one at a time (PostgreSQL ${version})`);
+    // Warm up: the template database is built on the first database tenant.
+    await tenancy.tenants.create({ slug: 'warm-schema', name: 'warm' });
+    await tenancy.tenants.create({ slug: 'warm-database', name: 'warm', isolation: 'database' });
+    const kinds: IsolationKind[] = ['schema', 'database'];
+    const times: Record<IsolationKind, number[]> = { schema: [], database: [] };
+    // Interleave the kinds so that drift hits both alike.
+    for (let i = 0; i < n; i++) {
+      for (const kind of kinds) {
+        const started = performance.now();
+        await tenancy.tenants.create({ slug: `p-${kind}-${i}`, name: `P ${i}`, isolation: kind });
+        times[kind].push(performance.now() - started);
+      }
+    }
+    log('');
+    log('| tenant kind | tenants | p50 ms | p90 ms | p99 ms | goal p50 |');
+    log('|---|---|---|---|---|---|');
+    for (const kind of kinds) {
+      const row = { kind, tenants: n, p50: round(percentile(times[kind], 50)), p90: round(percentile(times[kind], 90)), p99: round(percentile(times[kind], 99)), goalP50: GOALS[kind] };
+      rows.push({ ...row, met: row.p50 <= GOALS[kind] });
+      log(`| ${kind} | ${n} | ${row.p50} | ${row.p90} | ${row.p99} | ≤ ${GOALS[kind]} ${row.p50 <= GOALS[kind] ? '✓' : '✗'} |`);
+    }
+    const path = writeResult('provision', { benchmark: 'provision', date: new Date().toISOString(), machine: machine(version), migrations: 'five tables with indexes', tenantRoles: true, rows });
+    log('');
+    log(`written to ${path}`);
+  } finally {
+    await tenancy.close();
+    await server?.stop();
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:provision failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
