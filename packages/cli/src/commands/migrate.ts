@@ -1,0 +1,57 @@
+import type { OnMigrationError } from '@tenantry/core';
+import { defineCommand } from '../command.js';
+import { requireMigrations } from '../config.js';
+import { ACTOR_FLAG, MIGRATION_CONCURRENCY_FLAG, TENANT_FLAG, choiceFlag, intFlag } from '../flags.js';
+import { migrationJson, migrationProgress, renderMigrationSummary } from '../reports.js';
+
+const ON_ERROR: readonly OnMigrationError[] = ['stop', 'continue', 'rollback-all'];
+
+/** `tenantry migrate [--tenant …] [--concurrency n] [--on-error …] [--canary n] [--dry-run]` */
+export const migrate = defineCommand({
+  name: 'migrate',
+  summary: 'Apply pending migrations to every tenant (or --tenant …), one transaction per tenant',
+  args: [],
+  flags: {
+    tenant: TENANT_FLAG,
+    concurrency: MIGRATION_CONCURRENCY_FLAG,
+    'on-error': { type: 'string', value: 'policy', description: 'stop (default): start no further tenant · continue: migrate every other tenant · rollback-all: stop and undo this run' },
+    canary: { type: 'string', value: 'n', description: 'migrate n tenants first; if one fails, touch no other' },
+    'dry-run': { type: 'boolean', description: 'report what would be applied, from the registry alone; change nothing' },
+    actor: ACTOR_FLAG,
+  },
+  details: [
+    'A tenant whose migration fails is left FAILED (its schema as before) and is retried by the next',
+    "'tenantry migrate'. Exit code 1 when any tenant failed.",
+    'JSON: { "ok", "latest", "counts", "durationMs", "results": [{ "tenant", "status", "applied", "durationMs", "error" }] }',
+  ].join('\n'),
+  async run({ flags, out, config, actor, tenancy }) {
+    const onError = choiceFlag(flags['on-error'], 'on-error', ON_ERROR);
+    const concurrency = intFlag(flags.concurrency, 'concurrency', 1);
+    const canary = intFlag(flags.canary, 'canary', 0);
+    requireMigrations(config);
+    const progress = migrationProgress(out);
+    let summary;
+    try {
+      summary = await (await tenancy()).migrate({
+        ...(flags.tenant === undefined ? {} : { tenants: flags.tenant }),
+        ...(concurrency === undefined ? {} : { concurrency }),
+        ...(onError === undefined ? {} : { onError }),
+        ...(canary === undefined ? {} : { canary }),
+        dryRun: flags['dry-run'] === true,
+        onProgress: progress.onProgress,
+        actor,
+      });
+    } finally {
+      progress.finish();
+    }
+    out.result(migrationJson(summary), () => {
+      if (flags['dry-run'] === true) out.print('Dry run: nothing was changed.');
+      renderMigrationSummary(out, summary, flags['dry-run'] === true ? 'would apply' : 'applied');
+      if (!summary.ok) {
+        out.print();
+        out.print("Failed tenants are FAILED with their schema as before; fix the cause and run 'tenantry migrate' again.");
+      }
+    });
+    return summary.ok ? 0 : 1;
+  },
+});
