@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { ConnectionRouter, ConnectTarget } from './connection-router.js';
 import { ErrorCodes, TenantryError } from './errors.js';
-import { assertIdent, quoteIdent } from './identifiers.js';
+import { assertIdent, quoteIdent, quoteLiteral } from './identifiers.js';
 import { PHYSICAL_NAME, type IsolationStrategy } from './isolation-strategy.js';
 import type { Logger } from './logger.js';
 import type { Migration } from './migrations/migration-source.js';
@@ -34,9 +34,13 @@ export class DatabaseIsolation implements IsolationStrategy {
   readonly #logger: Logger;
   readonly #prefixes = new Map<string, { rw: RoutePrefix; ro: RoutePrefix }>();
 
-  constructor(router: ConnectionRouter, logger: Logger) {
+  readonly #marker: string;
+
+  /** @param marker the COMMENT that marks this registry's databases. */
+  constructor(router: ConnectionRouter, logger: Logger, marker: string) {
     this.#router = router;
     this.#logger = logger;
+    this.#marker = marker;
   }
 
   target(tenant: Tenant, readOnly: boolean): ConnectTarget {
@@ -61,6 +65,7 @@ export class DatabaseIsolation implements IsolationStrategy {
       await createTenantRole(main, role);
       await main.query(`alter database ${quoteIdent(tenant.physicalName)} owner to ${quoteIdent(role)}`);
       await main.query(`revoke connect, temporary on database ${quoteIdent(tenant.physicalName)} from public`);
+      await main.query(`comment on database ${quoteIdent(tenant.physicalName)} is ${quoteLiteral(this.#marker)}`);
     });
     await this.#inDatabase(tenant.server, tenant.physicalName, (client) => this.grantAccess(client, { ...tenant, role }));
   }
@@ -103,6 +108,7 @@ export class DatabaseIsolation implements IsolationStrategy {
         const done = template !== undefined && (await this.#clone(main, name, template, owner));
         if (!done) await main.query(`create database ${name}${owner}`);
         await main.query(`revoke connect, temporary on database ${name} from public`);
+        await main.query(`comment on database ${name} is ${quoteLiteral(this.#marker)}`);
         return done;
       });
       return await this.#inDatabase(tenant.server, tenant.physicalName, async (client) => {
@@ -143,9 +149,12 @@ export class DatabaseIsolation implements IsolationStrategy {
     }
   }
 
-  async containers(client: pg.ClientBase): Promise<string[]> {
-    const { rows } = await client.query<{ name: string }>('select datname as name from pg_database where datname ~ $1 order by 1', [PHYSICAL_NAME]);
-    return rows.map((r) => r.name);
+  async containers(client: pg.ClientBase): Promise<{ name: string; marker: string | null }[]> {
+    const { rows } = await client.query<{ name: string; marker: string | null }>(
+      "select datname as name, shobj_description(oid, 'pg_database') as marker from pg_database where datname ~ $1 order by 1",
+      [PHYSICAL_NAME],
+    );
+    return rows;
   }
 
   /** Runs `fn` in a transaction on a connection to `database`. */

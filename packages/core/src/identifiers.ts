@@ -73,6 +73,16 @@ export function quoteIdent(input: string): string {
   return `"${assertIdent(input).replace(/"/g, '""')}"`;
 }
 
+/**
+ * Quotes a string literal that Tenantry generated (registry markers), for the few statements
+ * that take no bind parameters (COMMENT ON). Refuses anything but `[A-Za-z0-9:_-]`: never
+ * user text.
+ */
+export function quoteLiteral(input: string): string {
+  if (!/^[A-Za-z0-9:_-]{1,200}$/.test(input)) throw new TenantryError(ErrorCodes.INTERNAL, `refusing to quote ${describe(input)} as a literal`);
+  return `'${input}'`;
+}
+
 /** The physical schema (or database) name of a tenant: derived from the immutable id only. */
 export function physicalNameFor(tenantId: string): string {
   if (!isUuid(tenantId)) throw new TenantryError(ErrorCodes.INVALID_TENANT_ID, `invalid tenant id ${describe(tenantId)}`);

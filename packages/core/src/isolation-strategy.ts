@@ -29,8 +29,8 @@ export interface IsolationStrategy {
   adopt(tenant: Tenant, role: string): Promise<void>;
   /** Drops the tenant's container (and its role) and everything in it. Idempotent. */
   drop(tenant: Tenant): Promise<void>;
-  /** Physical names of every Tenantry container on a server, to find orphans. */
-  containers(client: pg.ClientBase): Promise<string[]>;
+  /** Every container on a server named like a tenant's, with its registry marker (its COMMENT), to find orphans. */
+  containers(client: pg.ClientBase): Promise<{ name: string; marker: string | null }[]>;
 }
 
 /** Tenantry's physical names: `t_` and the id's 32 hex digits. */

@@ -35,6 +35,8 @@ export interface ReconcileDeps {
   readonly logger: Logger;
   readonly registryServer: string;
   readonly tenantRoles: boolean;
+  /** `tenantry:<registry id>`, the comment on this registry's schemas and databases. */
+  readonly marker: string;
 }
 
 /** The advisory lock a process holds (in the registry database) while it provisions or deletes a tenant. */
@@ -55,7 +57,7 @@ export async function reconcile(d: ReconcileDeps): Promise<ReconcileReport> {
   const source = await d.migrations.load();
   const admin = await d.router.admin(d.registryServer);
   const stuck = await d.registry.stuck();
-  for (const tenant of stuck) {
+  for (const { tenant, targetVersion } of stuck) {
     const lock = await admin.connect();
     try {
       const { rows } = await lock.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtextextended($1, 0)) as ok', [lifecycleLockKey(tenant.id)]);
@@ -72,7 +74,10 @@ export async function reconcile(d: ReconcileDeps): Promise<ReconcileReport> {
           await d.registry.transition(fresh.id, { from: ['DELETING'], to: 'DELETED', action: 'deleted', actor: 'reconcile' });
           cleaned.push({ id: fresh.id, slug: fresh.slug, status: 'DELETED' });
         } else {
-          const ledger = await completeLedger(d, strategy, fresh, source.map((m) => m.name));
+          // Done means: the ledger reached the migration the creating process was heading to.
+          // (Rows from before that was recorded fall back to this process's migrations.)
+          const target = targetVersion ?? source.at(-1)?.name ?? null;
+          const ledger = target === null ? undefined : await completeLedger(d, strategy, fresh, target);
           if (ledger) {
             await d.registry.recordMigrations(admin, fresh.id, ledger);
             await d.registry.transition(fresh.id, { from: ['PROVISIONING'], to: 'ACTIVE', action: 'provisioned', actor: 'reconcile', detail: { reconciled: true }, schemaVersion: ledger.at(-1)?.name ?? null });
@@ -102,8 +107,9 @@ export async function reconcile(d: ReconcileDeps): Promise<ReconcileReport> {
       const client = await serverAdmin.connect();
       try {
         for (const kind of ['schema', 'database'] as const) {
-          for (const name of await d.strategy(kind).containers(client)) {
-            if (owned.get(name) !== server.id) orphans.push({ server: server.id, kind, name });
+          for (const { name, marker } of await d.strategy(kind).containers(client)) {
+            // Only this registry's containers: another registry may share the server.
+            if (marker === d.marker && owned.get(name) !== server.id) orphans.push({ server: server.id, kind, name });
           }
         }
       } finally {
@@ -132,8 +138,8 @@ export async function reconcile(d: ReconcileDeps): Promise<ReconcileReport> {
   return { finished, cleaned, inProgress, orphans, rolesAssigned, unreachable };
 }
 
-/** The tenant's ledger if its container exists and holds every migration, else undefined. */
-async function completeLedger(d: ReconcileDeps, strategy: IsolationStrategy, tenant: Tenant, names: readonly string[]): Promise<AppliedMigration[] | undefined> {
+/** The tenant's ledger if its container exists and reached `target` ('' = no migrations), else undefined. */
+async function completeLedger(d: ReconcileDeps, strategy: IsolationStrategy, tenant: Tenant, target: string): Promise<AppliedMigration[] | undefined> {
   const admin = await d.router.admin(tenant.server);
   const main = await admin.connect();
   try {
@@ -147,8 +153,7 @@ async function completeLedger(d: ReconcileDeps, strategy: IsolationStrategy, ten
     const { rows } = await client.query<{ name: string; checksum: string; applied_at: Date; duration_ms: number }>(
       `select name, checksum, applied_at, duration_ms from ${table} order by applied_at, name`,
     );
-    const applied = new Set(rows.map((r) => r.name));
-    if (!names.every((n) => applied.has(n))) return undefined;
+    if (target !== '' && !rows.some((r) => r.name === target)) return undefined;
     return rows.map((r) => ({ name: r.name, checksum: r.checksum, appliedAt: r.applied_at, durationMs: r.duration_ms }));
   } catch {
     return undefined;

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { ConnectionRouter, ConnectTarget } from './connection-router.js';
-import { quoteIdent } from './identifiers.js';
+import { quoteIdent, quoteLiteral } from './identifiers.js';
 import { PHYSICAL_NAME, type IsolationStrategy } from './isolation-strategy.js';
 import type { Migration } from './migrations/migration-source.js';
 import { applyMigrations, type AppliedMigration } from './migrations/tenant-ledger.js';
@@ -18,8 +18,12 @@ export class SchemaIsolation implements IsolationStrategy {
   readonly #router: ConnectionRouter;
   readonly #prefixes = new Map<string, { rw: RoutePrefix; ro: RoutePrefix }>();
 
-  constructor(router: ConnectionRouter) {
+  readonly #marker: string;
+
+  /** @param marker the COMMENT that marks this registry's schemas. */
+  constructor(router: ConnectionRouter, marker: string) {
     this.#router = router;
+    this.#marker = marker;
   }
 
   target(tenant: Tenant, readOnly: boolean): ConnectTarget {
@@ -40,6 +44,7 @@ export class SchemaIsolation implements IsolationStrategy {
       await client.query(`create schema ${schema}`);
     }
     await client.query(`revoke all on schema ${schema} from public`);
+    await client.query(`comment on schema ${schema} is ${quoteLiteral(this.#marker)}`);
     await this.enter(client, tenant);
     return await applyMigrations(client, migrations);
   }
@@ -63,6 +68,7 @@ export class SchemaIsolation implements IsolationStrategy {
       await createTenantRole(client, role);
       const schema = quoteIdent(tenant.physicalName);
       await client.query(`alter schema ${schema} owner to ${quoteIdent(role)}`);
+      await client.query(`comment on schema ${schema} is ${quoteLiteral(this.#marker)}`);
       await client.query(`revoke all on schema ${schema} from public`);
       // Tables (with their indexes and owned sequences), views, other sequences, functions, types.
       const { rows } = await client.query<{ sql: string }>(
@@ -113,8 +119,11 @@ export class SchemaIsolation implements IsolationStrategy {
     if (tenant.role !== null) await dropTenantRole(admin, tenant.role);
   }
 
-  async containers(client: pg.ClientBase): Promise<string[]> {
-    const { rows } = await client.query<{ name: string }>('select nspname as name from pg_namespace where nspname ~ $1 order by 1', [PHYSICAL_NAME]);
-    return rows.map((r) => r.name);
+  async containers(client: pg.ClientBase): Promise<{ name: string; marker: string | null }[]> {
+    const { rows } = await client.query<{ name: string; marker: string | null }>(
+      "select nspname as name, obj_description(oid, 'pg_namespace') as marker from pg_namespace where nspname ~ $1 order by 1",
+      [PHYSICAL_NAME],
+    );
+    return rows;
   }
 }

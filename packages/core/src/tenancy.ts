@@ -140,6 +140,9 @@ export class Tenancy {
   readonly tenants: Tenants;
   /** The fleet of servers tenants are placed on. */
   readonly servers: Servers;
+  /** This registry's identity; its schemas and databases carry `COMMENT 'tenantry:<id>'`. */
+  readonly registryId: string;
+  readonly #marker: string;
   readonly #router: ConnectionRouter;
   readonly #registry: TenantRegistry;
   readonly #serverRegistry: ServerRegistry;
@@ -175,6 +178,7 @@ export class Tenancy {
     onStep: ((step: LifecycleStep, tenant: Tenant) => void | Promise<void>) | undefined;
     tenantRoles: boolean;
     onUnitOfWork: ((event: UnitOfWorkEvent) => void) | undefined;
+    registryId: string;
   }) {
     this.#router = parts.router;
     this.#registry = parts.registry;
@@ -188,7 +192,10 @@ export class Tenancy {
     this.#cipher = parts.cipher;
     this.#tenantRoles = parts.tenantRoles;
     this.#onUnitOfWork = parts.onUnitOfWork;
-    this.#strategies = { schema: new SchemaIsolation(parts.router), database: new DatabaseIsolation(parts.router, parts.logger) };
+    this.registryId = parts.registryId;
+    const marker = `tenantry:${parts.registryId}`;
+    this.#marker = marker;
+    this.#strategies = { schema: new SchemaIsolation(parts.router, marker), database: new DatabaseIsolation(parts.router, parts.logger, marker) };
     this.servers = new Servers({ registry: parts.servers, router: parts.router, cipher: () => this.#cipher, registryUrl: parts.registryUrl, logger: parts.logger });
     this.#migrator = new Migrator({
       registry: parts.registry,
@@ -261,6 +268,7 @@ export class Tenancy {
       logger: this.#logger,
       registryServer: REGISTRY_SERVER,
       tenantRoles: this.#tenantRoles,
+      marker: this.#marker,
     });
   }
 
@@ -670,6 +678,7 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     onStep: opts.onLifecycleStep,
     tenantRoles,
     onUnitOfWork: opts.onUnitOfWork,
+    registryId: await new TenantRegistry(registryPool).registryId(),
   });
   servers = tenancy.servers;
   if (opts.reconcileOnStart !== false) {

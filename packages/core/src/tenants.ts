@@ -156,7 +156,19 @@ export class Tenants {
     const id = randomUUID();
     const { registry, logger } = this.#d;
     const physicalName = physicalNameFor(id);
-    const created = await registry.insert({ id, slug, name, plan, metadata, physicalName, role: this.#d.tenantRoles ? physicalName : null, isolation, server, actor: options.actor });
+    const created = await registry.insert({
+      id,
+      slug,
+      name,
+      plan,
+      metadata,
+      physicalName,
+      role: this.#d.tenantRoles ? physicalName : null,
+      isolation,
+      server,
+      targetVersion: migrations.at(-1)?.name ?? '',
+      actor: options.actor,
+    });
     logger.info({ tenant: id, slug, isolation, server }, 'provisioning tenant');
     await this.#d.onStep?.('registered', created);
     const started = performance.now();

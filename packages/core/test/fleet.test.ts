@@ -295,16 +295,33 @@ describe('crash safety', () => {
 
   it('orphaned schemas and databases are reported, never dropped; tenants being worked on are left alone', async () => {
     const tenancy = await fleetTenancy();
+    // Containers marked as this registry's, whose registry rows are gone…
     const orphan = `t_${randomBytes(16).toString('hex')}`;
+    const marker = `tenantry:${tenancy.registryId}`;
     await h.admin.query(`create schema ${orphan}`);
+    await h.admin.query(`comment on schema ${orphan} is '${marker}'`);
     const c = new pg.Client(extra[0]!.url);
     await c.connect();
     await c.query(`create database ${orphan}`);
+    await c.query(`comment on database ${orphan} is '${marker}'`);
+    // …and one of another registry sharing the server, which is none of our business.
+    const foreign = `t_${randomBytes(16).toString('hex')}`;
+    await c.query(`create database ${foreign}`);
+    await c.query(`comment on database ${foreign} is 'tenantry:00000000-0000-4000-8000-000000000000'`);
     await c.end();
     const report = await tenancy.reconcile();
     expect(report.orphans).toEqual(expect.arrayContaining([{ server: 'default', kind: 'schema', name: orphan }, { server: 's2', kind: 'database', name: orphan }]));
+    expect(report.orphans.map((o) => o.name)).not.toContain(foreign);
     expect(await schemaExists(h.db.url, orphan)).toBe(1);
     expect(await dbExists(extra[0]!.url, orphan)).toBe(1);
+    // A process without migrations does not mistake a half-migrated tenant for a finished one.
+    const half = await tenancy.tenants.create({ slug: 'half-made', name: 'H', server: 'default' });
+    await h.admin.query(`delete from "${half.physicalName}"._tenantry_migrations where name = '0002_add_owner'`);
+    await h.admin.query("update tenantry.tenants set status = 'PROVISIONING' where id = $1", [half.id]);
+    const bare = await h.tenancy({ encryptionKey: KEY, migrations: migrationList([]), reconcileOnStart: false });
+    const bareReport = await bare.reconcile();
+    expect(bareReport.cleaned.map((x) => x.id)).toContain(half.id);
+    expect((await bare.tenants.get(half.id)).status).toBe('FAILED');
     // A tenant whose lifecycle lock is held by another process is not touched.
     const t = await tenancy.tenants.create({ slug: 'busy-lock', name: 'B', migrations: undefined } as never);
     await h.admin.query("update tenantry.tenants set status = 'PROVISIONING' where id = $1", [t.id]);

@@ -88,6 +88,23 @@ export const REGISTRY_MIGRATIONS: readonly { readonly version: number; readonly 
       revoke all on all tables in schema tenantry from public;
     `,
   },
+  {
+    version: 4,
+    name: 'provisioning target and registry identity',
+    sql: `
+      -- The last migration a tenant is being provisioned to: reconcile() finishes it only when its
+      -- ledger reached it, whatever migrations the reconciling process has.
+      alter table tenantry.tenants add column target_version text;
+      -- Marks this registry's schemas and databases (COMMENT 'tenantry:<id>'), so that orphans
+      -- are told apart from other registries' tenants on a shared server.
+      create table tenantry.registry_info (
+        singleton  boolean primary key default true check (singleton),
+        id         uuid not null default gen_random_uuid(),
+        created_at timestamptz not null default now()
+      );
+      insert into tenantry.registry_info default values;
+    `,
+  },
 ];
 
 /** Advisory lock key for registry migrations (an arbitrary constant; never change it). */

@@ -102,18 +102,30 @@ export class TenantRegistry {
   }
 
   /** Inserts a PROVISIONING tenant. Throws `TENANT_EXISTS` when a live tenant has the slug. */
-  async insert(t: { id: string; slug: string; name: string; plan: string | null; metadata: Record<string, unknown>; physicalName: string; role: string | null; isolation: IsolationKind; server: string; actor?: string | undefined }): Promise<Tenant> {
+  async insert(t: {
+    id: string;
+    slug: string;
+    name: string;
+    plan: string | null;
+    metadata: Record<string, unknown>;
+    physicalName: string;
+    role: string | null;
+    isolation: IsolationKind;
+    server: string;
+    targetVersion: string;
+    actor?: string | undefined;
+  }): Promise<Tenant> {
     try {
       const { rows } = await this.#db.query<TenantRow>(
         `with ins as (
-           insert into tenantry.tenants (id, slug, name, status, isolation, server_id, physical_name, plan, metadata, role)
-           values ($1, $2, $3, 'PROVISIONING', $4, $5, $6, $7, $8, $10)
+           insert into tenantry.tenants (id, slug, name, status, isolation, server_id, physical_name, plan, metadata, role, target_version)
+           values ($1, $2, $3, 'PROVISIONING', $4, $5, $6, $7, $8, $10, $11)
            returning ${COLUMNS}),
          act as (
            insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail)
            select id, 'create', null, 'PROVISIONING', $9, jsonb_build_object('slug', slug) from ins)
          select ins.*, pg_notify('${TENANT_CHANNEL}', ins.id::text), ${ASYNC_COMMIT} from ins`,
-        [t.id, t.slug, t.name, t.isolation, t.server, t.physicalName, t.plan, JSON.stringify(t.metadata), t.actor ?? null, t.role],
+        [t.id, t.slug, t.name, t.isolation, t.server, t.physicalName, t.plan, JSON.stringify(t.metadata), t.actor ?? null, t.role, t.targetVersion],
       );
       return toTenant(rows[0]!);
     } catch (err) {
@@ -306,10 +318,18 @@ export class TenantRegistry {
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 
-  /** Tenants left PROVISIONING or DELETING. */
-  async stuck(): Promise<Tenant[]> {
-    const { rows } = await this.#db.query<TenantRow>(`select ${COLUMNS} from tenantry.tenants where status in ('PROVISIONING', 'DELETING') order by seq`);
-    return rows.map(toTenant);
+  /** Tenants left PROVISIONING or DELETING, with the migration a PROVISIONING one was heading to. */
+  async stuck(): Promise<{ tenant: Tenant; targetVersion: string | null }[]> {
+    const { rows } = await this.#db.query<TenantRow & { target_version: string | null }>(
+      `select ${COLUMNS}, target_version from tenantry.tenants where status in ('PROVISIONING', 'DELETING') order by seq`,
+    );
+    return rows.map((r) => ({ tenant: toTenant(r), targetVersion: r.target_version }));
+  }
+
+  /** This registry's identity, which marks its schemas and databases. */
+  async registryId(): Promise<string> {
+    const { rows } = await this.#db.query<{ id: string }>('select id from tenantry.registry_info');
+    return rows[0]!.id;
   }
 
   /** Physical name → server of every tenant that may own a container (all but DELETED). */
