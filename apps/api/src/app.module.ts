@@ -1,13 +1,18 @@
 import { fileURLToPath } from 'node:url';
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { domain, header, path, subdomain, TenancyModule, type TenantResolver } from '@tenantry/nestjs';
+import type { Tenancy } from '@tenantry/core';
+import { domain, header, path, subdomain, TENANCY, TenancyModule, type TenantResolver } from '@tenantry/nestjs';
+import { TenancyMetricsModule } from '@tenantry/nestjs/metrics';
+import { AdminStatsController } from './admin/admin-stats.controller.js';
 import { API_CONFIG, LOGGER } from './api.constants.js';
 import { AuthController } from './auth/auth.controller.js';
 import { ApiSecrets } from './auth/secrets.js';
 import { TokenService } from './auth/token.service.js';
 import type { ApiConfig } from './config.js';
 import { HealthController } from './health/health.controller.js';
+import { ReadinessProbe } from './health/readiness.js';
+import type { ApiMetrics } from './metrics/api-metrics.js';
 import { PostsController } from './posts/posts.controller.js';
 import { PostsService } from './posts/posts.service.js';
 import { ApiStore } from './store/api-store.js';
@@ -25,6 +30,8 @@ export interface ApiRuntime {
   readonly logger: Logger;
   readonly store: ApiStore;
   readonly secrets: ApiSecrets;
+  /** The app's Prometheus registry, served at `/metrics`. */
+  readonly metrics: ApiMetrics;
 }
 
 /** Token of the {@link ApiRuntime}. */
@@ -66,7 +73,10 @@ class ApiRuntimeModule {
   }
 }
 
-/** The reference service: admin API, tenant posts and users, auth, health. */
+/**
+ * The reference service: admin API, tenant posts and users, auth, health and readiness,
+ * Prometheus metrics at `/metrics`.
+ */
 @Module({})
 export class AppModule {
   static register(runtime: ApiRuntime): DynamicModule {
@@ -83,11 +93,23 @@ export class AppModule {
             pool: { max: rt.config.poolMax },
             applicationName: 'tenantry-api',
             resolvers: apiResolvers(rt.config),
+            onUnitOfWork: rt.metrics.tenancy.onUnitOfWork,
+            ...(rt.config.encryptionKey === undefined ? {} : { encryptionKey: rt.config.encryptionKey }),
           }),
         }),
+        TenancyMetricsModule.forRoot({ metrics: runtime.metrics.tenancy, path: 'metrics' }),
       ],
-      controllers: [TenantsController, PostsController, UsersController, AuthController, HealthController],
-      providers: [TokenService, PostsService, UsersService],
+      controllers: [TenantsController, AdminStatsController, PostsController, UsersController, AuthController, HealthController],
+      providers: [
+        TokenService,
+        PostsService,
+        UsersService,
+        {
+          provide: ReadinessProbe,
+          inject: [TENANCY, LOGGER],
+          useFactory: (tenancy: Tenancy, logger: Logger) => new ReadinessProbe(tenancy, logger.child({ component: 'readiness' })),
+        },
+      ],
     };
   }
 }

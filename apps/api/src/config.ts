@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { UrlCipher } from '@tenantry/core';
 
 /** The service's settings, from the environment. */
 export interface ApiConfig {
@@ -26,6 +27,11 @@ export interface ApiConfig {
   readonly logLevel: string;
   /** Server connections to the registry server (`TENANTRY_POOL_MAX`, default 10). */
   readonly poolMax: number;
+  /**
+   * Key that encrypts the URLs of added servers in the registry (`TENANTRY_ENCRYPTION_KEY`:
+   * 64 hex digits or base64 of 32 bytes); needed to add servers and reach their tenants.
+   */
+  readonly encryptionKey: string | undefined;
 }
 
 /** A setting is wrong; the message says which and how to fix it. */
@@ -62,6 +68,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   if (baseDomain !== undefined && !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(baseDomain)) throw new ConfigError('TENANTRY_BASE_DOMAIN must be a host name such as example.com');
   const bodyLimit = optional(env, 'TENANTRY_BODY_LIMIT') ?? '100kb';
   if (!/^\d+(b|kb|mb)$/i.test(bodyLimit)) throw new ConfigError('TENANTRY_BODY_LIMIT must look like 100kb or 1mb');
+  const encryptionKey = optional(env, 'TENANTRY_ENCRYPTION_KEY');
+  if (encryptionKey !== undefined) {
+    try {
+      UrlCipher.parse(encryptionKey);
+    } catch {
+      throw new ConfigError('TENANTRY_ENCRYPTION_KEY must be 32 bytes: 64 hex digits (`openssl rand -hex 32`) or base64');
+    }
+  }
   const logLevel = optional(env, 'LOG_LEVEL') ?? 'info';
   if (!LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LEVELS.join(', ')}`);
   return Object.freeze({
@@ -77,5 +91,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     bodyLimit,
     logLevel,
     poolMax: integer(env, 'TENANTRY_POOL_MAX', 10, 1, 1000),
+    encryptionKey,
   });
 }

@@ -36,6 +36,7 @@ function banner(config: ApiConfig, url: string, registry: string, admin: { token
     `Tenantry API listening on ${url}`,
     `  registry:    ${registry}`,
     `  OpenAPI:     ${url}/docs  (JSON: ${url}/docs-json)`,
+    `  operations:  ${url}/health (liveness), ${url}/ready (readiness), ${url}/metrics (Prometheus)`,
   ];
   if (admin.source === 'generated') {
     lines.push(`  admin token: ${admin.token}`, '               shown once: only its hash is stored. Keep it, or set TENANTRY_ADMIN_TOKEN.');

@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, inject } from 'vitest';
 import pg from 'pg';
-import { pino } from 'pino';
+import { pino, type DestinationStream } from 'pino';
 import { createTestDatabase, type TestDatabase } from '@tenantry/testing';
 import { createApiApp, type ApiApp } from '../dist/app-factory.js';
 import { configFromEnv } from '../dist/config.js';
@@ -19,8 +19,11 @@ export interface RunningApi {
 export interface ApiHarness {
   readonly db: TestDatabase;
   readonly admin: pg.Client;
-  /** Starts the reference service on the file's database. `env` are extra environment settings. */
-  start(env?: Record<string, string>): Promise<RunningApi>;
+  /**
+   * Starts the reference service on the file's database. `env` are extra environment settings;
+   * with `logDestination` the service logs there at `LOG_LEVEL` (else it is silent).
+   */
+  start(env?: Record<string, string>, options?: { readonly logDestination?: DestinationStream }): Promise<RunningApi>;
 }
 
 /** One database per file; every service started is closed after the file. */
@@ -37,9 +40,10 @@ export async function setupApi(): Promise<ApiHarness> {
   return {
     db,
     admin,
-    async start(env = {}) {
+    async start(env = {}, options = {}) {
       const config = configFromEnv({ LOG_LEVEL: 'silent', TENANTRY_ADMIN_TOKEN: ADMIN_TOKEN, TENANTRY_JWT_SECRET: JWT_SECRET, DATABASE_URL: db.url, ...env });
-      const api = await createApiApp({ config, registryUrl: db.url, logger: pino({ level: 'silent' }) });
+      const logging = options.logDestination === undefined ? { logger: pino({ level: 'silent' }) } : { logDestination: options.logDestination };
+      const api = await createApiApp({ config, registryUrl: db.url, ...logging });
       await api.app.listen(0, '127.0.0.1');
       const port = (api.app.getHttpServer().address() as { port: number }).port;
       let closed = false;
@@ -124,4 +128,48 @@ export async function tenantWithToken(base: string, name: string, slug?: string)
   const issued = await http(base, 'POST', `/tenants/${created.body.id}/tokens`, { token: ADMIN_TOKEN, body: {} });
   if (issued.status !== 201) throw new Error(`token for ${name}: ${issued.status} ${JSON.stringify(issued.body)}`);
   return { tenant: created.body, token: issued.body.token };
+}
+
+/** Log lines written to a destination the service accepts, parsed. */
+export function logCapture(): { readonly destination: DestinationStream; readonly lines: Record<string, any>[]; readonly raw: string[] } {
+  const raw: string[] = [];
+  const lines: Record<string, any>[] = [];
+  return {
+    raw,
+    lines,
+    destination: {
+      write(chunk: string) {
+        for (const line of chunk.split('\n')) {
+          if (line === '') continue;
+          raw.push(line);
+          lines.push(JSON.parse(line) as Record<string, any>);
+        }
+      },
+    },
+  };
+}
+
+export interface Sample {
+  readonly name: string;
+  readonly labels: Record<string, string>;
+  readonly value: number;
+}
+
+/** The samples of a Prometheus text exposition (enough of the format for the tests). */
+export function parseMetrics(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`not a sample line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return samples;
+}
+
+/** The value of the first sample named `name` with (at least) `labels`. */
+export function sample(samples: readonly Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+  return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }

@@ -94,20 +94,23 @@ describe('service endpoints', () => {
     const json = await http(u, 'GET', '/docs-json');
     expect(json.status).toBe(200);
     expect(json.body.openapi).toMatch(/^3\./);
-    expect(Object.keys(json.body.paths)).toEqual(expect.arrayContaining(['/tenants', '/tenants/{id}', '/posts', '/posts/published', '/posts/{id}', '/users', '/auth/login', '/health']));
+    expect(Object.keys(json.body.paths)).toEqual(expect.arrayContaining(['/tenants', '/tenants/{id}', '/posts', '/posts/published', '/posts/{id}', '/users', '/auth/login', '/health', '/ready', '/metrics', '/admin/stats']));
     expect(json.body.components.schemas.CreatePostDto.required).toEqual(expect.arrayContaining(['title', 'content']));
     const html = await fetch(`${u}/docs`);
     expect(html.status).toBe(200);
     expect(await html.text()).toContain('swagger');
   });
 
-  it('reports registry reachability at /health', async () => {
-    const res = await http(u, 'GET', '/health');
-    expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'ok', registry: { reachable: true } });
+  it('answers /health (liveness) and /ready (readiness) when all is well', async () => {
+    const health = await http(u, 'GET', '/health');
+    expect(health.status).toBe(200);
+    expect(health.body).toMatchObject({ status: 'ok' });
+    const ready = await http(u, 'GET', '/ready');
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatchObject({ status: 'ok', checks: { registry: { status: 'ok' } } });
   });
 
-  it('reports 503 at /health when the registry is gone', async () => {
+  it('reports 503 down at /ready, but stays live at /health, when the registry is gone', async () => {
     const other = await h.start();
     // Cut the service off from its database: its connections are ended and new ones refused.
     const server = new pg.Client({ connectionString: h.db.urlFor('postgres') });
@@ -115,9 +118,10 @@ describe('service endpoints', () => {
     try {
       await server.query(`alter database "${h.db.name}" with allow_connections false`);
       await server.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and application_name like 'tenantry%'", [h.db.name]);
-      const res = await http(other.url, 'GET', '/health');
+      const res = await http(other.url, 'GET', '/ready');
       expect(res.status).toBe(503);
-      expect(res.body).toMatchObject({ status: 'unavailable', registry: { reachable: false } });
+      expect(res.body).toMatchObject({ status: 'down', checks: { registry: { status: 'down', error: 'SERVER_UNAVAILABLE' } } });
+      expect((await http(other.url, 'GET', '/health')).status).toBe(200);
     } finally {
       await server.query(`alter database "${h.db.name}" with allow_connections true`);
       await server.end();

@@ -1,46 +1,36 @@
-import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Tenancy } from '@tenantry/core';
-import { InjectTenancy, SkipTenancy } from '@tenantry/nestjs';
-import { ApiStore } from '../store/api-store.js';
+import { SkipTenancy } from '@tenantry/nestjs';
+import { ReadinessProbe, type ReadinessReport } from './readiness.js';
 
 interface StatusResponse {
   status(code: number): unknown;
 }
 
-/** Liveness and registry reachability. No tenant, no token. */
+/** Liveness and readiness, for load balancers and orchestrators. No tenant, no token. */
 @ApiTags('health')
 @SkipTenancy()
-@Controller('health')
+@Controller()
 export class HealthController {
-  readonly #tenancy: Tenancy;
-  readonly #store: ApiStore;
+  readonly #readiness: ReadinessProbe;
 
-  constructor(@InjectTenancy() tenancy: Tenancy, @Inject(ApiStore) store: ApiStore) {
-    this.#tenancy = tenancy;
-    this.#store = store;
+  constructor(@Inject(ReadinessProbe) readiness: ReadinessProbe) {
+    this.#readiness = readiness;
   }
 
-  @Get()
-  @ApiOperation({ summary: '200 when the registry answers, 503 otherwise.' })
-  async health(@Res({ passthrough: true }) res: StatusResponse): Promise<Record<string, unknown>> {
-    const started = performance.now();
-    let error: string | undefined;
-    try {
-      // Through Tenantry's own pool: the registry tables answer.
-      await this.#tenancy.tenants.list({ limit: 1 });
-      await this.#store.ping();
-    } catch (err) {
-      error = err instanceof Error && 'code' in err ? String((err as { code: unknown }).code) : 'UNREACHABLE';
-    }
-    const latencyMs = Math.round((performance.now() - started) * 10) / 10;
-    const stats = this.#tenancy.stats();
-    if (error !== undefined) res.status(503);
-    return {
-      status: error === undefined ? 'ok' : 'unavailable',
-      registry: error === undefined ? { reachable: true, latencyMs } : { reachable: false, error },
-      pool: stats.servers.map((s) => ({ server: s.server, total: s.total, idle: s.idle, waiting: s.waiting, max: s.max })),
-      cache: stats.cache,
-    };
+  @Get('health')
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: 'Liveness: 200 while the process serves HTTP. Touches no database, so a database outage does not get the process restarted.' })
+  health(): { status: 'ok'; uptimeSeconds: number } {
+    return { status: 'ok', uptimeSeconds: Math.round(process.uptime()) };
+  }
+
+  @Get('ready')
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: 'Readiness: 200 when the registry and every server in use answer; 503 (degraded or down) with the failing checks otherwise.' })
+  async ready(@Res({ passthrough: true }) res: StatusResponse): Promise<ReadinessReport> {
+    const report = await this.#readiness.check();
+    if (report.status !== 'ok') res.status(503);
+    return report;
   }
 }

@@ -1,9 +1,21 @@
 import type { LoggerService } from '@nestjs/common';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import { currentRequestId } from './request-context.js';
 
-/** The service's logger: JSON lines on stdout. */
-export function createLogger(level: string): Logger {
-  return pino({ level, base: { service: 'tenantry-api' } });
+/**
+ * The service's logger: JSON lines on stdout (or `destination`). A line written while a
+ * request is served carries its `reqId`.
+ */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = {
+    level,
+    base: { service: 'tenantry-api' },
+    mixin: () => {
+      const reqId = currentRequestId();
+      return reqId === undefined ? {} : { reqId };
+    },
+  };
+  return destination === undefined ? pino(options) : pino(options, destination);
 }
 
 /** Nest's logger interface over pino, so framework messages land in the same stream. */
@@ -30,28 +42,4 @@ export class PinoNestLogger implements LoggerService {
   verbose(message: unknown, context?: string): void {
     this.#logger.trace({ context }, String(message));
   }
-}
-
-interface Req {
-  method?: string;
-  originalUrl?: string;
-  url?: string;
-}
-interface Res {
-  statusCode: number;
-  on(event: 'finish', fn: () => void): void;
-}
-
-/** Express middleware logging one line per request (method, path, status, duration). */
-export function requestLogger(logger: Logger): (req: Req, res: Res, next: () => void) => void {
-  return (req, res, next) => {
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      // The path only: query strings may carry secrets.
-      const path = (req.originalUrl ?? req.url ?? '').split('?')[0];
-      logger.info({ method: req.method, path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
-    });
-    next();
-  };
 }

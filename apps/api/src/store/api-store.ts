@@ -84,11 +84,6 @@ export class ApiStore {
     await this.#pool.query(`delete from ${APP_SCHEMA}.settings where key = $1`, [key]);
   }
 
-  /** Round trip to the registry database, for the health check. */
-  async ping(): Promise<void> {
-    await this.#pool.query('select 1');
-  }
-
   async close(): Promise<void> {
     await this.#pool.end();
   }
