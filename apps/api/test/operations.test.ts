@@ -155,8 +155,8 @@ describe('GET /ready (readiness)', () => {
   it('answers 503 degraded, naming the server, when a server in use goes down', async () => {
     const tenancy = api.api.app.get<Tenancy>(TENANCY);
     await tenancy.servers.add({ id: 'second', url: second.url });
-    // No pool to it yet: listed, not probed.
-    expect((await ready((r) => r.body.checks.servers.second !== undefined)).body.checks.servers.second).toEqual({ status: 'unchecked' });
+    // No tenant of it used yet: its pool is opened and asked all the same.
+    expect((await ready((r) => r.body.checks.servers.second !== undefined)).body.checks.servers.second).toEqual({ status: 'ok', latencyMs: expect.any(Number) });
     await tenancy.tenants.create({ slug: 'on-second', name: 'On Second', server: 'second' });
     const up = await ready((r) => r.body.checks.servers.second?.status === 'ok');
     expect(up.status).toBe(200);

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { ErrorCodes, TenantryError } from './errors.js';
-import type { ConnectionRouter, ServerTarget } from './connection-router.js';
+import { performance } from 'node:perf_hooks';
+import type { AdminPool, ConnectionRouter, ServerTarget } from './connection-router.js';
 import type { Logger } from './logger.js';
 import { serverUnavailable } from './pg-errors.js';
 import type { ServerRegistry, ServerRow } from './registry/server-registry.js';
@@ -118,6 +119,30 @@ export class Servers {
   async undrain(id: string): Promise<ServerInfo> {
     if (!(await this.#d.registry.setDraining(id, false))) throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${id}'`, { context: { server: id } });
     return await this.get(id);
+  }
+
+  /**
+   * Checks that a server answers (`select 1` through its pool, opening one if needed) and
+   * returns the round trip in milliseconds. Throws `SERVER_NOT_FOUND`, `SERVER_UNAVAILABLE`
+   * or `CONNECTION_BUDGET_EXHAUSTED`.
+   */
+  async ping(id: string): Promise<number> {
+    const started = performance.now();
+    let admin: AdminPool;
+    try {
+      admin = await this.#d.router.admin(id);
+    } catch (err) {
+      if (err instanceof TenantryError && err.code === ErrorCodes.SERVER_UNAVAILABLE && /unknown server/.test(err.message)) {
+        throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${id}'`, { cause: err, context: { server: id } });
+      }
+      throw err;
+    }
+    try {
+      await admin.query('select 1');
+    } catch (err) {
+      throw err instanceof TenantryError ? err : serverUnavailable(id, err);
+    }
+    return performance.now() - started;
   }
 
   /** Decrypted connection details, for the router. @internal */

@@ -2,9 +2,9 @@ import { performance } from 'node:perf_hooks';
 import { isTenantryError, type ServerStats, type Tenancy } from '@tenantry/core';
 import type { Logger } from 'pino';
 
-/** One dependency's state. `unchecked`: this process holds no pool to it yet (no tenant of it served since start). */
+/** One dependency's state. */
 export interface CheckResult {
-  readonly status: 'ok' | 'down' | 'unchecked';
+  readonly status: 'ok' | 'down';
   readonly latencyMs?: number;
   /** A code, never a message: the route is public and messages name hosts. */
   readonly error?: string;
@@ -99,7 +99,8 @@ export class ReadinessProbe {
   async #server(id: string, pool: ServerStats | undefined, registry: CheckResult): Promise<CheckResult> {
     // The registry's own server answered the registry check just now.
     if (id === REGISTRY_SERVER) return registry;
-    if (pool === undefined) return { status: 'unchecked' };
+    // A server no tenant has used since start: open its pool and ask it.
+    if (pool === undefined) return await this.#probe(`server ${id}`, () => this.#tenancy.servers.ping(id));
     if (!pool.available) return this.#down(`server ${id}`, 'SERVER_UNAVAILABLE');
     if (id.endsWith(':replica')) return this.#ok(`server ${id}`, {});
     if (pool.waiting > 0 && pool.inUse >= pool.max) return this.#ok(`server ${id}`, { busy: true });
