@@ -114,7 +114,7 @@ export interface OrmPool {
  * until then it returns `undefined` and adapters open units of work of their own.
  */
 export function currentUnitOfWork(owner?: object): TenantDb | undefined {
-  const ctx = currentContext() as (TenantContext & { readonly db?: TenantDb }) | undefined;
+  const ctx: TenantContext | undefined = currentContext();
   if (ctx?.db === undefined) return undefined;
   if (owner !== undefined && ctx.owner !== owner) return undefined;
   return ctx.db;
@@ -128,7 +128,7 @@ export function currentTenancyOwner(): object | undefined {
 // ---------------------------------------------------------------------------------------------
 // Transaction-control statements, as ORMs send them.
 
-const BEGIN = /^\s*(?:begin|start\s+transaction)(?:\s+(?:work|transaction))?\s*(.*?)\s*;?\s*$/is;
+const BEGIN = /^\s*(?:begin|start\s+transaction)\b(?:\s+(?:work|transaction)\b)?\s*(.*?)\s*;?\s*$/is;
 const COMMIT = /^\s*(?:commit|end)(?:\s+(?:work|transaction))?\s*;?\s*$/i;
 const ROLLBACK = /^\s*(?:rollback|abort)(?:\s+(?:work|transaction))?\s*;?\s*$/i;
 const SAVEPOINT = /^\s*savepoint\s+("?)([A-Za-z_][A-Za-z0-9_$]*)\1\s*;?\s*$/i;
@@ -171,6 +171,8 @@ function fakeResult(command: string): pg.QueryResult {
 interface Frame {
   /** The ORM's savepoint name; null for the outermost transaction. */
   readonly name: string | null;
+  /** Why this transaction cannot run: its statements fail with it, its COMMIT too. */
+  readonly refused?: Error;
   end(commit: boolean): Promise<void>;
 }
 
@@ -220,8 +222,11 @@ class UnitOfWorkClient implements OrmClient {
     const text = typeof config === 'string' ? config : (config as QueryConfig | null)?.text;
     const hasValues = (vals !== undefined && vals.length > 0) || (typeof config === 'object' && ((config as QueryConfig).values?.length ?? 0) > 0);
     const ctl = typeof text === 'string' && !hasValues ? control(text) : undefined;
+    const refused = this.#frames.at(-1)?.refused;
     let promise: Promise<pg.QueryResult>;
-    if (ctl === undefined) {
+    if (refused !== undefined && (ctl === undefined || ctl.kind === 'savepoint' || ctl.kind === 'set-transaction')) {
+      promise = Promise.reject(refused);
+    } else if (ctl === undefined) {
       promise = client.query(config as QueryConfig, vals) as Promise<pg.QueryResult>;
     } else {
       promise = this.#control(ctl, text!, () => client.query(config as QueryConfig, vals) as Promise<pg.QueryResult>);
@@ -237,8 +242,14 @@ class UnitOfWorkClient implements OrmClient {
     const frames = this.#frames;
     switch (ctl.kind) {
       case 'begin':
-        if (ctl.modes !== '') throw unsupportedMode(text);
         if (frames.length > 0) return await raw(); // PostgreSQL warns and carries on, as it would
+        if (ctl.modes !== '') {
+          // Refused at its first statement or COMMIT, not here: an ORM that fails to BEGIN may
+          // never release its client (Drizzle's pool path), while one whose statement fails
+          // rolls back and releases.
+          frames.push({ name: null, refused: unsupportedMode(text), end: async () => undefined });
+          return fakeResult('BEGIN');
+        }
         frames.push(await openFrame(this.#db, null));
         return fakeResult('BEGIN');
       case 'set-transaction':
@@ -247,7 +258,9 @@ class UnitOfWorkClient implements OrmClient {
       case 'rollback': {
         if (frames.length === 0) return await raw();
         const commit = ctl.kind === 'commit';
-        await this.#unwind(0, commit);
+        const refusal = frames.find((f) => f.refused !== undefined)?.refused;
+        await this.#unwind(0, commit && refusal === undefined);
+        if (commit && refusal !== undefined) throw refusal;
         return fakeResult(commit ? 'COMMIT' : 'ROLLBACK');
       }
       case 'savepoint':

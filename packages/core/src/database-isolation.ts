@@ -35,6 +35,8 @@ export class DatabaseIsolation implements IsolationStrategy {
   readonly #prefixes = new Map<string, { rw: RoutePrefix; ro: RoutePrefix }>();
 
   readonly #marker: string;
+  /** Templates known to be ready (`server/name`); forgotten when a clone from one fails. */
+  readonly #ready = new Set<string>();
 
   /** @param marker the COMMENT that marks this registry's databases. */
   constructor(router: ConnectionRouter, logger: Logger, marker: string) {
@@ -105,7 +107,11 @@ export class DatabaseIsolation implements IsolationStrategy {
       const owner = tenant.role === null ? '' : ` owner ${quoteIdent(tenant.role)}`;
       const cloned = await this.#withMain(tenant.server, async (main) => {
         if (tenant.role !== null) await createTenantRole(main, tenant.role);
-        const done = template !== undefined && (await this.#clone(main, name, template, owner));
+        const done = template !== undefined && (await this.#clone(main, name, template, owner).catch((err: unknown) => {
+          this.#ready.delete(`${tenant.server}/${template}`);
+          this.#logger.warn({ err, server: tenant.server, template }, 'cloning the template failed; creating the tenant database and migrating it');
+          return false;
+        }));
         if (!done) await main.query(`create database ${name}${owner}`);
         await main.query(`revoke connect, temporary on database ${name} from public`);
         await main.query(`comment on database ${name} is ${quoteLiteral(this.#marker)}`);
@@ -197,20 +203,27 @@ export class DatabaseIsolation implements IsolationStrategy {
    */
   async #ensureTemplate(server: string, migrations: readonly Migration[]): Promise<string> {
     const name = templateName(migrations);
+    if (this.#ready.has(`${server}/${name}`)) return name;
     const lock = `tenantry.template:${server}`;
     for (let waited = 0; ; waited += 50) {
-      const built = await this.#withMain(server, async (main) => {
-        if (await this.#templateReady(main, name)) return true;
-        const { rows } = await main.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtextextended($1, 0)) as ok', [lock]);
-        if (!rows[0]?.ok) return false;
+      // The lock is held in an open transaction on one connection (PgBouncer-safe); the
+      // CREATE DATABASE statements, which cannot run in a transaction, use another.
+      const built = await this.#withMain(server, async (locker) => {
+        await locker.query('begin');
         try {
-          if (!(await this.#templateReady(main, name))) await this.#buildTemplate(main, server, name, migrations);
+          const { rows } = await locker.query<{ ok: boolean }>('select pg_try_advisory_xact_lock(hashtextextended($1, 0)) as ok', [lock]);
+          if (!rows[0]?.ok) return (await this.#templateReady(locker, name)) ? true : false;
+          if (await this.#templateReady(locker, name)) return true;
+          await this.#withMain(server, (main) => this.#buildTemplate(main, server, name, migrations));
           return true;
         } finally {
-          await main.query('select pg_advisory_unlock(hashtextextended($1, 0))', [lock]);
+          await locker.query('commit');
         }
       });
-      if (built) return name;
+      if (built) {
+        this.#ready.add(`${server}/${name}`);
+        return name;
+      }
       if (waited > 120_000) throw new TenantryError(ErrorCodes.PROVISIONING_FAILED, `the template database on server '${server}' took too long to build`);
       await new Promise((r) => setTimeout(r, 50));
     }

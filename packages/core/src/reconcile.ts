@@ -60,8 +60,11 @@ export async function reconcile(d: ReconcileDeps): Promise<ReconcileReport> {
   for (const { tenant, targetVersion } of stuck) {
     const lock = await admin.connect();
     try {
-      const { rows } = await lock.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtextextended($1, 0)) as ok', [lifecycleLockKey(tenant.id)]);
+      // Held in an open transaction, like the provisioning process's own (PgBouncer-safe).
+      await lock.query('begin');
+      const { rows } = await lock.query<{ ok: boolean }>('select pg_try_advisory_xact_lock(hashtextextended($1, 0)) as ok', [lifecycleLockKey(tenant.id)]);
       if (!rows[0]?.ok) {
+        await lock.query('rollback');
         inProgress.push({ id: tenant.id, slug: tenant.slug });
         continue;
       }
@@ -90,7 +93,7 @@ export async function reconcile(d: ReconcileDeps): Promise<ReconcileReport> {
         }
         d.cache.invalidate(fresh.id);
       } finally {
-        await lock.query('select pg_advisory_unlock(hashtextextended($1, 0))', [lifecycleLockKey(tenant.id)]);
+        await lock.query('commit');
       }
     } catch (err) {
       d.logger.error({ err, tenant: tenant.id }, 'reconcile could not settle a tenant');

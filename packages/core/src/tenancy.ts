@@ -235,14 +235,17 @@ export class Tenancy {
   async #lifecycle<T>(tenant: Tenant, fn: (lockInTransaction: string | undefined) => Promise<T>): Promise<T> {
     const key = lifecycleLockKey(tenant.id);
     if (tenant.isolation === 'schema' && tenant.server === REGISTRY_SERVER && tenant.status === 'PROVISIONING') return await fn(key);
+    // A transaction-level lock inside an open transaction: it stays on one server connection
+    // even behind PgBouncer in transaction mode, and ends with the transaction.
     const client = await this.#router.adminSync(REGISTRY_SERVER).connect();
     let destroy: Error | undefined;
     try {
-      await client.query('select pg_advisory_lock(hashtextextended($1, 0))', [key]);
+      await client.query('begin');
+      await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
       try {
         return await fn(undefined);
       } finally {
-        await client.query('select pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch((e: unknown) => {
+        await client.query('commit').catch((e: unknown) => {
           destroy = e as Error;
         });
       }
@@ -444,7 +447,8 @@ export class Tenancy {
     const db = new TenantDb(tenant, conn, strategy.routePrefix(tenant, readOnly), this.#prepare);
     let failure: { error: unknown } | undefined;
     try {
-      return await enterContext({ tenant, owner: this }, () => fn(db));
+      // Awaited inside the context: a lazy thenable (a Drizzle query) still runs in it.
+      return await enterContext({ tenant, owner: this, db }, async () => await fn(db));
     } catch (error) {
       failure = { error };
       throw error;
@@ -473,7 +477,7 @@ export class Tenancy {
    */
   async run<T>(tenant: string | Tenant, fn: () => T | Promise<T>): Promise<T> {
     const resolved = await this.resolve(tenant);
-    return await enterContext({ tenant: resolved, owner: this }, fn);
+    return await enterContext({ tenant: resolved, owner: this }, async () => await fn());
   }
 
   /**

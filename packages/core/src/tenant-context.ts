@@ -1,11 +1,14 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Tenant } from './types.js';
+import type { TenantDb } from './unit-of-work.js';
 
 /** What the current async context knows about its tenant. */
 export interface TenantContext {
   readonly tenant: Tenant;
   /** Identifies the Tenancy that entered the context (several may live in one process). */
   readonly owner: object;
+  /** The unit of work in progress, inside `withTenant` (ORM adapters join it). */
+  readonly db?: TenantDb;
 }
 
 const storage = new AsyncLocalStorage<TenantContext>();

@@ -92,7 +92,7 @@ function prefixBind(prefix: RoutePrefix, named: boolean): Buffer {
 
 /** Statements that leave session state behind; the connection is reset before reuse. */
 const SESSION_TAGS = new Set(['SET', 'RESET', 'DECLARE CURSOR', 'PREPARE', 'LISTEN', 'LOAD', 'DISCARD', 'DEALLOCATE', 'DEALLOCATE ALL', 'SET CONSTRAINTS', 'CLOSE CURSOR']);
-const SESSION_TEXT = /\b(temp|temporary|pg_temp|hold|session|set_config|dblink_connect)\b/i;
+const SESSION_TEXT = /\b(temp|temporary|pg_temp|hold|session|set_config|dblink_connect)\b|advisory_lock/i;
 const SET_LOCAL_TEXT = /^\s*set\s+local\b/i;
 /** Statement texts repeat: remember which ones may touch session state. */
 const sessionTextCache = new Map<string, boolean>();

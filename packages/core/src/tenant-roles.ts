@@ -13,8 +13,15 @@ export async function createTenantRole(client: { query(text: string): Promise<un
   await client.query(`grant ${r} to current_user`);
 }
 
-/** Drops a tenant's role (after its schema or database is gone). Idempotent. */
-export async function dropTenantRole(client: { query(text: string): Promise<unknown> }, role: string): Promise<void> {
+/**
+ * Drops a tenant's role (after its schema or database is gone). Idempotent. First drops what
+ * the role still owns and revokes what others granted it in this database (large objects,
+ * privileges another tenant gave it), which would otherwise block `DROP ROLE`.
+ */
+export async function dropTenantRole(client: { query(text: string, values?: unknown[]): Promise<{ rowCount: number | null }> }, role: string): Promise<void> {
+  const { rowCount } = await client.query('select 1 from pg_roles where rolname = $1', [role]);
+  if (rowCount === 0) return;
+  await client.query(`drop owned by ${quoteIdent(role)}`);
   await client.query(`drop role if exists ${quoteIdent(role)}`);
 }
 

@@ -1,0 +1,114 @@
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import type { DrizzleConfig } from 'drizzle-orm';
+import {
+  ErrorCodes,
+  TenantryError,
+  currentTenancyOwner,
+  ormClient,
+  tenantPool,
+  type AdapterCapabilities,
+  type OrmPool,
+  type TenancyAdapter,
+  type TenantDb,
+  type UnitOfWorkProvider,
+} from '@tenantry/core';
+
+/** A Drizzle database over Tenantry (node-postgres driver). */
+export type TenantDrizzle<TSchema extends Record<string, unknown> = Record<string, never>> = NodePgDatabase<TSchema>;
+
+/** Options of {@link drizzleTenancy}: Drizzle's own (`schema`, `logger`, `casing`, `cache`). */
+export type DrizzleTenancyOptions<TSchema extends Record<string, unknown> = Record<string, never>> = DrizzleConfig<TSchema>;
+
+const CAPABILITIES: AdapterCapabilities = Object.freeze({ transactions: true, savepoints: true, migrations: 'sql', isolationLevels: false });
+
+/**
+ * Drizzle on Tenantry. {@link DrizzleAdapter.db} is one Drizzle database for the whole
+ * application: each of its statements runs in the tenant of the current context, joining the
+ * current unit of work or (inside `tenancy.run()`) in one of its own; `db.transaction()` holds
+ * one unit of work for the transaction. It owns no connection: Tenantry's router does, within
+ * each server's budget, for schema and database tenants alike.
+ *
+ * Create it with {@link drizzleTenancy}.
+ */
+export class DrizzleAdapter<TSchema extends Record<string, unknown> = Record<string, never>> implements TenancyAdapter<TenantDrizzle<TSchema>> {
+  readonly name = 'drizzle';
+  readonly capabilities = CAPABILITIES;
+  /** The application's Drizzle database, bound to the tenant of whatever context it is used in. */
+  readonly db: TenantDrizzle<TSchema>;
+  /** The pool {@link db} runs on. */
+  readonly pool: OrmPool;
+  readonly #config: DrizzleTenancyOptions<TSchema>;
+  readonly #bound = new WeakMap<TenantDb, TenantDrizzle<TSchema>>();
+
+  /** @internal use {@link drizzleTenancy}. */
+  constructor(pool: OrmPool, config: DrizzleTenancyOptions<TSchema>) {
+    this.pool = pool;
+    this.#config = config;
+    this.db = drizzle({ ...config, client: pool as never });
+  }
+
+  /**
+   * A Drizzle database on one unit of work's connection: every statement in its tenant, its
+   * `transaction()` a transaction (or savepoint) of the unit of work.
+   *
+   * @example
+   * await tenancy.withTenant('acme', async (uow) => {
+   *   const db = adapter.bind(uow);
+   *   await db.transaction(async (tx) => { await tx.insert(posts).values({ title: 'Hi' }); });
+   * });
+   */
+  bind(uow: TenantDb): TenantDrizzle<TSchema> {
+    let db = this.#bound.get(uow);
+    if (db === undefined) {
+      db = drizzle({ ...this.#config, client: ormClient(uow) as never });
+      this.#bound.set(uow, db);
+    }
+    return db;
+  }
+
+  /** {@link db}: statements in the tenant of the current context. */
+  current(): TenantDrizzle<TSchema> {
+    return this.db;
+  }
+}
+
+const byTenancy = new WeakMap<object, DrizzleAdapter<Record<string, unknown>>>();
+/** How many adapters were made, and the last one: without a tenant context, the only one is used. */
+let made = 0;
+let last: WeakRef<DrizzleAdapter<Record<string, unknown>>> | undefined;
+
+/**
+ * Sets Drizzle up on a tenancy, once at start. Tables are declared with `pgTable()` (no
+ * `pgSchema()`): Tenantry puts each statement in its tenant.
+ *
+ * @example
+ * const { db } = drizzleTenancy(tenancy, { schema });
+ * await tenancy.run('acme', () => db.select().from(posts));
+ */
+export function drizzleTenancy<TSchema extends Record<string, unknown> = Record<string, never>>(tenancy: UnitOfWorkProvider, config: DrizzleTenancyOptions<TSchema> = {}): DrizzleAdapter<TSchema> {
+  if (config === null || typeof config !== 'object') throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'drizzleTenancy(tenancy, config?) takes Drizzle options such as { schema }');
+  if ('client' in config || 'connection' in config) {
+    throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, "drizzleTenancy() takes no 'client' or 'connection': Tenantry supplies the connections");
+  }
+  const adapter = new DrizzleAdapter<TSchema>(tenantPool(tenancy), Object.freeze({ ...config }));
+  byTenancy.set(tenancy, adapter as unknown as DrizzleAdapter<Record<string, unknown>>);
+  made++;
+  last = new WeakRef(adapter as unknown as DrizzleAdapter<Record<string, unknown>>);
+  return adapter;
+}
+
+/**
+ * The Drizzle database for the tenant of the current context (`tenancy.run()`,
+ * `tenancy.withTenant()`, or Tenantry's NestJS middleware): the adapter's {@link DrizzleAdapter.db}.
+ * It resolves the tenant at each statement, so it may be kept and used in any request.
+ *
+ * @example
+ * await tenancy.run('acme', () => tenantDb<typeof schema>().select().from(posts));
+ */
+export function tenantDb<TSchema extends Record<string, unknown> = Record<string, never>>(): TenantDrizzle<TSchema> {
+  const owner = currentTenancyOwner();
+  const found = (owner === undefined ? undefined : byTenancy.get(owner)) ?? (made === 1 ? last?.deref() : undefined);
+  if (found !== undefined) return found.db as unknown as TenantDrizzle<TSchema>;
+  if (made === 0) throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'no Drizzle adapter: call drizzleTenancy(tenancy, { schema }) at start');
+  throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'several tenancies have Drizzle adapters and none is in the current context: use adapter.db');
+}

@@ -1,0 +1,4 @@
+export { DrizzleAdapter, drizzleTenancy, tenantDb } from './drizzle-adapter.js';
+export type { DrizzleTenancyOptions, TenantDrizzle } from './drizzle-adapter.js';
+export { drizzleMigrations, unqualifyPublic } from './drizzle-migrations.js';
+export type { DrizzleMigrationsOptions } from './drizzle-migrations.js';

@@ -1,0 +1,4 @@
+export { TypeormAdapter, typeormTenancy, tenantManager, tenantRepository } from './typeorm-adapter.js';
+export type { TypeormTenancyHost, TypeormTenancyOptions } from './typeorm-adapter.js';
+export { typeormMigrations, inlineParameters } from './typeorm-migrations.js';
+export type { TypeormMigration, TypeormMigrationsOptions } from './typeorm-migrations.js';

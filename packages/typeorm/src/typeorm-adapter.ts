@@ -1,0 +1,193 @@
+import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryRunner, Repository } from 'typeorm';
+import {
+  ErrorCodes,
+  TenantryError,
+  currentTenancyOwner,
+  ormClient,
+  tenantPool,
+  type AdapterCapabilities,
+  type OrmClient,
+  type OrmPool,
+  type TenancyAdapter,
+  type TenantDb,
+  type UnitOfWorkProvider,
+} from '@tenantry/core';
+
+/** The parts of TypeORM's PostgresDriver the adapter takes over. */
+interface PostgresDriverInternals {
+  version?: string;
+  isGeneratedColumnsSupported: boolean;
+  obtainMasterConnection(): Promise<[OrmClient, (err?: unknown) => void]>;
+  obtainSlaveConnection(): Promise<[OrmClient, (err?: unknown) => void]>;
+  disconnect(): Promise<void>;
+  createQueryRunner(mode: 'master' | 'slave'): QueryRunner;
+}
+
+/** What the adapter needs of a `Tenancy`: units of work, and the registry server's version. */
+export interface TypeormTenancyHost extends UnitOfWorkProvider {
+  adminPool(): { query(text: string): Promise<{ rows: Record<string, unknown>[] }> };
+}
+
+/** Options of {@link typeormTenancy}. */
+export interface TypeormTenancyOptions {
+  /**
+   * The PostgreSQL version TypeORM writes SQL for (it uses it for a few version-dependent
+   * statements). Default: asked of the registry server once, at start.
+   */
+  readonly serverVersion?: string;
+}
+
+const CAPABILITIES: AdapterCapabilities = Object.freeze({ transactions: true, savepoints: true, migrations: 'orm', isolationLevels: false });
+
+/**
+ * TypeORM on Tenantry: one DataSource per application, holding entity metadata only. It opens
+ * no pool and no connection; each of its query runners uses a unit of work — the current one
+ * inside `tenancy.withTenant()`, or one of its own inside `tenancy.run()` — so every statement
+ * runs in the tenant of the context, on Tenantry's bounded connections, for schema and
+ * database tenants alike.
+ *
+ * Create it with {@link typeormTenancy}.
+ */
+export class TypeormAdapter implements TenancyAdapter<EntityManager> {
+  readonly name = 'typeorm';
+  readonly capabilities = CAPABILITIES;
+  /** The application's DataSource: metadata, repositories and managers bound to the context's tenant. */
+  readonly dataSource: DataSource;
+  /** The pool its query runners take their connections from. */
+  readonly pool: OrmPool;
+
+  /** @internal use {@link typeormTenancy}. */
+  constructor(dataSource: DataSource, pool: OrmPool) {
+    this.dataSource = dataSource;
+    this.pool = pool;
+  }
+
+  /**
+   * An EntityManager on one unit of work's connection: every statement in its tenant, its
+   * `transaction()` a transaction (or savepoint) of the unit of work.
+   *
+   * @example
+   * await tenancy.withTenant('acme', async (db) => {
+   *   const em = typeorm.bind(db);
+   *   await em.transaction(async (tx) => { await tx.save(Post, { title: 'Hi' }); });
+   * });
+   */
+  bind(db: TenantDb): EntityManager {
+    const driver = this.dataSource.driver as unknown as PostgresDriverInternals;
+    const runner = driver.createQueryRunner('master');
+    // connect() returns an existing databaseConnection as is: the runner never touches a pool.
+    Object.assign(runner, { databaseConnection: ormClient(db) });
+    const manager = this.dataSource.createEntityManager(runner);
+    Object.assign(runner, { manager });
+    return manager;
+  }
+
+  /**
+   * The DataSource's own manager: each operation runs in the tenant of the current context
+   * (joining the current unit of work, or in a unit of work of its own).
+   */
+  current(): EntityManager {
+    return this.dataSource.manager;
+  }
+
+  /** The repository of `target` for the tenant of the current context (resolved at each call). */
+  repository<E extends ObjectLiteral>(target: EntityTarget<E>): Repository<E> {
+    return this.dataSource.getRepository(target);
+  }
+}
+
+const byTenancy = new WeakMap<object, TypeormAdapter>();
+/** How many adapters were made, and the last one: without a tenant context, the only one is used. */
+let made = 0;
+let last: WeakRef<TypeormAdapter> | undefined;
+
+function invalid(message: string): TenantryError {
+  return new TenantryError(ErrorCodes.INVALID_ARGUMENT, message);
+}
+
+/**
+ * Prepares an application's (not initialized) TypeORM DataSource to work through Tenantry, and
+ * returns the adapter. The DataSource builds its entity metadata but never connects: do not call
+ * `initialize()`. Entities are written without a schema; Tenantry puts each statement in its
+ * tenant. Afterwards `dataSource.manager`, `dataSource.getRepository()`, query builders and
+ * `dataSource.transaction()` work in whatever tenant context they are used.
+ *
+ * Pitfalls: the DataSource must not set `schema` (it would qualify every table and bypass the
+ * tenant); `synchronize`, `migrationsRun` and `dropSchema` are refused — tenant schemas change
+ * through Tenantry migrations ({@link typeormMigrations}).
+ *
+ * @example
+ * const dataSource = new DataSource({ type: 'postgres', entities: [Post] });
+ * const typeorm = await typeormTenancy(tenancy, dataSource);
+ * await tenancy.run('acme', () => dataSource.getRepository(Post).find());
+ */
+export async function typeormTenancy(tenancy: TypeormTenancyHost, dataSource: DataSource, options: TypeormTenancyOptions = {}): Promise<TypeormAdapter> {
+  const opts = dataSource.options as unknown as Record<string, unknown>;
+  if (opts['type'] !== 'postgres') throw invalid(`typeormTenancy() needs a DataSource of type 'postgres', not '${String(opts['type'])}'`);
+  if (dataSource.isInitialized) {
+    throw invalid('pass a DataSource that is not initialized: Tenantry supplies its connections (an initialized DataSource holds a pool of its own); remove the initialize() call');
+  }
+  if (opts['schema'] !== undefined) {
+    throw invalid(`remove 'schema' from the DataSource options: it qualifies every table with '${String(opts['schema'])}' and so bypasses the tenant; entities are written without a schema`);
+  }
+  for (const key of ['synchronize', 'migrationsRun', 'dropSchema'] as const) {
+    if (opts[key] === true) throw invalid(`remove '${key}' from the DataSource options: tenant schemas change through Tenantry migrations (typeormMigrations())`);
+  }
+  const version = options.serverVersion ?? String((await tenancy.adminPool().query('show server_version')).rows[0]?.['server_version'] ?? '');
+  const major = Number.parseInt(version, 10);
+  const pool = tenantPool(tenancy);
+  const driver = dataSource.driver as unknown as PostgresDriverInternals;
+  driver.version = version;
+  driver.isGeneratedColumnsSupported = Number.isFinite(major) && major >= 12;
+  const obtain = async (): Promise<[OrmClient, (err?: unknown) => void]> => {
+    const client = await pool.connect();
+    return [client, () => client.release()];
+  };
+  driver.obtainMasterConnection = obtain;
+  driver.obtainSlaveConnection = obtain;
+  driver.disconnect = async () => undefined;
+  await (dataSource as unknown as { buildMetadatas(): Promise<void> }).buildMetadatas();
+  Object.assign(dataSource, { isInitialized: true });
+  const adapter = new TypeormAdapter(dataSource, pool);
+  byTenancy.set(tenancy, adapter);
+  made++;
+  last = new WeakRef(adapter);
+  return adapter;
+}
+
+function adapterForContext(): TypeormAdapter {
+  const owner = currentTenancyOwner();
+  const found = owner === undefined ? undefined : byTenancy.get(owner);
+  if (found !== undefined) return found;
+  const only = made === 1 ? last?.deref() : undefined;
+  if (only !== undefined) return only;
+  if (made === 0) throw invalid('no TypeORM adapter: call typeormTenancy(tenancy, dataSource) at start');
+  throw invalid('several tenancies have TypeORM adapters and none is in the current context: use adapter.current() or adapter.repository()');
+}
+
+/**
+ * The EntityManager for the tenant of the current context (`tenancy.run()`,
+ * `tenancy.withTenant()`, or Tenantry's NestJS middleware). It resolves the tenant at each
+ * operation, so it may be kept (e.g. in a NestJS singleton) and used in any request.
+ *
+ * @example
+ * await tenancy.run('acme', async () => {
+ *   await tenantManager().save(Post, { title: 'Hello' });
+ *   await tenantManager().transaction(async (tx) => { … });
+ * });
+ */
+export function tenantManager(): EntityManager {
+  return adapterForContext().current();
+}
+
+/**
+ * The repository of `target` for the tenant of the current context, resolved at each call: a
+ * singleton provider can return it (no request-scoped injection needed).
+ *
+ * @example
+ * // NestJS: { provide: POSTS, useFactory: () => tenantRepository(Post) }
+ * const posts = await tenantRepository(Post).findBy({ published: true });
+ */
+export function tenantRepository<E extends ObjectLiteral>(target: EntityTarget<E>): Repository<E> {
+  return adapterForContext().repository(target);
+}
