@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { DestinationStream, Logger } from 'pino';
 import { validationExceptionFactory } from '@tenantry/nestjs';
 import { AppModule } from './app.module.js';
+import { StorableTextPipe } from './storable-text.pipe.js';
 import { loadSecrets, type ApiSecrets } from './auth/secrets.js';
 import type { ApiConfig } from './config.js';
 import { createLogger, PinoNestLogger } from './logging/pino-logger.js';
@@ -62,6 +63,7 @@ export async function createApiApp(options: ApiAppOptions): Promise<ApiApp> {
     // After the body parser, whose callbacks lose the async context that carries the request id.
     app.use(enterRequestContext);
     app.useGlobalPipes(
+      new StorableTextPipe(),
       new ValidationPipe({
         whitelist: true,
         forbidNonWhitelisted: true,

@@ -127,10 +127,8 @@ beforeAll(async () => {
 const RESOLUTION = ['INVALID_TENANT_ID', 'TENANT_NOT_FOUND', 'TENANT_REQUIRED'];
 
 /**
- * Strings that hit open bugs of apps/api (see the last describe block, it.fails): U+0000 in a
- * post body (PostgreSQL text cannot hold it: 500 and 22021 logged), and lone surrogates (an
- * email makes class-validator throw; a title is stored as U+FFFD). Left out of the sweeps so
- * that those stay green and the bugs are pinned by their own tests.
+ * Strings no text column can hold: U+0000 (PostgreSQL refuses it, SQLSTATE 22021) and unpaired
+ * surrogates (not representable in UTF-8). The API refuses them in every input with 400.
  */
 const HAS_NUL = /\u0000/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -196,9 +194,10 @@ describe(`the hostile corpus (${HOSTILE_STRINGS.length} strings) in every HTTP i
   it('post title and content: stored and returned verbatim when the DTO allows them, else 400', async () => {
     const bad: string[] = [];
     await each(HOSTILE_STRINGS, 16, async (s) => {
-      if (HAS_NUL.test(s) || LONE_SURROGATE.test(s)) return; // open bugs, pinned below
       for (const body of [{ title: s, content: 'c' }, { title: 't', content: s }]) {
-        const allowed = vlength(body.title) >= 1 && vlength(body.title) <= 200 && vlength(body.content) <= 50_000;
+        // NUL and unpaired surrogates cannot be stored as text: refused, whatever the length.
+        const storable = !HAS_NUL.test(s) && !LONE_SURROGATE.test(s);
+        const allowed = storable && vlength(body.title) >= 1 && vlength(body.title) <= 200 && vlength(body.content) <= 50_000;
         const res = await http(u, 'POST', '/posts', { tenant: 'target', token, body });
         if (!allowed) {
           const r = refusedWith(res, ['VALIDATION_FAILED']);
@@ -218,7 +217,6 @@ describe(`the hostile corpus (${HOSTILE_STRINGS.length} strings) in every HTTP i
 
   it('user email (POST /users, POST /auth/login): 400 VALIDATION_FAILED', async () => {
     const results = await each(HOSTILE_STRINGS, 16, async (s) => {
-      if (LONE_SURROGATE.test(s)) return undefined; // open bug, pinned below
       const user = await http(u, 'POST', '/users', { tenant: 'target', token, body: { email: s, password: 'password123' } });
       const login = await http(u, 'POST', '/auth/login', { tenant: 'target', body: { email: s, password: 'password123' } });
       return refusedWith(user, ['VALIDATION_FAILED']) ?? refusedWith(login, ['VALIDATION_FAILED']);
@@ -293,8 +291,8 @@ describe(`the hostile corpus (${HOSTILE_STRINGS.length} strings) in every HTTP i
   });
 });
 
-describe('open bugs in apps/api found by the corpus (it.fails: remove .fails once fixed)', () => {
-  it.fails('BUG: a post title or content containing U+0000 is refused with 400 VALIDATION_FAILED (today: 500 INTERNAL, and PostgreSQL’s 22021 "invalid byte sequence for encoding UTF8: 0x00" is logged at error level)', async () => {
+describe('strings the corpus found unstorable are refused with 400', () => {
+  it('a post title or content containing U+0000 is refused with 400 VALIDATION_FAILED', async () => {
     for (const body of [{ title: 'ac\u0000me', content: '' }, { title: 't', content: 'ac\u0000me' }]) {
       const res = await http(u, 'POST', '/posts', { tenant: 'target', token, body });
       expect(res.status).toBe(400);
@@ -302,12 +300,12 @@ describe('open bugs in apps/api found by the corpus (it.fails: remove .fails onc
     }
   });
 
-  it.fails('BUG: an email with a lone surrogate is refused with 400 VALIDATION_FAILED (today: class-validator’s isEmail throws URIError → 500 INTERNAL)', async () => {
+  it('an email with a lone surrogate is refused with 400 VALIDATION_FAILED', async () => {
     const res = await http(u, 'POST', '/users', { tenant: 'target', token, body: { email: '\ud800', password: 'password123' } });
     expect(res.status).toBe(400);
   });
 
-  it.fails('BUG: a post title with a lone surrogate is refused or kept verbatim (today: silently stored as U+FFFD)', async () => {
+  it('a post title with a lone surrogate is refused or kept verbatim', async () => {
     const res = await http(u, 'POST', '/posts', { tenant: 'target', token, body: { title: 'a\ud800b', content: '' } });
     if (res.status >= 400 && res.status < 500) return;
     expect(res.body.title).toBe('a\ud800b');
