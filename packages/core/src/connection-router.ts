@@ -19,7 +19,7 @@ export interface PoolOptions {
   readonly idleTimeoutMillis?: number;
   /**
    * A connection is closed after this many checkouts (backends grow a catalog cache for every
-   * tenant they touch). Default 10 000.
+   * tenant they touch). Default 100 000; `maxLifetimeSeconds` bounds it in time.
    */
   readonly maxUses?: number;
   /** A connection is closed after this many seconds. Default 1 800. */
@@ -44,6 +44,8 @@ export interface ConnectTarget {
   readonly database?: string | null;
   /** Use the server's read replica when it has one. */
   readonly replica?: boolean;
+  /** Prefer a connection that last served this key (a tenant id). */
+  readonly affinity?: string;
 }
 
 /** The part of a pg.Pool that administrative code uses; backed by the server's budget. */
@@ -77,7 +79,7 @@ export class ConnectionRouter {
       acquireTimeoutMillis: options.acquireTimeoutMillis ?? 10_000,
       maxWaiting: options.maxWaiting ?? 10_000,
       idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
-      maxUses: options.maxUses ?? 10_000,
+      maxUses: options.maxUses ?? 100_000,
       maxLifetimeSeconds: options.maxLifetimeSeconds ?? 1_800,
       connectTimeoutMillis: options.connectTimeoutMillis ?? 5_000,
       retryDelayMillis: options.retryDelayMillis ?? 1_000,
@@ -179,13 +181,13 @@ export class ConnectionRouter {
     const entry = this.#entries.get(target.server);
     if (entry === undefined || this.#closed) return this.#connectSlow(target);
     const pool = target.replica && entry.replica ? entry.replica : entry.primary;
-    return pool.acquire(target.database ?? undefined);
+    return pool.acquire(target.database ?? undefined, target.affinity);
   }
 
   async #connectSlow(target: ConnectTarget): Promise<PooledClient> {
     const entry = await this.#entry(target.server);
     const pool = target.replica && entry.replica ? entry.replica : entry.primary;
-    return await pool.acquire(target.database ?? undefined);
+    return await pool.acquire(target.database ?? undefined, target.affinity);
   }
 
   /** Returns a connection; `destroy` closes it instead of pooling it. */

@@ -46,7 +46,7 @@ export class DatabaseIsolation implements IsolationStrategy {
   }
 
   target(tenant: Tenant, readOnly: boolean): ConnectTarget {
-    return { server: tenant.server, database: tenant.physicalName, replica: readOnly };
+    return { server: tenant.server, database: tenant.physicalName, replica: readOnly, affinity: tenant.id };
   }
 
   /** Migrations in a tenant database run as the application's role; {@link grantAccess} follows them. */

@@ -27,7 +27,7 @@ export class SchemaIsolation implements IsolationStrategy {
   }
 
   target(tenant: Tenant, readOnly: boolean): ConnectTarget {
-    return { server: tenant.server, replica: readOnly };
+    return { server: tenant.server, replica: readOnly, affinity: tenant.id };
   }
 
   /**

@@ -49,6 +49,8 @@ export interface ServerStats {
 interface Conn {
   readonly client: pg.Client;
   readonly database: string;
+  /** The tenant it last served (affinity: a backend that keeps to fewer tenants keeps warmer caches). */
+  affinity: string | undefined;
   readonly created: number;
   uses: number;
   lastUsed: number;
@@ -58,6 +60,7 @@ interface Conn {
 
 interface Waiter {
   readonly database: string;
+  readonly affinity: string | undefined;
   readonly resolve: (conn: Conn) => void;
   readonly reject: (err: Error) => void;
   timer: NodeJS.Timeout | undefined;
@@ -123,16 +126,23 @@ export class ServerPool {
   }
 
   /** Checks out a connection to `database` (default: the server's own database). */
-  acquire(database: string = this.mainDatabase): Promise<PooledClient> {
+  /**
+   * @param affinity who the connection is for (a tenant id): an idle connection that last served
+   *   it is preferred, and so is a waiter for it when a connection comes back. Each backend then
+   *   sees fewer tenants — warmer catalog caches, less memory — at no cost to isolation, which
+   *   every statement carries itself.
+   */
+  acquire(database: string = this.mainDatabase, affinity?: string): Promise<PooledClient> {
     if (this.#closed) return Promise.reject(new TenantryError(ErrorCodes.TENANCY_CLOSED, 'the tenancy was closed; create a new one with createTenancy()'));
     if (this.#downUntil !== 0 && Date.now() < this.#downUntil) return Promise.reject(this.#unavailable(this.#lastError));
-    const idle = this.#takeIdle(database);
-    if (idle !== undefined) return Promise.resolve(this.#checkout(idle));
-    return this.#openOrWait(database).then((conn) => this.#checkout(conn));
+    const idle = this.#takeIdle(database, affinity);
+    if (idle !== undefined) return Promise.resolve(this.#checkout(idle, affinity));
+    return this.#openOrWait(database, affinity).then((conn) => this.#checkout(conn, affinity));
   }
 
-  #checkout(conn: Conn): PooledClient {
+  #checkout(conn: Conn, affinity: string | undefined): PooledClient {
     conn.idle = false;
+    conn.affinity = affinity;
     this.#checkouts++;
     return conn.client as PooledClient;
   }
@@ -150,7 +160,16 @@ export class ServerPool {
       this.#pump();
       return;
     }
-    const waiter = this.#waiters.findIndex((w) => w.database === conn.database);
+    let waiter = -1;
+    for (let i = 0; i < this.#waiters.length; i++) {
+      const w = this.#waiters[i]!;
+      if (w.database !== conn.database) continue;
+      if (waiter < 0) waiter = i;
+      if (w.affinity !== undefined && w.affinity === conn.affinity) {
+        waiter = i;
+        break;
+      }
+    }
     if (waiter >= 0) {
       const [w] = this.#waiters.splice(waiter, 1);
       clearTimeout(w!.timer);
@@ -219,11 +238,23 @@ export class ServerPool {
     return this.#perDb.get(database) ?? 0;
   }
 
-  #takeIdle(database: string): Conn | undefined {
+  #takeIdle(database: string, affinity?: string): Conn | undefined {
     const stack = this.#idle.get(database);
-    const conn = stack?.pop();
-    if (conn === undefined) return undefined;
-    if (stack!.length === 0) this.#idle.delete(database);
+    if (stack === undefined || stack.length === 0) return undefined;
+    // The most recently used connection, unless one that last served this tenant is idle too.
+    let at = stack.length - 1;
+    if (affinity !== undefined && stack[at]!.affinity !== affinity) {
+      for (let i = at - 1; i >= 0; i--) {
+        if (stack[i]!.affinity === affinity) {
+          at = i;
+          break;
+        }
+      }
+    }
+    const conn = stack[at]!;
+    if (at === stack.length - 1) stack.pop();
+    else stack.splice(at, 1);
+    if (stack.length === 0) this.#idle.delete(database);
     this.#idleOrder.delete(conn);
     return conn;
   }
@@ -240,12 +271,12 @@ export class ServerPool {
     return this.#connect(database);
   }
 
-  async #openOrWait(database: string): Promise<Conn> {
+  async #openOrWait(database: string, affinity: string | undefined): Promise<Conn> {
     const opening = this.#tryOpen(database);
     if (opening) return await opening;
     if (this.#waiters.length >= this.#s.maxWaiting) throw this.#exhausted(`${this.#waiters.length} callers are already waiting`);
     return await new Promise<Conn>((resolve, reject) => {
-      const waiter: Waiter = { database, resolve, reject, timer: undefined };
+      const waiter: Waiter = { database, affinity, resolve, reject, timer: undefined };
       waiter.timer = setTimeout(() => {
         const i = this.#waiters.indexOf(waiter);
         if (i >= 0) this.#waiters.splice(i, 1);
@@ -259,7 +290,7 @@ export class ServerPool {
   #pump(): void {
     for (let i = 0; i < this.#waiters.length; ) {
       const w = this.#waiters[i]!;
-      const idle = this.#takeIdle(w.database);
+      const idle = this.#takeIdle(w.database, w.affinity);
       const ready = idle ? Promise.resolve(idle) : this.#tryOpen(w.database);
       if (ready === undefined) {
         i++;
@@ -279,7 +310,7 @@ export class ServerPool {
       application_name: this.#s.applicationName,
       connectionTimeoutMillis: this.#s.connectTimeoutMillis,
     });
-    const conn: Conn = { client, database, created: Date.now(), uses: 0, lastUsed: Date.now(), idle: false, closed: false };
+    const conn: Conn = { client, database, affinity: undefined, created: Date.now(), uses: 0, lastUsed: Date.now(), idle: false, closed: false };
     client.on('error', (err) => {
       // An idle connection whose server went away: drop it. An in-use one is handled by its user.
       if (conn.idle) {

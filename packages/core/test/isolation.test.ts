@@ -91,6 +91,26 @@ describe('isolation under interleaving', () => {
     expect(rows[0]).toEqual({ p: '"$user", public', s: 'off', r: 'postgres' });
   });
 
+  it('a unit of work prefers the idle connection that last served its tenant', async () => {
+    const tenancy = await h.tenancy({ pool: { max: 2 } });
+    await tenancy.tenants.create({ slug: 'aff-a', name: 'A' });
+    await tenancy.tenants.create({ slug: 'aff-b', name: 'B' });
+    const pid = (slug: string, hold = 0) =>
+      tenancy.withTenant(slug, async (db) => {
+        const p = (await db.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+        if (hold) await new Promise((r) => setTimeout(r, hold));
+        return p;
+      });
+    // Two connections, one per tenant.
+    const [a, b] = await Promise.all([pid('aff-a', 50), pid('aff-b', 50)]);
+    expect(a).not.toBe(b);
+    // Most-recently-used would hand out the same connection every time; affinity does not.
+    for (let i = 0; i < 3; i++) {
+      expect(await pid('aff-b')).toBe(b);
+      expect(await pid('aff-a')).toBe(a);
+    }
+  });
+
   it('a read-only unit of work cannot write but can read', async () => {
     const tenancy = await h.tenancy({ pool: { max: 1 } });
     await tenancy.tenants.create({ slug: 'reader', name: 'Reader' });
