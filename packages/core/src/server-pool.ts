@@ -142,7 +142,8 @@ export class ServerPool {
 
   #checkout(conn: Conn, affinity: string | undefined): PooledClient {
     conn.idle = false;
-    conn.affinity = affinity;
+    // Registry and admin work (no affinity) leaves the tenant it last served in place.
+    if (affinity !== undefined) conn.affinity = affinity;
     this.#checkouts++;
     return conn.client as PooledClient;
   }
