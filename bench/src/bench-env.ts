@@ -48,3 +48,11 @@ export function writeResult(name: string, data: unknown): string {
   writeFileSync(path, `${JSON.stringify(data, null, 2)}\n`);
   return path;
 }
+
+/** Runs a bench's `main`, printing a failure and exiting 1 on error (never on a missed goal). */
+export function runBench(name: string, main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { createTenancy, migrationList } from '@tenantry/core';
-import { benchServer, envInt, log, machine, writeResult } from './bench-env.js';
+import { benchServer, envInt, log, machine, runBench, writeResult } from './bench-env.js';
 
 const V1 = [{ name: '0001_items', up: 'create table items (id int primary key, v text not null)' }];
 const V2 = [...V1, { name: '0002_tags', up: 'alter table items add column tag text; create index items_tag on items (tag)', down: 'drop index items_tag; alter table items drop column tag' }];
@@ -89,7 +89,4 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench:migrate failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+runBench('bench:migrate', main);

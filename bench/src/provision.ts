@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { createTenancy, migrationList, type IsolationKind } from '@tenantry/core';
-import { benchServer, envInt, log, machine, percentile, writeResult } from './bench-env.js';
+import { benchServer, envInt, log, machine, runBench, percentile, writeResult } from './bench-env.js';
 
 /** FINDINGS' shape: a schema with five tables and their indexes. */
 const MIGRATIONS = migrationList([
@@ -68,7 +68,4 @@ function round(x: number): number {
   return Math.round(x * 10) / 10;
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench:provision failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+runBench('bench:provision', main);

@@ -1,0 +1,48 @@
+import type {} from './global-setup.js';
+import { afterAll, inject } from 'vitest';
+import pg from 'pg';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
+
+/** What a test file gets from {@link setupTenancyHarness}. */
+export interface TenancyHarness<T, O> {
+  /** The file's own database, cloned from the template. */
+  readonly db: TestDatabase;
+  /** A superuser client on the test database, for looking behind Tenantry's back. */
+  readonly admin: pg.Client;
+  /** Creates a tenancy on the test database (defaults, then `options`); closed after the file. */
+  tenancy(options?: Partial<O>): Promise<T>;
+}
+
+/**
+ * One database per test file, cloned from the template, an admin client on it, and tenancies
+ * that are all closed (and the database dropped) after the file. Call it at the top level of
+ * a vitest file that runs under `@tenantry/testing/global-setup`.
+ *
+ * @example
+ * import { createTenancy } from '@tenantry/core';
+ * const h = await setupTenancyHarness(createTenancy, { migrations: './migrations' });
+ * it('…', async () => { const tenancy = await h.tenancy(); … });
+ */
+export async function setupTenancyHarness<T extends { close(): Promise<void> }, O extends { registryUrl: string }>(
+  create: (options: O) => Promise<T>,
+  defaults: Partial<O> = {},
+): Promise<TenancyHarness<T, O>> {
+  const db = await createTestDatabase(inject('tenantryServerUrl'));
+  const admin = new pg.Client({ connectionString: db.url, application_name: 'test-admin' });
+  await admin.connect();
+  const opened: T[] = [];
+  afterAll(async () => {
+    for (const t of opened) await t.close();
+    await admin.end();
+    await db.drop();
+  });
+  return {
+    db,
+    admin,
+    async tenancy(options = {}) {
+      const t = await create({ ...defaults, ...options, registryUrl: db.url } as O);
+      opened.push(t);
+      return t;
+    },
+  };
+}
