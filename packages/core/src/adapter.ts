@@ -204,11 +204,34 @@ function openFrame(db: TenantDb, name: string | null): Promise<Frame> {
   });
 }
 
-class UnitOfWorkClient implements OrmClient {
+/**
+ * ORMs attach listeners ('error', 'notice', …) to clients and pools; Tenantry's connections
+ * report their failures through the unit of work, so the listeners are accepted and never called.
+ */
+class InertEmitter {
+  on(): this {
+    return this;
+  }
+
+  once(): this {
+    return this;
+  }
+
+  off(): this {
+    return this;
+  }
+
+  removeListener(): this {
+    return this;
+  }
+}
+
+class UnitOfWorkClient extends InertEmitter implements OrmClient {
   readonly #db: TenantDb;
   readonly #frames: Frame[] = [];
 
   constructor(db: TenantDb) {
+    super();
     this.#db = db;
   }
 
@@ -304,21 +327,6 @@ class UnitOfWorkClient implements OrmClient {
     return this.#db.client.escapeLiteral(value);
   }
 
-  on(): this {
-    return this;
-  }
-
-  once(): this {
-    return this;
-  }
-
-  off(): this {
-    return this;
-  }
-
-  removeListener(): this {
-    return this;
-  }
 }
 
 const clients = new WeakMap<TenantDb, UnitOfWorkClient>();
@@ -343,11 +351,12 @@ export function ormClient(db: TenantDb): OrmClient {
 }
 
 /** A checked-out client: the unit of work's client with a `release()` that ends what it opened. */
-class Checkout implements OrmClient {
+class Checkout extends InertEmitter implements OrmClient {
   readonly #client: OrmClient;
   #end: (() => void) | undefined;
 
   constructor(client: OrmClient, end: (() => void) | undefined) {
+    super();
     this.#client = client;
     this.#end = end;
   }
@@ -370,21 +379,6 @@ class Checkout implements OrmClient {
     return this.#client.escapeLiteral(value);
   }
 
-  on(): this {
-    return this;
-  }
-
-  once(): this {
-    return this;
-  }
-
-  off(): this {
-    return this;
-  }
-
-  removeListener(): this {
-    return this;
-  }
 }
 
 /** Options of {@link tenantPool}. */
@@ -397,11 +391,12 @@ export interface TenantPoolOptions {
  * The pool an ORM is given once, at start, to reach the tenant of whatever context it is used
  * in. See {@link OrmPool}.
  */
-class TenantPool implements OrmPool {
+class TenantPool extends InertEmitter implements OrmPool {
   readonly #tenancy: UnitOfWorkProvider;
   readonly #options: UnitOfWorkOptions;
 
   constructor(tenancy: UnitOfWorkProvider, options: TenantPoolOptions) {
+    super();
     this.#tenancy = tenancy;
     this.#options = options.readOnly === true ? { readOnly: true } : {};
   }
@@ -453,21 +448,6 @@ class TenantPool implements OrmPool {
     // Tenantry's router owns the connections.
   }
 
-  on(): this {
-    return this;
-  }
-
-  once(): this {
-    return this;
-  }
-
-  off(): this {
-    return this;
-  }
-
-  removeListener(): this {
-    return this;
-  }
 }
 
 /**
