@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // template, so files run in parallel (two workers: this project targets 2-core machines).
 export default defineConfig({
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     globalSetup: ['./packages/testing/dist/global-setup.js'],
     pool: 'forks',
     maxWorkers: 2,

@@ -1,0 +1,215 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
+import { currentUnitOfWork, ormClient, type OrmClient, type QueryConfig as CoreQueryConfig, type Tenant, type TenantDb } from '@tenantry/core';
+
+/** What the adapter needs of a `Tenancy`: units of work for a given tenant, and tenant lookups. */
+export interface PrismaTenancyHost {
+  withTenant<T>(tenant: string, fn: (db: TenantDb) => Promise<T>): Promise<T>;
+  resolve(tenant: string | Tenant): Promise<Tenant>;
+}
+
+/**
+ * The `pg` that `@prisma/adapter-pg` itself loads: `new PrismaPg(pool)` takes an external pool
+ * only if it is an instance of *its* `pg.Pool` (otherwise it reads the argument as a config and
+ * opens a pool of its own).
+ */
+const requireHere = createRequire(import.meta.url);
+const AdapterPg = createRequire(requireHere.resolve('@prisma/adapter-pg'))('pg') as typeof pg;
+
+/** The unit of work of a bound handle (`adapter.bind(db)`), for the statements it runs. */
+export const boundUnitOfWork = new AsyncLocalStorage<TenantDb>();
+
+type QueryConfig = string | CoreQueryConfig;
+
+/** One statement on an ORM client, promise style. */
+function send(client: OrmClient, config: QueryConfig): Promise<pg.QueryResult> {
+  return (client.query as (config: QueryConfig) => Promise<pg.QueryResult>)(config);
+}
+
+const SAVEPOINT = /^\s*savepoint\s+("?)([A-Za-z_][A-Za-z0-9_$]*)\1\s*;?\s*$/i;
+const RELEASE = /^\s*release(?:\s+savepoint)?\s+("?)([A-Za-z_][A-Za-z0-9_$]*)\1\s*;?\s*$/i;
+const ROLLBACK_TO = /^\s*rollback(?:\s+(?:work|transaction))?\s+to(?:\s+savepoint)?\s+("?)([A-Za-z_][A-Za-z0-9_$]*)\1\s*;?\s*$/i;
+const textOf = (config: QueryConfig): string => (typeof config === 'string' ? config : config.text);
+
+/**
+ * A unit of work's client, checked out for a Prisma transaction (`pg.PoolClient`-shaped).
+ * `release()` ends the unit of work when the checkout opened it.
+ *
+ * Prisma ends a failed nested transaction with `ROLLBACK TO SAVEPOINT x` and then
+ * `RELEASE SAVEPOINT x` (in PostgreSQL the savepoint survives the rollback). Core's client ends
+ * the savepoint's `db.transaction()` at the rollback, so the release that follows is answered
+ * here, without a round trip.
+ */
+class Checkout {
+  readonly #client: OrmClient;
+  readonly #rolledBack = new Set<string>();
+  #end: (() => void) | undefined;
+
+  constructor(client: OrmClient, end: (() => void) | undefined) {
+    this.#client = client;
+    this.#end = end;
+  }
+
+  async query(config: QueryConfig): Promise<pg.QueryResult> {
+    const text = textOf(config);
+    const release = RELEASE.exec(text);
+    if (release && this.#rolledBack.delete(release[2]!.toLowerCase())) {
+      return { command: 'RELEASE', rowCount: null, oid: 0, rows: [], fields: [] } as unknown as pg.QueryResult;
+    }
+    const result = await send(this.#client, config);
+    const rollbackTo = ROLLBACK_TO.exec(text);
+    if (rollbackTo) this.#rolledBack.add(rollbackTo[2]!.toLowerCase());
+    const savepoint = SAVEPOINT.exec(text);
+    if (savepoint) this.#rolledBack.delete(savepoint[2]!.toLowerCase());
+    return result;
+  }
+
+  release(): void {
+    const end = this.#end;
+    this.#end = undefined;
+    end?.();
+  }
+
+  on(): this {
+    return this;
+  }
+
+  once(): this {
+    return this;
+  }
+
+  off(): this {
+    return this;
+  }
+
+  removeListener(): this {
+    return this;
+  }
+}
+
+/**
+ * Where the statements of one tenant's Prisma client go: the unit of work of a bound handle or
+ * of the current context when it is this tenant's; otherwise a unit of work of their own for
+ * this tenant — whatever tenant the context has. A client never runs a statement in another
+ * tenant than its own, so its schema-qualified SQL always matches the connection.
+ */
+export class TenantRoute {
+  readonly tenant: Tenant;
+  readonly #host: PrismaTenancyHost;
+  /** Statements and checkouts in flight: a client is disconnected only when none is. */
+  #active = 0;
+  #idle: (() => void) | undefined;
+
+  constructor(host: PrismaTenancyHost, tenant: Tenant) {
+    this.#host = host;
+    this.tenant = tenant;
+  }
+
+  #unitOfWork(): TenantDb | undefined {
+    const db = boundUnitOfWork.getStore() ?? currentUnitOfWork(this.#host);
+    return db !== undefined && db.tenant.id === this.tenant.id ? db : undefined;
+  }
+
+  async query(config: QueryConfig): Promise<pg.QueryResult> {
+    this.#active++;
+    try {
+      const db = this.#unitOfWork();
+      if (db !== undefined) return await send(ormClient(db), config);
+      return await this.#host.withTenant(this.tenant.id, (uow) => send(ormClient(uow), config));
+    } finally {
+      this.#settled();
+    }
+  }
+
+  connect(): Promise<Checkout> {
+    this.#active++;
+    const db = this.#unitOfWork();
+    if (db !== undefined) return Promise.resolve(new Checkout(ormClient(db), () => this.#settled()));
+    return new Promise<Checkout>((resolve, reject) => {
+      let end!: () => void;
+      const held = new Promise<void>((r) => (end = r));
+      this.#host
+        .withTenant(this.tenant.id, async (uow) => {
+          resolve(new Checkout(ormClient(uow), end));
+          await held;
+        })
+        .then(
+          () => this.#settled(),
+          (err: unknown) => {
+            this.#settled();
+            reject(err as Error);
+          },
+        );
+    });
+  }
+
+  /** Resolves when no statement or checkout is in flight. */
+  whenIdle(): Promise<void> {
+    if (this.#active === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const previous = this.#idle;
+      this.#idle = () => {
+        previous?.();
+        resolve();
+      };
+    });
+  }
+
+  #settled(): void {
+    this.#active--;
+    if (this.#active === 0 && this.#idle !== undefined) {
+      const idle = this.#idle;
+      this.#idle = undefined;
+      idle();
+    }
+  }
+}
+
+/**
+ * A `pg.Pool` (of the `pg` that `@prisma/adapter-pg` uses) that owns no connection: `query()` and
+ * `connect()` go to a {@link TenantRoute}. `new PrismaPg(pool, { schema })` takes it as an
+ * external pool; `end()` is a no-op. The base pool is never asked for a connection.
+ */
+class RoutePool extends AdapterPg.Pool {
+  readonly #route: TenantRoute;
+
+  constructor(route: TenantRoute) {
+    super({ max: 1 });
+    this.#route = route;
+  }
+
+  override query(config: unknown, values?: unknown, callback?: unknown): never {
+    const cb = (typeof values === 'function' ? values : callback) as ((err: Error | null, r?: pg.QueryResult) => void) | undefined;
+    const vals = typeof values === 'function' ? undefined : (values as unknown[] | undefined);
+    const base = (typeof config === 'string' ? { text: config } : config) as CoreQueryConfig;
+    const promise = this.#route.query(vals === undefined ? base : { ...base, values: vals });
+    if (cb) {
+      promise.then((r) => cb(null, r), (e: Error) => cb(e));
+      return undefined as never;
+    }
+    return promise as never;
+  }
+
+  override connect(callback?: unknown): never {
+    const promise = this.#route.connect();
+    if (typeof callback === 'function') {
+      promise.then(
+        (client) => callback(undefined, client, () => client.release()),
+        (err: Error) => callback(err, undefined, () => undefined),
+      );
+      return undefined as never;
+    }
+    return promise as never;
+  }
+
+  override end(): never {
+    // Tenantry's router owns the connections.
+    return Promise.resolve() as never;
+  }
+}
+
+/** The pool a tenant's `PrismaPg` is given. */
+export function routePool(route: TenantRoute): pg.Pool {
+  return new RoutePool(route);
+}
