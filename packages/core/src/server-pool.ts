@@ -267,7 +267,8 @@ export class ServerPool {
       const victim = this.#idleOrder.values().next().value as Conn | undefined;
       if (victim === undefined) return undefined;
       this.#evictions++;
-      void this.#close(victim);
+      // Connect once the victim's slot is free; reserve nothing meanwhile (the pump re-checks).
+      return this.#close(victim).then(() => (this.#open < this.#s.capacity ? this.#connect(database) : this.#openOrWait(database, undefined)));
     }
     return this.#connect(database);
   }
@@ -356,8 +357,15 @@ export class ServerPool {
       conn.idle = false;
     }
     conn.closed = true;
-    this.#release(conn);
-    return conn.client.end().catch(() => undefined);
+    // The slot is given back only once the backend is gone, so the server never sees more
+    // than the budget, even while an evicted connection is still closing.
+    return conn.client
+      .end()
+      .catch(() => undefined)
+      .then(() => {
+        this.#release(conn);
+        this.#pump();
+      });
   }
 
   /** Gives back a connection's place in the budget. */

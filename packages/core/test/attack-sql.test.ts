@@ -330,7 +330,8 @@ describe('LIMITS of per-tenant roles (docs/security.md — what they do NOT stop
     expect(await ownTitles(a)).toContain('atk-b-secret');
     await tenancy.withTenant(a.id, (db) => db.query("delete from posts where title = 'atk-b-secret'"));
     const program = await attempt(a, "do $$ begin perform set_config('role', 'none', true); execute 'copy (select 1) to program ''true'''; end $$");
-    expect(program.code).toBe('ok');
+    // 'ok' where the server may run programs; XX000 where the host refuses to spawn one.
+    expect(['ok', 'XX000']).toContain(program.code);
 
     // An SQL function (no procedural language needed) with a SET clause or a SET in its body.
     await tenancy.withTenant(a.id, async (db) => {
