@@ -296,11 +296,11 @@ export class Migrator {
             );
           }
         }
-        const todo = source.filter((m) => !done.has(m.name));
-        if (todo.length === 0) return [];
-        await this.#mark(tenant, { from: ['ACTIVE', 'MIGRATING', 'FAILED'], to: 'MIGRATING', action: 'migrate', actor, detail: { pending: todo.map((m) => m.name) }, asyncCommit: true });
+        const missing = source.filter((m) => !done.has(m.name));
+        if (missing.length === 0) return [];
+        await this.#mark(tenant, { from: ['ACTIVE', 'MIGRATING', 'FAILED'], to: 'MIGRATING', action: 'migrate', actor, detail: { pending: missing.map((m) => m.name) }, asyncCommit: true });
         marked = true;
-        return await applyMigrations(client, todo);
+        return await applyMigrations(client, missing);
       });
       await this.#syncRegistry(tenant, source, ledger, marked || tenant.status !== 'ACTIVE' ? 'migrated' : null, actor, { applied: applied.map((a) => a.name) });
       return result(tenant, applied.length > 0 ? 'migrated' : 'up-to-date', applied.map((a) => a.name), null, performance.now() - t0);
