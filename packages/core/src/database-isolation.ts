@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { ConnectionRouter, ConnectTarget } from './connection-router.js';
 import { ErrorCodes, TenantryError } from './errors.js';
@@ -37,6 +37,8 @@ export class DatabaseIsolation implements IsolationStrategy {
   readonly #marker: string;
   /** Templates known to be ready (`server/name`); forgotten when a clone from one fails. */
   readonly #ready = new Set<string>();
+  /** Template builds under way in this process (`server/name`). */
+  readonly #building = new Map<string, Promise<string>>();
 
   /** @param marker the COMMENT that marks this registry's databases. */
   constructor(router: ConnectionRouter, logger: Logger, marker: string) {
@@ -91,8 +93,8 @@ export class DatabaseIsolation implements IsolationStrategy {
 
   /**
    * Creates the tenant's database with every migration applied (cloned from the template when
-   * it can), then runs `seeds` in it. On failure the database is dropped. Holds at most two
-   * connections of the server at a time.
+   * it can), then runs `seeds` in it. On failure the database is dropped. Holds one connection of
+   * the server at a time.
    */
   async provision(tenant: Tenant, migrations: readonly Migration[], seeds: readonly Migration[]): Promise<AppliedMigration[]> {
     const name = quoteIdent(tenant.physicalName);
@@ -198,57 +200,76 @@ export class DatabaseIsolation implements IsolationStrategy {
   }
 
   /**
-   * The template for this migration set on this server, built once when missing. Waiters
-   * hold no connection while another process builds it.
+   * The template for this migration set on this server, built once when missing (one build
+   * per server at a time in this process; the others wait for it holding no connection).
    */
   async #ensureTemplate(server: string, migrations: readonly Migration[]): Promise<string> {
     const name = templateName(migrations);
-    if (this.#ready.has(`${server}/${name}`)) return name;
-    const lock = `tenantry.template:${server}`;
-    for (let waited = 0; ; waited += 50) {
-      // The lock is held in an open transaction on one connection (PgBouncer-safe); the
-      // CREATE DATABASE statements, which cannot run in a transaction, use another.
-      const built = await this.#withMain(server, async (locker) => {
-        await locker.query('begin');
-        try {
-          const { rows } = await locker.query<{ ok: boolean }>('select pg_try_advisory_xact_lock(hashtextextended($1, 0)) as ok', [lock]);
-          if (!rows[0]?.ok) return (await this.#templateReady(locker, name)) ? true : false;
-          if (await this.#templateReady(locker, name)) return true;
-          await this.#withMain(server, (main) => this.#buildTemplate(main, server, name, migrations));
-          return true;
-        } finally {
-          await locker.query('commit');
-        }
-      });
-      if (built) {
-        this.#ready.add(`${server}/${name}`);
-        return name;
-      }
-      if (waited > 120_000) throw new TenantryError(ErrorCodes.PROVISIONING_FAILED, `the template database on server '${server}' took too long to build`);
-      await new Promise((r) => setTimeout(r, 50));
+    const key = `${server}/${name}`;
+    if (this.#ready.has(key)) return name;
+    let building = this.#building.get(key);
+    if (building === undefined) {
+      building = this.#buildTemplate(server, name, migrations)
+        .then(() => {
+          this.#ready.add(key);
+          return name;
+        })
+        .finally(() => this.#building.delete(key));
+      this.#building.set(key, building);
     }
+    return await building;
   }
 
-  async #buildTemplate(main: pg.ClientBase, server: string, name: string, migrations: readonly Migration[]): Promise<void> {
-    const building = assertIdent(`${name}_build`);
-    await this.#router.closeDatabase(server, building);
-    await main.query(`drop database if exists ${quoteIdent(building)} with (force)`);
-    await main.query(`create database ${quoteIdent(building)}`);
-    await this.#router.reopenDatabase(server, building);
-    await this.#inDatabase(server, building, (client) => applyMigrations(client, migrations));
-    // Nobody may be connected to a template while it is cloned.
-    await this.#router.closeDatabase(server, building);
-    await main.query(`alter database ${quoteIdent(building)} rename to ${quoteIdent(name)}`);
-    await main.query(`alter database ${quoteIdent(name)} with is_template true allow_connections false`);
-    await this.#router.reopenDatabase(server, building);
-    // Older templates are of no use any more.
-    const { rows } = await main.query<{ datname: string }>('select datname from pg_database where starts_with(datname, $1) and datname <> $2', [TEMPLATE_PREFIX, name]);
-    for (const r of rows) {
-      const old = quoteIdent(assertIdent(r.datname));
-      await main.query(`alter database ${old} with is_template false`).catch(() => undefined);
-      await main.query(`drop database if exists ${old} with (force)`).catch(() => undefined);
+  /**
+   * Builds the template in a database of its own name (`<template>_b<random>`), marks it a
+   * template and renames it into place. Needs no lock: when another process got there first
+   * the rename fails with 42P04 and this build is dropped. Uses one connection at a time.
+   */
+  async #buildTemplate(server: string, name: string, migrations: readonly Migration[]): Promise<void> {
+    if (await this.#withMain(server, (main) => this.#templateReady(main, name))) return;
+    const build = assertIdent(`${name}_b${randomBytes(4).toString('hex')}`);
+    await this.#withMain(server, async (main) => {
+      await main.query(`create database ${quoteIdent(build)}`);
+      await main.query(`comment on database ${quoteIdent(build)} is ${quoteLiteral(this.#marker)}`);
+    });
+    let renamed = false;
+    try {
+      await this.#inDatabase(server, build, (client) => applyMigrations(client, migrations));
+      // Nobody may be connected to a template while it is cloned.
+      await this.#router.closeDatabase(server, build);
+      await this.#withMain(server, async (main) => {
+        await main.query(`alter database ${quoteIdent(build)} with is_template true allow_connections false`);
+        try {
+          await main.query(`alter database ${quoteIdent(build)} rename to ${quoteIdent(name)}`);
+          renamed = true;
+        } catch (err) {
+          if (sqlState(err) !== '42P04') throw err;
+          // Another process built it meanwhile: use theirs.
+        }
+        // This registry's older templates are of no use any more; builds in progress of this
+        // migration set, and other registries' templates, are left alone.
+        const { rows } = await main.query<{ datname: string }>(
+          `select datname from pg_database
+            where starts_with(datname, $1) and datname <> $2 and not starts_with(datname, $2 || '_b')
+              and shobj_description(oid, 'pg_database') = $3`,
+          [TEMPLATE_PREFIX, name, this.#marker],
+        );
+        for (const r of rows) await this.#dropDatabase(main, assertIdent(r.datname));
+      });
+    } finally {
+      if (!renamed) {
+        await this.#router.closeDatabase(server, build).catch(() => undefined);
+        await this.#withMain(server, (main) => this.#dropDatabase(main, build)).catch(() => undefined);
+      }
+      await this.#router.reopenDatabase(server, build).catch(() => undefined);
     }
-    this.#logger.info({ server, template: name, migrations: migrations.length }, 'template database built');
+    if (renamed) this.#logger.info({ server, template: name, migrations: migrations.length }, 'template database built');
+  }
+
+  async #dropDatabase(main: pg.ClientBase, name: string): Promise<void> {
+    const quoted = quoteIdent(name);
+    await main.query(`alter database ${quoted} with is_template false`).catch(() => undefined);
+    await main.query(`drop database if exists ${quoted} with (force)`).catch(() => undefined);
   }
 
   async #templateReady(main: pg.ClientBase, name: string): Promise<boolean> {

@@ -22,3 +22,26 @@ export async function runConcurrently<T>(
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
+
+/** At most `permits` holders at once; the others wait in arrival order. */
+export class Semaphore {
+  #free: number;
+  readonly #queue: (() => void)[] = [];
+
+  constructor(permits: number) {
+    this.#free = Math.max(1, permits);
+  }
+
+  /** Runs `fn` holding a permit. */
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#queue.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = this.#queue.shift();
+      if (next) next();
+      else this.#free++;
+    }
+  }
+}

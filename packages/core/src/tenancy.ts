@@ -7,7 +7,7 @@ import { serverUnavailable } from './pg-errors.js';
 import { TenantCache, type CacheOptions } from './registry/registry-cache.js';
 import { RegistryListener } from './registry/registry-listener.js';
 import { migrateRegistry } from './registry/registry-migrations.js';
-import { TenantRegistry } from './registry/tenant-registry.js';
+import { TenantRegistry, type Queryable } from './registry/tenant-registry.js';
 import { SchemaIsolation } from './schema-isolation.js';
 import { DatabaseIsolation } from './database-isolation.js';
 import type { IsolationStrategy } from './isolation-strategy.js';
@@ -21,7 +21,7 @@ import { currentContext, enterContext } from './tenant-context.js';
 import { Tenants, notFound, type LifecycleStep } from './tenants.js';
 import { TenantDb, cleanConnection, type UnitOfWorkOptions } from './unit-of-work.js';
 import { Migrator, type MigrateOptions, type MigrationStatusReport, type MigrationSummary, type RollbackOptions } from './migrations/migrator.js';
-import { runConcurrently } from './fan-out.js';
+import { runConcurrently, Semaphore } from './fan-out.js';
 import { inTenantTransaction } from './tenant-admin.js';
 import { performance } from 'node:perf_hooks';
 import type { Tenant } from './types.js';
@@ -158,6 +158,7 @@ export class Tenancy {
   readonly #prepare: boolean;
   readonly #migrator: Migrator;
   readonly #seeds: MigrationSource | undefined;
+  readonly #lifecycleSlots: Semaphore;
   #closed = false;
 
   /** @internal use {@link createTenancy}. */
@@ -193,6 +194,7 @@ export class Tenancy {
     this.#tenantRoles = parts.tenantRoles;
     this.#onUnitOfWork = parts.onUnitOfWork;
     this.registryId = parts.registryId;
+    this.#lifecycleSlots = new Semaphore(parts.poolMax - 1);
     const marker = `tenantry:${parts.registryId}`;
     this.#marker = marker;
     this.#strategies = { schema: new SchemaIsolation(parts.router, marker), database: new DatabaseIsolation(parts.router, parts.logger, marker) };
@@ -230,28 +232,41 @@ export class Tenancy {
   /**
    * Holds a tenant's lifecycle lock while `fn` provisions or deletes it. A schema tenant in
    * the registry's own database takes it inside its provisioning transaction (`fn` gets the
-   * key); every other case holds it on a registry connection for the duration.
+   * key); every other case holds it in a transaction on a registry connection for the
+   * duration, which `fn` gets as `lockDb` for its registry writes (they commit with the lock).
+   *
+   * Such an operation holds that connection while it needs one more, so at most
+   * `pool.max - 1` run at once: they can never all hold one and wait for another.
    */
-  async #lifecycle<T>(tenant: Tenant, fn: (lockInTransaction: string | undefined) => Promise<T>): Promise<T> {
+  async #lifecycle<T>(tenant: Tenant, fn: (lockInTransaction: string | undefined, lockDb: Queryable | undefined) => Promise<T>): Promise<T> {
     const key = lifecycleLockKey(tenant.id);
-    if (tenant.isolation === 'schema' && tenant.server === REGISTRY_SERVER && tenant.status === 'PROVISIONING') return await fn(key);
-    // A transaction-level lock inside an open transaction: it stays on one server connection
-    // even behind PgBouncer in transaction mode, and ends with the transaction.
-    const client = await this.#router.adminSync(REGISTRY_SERVER).connect();
-    let destroy: Error | undefined;
-    try {
-      await client.query('begin');
-      await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
-      try {
-        return await fn(undefined);
-      } finally {
-        await client.query('commit').catch((e: unknown) => {
-          destroy = e as Error;
-        });
-      }
-    } finally {
-      this.#router.release(client, destroy);
+    if (tenant.isolation === 'schema' && tenant.server === REGISTRY_SERVER && tenant.status === 'PROVISIONING') return await fn(key, undefined);
+    if (tenant.server === REGISTRY_SERVER && this.#router.capacity < 2) {
+      throw new TenantryError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `this needs two connections to the registry's server at once (the tenant's lifecycle lock and its work) but pool.max is ${this.#router.capacity}; raise pool.max to at least 2`,
+        { context: { tenant: tenant.slug } },
+      );
     }
+    return await this.#lifecycleSlots.run(async () => {
+      // A transaction-level lock inside an open transaction: it stays on one server connection
+      // even behind PgBouncer in transaction mode, and ends with the transaction.
+      const client = await this.#router.adminSync(REGISTRY_SERVER).connect();
+      let destroy: Error | undefined;
+      try {
+        await client.query('begin');
+        await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
+        try {
+          return await fn(undefined, client);
+        } finally {
+          await client.query('commit').catch((e: unknown) => {
+            destroy = e as Error;
+          });
+        }
+      } finally {
+        this.#router.release(client, destroy);
+      }
+    });
   }
 
   /**

@@ -67,9 +67,10 @@ export interface TenantsDeps {
   /**
    * Runs a provisioning or deletion step holding the tenant's lifecycle lock, so that
    * `reconcile()` never finishes or undoes work another process is doing. When the lock must
-   * be taken inside the schema transaction (same database as the registry), `fn` gets its key.
+   * be taken inside the schema transaction (same database as the registry), `fn` gets its key;
+   * otherwise it gets the registry connection holding the lock, for registry writes.
    */
-  readonly lifecycle: <T>(tenant: Tenant, fn: (lockInTransaction: string | undefined) => Promise<T>) => Promise<T>;
+  readonly lifecycle: <T>(tenant: Tenant, fn: (lockInTransaction: string | undefined, lockDb: Queryable | undefined) => Promise<T>) => Promise<T>;
   readonly migrations: MigrationSource;
   readonly seeds: MigrationSource | undefined;
   readonly logger: Logger;
@@ -173,16 +174,17 @@ export class Tenants {
     await this.#d.onStep?.('registered', created);
     const started = performance.now();
     try {
-      const tenant = await this.#d.lifecycle(created, async (lockedTx) => {
-        const finish = async (applied: readonly AppliedMigration[], db?: Queryable): Promise<Tenant> => {
+      const tenant = await this.#d.lifecycle(created, async (lockedTx, lockDb) => {
+        // Registry writes go on the connection already held (no second one while holding it).
+        const finish = async (applied: readonly AppliedMigration[], on: Queryable | undefined = lockDb): Promise<Tenant> => {
           const durationMs = Math.round(performance.now() - started);
           const done = await registry.transition(
             id,
             { from: ['PROVISIONING'], to: 'ACTIVE', action: 'provisioned', actor: options.actor, detail: { isolation, server, migrations: applied.length, durationMs }, schemaVersion: applied.at(-1)?.name ?? null },
-            db,
+            on,
           );
           if (!done.ok) throw new TenantryError(ErrorCodes.PROVISIONING_FAILED, `tenant '${slug}' changed to ${done.current?.status ?? 'nothing'} while it was being provisioned`, { context: { tenant: slug } });
-          await registry.recordMigrations(db ?? this.#d.registryDb, id, applied);
+          await registry.recordMigrations(on ?? this.#d.registryDb, id, applied);
           return done.tenant;
         };
         if (created.isolation === 'database') {

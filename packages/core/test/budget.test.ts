@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { setupHarness, pooledConnections } from './helpers.js';
-import { migrationList, type Tenant } from '../src/index.js';
+import { migrationList, type MigrationSource, type Tenant } from '../src/index.js';
+import { templateName } from '../src/database-isolation.js';
+
+/** Half-built copies of a migration set's template database left on the test server. */
+async function leftoverBuilds(migrations: MigrationSource): Promise<string[]> {
+  const name = templateName(await migrations.load());
+  const { rows } = await h.admin.query<{ datname: string }>('select datname from pg_database where starts_with(datname, $1)', [`${name}_b`]);
+  return rows.map((r) => r.datname);
+}
 
 const h = await setupHarness();
 
@@ -76,5 +84,52 @@ describe('connection budget', () => {
     });
     await holder;
     expect(await pooledConnections(h.admin, h.db.name, 'tenantry-b2')).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('provisioning under a small budget', () => {
+  it('concurrent schema and database creates on pool.max 2, with a template to build, all finish: none holds a connection while waiting for all the others', { timeout: 120_000 }, async () => {
+    // A migration set of its own, so its template database is built during this test.
+    const migrations = migrationList([{ name: '0001_notes', up: `create table notes (id int primary key, note text not null) -- ${Date.now()}` }]);
+    const tenancy = await h.tenancy({ applicationName: 'tenantry-small', pool: { max: 2, acquireTimeoutMillis: 60_000 }, migrations });
+    const created = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => tenancy.tenants.create({ slug: `small-${i}`, name: `S${i}`, isolation: i % 2 === 0 ? 'database' : 'schema' })),
+    );
+    expect(created.map((t) => t.status)).toEqual(Array(8).fill('ACTIVE'));
+    for (const t of created) {
+      await tenancy.withTenant(t.id, (db) => db.query('insert into notes values (1, $1)', [t.slug]));
+      expect((await tenancy.withTenant(t.id, (db) => db.query<{ note: string }>('select note from notes'))).rows).toEqual([{ note: t.slug }]);
+    }
+    // The template was built once, under its own name, and no half-built copy was left behind.
+    expect(await leftoverBuilds(migrations)).toEqual([]);
+    expect(await pooledConnections(h.admin, h.db.name, 'tenantry-small')).toBeLessThanOrEqual(2);
+    await Promise.all(created.filter((t) => t.isolation === 'database').map((t) => tenancy.tenants.delete(t.id)));
+  });
+
+  it('two processes building the same template at once both succeed and leave one template', { timeout: 120_000 }, async () => {
+    const migrations = migrationList([{ name: '0001_pairs', up: `create table pairs (id int primary key) -- ${Date.now()}` }]);
+    const [p1, p2] = await Promise.all([h.tenancy({ migrations, applicationName: 'tenantry-p1' }), h.tenancy({ migrations, applicationName: 'tenantry-p2' })]);
+    const created = await Promise.all([
+      p1.tenants.create({ slug: 'pair-1', name: 'P1', isolation: 'database' }),
+      p2.tenants.create({ slug: 'pair-2', name: 'P2', isolation: 'database' }),
+      p1.tenants.create({ slug: 'pair-3', name: 'P3', isolation: 'database' }),
+      p2.tenants.create({ slug: 'pair-4', name: 'P4', isolation: 'database' }),
+    ]);
+    expect(created.map((t) => t.status)).toEqual(['ACTIVE', 'ACTIVE', 'ACTIVE', 'ACTIVE']);
+    expect(await leftoverBuilds(migrations)).toEqual([]);
+    expect((await h.admin.query('select 1 from pg_database where datname = $1 and datistemplate', [templateName(await migrations.load())])).rowCount).toBe(1);
+    for (const t of created) await p1.withTenant(t.id, (db) => db.query('insert into pairs values (1)'));
+    await Promise.all(created.map((t) => p1.tenants.delete(t.id)));
+  });
+
+  it('pool.max 1 refuses, with the reason, what needs two connections to the registry server', async () => {
+    const tenancy = await h.tenancy({ applicationName: 'tenantry-one', pool: { max: 1 } });
+    await expect(tenancy.tenants.create({ slug: 'one-db', name: 'One', isolation: 'database' })).rejects.toMatchObject({
+      code: 'PROVISIONING_FAILED',
+      message: expect.stringMatching(/pool\.max is 1; raise pool\.max to at least 2/),
+    });
+    const schema = await tenancy.tenants.create({ slug: 'one-schema', name: 'One' });
+    expect(schema.status).toBe('ACTIVE');
+    await expect(tenancy.tenants.delete(schema.id)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });

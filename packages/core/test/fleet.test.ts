@@ -155,9 +155,16 @@ describe('database tenants', () => {
     expect(await tenancy.withTenant(other.id, async (db) => (await db.query<{ a: string }>("select current_setting('application_name') as a")).rows[0]!.a, { readOnly: true })).toBe('tenantry-ro');
   });
 
-  it('300 database tenants hit by 64 concurrent callers: no server ever exceeds its budget, no caller fails', { timeout: 240_000 }, async () => {
+  it('300 database tenants hit by 64 concurrent callers: the server never sees more than the budget, no caller fails', { timeout: 240_000 }, async () => {
     const budget = 6;
     const app = 'tenantry-db300';
+    // A server of its own that admits exactly the budget plus the sampler: PostgreSQL itself
+    // refuses a connection beyond it, which would fail a caller. (Sampling pg_stat_activity
+    // alone cannot prove the bound: its snapshot is read backend by backend, so one that has
+    // exited and the one that replaced it can both appear in it.)
+    const own = await startEmbeddedServer({ postgresFlags: [...TEST_SERVER_FLAGS, '-c', `max_connections=${budget + 1}`] });
+    // Stopped after the file: later tenancies reconcile against every registered server.
+    extra.push(own);
     const tenancy = await fleetTenancy({
       applicationName: app,
       defaultIsolation: 'database',
@@ -165,33 +172,28 @@ describe('database tenants', () => {
       pool: { acquireTimeoutMillis: 120_000 },
       migrations: migrationList([{ name: '0001_items', up: 'create table items (id int primary key, owner text not null)' }]),
     });
+    await tenancy.servers.add({ id: 'db300', url: own.url });
     const tenants: Tenant[] = [];
     let next = 0;
     await Promise.all(
       Array.from({ length: 2 }, async () => {
         while (next < 300) {
           const i = next++;
-          tenants.push(await tenancy.tenants.create({ slug: `many-${i}`, name: `M${i}` }));
+          tenants.push(await tenancy.tenants.create({ slug: `many-${i}`, name: `M${i}`, server: 'db300' }));
         }
       }),
     );
-    const urls = [h.db.urlFor('postgres'), extra[0]!.url, extra[1]!.url];
-    const peaks = [0, 0, 0];
+    let peak = 0;
     let sampling = true;
     const sampler = (async () => {
-      const clients = await Promise.all(urls.map(async (u) => {
-        const c = new pg.Client(u);
-        await c.connect();
-        return c;
-      }));
+      const c = new pg.Client(own.url);
+      await c.connect();
       while (sampling) {
-        for (let i = 0; i < clients.length; i++) {
-          const { rows } = await clients[i]!.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where application_name = $1', [app]);
-          peaks[i] = Math.max(peaks[i]!, rows[0]!.n);
-        }
+        const { rows } = await c.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where application_name = $1', [app]);
+        peak = Math.max(peak, rows[0]!.n);
         await new Promise((r) => setTimeout(r, 10));
       }
-      await Promise.all(clients.map((c) => c.end()));
+      await c.end();
     })();
     let ok = 0;
     await Promise.all(
@@ -210,11 +212,11 @@ describe('database tenants', () => {
     sampling = false;
     await sampler;
     expect(ok).toBe(64 * 12);
-    for (const p of peaks) expect(p).toBeLessThanOrEqual(budget);
-    expect(Math.max(...peaks)).toBeGreaterThan(0);
-    const stats = tenancy.stats().servers.filter((s) => !s.server.endsWith(':replica'));
-    expect(stats.some((s) => s.evictions > 0)).toBe(true);
-    for (const s of stats) expect(s.total).toBeLessThanOrEqual(budget);
+    expect(peak).toBeGreaterThan(0);
+    const stats = tenancy.stats().servers.find((s) => s.server === 'db300')!;
+    expect(stats.evictions).toBeGreaterThan(0);
+    expect(stats.total).toBeLessThanOrEqual(budget);
+    await tenancy.close();
   });
 
   it('a stopped server fails its tenants fast with SERVER_UNAVAILABLE; the others keep working; it recovers', { timeout: 120_000 }, async () => {
