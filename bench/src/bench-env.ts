@@ -56,3 +56,26 @@ export function runBench(name: string, main: () => Promise<void>): void {
     process.exit(1);
   });
 }
+
+/** Peak of the client backends with one `application_name`, polled every `intervalMs` until `stop()`. */
+export async function watchConnections(url: string, applicationName: string, intervalMs = 100): Promise<{ stop: () => Promise<number> }> {
+  const client = new pg.Client({ connectionString: url, application_name: 'bench:monitor' });
+  await client.connect();
+  let peak = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const { rows } = await client.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where application_name = $1', [applicationName]);
+      peak = Math.max(peak, rows[0]!.n);
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      await client.end();
+      return peak;
+    },
+  };
+}

@@ -223,6 +223,75 @@ class ConnectionMonitor {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The seeds' design (seed 000, tenancy.utils.ts): a TypeORM DataSource per tenant — a pg pool
+// of MAX_CONNECTION_POOL_SIZE (10) with the tenant's schema — cached in an LRU of
+// MAX_TENANT_DATA_SOURCES (90) that destroys the evicted one. Modelled with pg.Pool directly
+// (a DataSource is a pg.Pool plus TypeORM), so the row shows the design's cost, not TypeORM's.
+
+const SEEDS_LRU_MAX = 90;
+const SEEDS_POOL_SIZE = 10;
+
+class SeedsLru {
+  readonly #url: string;
+  readonly #max: number;
+  readonly #poolSize: number;
+  readonly #appName: string;
+  /** Insertion order is recency order: a hit moves the entry to the end. */
+  readonly #cache = new Map<string, Promise<pg.Pool>>();
+  readonly #ending: Promise<void>[] = [];
+  /** Calls that found their pool ended under them by an eviction and had to look it up again. */
+  evictedInUse = 0;
+  misses = 0;
+
+  constructor(url: string, max: number, poolSize: number, appName: string) {
+    this.#url = url;
+    this.#max = max;
+    this.#poolSize = poolSize;
+    this.#appName = appName;
+  }
+
+  async query<R extends pg.QueryResultRow>(schema: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    for (;;) {
+      const pool = await this.#get(schema);
+      try {
+        return await pool.query<R>(text, values);
+      } catch (err) {
+        // The seed's dispose destroys a DataSource other requests may still be using.
+        if (!(err instanceof Error && /after calling end on the pool/.test(err.message))) throw err;
+        this.evictedInUse++;
+      }
+    }
+  }
+
+  #get(schema: string): Promise<pg.Pool> {
+    const hit = this.#cache.get(schema);
+    if (hit !== undefined) {
+      this.#cache.delete(schema);
+      this.#cache.set(schema, hit);
+      return hit;
+    }
+    this.misses++;
+    // DataSource.initialize() connects once before the first query.
+    const pool = new pg.Pool({ connectionString: this.#url, max: this.#poolSize, application_name: this.#appName, options: `-c search_path=${schema}` });
+    pool.on('error', () => undefined);
+    const ready = pool.query('select 1').then(() => pool);
+    this.#cache.set(schema, ready);
+    if (this.#cache.size > this.#max) {
+      const [oldest, evicted] = this.#cache.entries().next().value as [string, Promise<pg.Pool>];
+      this.#cache.delete(oldest);
+      this.#ending.push(evicted.then((p) => p.end()).catch(() => undefined));
+    }
+    return ready;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.#cache.values()];
+    this.#cache.clear();
+    await Promise.all([...this.#ending, ...all.map((p) => p.then((x) => x.end()).catch(() => undefined))]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Load generation
 
 interface Variant {
@@ -458,7 +527,8 @@ async function main(): Promise<void> {
     let server: EmbeddedServer | undefined;
     if (url === undefined || url === '') {
       const t = performance.now();
-      server = await startEmbeddedServer({ postgresFlags: ['-c', 'max_connections=200'] });
+      // Room for the seeds' design, which opens a pool per cached tenant (up to 90 × 10).
+      server = await startEmbeddedServer({ postgresFlags: ['-c', 'max_connections=1000'] });
       const s = server;
       cleanups.push(() => s.stop());
       url = server.url;
@@ -532,6 +602,8 @@ async function main(): Promise<void> {
     const workload: Workload = { targets, rows: config.rowsPerTenant };
 
     const single = rawPool('bench:raw-single', `-c search_path=${SINGLE_SCHEMA}`);
+    const seeds = new SeedsLru(url, SEEDS_LRU_MAX, SEEDS_POOL_SIZE, 'bench:seeds-lru90');
+    cleanups.push(() => seeds.close());
     const setLocalPool = rawPool('bench:raw-setlocal');
     const qualifiedPool = rawPool('bench:raw-qualified');
 
@@ -560,6 +632,15 @@ async function main(): Promise<void> {
         appName: 'bench:tenantry-noprep',
         op: async (t, id) => {
           const r = await tenancyNoPrep.withTenant(t.id, (db) => db.query<Row>(QUERY, [id]));
+          check(r.rows, t.schema, id);
+        },
+      },
+      {
+        key: 'seeds',
+        label: `seeds' design: a pool per tenant (max ${SEEDS_POOL_SIZE}) behind an LRU of ${SEEDS_LRU_MAX}`,
+        appName: 'bench:seeds-lru90',
+        op: async (t, id) => {
+          const r = await seeds.query<Row>(t.schema, QUERY, [id]);
           check(r.rows, t.schema, id);
         },
       },
@@ -690,6 +771,7 @@ async function main(): Promise<void> {
       goal = { ratio: config.goalRatio, measured: Math.round(tenantry.ratio * 1000) / 1000, met: tenantry.ratio >= config.goalRatio };
       log(`goal: tenantry withTenant ≥ ${config.goalRatio.toFixed(2)}× baseline — measured ${tenantry.ratio.toFixed(2)}× (${goal.met ? 'met' : 'MISSED'})`);
     }
+    if (variants.some((v) => v.key === 'seeds')) log(`seeds' design: ${seeds.misses} pools created (LRU misses), ${seeds.evictedInUse} calls found their pool ended by an eviction and retried`);
     log('ops/s: median round; µs/op: CPU over all rounds ÷ ops (pg = every postgres process); peak conns: client backends of the variant');
     const others = summary.flatMap((s) => s.otherCoresRounds).filter((x): x is number => x !== undefined);
     const steals = summary.flatMap((s) => s.stealCoresRounds).filter((x): x is number => x !== undefined);
@@ -714,6 +796,7 @@ async function main(): Promise<void> {
       setupSeconds: Math.round(setupSeconds * 10) / 10,
       goal,
       interference: interference ?? null,
+      seedsDesign: { lruMax: SEEDS_LRU_MAX, poolSize: SEEDS_POOL_SIZE, poolsCreated: seeds.misses, callsWhosePoolWasEndedUnderThem: seeds.evictedInUse },
       variants: withRatio.map((s) => ({
         key: s.key,
         label: s.label,

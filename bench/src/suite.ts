@@ -1,0 +1,318 @@
+/**
+ * `npm run bench` — the whole benchmark suite, one table.
+ *
+ * Runs the benches one after another, each in a process of its own (so none shares a heap,
+ * a JIT or an event loop with another): `uow.js`, `http.js`, `provision.js`, `migrate.js`.
+ * Each writes `bench/results/<name>.json`; this script then reads them all, prints one table,
+ * and writes `bench/results/latest.json`, the chart `docs/benchmarks.svg` and the generated
+ * block of `docs/benchmarks.md`.
+ *
+ * Knobs: BENCH_SUITE (comma-separated subset to run, default all), BENCH_SUITE_REUSE=1 (run
+ * nothing: rebuild the table, JSON, chart and docs from the results already there). The
+ * benches' own knobs (see bench/README.md) pass through, so set them per bench if at all.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, release as osRelease, totalmem } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { log, runBench, writeResult } from './bench-env.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..', '..');
+const resultsDir = resolve(here, '..', 'results');
+const DOC = resolve(root, 'docs', 'benchmarks.md');
+const CHART = resolve(root, 'docs', 'benchmarks.svg');
+const BEGIN = '<!-- bench:generated:begin (written by npm run bench; do not edit by hand) -->';
+const END = '<!-- bench:generated:end -->';
+
+const BENCHES = ['uow', 'http', 'provision', 'migrate'] as const;
+type BenchName = (typeof BENCHES)[number];
+
+/** One row of the suite's table. */
+export interface SuiteRow {
+  readonly group: string;
+  readonly label: string;
+  /** Throughput (ops/s, req/s) or a duration, with its unit. */
+  readonly value: number | null;
+  readonly unit: string;
+  /** The ratio to the group's reference row (1 for the reference itself), when it has one. */
+  readonly ratio: number | null;
+  readonly reference: string | null;
+  readonly latency: string | null;
+  readonly peakConnections: number | null;
+  readonly note: string | null;
+}
+
+/** The fields of each bench's JSON that the suite reads. */
+interface Results {
+  uow?: {
+    date?: string;
+    machine?: { postgres?: string };
+    config?: { tenants?: number; callers?: number };
+    seedsDesign?: { poolsCreated: number };
+    variants: { key: string; label: string; opsPerSec: number; ratioToBaseline: number | null; peakConnections: number }[];
+  };
+  http?: {
+    date?: string;
+    config?: { tenants?: number; connections?: number };
+    rows: { key: string; label: string; reqPerSec: number; p50Ms: number; p99Ms: number; peakConnections?: number; vsPlain?: number | null; skipped?: string }[];
+  };
+  provision?: { date?: string; machine?: { postgres?: string }; rows: { kind: string; tenants: number; p50: number; p90: number; p99: number; goalP50: number; met: boolean; peakConnections?: number }[] };
+  migrate?: { date?: string; rows: { step: string; tenants: number; seconds: number; tenantsPerSecond: number; goalSeconds: number; met: boolean; peakConnections?: number }[] };
+}
+
+function run(name: BenchName): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    log(`\n━━━ ${name} ━━━`);
+    const child = spawn(process.execPath, [resolve(here, `${name}.js`)], { stdio: 'inherit', env: process.env });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => (code === 0 ? resolvePromise() : reject(new Error(`bench ${name} exited with ${signal ?? code}`))));
+  });
+}
+
+function readResults(): Results {
+  const results: Record<string, unknown> = {};
+  for (const name of BENCHES) {
+    const path = resolve(resultsDir, `${name}.json`);
+    if (existsSync(path)) results[name] = JSON.parse(readFileSync(path, 'utf8'));
+  }
+  return results as Results;
+}
+
+function versionOf(pkg: string, from: string): string {
+  try {
+    const req = createRequire(resolve(root, from, 'package.json'));
+    return String((JSON.parse(readFileSync(req.resolve(`${pkg}/package.json`), 'utf8')) as { version: string }).version);
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The rows of every bench that has results, in the suite's order. */
+export function rowsFrom(results: Results): SuiteRow[] {
+  const rows: SuiteRow[] = [];
+  const uow = results.uow;
+  if (uow) {
+    const group = `unit of work, ${uow.config?.tenants ?? '?'} tenants, ${uow.config?.callers ?? '?'} callers`;
+    for (const v of uow.variants) {
+      rows.push({
+        group,
+        label: v.label,
+        value: v.opsPerSec,
+        unit: 'ops/s',
+        ratio: v.ratioToBaseline,
+        reference: 'raw pg, one schema',
+        latency: null,
+        peakConnections: v.peakConnections,
+        note: v.key === 'seeds' && uow.seedsDesign ? `${uow.seedsDesign.poolsCreated} pools created` : null,
+      });
+    }
+  }
+  const http = results.http;
+  if (http) {
+    const group = `HTTP GET /posts/:id, ${http.config?.tenants ?? '?'} tenants, ${http.config?.connections ?? '?'} connections`;
+    for (const v of http.rows) {
+      rows.push({
+        group,
+        label: v.label,
+        value: v.skipped ? null : v.reqPerSec,
+        unit: 'req/s',
+        ratio: v.skipped ? null : (v.vsPlain ?? null),
+        reference: 'NestJS, no tenancy',
+        latency: v.skipped ? null : `p50 ${v.p50Ms} / p99 ${v.p99Ms} ms`,
+        peakConnections: v.skipped ? null : (v.peakConnections ?? null),
+        note: v.skipped ? `skipped: ${v.skipped}` : null,
+      });
+    }
+  }
+  const provision = results.provision;
+  if (provision) {
+    for (const v of provision.rows) {
+      rows.push({
+        group: 'provisioning, one at a time',
+        label: `${v.kind} tenant (${v.tenants} created)`,
+        value: v.p50,
+        unit: 'ms p50',
+        ratio: null,
+        reference: null,
+        latency: `p90 ${v.p90} / p99 ${v.p99} ms`,
+        peakConnections: v.peakConnections ?? null,
+        note: `goal p50 ≤ ${v.goalP50} ms: ${v.met ? 'met' : 'missed'}`,
+      });
+    }
+  }
+  const migrate = results.migrate;
+  if (migrate) {
+    for (const v of migrate.rows) {
+      rows.push({
+        group: `migrations, ${v.tenants} schema tenants`,
+        label: v.step,
+        value: v.seconds,
+        unit: 's',
+        ratio: null,
+        reference: null,
+        latency: `${v.tenantsPerSecond} tenants/s`,
+        peakConnections: v.peakConnections ?? null,
+        note: `goal ≤ ${v.goalSeconds} s: ${v.met ? 'met' : 'missed'}`,
+      });
+    }
+  }
+  return rows;
+}
+
+function cell(row: SuiteRow): string[] {
+  return [
+    row.label,
+    row.value === null ? '—' : `${row.value.toLocaleString('en-US')} ${row.unit}`,
+    row.ratio === null ? '—' : `${row.ratio.toFixed(2)}×`,
+    row.latency ?? '—',
+    row.peakConnections === null ? '—' : String(row.peakConnections),
+    row.note ?? '',
+  ];
+}
+
+const HEADER = ['row', 'result', 'vs reference', 'latency / rate', 'peak conns', 'note'];
+
+function printTable(rows: readonly SuiteRow[]): void {
+  const cells = rows.map(cell);
+  const widths = HEADER.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const fmt = (c: readonly string[]) => c.map((x, i) => (i === 0 || i === 5 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join(' │ ');
+  let group = '';
+  log('');
+  log(fmt(HEADER));
+  log(widths.map((w) => '─'.repeat(w)).join('─┼─'));
+  rows.forEach((row, i) => {
+    if (row.group !== group) {
+      group = row.group;
+      log(`▸ ${group}${row.reference ? ` (vs ${row.reference})` : ''}`);
+    }
+    log(fmt(cells[i]!));
+  });
+}
+
+function markdown(rows: readonly SuiteRow[]): string {
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const out: string[] = [`| ${HEADER.join(' | ')} |`, `|${HEADER.map(() => '---').join('|')}|`];
+  let group = '';
+  for (const row of rows) {
+    if (row.group !== group) {
+      group = row.group;
+      out.push(`| **${esc(group)}**${row.reference ? ` (vs ${esc(row.reference)})` : ''} | | | | | |`);
+    }
+    out.push(`| ${cell(row).map(esc).join(' | ')} |`);
+  }
+  return out.join('\n');
+}
+
+function escXml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** A horizontal bar chart of every row that has a ratio, grouped, with its peak connections. */
+export function chart(rows: readonly SuiteRow[], subtitle: string): string {
+  const bars = rows.filter((r) => r.ratio !== null || r.note?.startsWith('skipped'));
+  const width = 900;
+  const labelW = 430;
+  const barW = 300;
+  const rowH = 24;
+  const groups = [...new Set(bars.map((b) => b.group))];
+  const height = 70 + bars.length * rowH + groups.length * 28 + 20;
+  const maxRatio = Math.max(1.2, ...bars.map((b) => b.ratio ?? 0));
+  const x = (ratio: number) => labelW + (ratio / maxRatio) * barW;
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="16" y="24" font-size="16" font-weight="600">Tenantry benchmarks — throughput relative to each group's reference (1.0×)</text>`,
+    `<text x="16" y="44" fill="#555">${escXml(subtitle)}</text>`,
+  ];
+  let y = 70;
+  for (const g of groups) {
+    const members = bars.filter((b) => b.group === g);
+    parts.push(`<text x="16" y="${y + 14}" font-weight="600">${escXml(g)} — vs ${escXml(members[0]!.reference ?? '')}</text>`);
+    y += 28;
+    const top = y;
+    for (const b of members) {
+      parts.push(`<text x="${labelW - 8}" y="${y + 15}" text-anchor="end">${escXml(b.label.length > 68 ? `${b.label.slice(0, 66)}…` : b.label)}</text>`);
+      if (b.ratio === null) {
+        parts.push(`<text x="${labelW + 4}" y="${y + 15}" fill="#999">${escXml(b.note ?? 'no result')}</text>`);
+      } else {
+        const tenantry = /tenantry|reference API/i.test(b.label);
+        parts.push(`<rect x="${labelW}" y="${y + 4}" width="${Math.max(1, x(b.ratio) - labelW).toFixed(1)}" height="${rowH - 8}" fill="${tenantry ? '#2563eb' : '#9ca3af'}"/>`);
+        const peak = b.peakConnections === null ? '' : ` · peak ${b.peakConnections} conns`;
+        parts.push(`<text x="${(x(b.ratio) + 6).toFixed(1)}" y="${y + 15}">${b.ratio.toFixed(2)}× (${Math.round(b.value ?? 0).toLocaleString('en-US')} ${escXml(b.unit)}${peak})</text>`);
+      }
+      y += rowH;
+    }
+    parts.push(`<line x1="${x(1).toFixed(1)}" y1="${top}" x2="${x(1).toFixed(1)}" y2="${y}" stroke="#111" stroke-dasharray="3,3"/>`);
+    y += 8;
+  }
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}
+
+async function main(): Promise<void> {
+  const only = (process.env['BENCH_SUITE'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = only.filter((s) => !(BENCHES as readonly string[]).includes(s));
+  if (unknown.length > 0) throw new Error(`BENCH_SUITE: unknown bench(es) ${unknown.join(', ')}; known: ${BENCHES.join(', ')}`);
+  const selected = only.length === 0 ? BENCHES : BENCHES.filter((b) => only.includes(b));
+  const started = Date.now();
+  if (process.env['BENCH_SUITE_REUSE'] !== '1') {
+    for (const name of selected) await run(name);
+  }
+  const results = readResults();
+  const missing = BENCHES.filter((b) => !results[b]);
+  const rows = rowsFrom(results);
+  const rawPg = results.provision?.machine?.postgres ?? results.uow?.machine?.postgres ?? 'unknown';
+  const postgres = /PostgreSQL (\S+)/.exec(rawPg)?.[1] ?? rawPg;
+  const machine = {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    os: `${process.platform} ${osRelease()}`,
+  };
+  const versions = {
+    node: process.version,
+    postgres,
+    tenantry: String((JSON.parse(readFileSync(resolve(root, 'packages', 'core', 'package.json'), 'utf8')) as { version: string }).version),
+    pg: versionOf('pg', 'bench'),
+    '@nestjs/core': versionOf('@nestjs/core', 'apps/api'),
+    autocannon: versionOf('autocannon', 'bench'),
+  };
+  printTable(rows);
+  log('');
+  log(`machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, ${machine.os}`);
+  log(`versions: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (missing.length > 0) log(`no results for: ${missing.join(', ')} (run them with BENCH_SUITE=${missing.join(',')})`);
+  const dates = Object.fromEntries(BENCHES.map((k) => [k, results[k]?.date ?? null]));
+  const latest = { benchmark: 'suite', date: new Date().toISOString(), machine, versions, measuredAt: dates, rows, sources: results };
+  const path = writeResult('latest', latest);
+  const subtitle = `${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB · Node ${versions.node} · PostgreSQL ${postgres} · ${new Date().toISOString().slice(0, 10)}`;
+  writeFileSync(CHART, chart(rows, subtitle));
+  if (existsSync(DOC)) {
+    const doc = readFileSync(DOC, 'utf8');
+    const a = doc.indexOf(BEGIN);
+    const b = doc.indexOf(END);
+    if (a >= 0 && b > a) {
+      const block = [
+        BEGIN,
+        '',
+        `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, ${machine.os}.`,
+        `Versions: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+        '',
+        '![Throughput of every row relative to its group’s reference, with peak server connections](benchmarks.svg)',
+        '',
+        markdown(rows),
+        '',
+        END,
+      ].join('\n');
+      writeFileSync(DOC, doc.slice(0, a) + block + doc.slice(b + END.length));
+    } else {
+      log(`${DOC} has no generated block (${BEGIN} … ${END}); left as it is`);
+    }
+  }
+  log(`\nwritten: ${path}, ${CHART}, ${DOC}  (suite ${Math.round((Date.now() - started) / 1000)} s)`);
+}
+
+runBench('bench', main);
