@@ -23,6 +23,7 @@ export type { PgErrorClass } from './pg-errors.js';
 export { quoteIdent, assertIdent, assertSlug, assertDomain, parseTenantRef, physicalNameFor, isUuid, SLUG_PATTERN } from './identifiers.js';
 export type { TenantRef } from './identifiers.js';
 export { sqlFolder, migrationList, checksum } from './migrations/migration-source.js';
+export { unqualifyPublic } from './migrations/unqualify-public.js';
 export type { Migration, MigrationSource } from './migrations/migration-source.js';
 export type { AppliedMigration } from './migrations/tenant-ledger.js';
 export type { IsolationStrategy } from './isolation-strategy.js';
