@@ -295,7 +295,11 @@ class UnitOfWorkClient extends InertEmitter implements OrmClient {
         const at = frames.findLastIndex((f) => f.name === ctl.name);
         if (at < 1) return await raw();
         await this.#unwind(at, ctl.kind === 'release');
-        return fakeResult(ctl.kind === 'release' ? 'RELEASE' : 'ROLLBACK');
+        if (ctl.kind === 'release') return fakeResult('RELEASE');
+        // As in PostgreSQL, the savepoint survives its rollback: the ORM may release it, roll
+        // back to it again, or leave it to the COMMIT (Prisma releases it).
+        frames.push(await openFrame(this.#db, ctl.name));
+        return fakeResult('ROLLBACK');
       }
     }
   }

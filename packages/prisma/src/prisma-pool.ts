@@ -27,23 +27,13 @@ function send(client: OrmClient, config: QueryConfig): Promise<pg.QueryResult> {
   return (client.query as (config: QueryConfig) => Promise<pg.QueryResult>)(config);
 }
 
-const SAVEPOINT = /^\s*savepoint\s+("?)([A-Za-z_][A-Za-z0-9_$]*)\1\s*;?\s*$/i;
-const RELEASE = /^\s*release(?:\s+savepoint)?\s+("?)([A-Za-z_][A-Za-z0-9_$]*)\1\s*;?\s*$/i;
-const ROLLBACK_TO = /^\s*rollback(?:\s+(?:work|transaction))?\s+to(?:\s+savepoint)?\s+("?)([A-Za-z_][A-Za-z0-9_$]*)\1\s*;?\s*$/i;
-const textOf = (config: QueryConfig): string => (typeof config === 'string' ? config : config.text);
 
 /**
  * A unit of work's client, checked out for a Prisma transaction (`pg.PoolClient`-shaped).
  * `release()` ends the unit of work when the checkout opened it.
- *
- * Prisma ends a failed nested transaction with `ROLLBACK TO SAVEPOINT x` and then
- * `RELEASE SAVEPOINT x` (in PostgreSQL the savepoint survives the rollback). Core's client ends
- * the savepoint's `db.transaction()` at the rollback, so the release that follows is answered
- * here, without a round trip.
  */
 class Checkout {
   readonly #client: OrmClient;
-  readonly #rolledBack = new Set<string>();
   #end: (() => void) | undefined;
 
   constructor(client: OrmClient, end: (() => void) | undefined) {
@@ -51,18 +41,8 @@ class Checkout {
     this.#end = end;
   }
 
-  async query(config: QueryConfig): Promise<pg.QueryResult> {
-    const text = textOf(config);
-    const release = RELEASE.exec(text);
-    if (release && this.#rolledBack.delete(release[2]!.toLowerCase())) {
-      return { command: 'RELEASE', rowCount: null, oid: 0, rows: [], fields: [] } as unknown as pg.QueryResult;
-    }
-    const result = await send(this.#client, config);
-    const rollbackTo = ROLLBACK_TO.exec(text);
-    if (rollbackTo) this.#rolledBack.add(rollbackTo[2]!.toLowerCase());
-    const savepoint = SAVEPOINT.exec(text);
-    if (savepoint) this.#rolledBack.delete(savepoint[2]!.toLowerCase());
-    return result;
+  query(config: QueryConfig): Promise<pg.QueryResult> {
+    return send(this.#client, config);
   }
 
   release(): void {
