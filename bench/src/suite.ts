@@ -43,6 +43,8 @@ export interface SuiteRow {
   readonly latency: string | null;
   readonly peakConnections: number | null;
   readonly note: string | null;
+  /** A goal the value must not exceed (durations), when it has one. */
+  readonly goal?: number;
 }
 
 /** The fields of each bench's JSON that the suite reads. */
@@ -140,6 +142,7 @@ export function rowsFrom(results: Results): SuiteRow[] {
         latency: `p90 ${v.p90} / p99 ${v.p99} ms`,
         peakConnections: v.peakConnections ?? null,
         note: `goal p50 ≤ ${v.goalP50} ms: ${v.met ? 'met' : 'missed'}`,
+        goal: v.goalP50,
       });
     }
   }
@@ -156,6 +159,7 @@ export function rowsFrom(results: Results): SuiteRow[] {
         latency: `${v.tenantsPerSecond} tenants/s`,
         peakConnections: v.peakConnections ?? null,
         note: `goal ≤ ${v.goalSeconds} s: ${v.met ? 'met' : 'missed'}`,
+        goal: v.goalSeconds,
       });
     }
   }
@@ -210,44 +214,65 @@ function escXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-/** A horizontal bar chart of every row that has a ratio, grouped, with its peak connections. */
+/**
+ * A horizontal bar chart: every row with a ratio, grouped, against its group's reference
+ * (longer is faster); then every row with a goal, as the share of the goal it used (shorter is
+ * better). Each bar carries its figure and peak connections.
+ */
 export function chart(rows: readonly SuiteRow[], subtitle: string): string {
-  const bars = rows.filter((r) => r.ratio !== null || r.note?.startsWith('skipped'));
-  const width = 900;
+  const ratioRows = rows.filter((r) => r.ratio !== null || r.note?.startsWith('skipped'));
+  const goalRows = rows.filter((r) => r.goal !== undefined && r.value !== null);
   const labelW = 430;
   const barW = 300;
+  const width = labelW + barW + 290;
   const rowH = 24;
-  const groups = [...new Set(bars.map((b) => b.group))];
-  const height = 70 + bars.length * rowH + groups.length * 28 + 20;
-  const maxRatio = Math.max(1.2, ...bars.map((b) => b.ratio ?? 0));
-  const x = (ratio: number) => labelW + (ratio / maxRatio) * barW;
+  const groupsOf = (list: readonly SuiteRow[]) => [...new Set(list.map((b) => b.group))];
+  const height = 70 + (ratioRows.length + goalRows.length) * rowH + (groupsOf(ratioRows).length + groupsOf(goalRows).length) * 36 + 20;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
-    `<text x="16" y="24" font-size="16" font-weight="600">Tenantry benchmarks — throughput relative to each group's reference (1.0×)</text>`,
+    `<text x="16" y="24" font-size="16" font-weight="600">Tenantry benchmarks</text>`,
     `<text x="16" y="44" fill="#555">${escXml(subtitle)}</text>`,
   ];
   let y = 70;
-  for (const g of groups) {
-    const members = bars.filter((b) => b.group === g);
-    parts.push(`<text x="16" y="${y + 14}" font-weight="600">${escXml(g)} — vs ${escXml(members[0]!.reference ?? '')}</text>`);
-    y += 28;
-    const top = y;
-    for (const b of members) {
-      parts.push(`<text x="${labelW - 8}" y="${y + 15}" text-anchor="end">${escXml(b.label.length > 68 ? `${b.label.slice(0, 66)}…` : b.label)}</text>`);
-      if (b.ratio === null) {
-        parts.push(`<text x="${labelW + 4}" y="${y + 15}" fill="#999">${escXml(b.note ?? 'no result')}</text>`);
-      } else {
-        const tenantry = /tenantry|reference API/i.test(b.label);
-        parts.push(`<rect x="${labelW}" y="${y + 4}" width="${Math.max(1, x(b.ratio) - labelW).toFixed(1)}" height="${rowH - 8}" fill="${tenantry ? '#2563eb' : '#9ca3af'}"/>`);
-        const peak = b.peakConnections === null ? '' : ` · peak ${b.peakConnections} conns`;
-        parts.push(`<text x="${(x(b.ratio) + 6).toFixed(1)}" y="${y + 15}">${b.ratio.toFixed(2)}× (${Math.round(b.value ?? 0).toLocaleString('en-US')} ${escXml(b.unit)}${peak})</text>`);
+  const section = (list: readonly SuiteRow[], scale: number, title: (first: SuiteRow) => string, bar: (r: SuiteRow) => { at: number | null; text: string; ours: boolean }) => {
+    const x = (v: number) => labelW + (Math.min(v, scale) / scale) * barW;
+    for (const g of groupsOf(list)) {
+      const members = list.filter((b) => b.group === g);
+      parts.push(`<text x="16" y="${y + 14}" font-weight="600">${escXml(title(members[0]!))}</text>`);
+      y += 28;
+      // The 1.0 line first, under the bars and their figures.
+      parts.push(`<line x1="${x(1).toFixed(1)}" y1="${y}" x2="${x(1).toFixed(1)}" y2="${y + members.length * rowH}" stroke="#d1d5db" stroke-width="2"/>`);
+      for (const b of members) {
+        const { at, text, ours } = bar(b);
+        parts.push(`<text x="${labelW - 8}" y="${y + 15}" text-anchor="end">${escXml(b.label.length > 68 ? `${b.label.slice(0, 66)}…` : b.label)}</text>`);
+        if (at === null) {
+          parts.push(`<text x="${labelW + 4}" y="${y + 15}" fill="#999">${escXml(text)}</text>`);
+        } else {
+          parts.push(`<rect x="${labelW}" y="${y + 4}" width="${Math.max(1, x(at) - labelW).toFixed(1)}" height="${rowH - 8}" fill="${ours ? '#2563eb' : '#9ca3af'}"/>`);
+          parts.push(`<text x="${(Math.max(x(at), x(1)) + 6).toFixed(1)}" y="${y + 15}">${escXml(text)}</text>`);
+        }
+        y += rowH;
       }
-      y += rowH;
+      y += 8;
     }
-    parts.push(`<line x1="${x(1).toFixed(1)}" y1="${top}" x2="${x(1).toFixed(1)}" y2="${y}" stroke="#111" stroke-dasharray="3,3"/>`);
-    y += 8;
-  }
+  };
+  const peak = (r: SuiteRow) => (r.peakConnections === null ? '' : ` · peak ${r.peakConnections} conns`);
+  section(
+    ratioRows,
+    Math.max(1.2, ...ratioRows.map((b) => b.ratio ?? 0)),
+    (first) => `${first.group} — throughput vs ${first.reference ?? 'reference'} (1.0×; longer is faster)`,
+    (r) =>
+      r.ratio === null
+        ? { at: null, text: r.note ?? 'no result', ours: false }
+        : { at: r.ratio, text: `${r.ratio.toFixed(2)}× (${Math.round(r.value ?? 0).toLocaleString('en-US')} ${r.unit}${peak(r)})`, ours: /tenantry|reference API/i.test(r.label) },
+  );
+  section(
+    goalRows,
+    Math.max(1.2, ...goalRows.map((r) => (r.value ?? 0) / r.goal!)),
+    (first) => `${first.group} — share of the goal (1.0 = the goal; shorter is better)`,
+    (r) => ({ at: r.value! / r.goal!, text: `${r.value} ${r.unit} (goal ≤ ${r.goal})${peak(r)}`, ours: true }),
+  );
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }
