@@ -3,9 +3,14 @@
  * measured in one run on one server (durability on). Goals (issue 4): p50 ≤ 15 ms for a
  * schema tenant, ≤ 40 ms for a database tenant (cloned from the template).
  *
+ * Beside each kind, interleaved with it, the bare PostgreSQL floor: the same DDL in one
+ * transaction on a plain connection (`CREATE SCHEMA` + the migration), and `CREATE DATABASE …
+ * TEMPLATE` of Tenantry's own template. What Tenantry adds is the difference.
+ *
  * Knobs: BENCH_TENANTS (per kind, default 200), TENANTRY_BENCH_DATABASE_URL.
  */
 import { performance } from 'node:perf_hooks';
+import pg from 'pg';
 import { createTenancy, migrationList, type IsolationKind } from '@tenantry/core';
 import { benchServer, envInt, log, machine, runBench, percentile, watchConnections, writeResult } from './bench-env.js';
 
@@ -32,11 +37,30 @@ async function main(): Promise<void> {
   const { url, server, version } = await benchServer();
   const tenancy = await createTenancy({ registryUrl: url, migrations: MIGRATIONS, applicationName: 'bench:provision' });
   const rows: Record<string, unknown>[] = [];
+  const raw = new pg.Client({ connectionString: url, application_name: 'bench:provision-raw' });
+  await raw.connect();
+  const rawMade: { schemas: string[]; databases: string[] } = { schemas: [], databases: [] };
   try {
     log(`Provisioning ${n} schema tenants and ${n} database tenants, one at a time (PostgreSQL ${version})`);
     // Warm up: the template database is built on the first database tenant.
     await tenancy.tenants.create({ slug: 'warm-schema', name: 'warm' });
     await tenancy.tenants.create({ slug: 'warm-database', name: 'warm', isolation: 'database' });
+    const tpl = (await raw.query<{ datname: string }>("select datname from pg_database where starts_with(datname, 'tenantry_tpl_') and datistemplate")).rows[0]?.datname;
+    if (tpl === undefined) throw new Error('no template database after the first database tenant');
+    const migrationSql = (await MIGRATIONS.load()).map((m) => m.up).join(';\n');
+    const rawTimes: Record<IsolationKind, number[]> = { schema: [], database: [] };
+    /** The bare PostgreSQL work of one tenant of `kind` (names made here, never from input). */
+    const rawCreate = async (kind: IsolationKind, i: number): Promise<void> => {
+      if (kind === 'schema') {
+        const name = `raw_s_${i}`;
+        rawMade.schemas.push(name);
+        await raw.query(`begin; create schema ${name}; set local search_path to ${name}; ${migrationSql}; commit`);
+      } else {
+        const name = `raw_d_${i}`;
+        rawMade.databases.push(name);
+        await raw.query(`create database ${name} template "${tpl}"`);
+      }
+    };
     const kinds: IsolationKind[] = ['schema', 'database'];
     const times: Record<IsolationKind, number[]> = { schema: [], database: [] };
     const watch = await watchConnections(url, 'bench:provision');
@@ -46,22 +70,32 @@ async function main(): Promise<void> {
         const started = performance.now();
         await tenancy.tenants.create({ slug: `p-${kind}-${i}`, name: `P ${i}`, isolation: kind });
         times[kind].push(performance.now() - started);
+        const rawStarted = performance.now();
+        await rawCreate(kind, i);
+        rawTimes[kind].push(performance.now() - rawStarted);
       }
     }
     const peakConnections = await watch.stop();
     log('');
-    log('| tenant kind | tenants | p50 ms | p90 ms | p99 ms | goal p50 | peak conns (both kinds) |');
-    log('|---|---|---|---|---|---|---|');
+    log('| tenant kind | tenants | p50 ms | p90 ms | p99 ms | bare PostgreSQL p50 ms | Tenantry adds (p50) | goal p50 | peak conns (both kinds) |');
+    log('|---|---|---|---|---|---|---|---|---|');
     for (const kind of kinds) {
-      const row = { kind, tenants: n, p50: round(percentile(times[kind], 50)), p90: round(percentile(times[kind], 90)), p99: round(percentile(times[kind], 99)), goalP50: GOALS[kind], peakConnections };
-      rows.push({ ...row, met: row.p50 <= GOALS[kind] });
-      log(`| ${kind} | ${n} | ${row.p50} | ${row.p90} | ${row.p99} | ≤ ${GOALS[kind]} ${row.p50 <= GOALS[kind] ? '✓' : '✗'} | ${peakConnections} |`);
+      const rawP50 = round(percentile(rawTimes[kind], 50));
+      const row = { kind, tenants: n, p50: round(percentile(times[kind], 50)), p90: round(percentile(times[kind], 90)), p99: round(percentile(times[kind], 99)), rawP50, goalP50: GOALS[kind], peakConnections };
+      rows.push({ ...row, overheadP50: round(row.p50 - rawP50), met: row.p50 <= GOALS[kind] });
+      log(`| ${kind} | ${n} | ${row.p50} | ${row.p90} | ${row.p99} | ${rawP50} | ${round(row.p50 - rawP50)} ms | ≤ ${GOALS[kind]} ${row.p50 <= GOALS[kind] ? '✓' : '✗'} | ${peakConnections} |`);
     }
+    log(`bare PostgreSQL: ${kinds.map((k) => (k === 'schema' ? 'CREATE SCHEMA + the migration in one transaction' : 'CREATE DATABASE … TEMPLATE of the same template')).join('; ')} — on a plain connection, interleaved with Tenantry's creates`);
     const path = writeResult('provision', { benchmark: 'provision', date: new Date().toISOString(), machine: machine(version), migrations: 'five tables with indexes', tenantRoles: true, rows });
     log('');
     log(`written to ${path}`);
   } finally {
     await tenancy.close();
+    if (server === undefined) {
+      for (const name of rawMade.schemas) await raw.query(`drop schema if exists ${name} cascade`).catch(() => undefined);
+      for (const name of rawMade.databases) await raw.query(`drop database if exists ${name}`).catch(() => undefined);
+    }
+    await raw.end();
     await server?.stop();
   }
 }
