@@ -39,6 +39,27 @@ describe('tenants', () => {
     expect(both.body.code).toBe('VALIDATION_FAILED');
   });
 
+  it('creates a database tenant on a named server with a plan, and refuses an unknown isolation or server', async () => {
+    const res = await http(u, 'POST', '/tenants', { ...admin, body: { name: 'Own Database', slug: 'own-db', isolation: 'database', server: 'default', plan: 'pro' } });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ slug: 'own-db', status: 'ACTIVE', isolation: 'database', server: 'default', plan: 'pro', schema: null, schemaVersion: '0002_create_users' });
+    expect(res.body.database).toBe(`t_${res.body.id.replace(/-/g, '')}`);
+    const { token } = (await http(u, 'POST', '/tenants/own-db/tokens', admin)).body;
+    const post = await http(u, 'POST', '/posts', { token, headers: { 'x-tenant-id': 'own-db' }, body: { title: 'In its own database', content: 'x', published: true } });
+    expect(post.status).toBe(201);
+    expect((await http(u, 'GET', '/posts', { token, headers: { 'x-tenant-id': 'own-db' } })).body.map((p: { title: string }) => p.title)).toEqual(['In its own database']);
+    const badIsolation = await http(u, 'POST', '/tenants', { ...admin, body: { name: 'Bad', isolation: 'table' } });
+    expect(badIsolation.status).toBe(400);
+    expect(badIsolation.body.errors).toEqual([{ field: 'isolation', messages: ["isolation must be 'schema' or 'database'"] }]);
+    const noServer = await http(u, 'POST', '/tenants', { ...admin, body: { name: 'Nowhere', server: 'mars-1' } });
+    expect(noServer.status).toBe(404);
+    expect(noServer.body.code).toBe('SERVER_NOT_FOUND');
+    const badServer = await http(u, 'POST', '/tenants', { ...admin, body: { name: 'Bad', server: "x'; drop table tenants; --" } });
+    expect(badServer.status).toBe(400);
+    expect(badServer.body.errors[0].field).toBe('server');
+    expect((await http(u, 'DELETE', '/tenants/own-db', admin)).status).toBe(200);
+  });
+
   it('answers 409 TENANT_EXISTS for a taken slug and 400 for a bad one', async () => {
     const dup = await http(u, 'POST', '/tenants', { ...admin, body: { name: 'Explicit again', slug: 'explicit-one' } });
     expect(dup.status).toBe(409);

@@ -9,7 +9,9 @@ export function tenantJson(t: Tenant, extra: { domains?: readonly string[] } = {
     status: t.status,
     isolation: t.isolation,
     server: t.server,
-    schema: t.physicalName,
+    // Its schema, or for a database tenant its database (whose tables are in `public`).
+    schema: t.isolation === 'schema' ? t.physicalName : null,
+    database: t.isolation === 'database' ? t.physicalName : null,
     schemaVersion: t.schemaVersion,
     lastMigrationAt: t.lastMigrationAt?.toISOString() ?? null,
     errorMessage: t.errorMessage,

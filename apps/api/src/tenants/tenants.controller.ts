@@ -32,14 +32,23 @@ export class TenantsController {
   }
 
   @Post()
-  @ApiOperation({ summary: 'Create a tenant: registry row, schema, every migration. 201 when ACTIVE.' })
+  @ApiOperation({ summary: 'Create a tenant: registry row, schema or database, every migration. 201 when ACTIVE.' })
   async create(@Body() body: CreateTenantDto): Promise<Record<string, unknown>> {
     if (body.slug !== undefined && body.subdomain !== undefined && body.slug !== body.subdomain) {
       throw fieldError('subdomain', 'subdomain is the slug under another name; give one, or the same value in both');
     }
     const slug = body.slug ?? body.subdomain ?? slugify(body.name);
     if (slug === undefined) throw fieldError('slug', `cannot derive a slug from name ${JSON.stringify(body.name)}; give slug (3–63 lowercase letters, digits, hyphens)`);
-    const tenant = await this.#tenancy.tenants.create({ slug, name: body.name }, { actor: ADMIN_ACTOR });
+    const tenant = await this.#tenancy.tenants.create(
+      {
+        slug,
+        name: body.name,
+        ...(body.isolation === undefined ? {} : { isolation: body.isolation }),
+        ...(body.server === undefined ? {} : { server: body.server }),
+        ...(body.plan === undefined ? {} : { plan: body.plan }),
+      },
+      { actor: ADMIN_ACTOR },
+    );
     return tenantJson(tenant);
   }
 

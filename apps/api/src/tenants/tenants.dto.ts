@@ -8,6 +8,8 @@ const SLUG = /^[a-z][a-z0-9-]{1,61}[a-z0-9]$/;
 const SLUG_MESSAGE = '$property must be 3–63 lowercase letters, digits and single hyphens, starting with a letter (e.g. acme-corp)';
 /** A uuid or a slug. */
 const ID_OR_SLUG = /^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[a-z][a-z0-9-]{1,61}[a-z0-9])$/;
+/** A server id as core accepts it. */
+const SERVER_ID = /^[a-z][a-z0-9-]{0,62}$/;
 // eslint-disable-next-line no-control-regex
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
 
@@ -32,6 +34,25 @@ export class CreateTenantDto {
   @Matches(SLUG, { message: SLUG_MESSAGE })
   @IsString()
   subdomain?: string;
+
+  @ApiPropertyOptional({ enum: ['schema', 'database'], description: 'A schema of its own (default) or a database of its own, cloned from the template.' })
+  @IsOptional()
+  @IsIn(['schema', 'database'], { message: "$property must be 'schema' or 'database'" })
+  isolation?: 'schema' | 'database';
+
+  @ApiPropertyOptional({ example: 'eu-2', description: 'The server to place it on (GET /servers); default: the least-loaded one with room.' })
+  @IsOptional()
+  @Matches(SERVER_ID, { message: '$property must be a server id: 1–63 lowercase letters, digits and hyphens, starting with a letter' })
+  @IsString()
+  server?: string;
+
+  @ApiPropertyOptional({ example: 'pro', maxLength: 100 })
+  @IsOptional()
+  @Matches(NO_CONTROL, { message: '$property must not contain control characters' })
+  @MaxLength(100)
+  @MinLength(1)
+  @IsString()
+  plan?: string;
 }
 
 export class UpdateTenantDto {
