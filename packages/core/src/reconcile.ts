@@ -1,4 +1,5 @@
 import type { ConnectionRouter } from './connection-router.js';
+import { ErrorCodes, TenantryError } from './errors.js';
 import type { IsolationStrategy } from './isolation-strategy.js';
 import type { Logger } from './logger.js';
 import type { MigrationSource } from './migrations/migration-source.js';
@@ -37,6 +38,10 @@ export interface ReconcileDeps {
   readonly tenantRoles: boolean;
   /** `tenantry:<registry id>`, the comment on this registry's schemas and databases. */
   readonly marker: string;
+  /** The per-server connection budget (`pool.max`). */
+  readonly capacity: number;
+  /** Runs `fn` as one of the lifecycle operations allowed at once (see Tenancy's lifecycle lock). */
+  readonly lifecycleSlot: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 /** The advisory lock a process holds (in the registry database) while it provisions or deletes a tenant. */
@@ -57,7 +62,14 @@ export async function reconcile(d: ReconcileDeps): Promise<ReconcileReport> {
   const source = await d.migrations.load();
   const admin = await d.router.admin(d.registryServer);
   const stuck = await d.registry.stuck();
-  for (const { tenant, targetVersion } of stuck) {
+  /**
+   * Settles one stuck tenant under its lifecycle lock, held on a registry connection that also
+   * carries the registry writes; its container work takes one more connection at a time.
+   */
+  const settle = async (tenant: Tenant, targetVersion: string | null): Promise<void> => {
+    if (tenant.server === d.registryServer && d.capacity < 2) {
+      throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, `settling tenant '${tenant.slug}' needs two connections to the registry's server at once but pool.max is ${d.capacity}; raise pool.max to at least 2`);
+    }
     const lock = await admin.connect();
     try {
       // Held in an open transaction, like the provisioning process's own (PgBouncer-safe).
@@ -66,15 +78,15 @@ export async function reconcile(d: ReconcileDeps): Promise<ReconcileReport> {
       if (!rows[0]?.ok) {
         await lock.query('rollback');
         inProgress.push({ id: tenant.id, slug: tenant.slug });
-        continue;
+        return;
       }
       try {
-        const fresh = await d.registry.find({ kind: 'id', value: tenant.id });
-        if (!fresh || (fresh.status !== 'PROVISIONING' && fresh.status !== 'DELETING')) continue;
+        const fresh = await d.registry.find({ kind: 'id', value: tenant.id }, lock);
+        if (!fresh || (fresh.status !== 'PROVISIONING' && fresh.status !== 'DELETING')) return;
         const strategy = d.strategy(fresh.isolation);
         if (fresh.status === 'DELETING') {
           await strategy.drop(fresh);
-          await d.registry.transition(fresh.id, { from: ['DELETING'], to: 'DELETED', action: 'deleted', actor: 'reconcile' });
+          await d.registry.transition(fresh.id, { from: ['DELETING'], to: 'DELETED', action: 'deleted', actor: 'reconcile' }, lock);
           cleaned.push({ id: fresh.id, slug: fresh.slug, status: 'DELETED' });
         } else {
           // Done means: the ledger reached the migration the creating process was heading to.
@@ -82,12 +94,16 @@ export async function reconcile(d: ReconcileDeps): Promise<ReconcileReport> {
           const target = targetVersion ?? source.at(-1)?.name ?? null;
           const ledger = target === null ? undefined : await completeLedger(d, strategy, fresh, target);
           if (ledger) {
-            await d.registry.recordMigrations(admin, fresh.id, ledger);
-            await d.registry.transition(fresh.id, { from: ['PROVISIONING'], to: 'ACTIVE', action: 'provisioned', actor: 'reconcile', detail: { reconciled: true }, schemaVersion: ledger.at(-1)?.name ?? null });
+            await d.registry.recordMigrations(lock, fresh.id, ledger);
+            await d.registry.transition(fresh.id, { from: ['PROVISIONING'], to: 'ACTIVE', action: 'provisioned', actor: 'reconcile', detail: { reconciled: true }, schemaVersion: ledger.at(-1)?.name ?? null }, lock);
             finished.push({ id: fresh.id, slug: fresh.slug });
           } else {
             await strategy.drop(fresh);
-            await d.registry.transition(fresh.id, { from: ['PROVISIONING'], to: 'FAILED', action: 'failed', actor: 'reconcile', error: 'provisioning was interrupted (the process stopped); nothing was kept — delete the tenant and create it again' });
+            await d.registry.transition(
+              fresh.id,
+              { from: ['PROVISIONING'], to: 'FAILED', action: 'failed', actor: 'reconcile', error: 'provisioning was interrupted (the process stopped); nothing was kept — delete the tenant and create it again' },
+              lock,
+            );
             cleaned.push({ id: fresh.id, slug: fresh.slug, status: 'FAILED' });
           }
         }
@@ -95,11 +111,16 @@ export async function reconcile(d: ReconcileDeps): Promise<ReconcileReport> {
       } finally {
         await lock.query('commit');
       }
+    } finally {
+      lock.release();
+    }
+  };
+  for (const { tenant, targetVersion } of stuck) {
+    try {
+      await d.lifecycleSlot(() => settle(tenant, targetVersion));
     } catch (err) {
       d.logger.error({ err, tenant: tenant.id }, 'reconcile could not settle a tenant');
       unreachable.push({ server: tenant.server, error: err instanceof Error ? err.message : String(err) });
-    } finally {
-      lock.release();
     }
   }
   // Orphans: containers no live registry row owns.

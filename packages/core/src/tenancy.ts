@@ -287,6 +287,8 @@ export class Tenancy {
       registryServer: REGISTRY_SERVER,
       tenantRoles: this.#tenantRoles,
       marker: this.#marker,
+      capacity: this.#router.capacity,
+      lifecycleSlot: (fn) => this.#lifecycleSlots.run(fn),
     });
   }
 
