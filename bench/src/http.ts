@@ -1,0 +1,509 @@
+/**
+ * `npm run bench:http` — `GET /posts/:id` over HTTP, side by side in one run:
+ *
+ * 1. the reference API (apps/api) over N schema tenants, a random tenant per request
+ *    (`x-tenant-id` + that tenant's JWT);
+ * 2. a plain NestJS app without tenancy on ONE schema holding the same rows (the baseline);
+ * 3. nestjs-multitenant (npm, NestJS 11 + TypeORM 0.3, in its own project under bench/peers/)
+ *    over N of its tenants holding the same rows.
+ *
+ * Bench, servers and load generator (autocannon) are separate processes. Each row is warmed
+ * up, then the rows are measured in alternating rounds; the median round is reported with the
+ * peak server connections from pg_stat_activity. See bench/README.md for the knobs.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { quoteIdent } from '@tenantry/core';
+import { benchServer, envInt, log, machine, runBench, writeResult } from './bench-env.js';
+import { LoadGenerator, type LoadTarget, type RoundResult } from './http-load.js';
+import { ConnectionMonitor } from './http-monitor.js';
+import { startServer, type RunningServer } from './http-servers.js';
+import { createPeerTenants, fillPeerTenants, http, peerCode, postsDdl, provisionPlain, provisionReference, type ReferenceTenant } from './http-setup.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '..', '..');
+const API_MAIN = join(repo, 'apps', 'api', 'dist', 'main.js');
+const POSTS_MIGRATION = join(repo, 'apps', 'api', 'migrations', '0001_create_posts.sql');
+const PLAIN_MAIN = join(here, 'plain-app', 'main.js');
+const PEER_DIR = join(repo, 'bench', 'peers', 'nestjs-multitenant');
+const PEER_MAIN = join(PEER_DIR, 'src', 'main.js');
+
+/** Each server has its own database, so its backends are counted by datname. */
+const DATABASES = { reference: 'bench_http_api', plain: 'bench_http_plain', 'nestjs-multitenant': 'bench_http_peer' } as const;
+type RowKey = keyof typeof DATABASES;
+const PLAIN_SCHEMA = 'bench_plain';
+const READY = /listening on http:\/\/[^\s:]+:(\d+)/;
+
+const pool = envInt('BENCH_HTTP_POOL', 10);
+const config = {
+  tenants: envInt('BENCH_TENANTS', 1000),
+  postsPerTenant: envInt('BENCH_HTTP_POSTS', 3),
+  connections: envInt('BENCH_HTTP_CONNECTIONS', 32),
+  rounds: envInt('BENCH_HTTP_ROUNDS', 3),
+  seconds: envInt('BENCH_HTTP_SECONDS', 5),
+  leadInSeconds: envInt('BENCH_HTTP_LEAD_IN_SECONDS', 1, 0),
+  warmupSeconds: envInt('BENCH_HTTP_WARMUP_SECONDS', 3, 0),
+  sweepCallers: envInt('BENCH_HTTP_SWEEP_CALLERS', pool),
+  sweepMaxSeconds: envInt('BENCH_HTTP_SWEEP_MAX_SECONDS', 30),
+  settleMaxSeconds: envInt('BENCH_HTTP_SETTLE_MAX_SECONDS', 15, 0),
+  createConcurrency: envInt('BENCH_HTTP_CREATE_CONCURRENCY', 4),
+  monitorMs: envInt('BENCH_MONITOR_MS', 100, 10),
+  pool,
+  apiLogLevel: process.env['BENCH_HTTP_API_LOG_LEVEL'] || 'silent',
+  rows: (process.env['BENCH_HTTP_ROWS'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+};
+const writeOutput = process.env['BENCH_OUTPUT'] !== '-';
+
+const LABELS: Record<RowKey, string> = {
+  reference: 'reference API (apps/api, Tenantry), random tenant',
+  plain: 'plain NestJS, one schema, no tenancy (baseline)',
+  'nestjs-multitenant': 'nestjs-multitenant 2.1.1 (TypeORM), random tenant',
+};
+
+/** A row being measured. */
+interface Row {
+  readonly key: RowKey;
+  readonly label: string;
+  readonly database: string;
+  /** Our own rows must be error-free or the run fails; a peer's failures are reported. */
+  readonly mustSucceed: boolean;
+  readonly server: RunningServer;
+  readonly targets: readonly LoadTarget[];
+  /** One target per tenant, for the sweep. */
+  readonly sweep: readonly LoadTarget[];
+  /** Requests that must not find the post: [target, expected status]. */
+  readonly negatives: readonly (readonly [LoadTarget, number])[];
+  readonly rounds: RoundResult[];
+  readonly peaks: number[];
+  readonly peakByApp: Map<string, number>;
+  readonly settleSeconds: number[];
+  readonly failures: string[];
+  warmup?: { sweepRequests: number; sweepSeconds: number; sweepCapped: boolean; load?: RoundResult };
+}
+
+interface Skipped {
+  readonly key: RowKey;
+  readonly label: string;
+  readonly skipped: string;
+}
+
+function wanted(key: RowKey): boolean {
+  return config.rows.length === 0 || config.rows.includes(key);
+}
+
+function databaseUrl(serverUrl: string, database: string): string {
+  const u = new URL(serverUrl);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** What a server logged about its last failure (PostgreSQL's refusal first), for failure reports. */
+function serverError(server: RunningServer): string {
+  const lines = server
+    .tail()
+    // eslint-disable-next-line no-control-regex
+    .replace(/\x1b\[[0-9;]*m/g, '')
+    .split('\n')
+    .map((l) => l.trim());
+  const line = lines.findLast((l) => /too many clients|remaining connection slots/i.test(l)) ?? lines.findLast((l) => /error/i.test(l));
+  return line === undefined ? '' : `; the server logged: ${line.slice(0, 240)}`;
+}
+
+function describeFailures(r: RoundResult): string | undefined {
+  if (r.non2xx === 0 && r.errors === 0 && r.mismatches === 0) return undefined;
+  const codes = Object.entries(r.statusCodes)
+    .filter(([c]) => !c.startsWith('2'))
+    .map(([c, n]) => `${n}× ${c}`)
+    .join(', ');
+  const parts = [`${r.non2xx} of ${r.responses} responses not 2xx${codes === '' ? '' : ` (${codes})`}`];
+  if (r.errors > 0) parts.push(`${r.errors} connection errors/timeouts`);
+  if (r.mismatches > 0) parts.push(`${r.mismatches} bodies that were not the post asked for (first: ${r.firstMismatch})`);
+  return parts.join(', ');
+}
+
+/** Records (peer) or throws (our rows) a failure. */
+function fail(row: Row, what: string): void {
+  const message = `${row.label}: ${what}${serverError(row.server)}`;
+  if (row.mustSucceed) throw new Error(message);
+  row.failures.push(what);
+  log(`  ! ${message}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setup
+
+async function prepareDatabases(admin: pg.Client, keys: readonly RowKey[]): Promise<void> {
+  for (const key of keys) {
+    const db = DATABASES[key];
+    // The reference API's database is kept (an external server reuses its tenants, whose roles
+    // are server-wide); the others are made afresh.
+    if (key !== 'reference') await admin.query(`drop database if exists ${quoteIdent(db)} with (force)`);
+    const { rowCount } = await admin.query('select 1 from pg_database where datname = $1', [db]);
+    if (rowCount === 0) await admin.query(`create database ${quoteIdent(db)}`);
+  }
+}
+
+function referenceTargets(tenants: readonly ReferenceTenant[]): LoadTarget[] {
+  return tenants.flatMap((t) => t.posts.map((p) => ({ path: `/posts/${p.id}`, headers: { 'x-tenant-id': t.id, authorization: `Bearer ${t.token}` }, id: p.id, title: p.title })));
+}
+
+function peerTargets(tenants: readonly ReferenceTenant[]): LoadTarget[] {
+  return tenants.flatMap((t, i) => t.posts.map((p) => ({ path: `/posts/${p.id}`, headers: { 'x-tenant-id': peerCode(i) }, id: p.id, title: p.title })));
+}
+
+/** One post per tenant, rotating through the posts. */
+function sweepTargets(targets: readonly LoadTarget[], postsPerTenant: number): LoadTarget[] {
+  const out: LoadTarget[] = [];
+  for (let i = 0; i * postsPerTenant < targets.length; i++) out.push(targets[i * postsPerTenant + (i % postsPerTenant)]!);
+  return out;
+}
+
+/** Another tenant's post with this tenant's headers (and token): must be 404. */
+function crossTenant(targets: readonly LoadTarget[], postsPerTenant: number, count: number): [LoadTarget, number][] {
+  const tenants = targets.length / postsPerTenant;
+  if (tenants < 2) return [];
+  const out: [LoadTarget, number][] = [];
+  for (let k = 0; k < count; k++) {
+    const a = Math.floor(Math.random() * tenants);
+    const b = (a + 1 + Math.floor(Math.random() * (tenants - 1))) % tenants;
+    const owner = targets[a * postsPerTenant]!;
+    const asker = targets[b * postsPerTenant]!;
+    out.push([{ ...owner, headers: asker.headers }, 404]);
+  }
+  return out;
+}
+
+const UNKNOWN_POST = '00000000-0000-4000-8000-000000000000';
+
+function ensurePeerInstalled(): string | undefined {
+  const pinned = (JSON.parse(readFileSync(join(PEER_DIR, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies['nestjs-multitenant'];
+  const installed = join(PEER_DIR, 'node_modules', 'nestjs-multitenant', 'package.json');
+  if (existsSync(installed) && (JSON.parse(readFileSync(installed, 'utf8')) as { version: string }).version === pinned) return undefined;
+  log(`  installing nestjs-multitenant ${pinned} and its NestJS 11 / TypeORM 0.3 stack into bench/peers/nestjs-multitenant (first run only)…`);
+  const started = performance.now();
+  const r = spawnSync('npm', ['install', '--prefix', PEER_DIR, '--no-audit', '--no-fund'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.error) return `npm could not be run: ${r.error.message}`;
+  if (r.status !== 0) {
+    const lines = `${r.stderr}`.split('\n').filter((l) => l.trim() !== '' && !/npm warn/i.test(l));
+    return `npm install --prefix bench/peers/nestjs-multitenant failed (exit ${r.status}): ${lines.slice(-3).join(' | ').slice(0, 400)}`;
+  }
+  log(`  installed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurement
+
+/** Waits until no row's database holds more than its pool and a few backends (a leak elsewhere must not starve the next row). */
+async function settle(monitor: ConnectionMonitor, rows: readonly Row[]): Promise<number> {
+  const started = performance.now();
+  const limit = config.pool + 5;
+  for (;;) {
+    const now = await monitor.snapshot();
+    const over = rows.filter((r) => (now.get(r.database) ?? 0) > limit);
+    const waited = (performance.now() - started) / 1000;
+    if (over.length === 0) return waited;
+    if (waited >= config.settleMaxSeconds) {
+      log(`  (settle: ${over.map((r) => `${r.key} still holds ${now.get(r.database)} backends`).join(', ')} after ${config.settleMaxSeconds} s; going on)`);
+      return waited;
+    }
+    await sleep(250);
+  }
+}
+
+/** Known posts, another tenant's posts and an unknown id, one request at a time. */
+async function checkSample(row: Row): Promise<void> {
+  const sample = Array.from({ length: Math.min(50, row.targets.length) }, () => row.targets[Math.floor(Math.random() * row.targets.length)]!);
+  for (const t of sample) {
+    const r = await http(row.server.url, 'GET', t.path, { headers: { ...t.headers } });
+    const post = r.body as { id?: string; title?: string } | undefined;
+    if (r.status !== 200 || post?.id !== t.id || post.title !== t.title) return fail(row, `sample check: ${t.path} answered ${r.status} ${r.text.slice(0, 200)}`);
+  }
+  const anyHeaders = row.targets[0]!.headers;
+  for (const [t, status] of [...row.negatives, [{ ...row.targets[0]!, path: `/posts/${UNKNOWN_POST}`, headers: anyHeaders }, 404] as const]) {
+    const r = await http(row.server.url, 'GET', t.path, { headers: { ...t.headers } });
+    if (r.status !== status) return fail(row, `isolation check: ${t.path} with ${JSON.stringify(t.headers['x-tenant-id'] ?? null)} answered ${r.status}, expected ${status}: ${r.text.slice(0, 200)}`);
+  }
+}
+
+/** Every tenant once from each of `sweepCallers` callers (each starting elsewhere), checking every answer. */
+async function sweep(row: Row): Promise<void> {
+  const started = performance.now();
+  const deadline = started + config.sweepMaxSeconds * 1000;
+  const n = row.sweep.length;
+  let requests = 0;
+  let stop = false;
+  let capped = false;
+  await Promise.all(
+    Array.from({ length: config.sweepCallers }, async (_, c) => {
+      const start = Math.floor((c * n) / config.sweepCallers);
+      for (let k = 0; k < n && !stop; k++) {
+        if (performance.now() > deadline) {
+          capped = true;
+          return;
+        }
+        const t = row.sweep[(start + k) % n]!;
+        const r = await http(row.server.url, 'GET', t.path, { headers: { ...t.headers } });
+        requests++;
+        const post = r.body as { id?: string; title?: string } | undefined;
+        if (r.status !== 200 || post?.id !== t.id || post.title !== t.title) {
+          if (!stop) {
+            stop = true;
+            fail(row, `warm-up sweep: request ${requests} (${t.path}) answered ${r.status} ${r.text.slice(0, 200)}`);
+          }
+          return;
+        }
+      }
+    }),
+  );
+  row.warmup = { sweepRequests: requests, sweepSeconds: round1((performance.now() - started) / 1000), sweepCapped: capped };
+}
+
+async function measureRound(row: Row, load: LoadGenerator, monitor: ConnectionMonitor, seconds: number): Promise<{ result: RoundResult; peak: number }> {
+  monitor.start(config.monitorMs);
+  const running = load.run(row.key, row.server.url, { connections: config.connections, seconds, leadInSeconds: config.leadInSeconds });
+  await running.catch(() => undefined);
+  const peaks = await monitor.stop();
+  const result = await running;
+  for (const [app, n] of peaks.byApp) {
+    if (!app.startsWith(`${row.database}/`)) continue;
+    const name = app.slice(row.database.length + 1) || '(none)';
+    if (n > (row.peakByApp.get(name) ?? 0)) row.peakByApp.set(name, n);
+  }
+  return { result, peak: peaks.byDatabase.get(row.database) ?? 0 };
+}
+
+function medianRound(rounds: readonly RoundResult[]): RoundResult {
+  const sorted = [...rounds].sort((a, b) => a.reqPerSec - b.reqPerSec);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const began = performance.now();
+  const keys = (['reference', 'plain', 'nestjs-multitenant'] as const).filter(wanted);
+  if (keys.length === 0) throw new Error('BENCH_HTTP_ROWS names no row: use reference, plain, nestjs-multitenant');
+  const { url, server, version } = await benchServer();
+  log(`bench:http — GET /posts/:id, ${config.tenants} tenants × ${config.postsPerTenant} posts, ${config.connections} connections, pool ${config.pool}, ${config.rounds} rounds × ${config.seconds} s (PostgreSQL ${version}${server ? `, embedded on port ${server.port}` : ''})`);
+  const servers: RunningServer[] = [];
+  const load = new LoadGenerator();
+  let monitor: ConnectionMonitor | undefined;
+  const admin = new pg.Client({ connectionString: url, application_name: 'bench:setup' });
+  await admin.connect();
+  let adminOpen = true;
+  const rows: Row[] = [];
+  const skipped: Skipped[] = [];
+  const newRow = (key: RowKey, srv: RunningServer, targets: LoadTarget[], negatives: [LoadTarget, number][]): Row => ({
+    key,
+    label: LABELS[key],
+    database: DATABASES[key],
+    mustSucceed: key !== 'nestjs-multitenant',
+    server: srv,
+    targets,
+    sweep: sweepTargets(targets, config.postsPerTenant),
+    negatives,
+    rounds: [],
+    peaks: [],
+    peakByApp: new Map(),
+    settleSeconds: [],
+    failures: [],
+  });
+  try {
+    log('setup:');
+    const setupStarted = performance.now();
+    await prepareDatabases(admin, ['reference', ...keys.filter((k) => k !== 'reference')]);
+    const ddl = postsDdl(POSTS_MIGRATION);
+
+    // 1. The reference API creates the tenants and posts; their rows are the other rows' data.
+    const adminToken = `bench-admin-${randomBytes(16).toString('hex')}`;
+    const api = await startServer({
+      name: 'reference API',
+      script: API_MAIN,
+      env: {
+        NODE_ENV: 'production',
+        DATABASE_URL: databaseUrl(url, DATABASES.reference),
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: config.apiLogLevel,
+        TENANTRY_ADMIN_TOKEN: adminToken,
+        TENANTRY_JWT_SECRET: randomBytes(48).toString('base64'),
+        TENANTRY_POOL_MAX: String(config.pool),
+      },
+      ready: READY,
+    });
+    servers.push(api);
+    const tenants = await provisionReference(api.url, adminToken, { tenants: config.tenants, postsPerTenant: config.postsPerTenant, createConcurrency: config.createConcurrency });
+    const posts = tenants.flatMap((t) => t.posts);
+    const refTargets = referenceTargets(tenants);
+    if (wanted('reference')) {
+      // Another tenant's post with this tenant's token: 404; this token for another tenant: 403.
+      const negatives = crossTenant(refTargets, config.postsPerTenant, 20);
+      for (const [t] of negatives.slice(0, 5)) {
+        const owner = refTargets.find((x) => x.id === t.id)!;
+        negatives.push([{ ...owner, headers: { ...owner.headers, 'x-tenant-id': t.headers['x-tenant-id']! } }, 403]);
+      }
+      rows.push(newRow('reference', api, refTargets, negatives));
+    }
+
+    // 2. The plain app: the same rows in one schema.
+    if (wanted('plain')) {
+      await provisionPlain(databaseUrl(url, DATABASES.plain), PLAIN_SCHEMA, ddl, posts);
+      const plain = await startServer({
+        name: 'plain app',
+        script: PLAIN_MAIN,
+        env: { NODE_ENV: 'production', NO_COLOR: '1', DATABASE_URL: databaseUrl(url, DATABASES.plain), PLAIN_SCHEMA, PLAIN_POOL_MAX: String(config.pool), PORT: '0' },
+        ready: READY,
+      });
+      servers.push(plain);
+      rows.push(newRow('plain', plain, posts.map((p) => ({ path: `/posts/${p.id}`, headers: {}, id: p.id, title: p.title })), []));
+      log(`  plain app: ${posts.length} posts in schema ${PLAIN_SCHEMA}`);
+    }
+
+    // 3. nestjs-multitenant, in its own npm project; skipped with the reason when it cannot run.
+    if (wanted('nestjs-multitenant')) {
+      const peerUrl = databaseUrl(url, DATABASES['nestjs-multitenant']);
+      const peerEnv = { NODE_ENV: 'production', NO_COLOR: '1', DATABASE_URL: peerUrl, PORT: '0', PGAPPNAME: 'bench:nestjs-multitenant' };
+      let peer: RunningServer | undefined;
+      try {
+        const reason = ensurePeerInstalled();
+        if (reason !== undefined) throw new Error(reason);
+        // First start with synchronize (the README's development setting): it creates the
+        // package's public.tenants table; tenants are created through its admin route.
+        const setupPeer = await startServer({ name: 'nestjs-multitenant (setup)', script: PEER_MAIN, cwd: PEER_DIR, env: { ...peerEnv, PEER_SYNCHRONIZE: '1' }, ready: READY });
+        try {
+          await createPeerTenants(setupPeer.url, config.tenants, config.createConcurrency);
+        } finally {
+          await setupPeer.stop();
+        }
+        await fillPeerTenants(peerUrl, ddl, tenants, config.createConcurrency);
+        peer = await startServer({ name: 'nestjs-multitenant', script: PEER_MAIN, cwd: PEER_DIR, env: peerEnv, ready: READY });
+        servers.push(peer);
+        const targets = peerTargets(tenants);
+        rows.push(newRow('nestjs-multitenant', peer, targets, crossTenant(targets, config.postsPerTenant, 20)));
+      } catch (err) {
+        await peer?.stop();
+        const reason = errorMessage(err).split('\n').slice(0, 4).join(' | ');
+        skipped.push({ key: 'nestjs-multitenant', label: LABELS['nestjs-multitenant'], skipped: reason });
+        log(`  ! nestjs-multitenant skipped: ${reason}`);
+      }
+    }
+    if (!wanted('reference')) {
+      // It served as the data source only.
+      await api.stop();
+      servers.splice(servers.indexOf(api), 1);
+    }
+    await admin.query('checkpoint');
+    await admin.end();
+    adminOpen = false;
+    log(`setup done in ${((performance.now() - setupStarted) / 1000).toFixed(1)} s`);
+
+    // Warm-up: a sample check, a sweep over all tenants, then a few seconds of load.
+    monitor = await ConnectionMonitor.open(url);
+    log('warm-up:');
+    for (const row of rows) {
+      await load.load(row.key, row.targets);
+      await settle(monitor, rows);
+      const started = performance.now();
+      await checkSample(row);
+      await sweep(row);
+      await settle(monitor, rows);
+      if (config.warmupSeconds > 0) {
+        const w = await load.run(row.key, row.server.url, { connections: config.connections, seconds: config.warmupSeconds, leadInSeconds: 0 });
+        row.warmup!.load = w;
+        const failure = describeFailures(w);
+        if (failure !== undefined) fail(row, `warm-up load: ${failure}`);
+      }
+      log(`  ${row.key}: ${row.warmup!.sweepRequests} sweep requests in ${row.warmup!.sweepSeconds} s${row.warmup!.sweepCapped ? ' (capped)' : ''}, then ${config.warmupSeconds} s of load (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    }
+
+    // Rounds: A, B, C, A, B, C, …
+    log(`measuring ${config.rounds} rounds × ${config.seconds} s per row (after ${config.leadInSeconds} s of unmeasured load each)…`);
+    for (let i = 0; i < config.rounds; i++) {
+      for (const row of rows) {
+        row.settleSeconds.push(round1(await settle(monitor, rows)));
+        const { result, peak } = await measureRound(row, load, monitor, config.seconds);
+        row.rounds.push(result);
+        row.peaks.push(peak);
+        const failure = describeFailures(result);
+        if (failure !== undefined) fail(row, `round ${i + 1}: ${failure}`);
+        log(`  round ${i + 1} ${row.key}: ${result.reqPerSec.toFixed(0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, peak ${peak} conns`);
+      }
+    }
+
+    // Report
+    const plainRow = rows.find((r) => r.key === 'plain');
+    const plainRate = plainRow === undefined ? undefined : medianRound(plainRow.rounds).reqPerSec;
+    const results = [
+      ...rows.map((row) => {
+        const m = medianRound(row.rounds);
+        const notOk = row.rounds.reduce((n, r) => n + r.non2xx + r.errors + r.mismatches, 0);
+        return {
+          key: row.key,
+          label: row.label,
+          reqPerSec: Math.round(m.reqPerSec),
+          p50Ms: m.p50Ms,
+          p99Ms: m.p99Ms,
+          peakConnections: Math.max(...row.peaks),
+          vsPlain: plainRate === undefined ? null : Math.round((m.reqPerSec / plainRate) * 100) / 100,
+          errors: notOk,
+          ...(row.failures.length === 0 ? {} : { failed: row.failures.join('; ') }),
+          peakConnectionsByApplicationName: Object.fromEntries(row.peakByApp),
+          settleSeconds: row.settleSeconds,
+          warmup: row.warmup,
+          rounds: row.rounds,
+        };
+      }),
+      ...skipped.map((s) => ({ key: s.key, label: s.label, reqPerSec: null, p50Ms: null, p99Ms: null, peakConnections: null, vsPlain: null, skipped: s.skipped })),
+    ];
+    log('');
+    log('| row | req/s | p50 ms | p99 ms | errors | peak conns | vs plain |');
+    log('|---|---|---|---|---|---|---|');
+    for (const r of results) {
+      if ('skipped' in r) {
+        log(`| ${r.label} | skipped: ${r.skipped} | | | | | |`);
+        continue;
+      }
+      const errors = r.errors === 0 ? '0' : `${r.errors} ✗`;
+      log(`| ${r.label} | ${r.reqPerSec} | ${r.p50Ms} | ${r.p99Ms} | ${errors} | ${r.peakConnections} | ${r.vsPlain === null ? '—' : r.vsPlain.toFixed(2)} |`);
+    }
+    for (const r of results) if ('failed' in r && r.failed !== undefined) log(`\n${r.key} FAILED under load: ${r.failed}`);
+    log('');
+    log('req/s: 2xx responses per second, median round; p50/p99: that round (autocannon, 1 ms resolution); errors: non-2xx + connection errors + wrong bodies over all rounds;');
+    log(`peak conns: most backends of the server's database in pg_stat_activity during its rounds (polled every ${config.monitorMs} ms).`);
+    const data = {
+      benchmark: 'http',
+      date: new Date().toISOString(),
+      machine: machine(version),
+      config: { ...config, rows: keys, databases: DATABASES, server: server ? 'embedded' : 'TENANTRY_BENCH_DATABASE_URL', totalSeconds: Math.round((performance.now() - began) / 1000) },
+      rows: results,
+    };
+    if (writeOutput) log(`\nwritten to ${writeResult('http', data)}`);
+    log(`bench:http took ${Math.round((performance.now() - began) / 1000)} s`);
+  } finally {
+    await load.close().catch(() => undefined);
+    await monitor?.close().catch(() => undefined);
+    await Promise.all(servers.map((s) => s.stop()));
+    if (adminOpen) await admin.end().catch(() => undefined);
+    await server?.stop();
+  }
+}
+
+runBench('bench:http', main);
