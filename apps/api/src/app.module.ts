@@ -5,6 +5,8 @@ import type { Tenancy } from '@tenantry/core';
 import { domain, header, path, subdomain, TENANCY, TenancyModule, type TenantResolver } from '@tenantry/nestjs';
 import { TenancyMetricsModule } from '@tenantry/nestjs/metrics';
 import { AdminStatsController } from './admin/admin-stats.controller.js';
+import { MigrationsController } from './admin/migrations.controller.js';
+import { ServersController } from './admin/servers.controller.js';
 import { API_CONFIG, LOGGER } from './api.constants.js';
 import { AuthController } from './auth/auth.controller.js';
 import { ApiSecrets } from './auth/secrets.js';
@@ -99,7 +101,7 @@ export class AppModule {
         }),
         TenancyMetricsModule.forRoot({ metrics: runtime.metrics.tenancy, path: 'metrics' }),
       ],
-      controllers: [TenantsController, AdminStatsController, PostsController, UsersController, AuthController, HealthController],
+      controllers: [TenantsController, AdminStatsController, ServersController, MigrationsController, PostsController, UsersController, AuthController, HealthController],
       providers: [
         TokenService,
         PostsService,
