@@ -112,12 +112,16 @@ describe('POST /admin/migrations', () => {
     ['canary 0', '', { canary: 0 }, 'canary'],
     ['dryRun as a string', '', { dryRun: 'yes' }, 'dryRun'],
     ['an unknown field', '', { force: true }, 'force'],
-    ['rollback steps 0', '/rollback', { steps: 0 }, 'steps'],
-    ['rollback steps 1001', '/rollback', { steps: 1001 }, 'steps'],
-    ['rollback steps as a string', '/rollback', { steps: '1' }, 'steps'],
+    ['rollback steps 0', '/rollback', { steps: 0, tenants: ['mig-alpha'] }, 'steps'],
+    ['rollback steps 1001', '/rollback', { steps: 1001, tenants: ['mig-alpha'] }, 'steps'],
+    ['rollback steps as a string', '/rollback', { steps: '1', tenants: ['mig-alpha'] }, 'steps'],
     ['rollback with an empty tenants list', '/rollback', { tenants: [] }, 'tenants'],
-    ['rollback concurrency 65', '/rollback', { concurrency: 65 }, 'concurrency'],
-    ['rollback with dryRun (not an option of rollback)', '/rollback', { dryRun: true }, 'dryRun'],
+    ['rollback with neither tenants nor all: true', '/rollback', {}, 'tenants'],
+    ['rollback with all: false', '/rollback', { all: false, tenants: ['mig-alpha'] }, 'all'],
+    ['rollback with all as a string', '/rollback', { all: 'true', tenants: ['mig-alpha'] }, 'all'],
+    ['rollback with both tenants and all', '/rollback', { tenants: ['mig-alpha'], all: true }, 'all'],
+    ['rollback concurrency 65', '/rollback', { concurrency: 65, tenants: ['mig-alpha'] }, 'concurrency'],
+    ['rollback with dryRun (not an option of rollback)', '/rollback', { dryRun: true, tenants: ['mig-alpha'] }, 'dryRun'],
   ];
   it.each(invalid)('refuses %s with 400 VALIDATION_FAILED naming the field', async (_name, suffix, body, field) => {
     const res = await http(u, 'POST', `/admin/migrations${suffix}`, { ...admin, body });
@@ -164,6 +168,19 @@ describe('rollback, then migrate again', () => {
     expect((await http(u, 'GET', '/admin/migrations', admin)).body).toMatchObject({ pending: 0, versions: [{ version: LATEST, tenants: 3 }] });
     const activity = await http(u, 'GET', '/tenants/mig-alpha/activity', admin);
     expect(activity.body.at(-1)).toMatchObject({ action: 'migrated', actor: 'admin-api' });
+  });
+});
+
+describe('rolling back every tenant', () => {
+  it('takes all: true (never a missing tenants list), then a migration brings every tenant back', async () => {
+    const all = await http(u, 'POST', '/admin/migrations/rollback', { ...admin, body: { all: true } });
+    expect(all.status).toBe(200);
+    expect(all.body.counts).toMatchObject({ 'rolled-back': 3, failed: 0 });
+    for (const slug of ['mig-alpha', 'mig-beta']) expect(await schemaVersion(slug)).toBe('0001_create_posts');
+    const back = await http(u, 'POST', '/admin/migrations', { ...admin, body: {} });
+    expect(back.status).toBe(200);
+    expect(back.body.counts).toMatchObject({ migrated: 3, failed: 0 });
+    for (const slug of ['mig-alpha', 'mig-beta']) expect(await schemaVersion(slug)).toBe(LATEST);
   });
 });
 

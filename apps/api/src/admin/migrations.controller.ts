@@ -4,6 +4,7 @@ import { ErrorCodes, type MigrationStatusReport, type MigrationSummary, type Ten
 import { InjectTenancy, SkipTenancy } from '@tenantry/nestjs';
 import { ADMIN_ACTOR } from '../api.constants.js';
 import { AdminGuard } from '../auth/admin.guard.js';
+import { fieldError } from '../field-error.js';
 import { MigrateDto, RollbackDto } from './migrations.dto.js';
 
 /** The part of Express's response the handlers touch. */
@@ -88,6 +89,7 @@ export class MigrationsController {
   @HttpCode(200)
   @ApiOperation({ summary: "Undo each tenant's last `steps` migrations (down parts). 200 when no tenant failed; 409 MIGRATION_FAILED with the summary otherwise." })
   async rollback(@Body() body: RollbackDto, @Res({ passthrough: true }) res: StatusSink): Promise<Record<string, unknown>> {
+    if (body.all === true && body.tenants !== undefined) throw fieldError('all', 'give tenants or all: true, not both');
     const summary = await this.#tenancy.rollback({
       actor: ADMIN_ACTOR,
       ...(body.steps === undefined ? {} : { steps: body.steps }),

@@ -1,5 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateIf } from 'class-validator';
 import type { OnMigrationError } from '@tenantry/core';
 
 /** A uuid or a slug (core checks each again). */
@@ -51,14 +51,20 @@ export class RollbackDto {
   @IsInt()
   steps?: number;
 
-  @ApiPropertyOptional({ type: [String], example: ['acme'], maxItems: 10_000, description: 'Tenant ids or slugs; default EVERY tenant.' })
-  @IsOptional()
+  @ApiPropertyOptional({ type: [String], example: ['acme'], maxItems: 10_000, description: 'Tenant ids or slugs. Give these, or all: true — never both.' })
+  @ValidateIf((o: RollbackDto) => o.tenants !== undefined || o.all !== true)
   @Matches(ID_OR_SLUG, { each: true, message: 'each value in $property must be a tenant id (uuid) or slug' })
   @IsString({ each: true, message: 'each value in $property must be a string' })
   @ArrayMaxSize(10_000)
-  @ArrayMinSize(1, { message: '$property must list at least one tenant; leave it out to roll back every tenant' })
-  @IsArray()
+  @ArrayMinSize(1, { message: '$property must list at least one tenant; to roll back every tenant send all: true instead' })
+  @IsArray({ message: '$property must list the tenants to roll back, or send all: true to roll back every tenant (their down parts drop tables and data)' })
   tenants?: string[];
+
+  @ApiPropertyOptional({ description: 'Roll back EVERY tenant (instead of tenants). Down parts may drop tables and their data.' })
+  @ValidateIf((o: RollbackDto) => o.all !== undefined)
+  @IsIn([true], { message: '$property must be true (and tenants left out) to roll back every tenant' })
+  @IsBoolean()
+  all?: boolean;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 64, default: 4, description: 'Tenants rolled back at once (at most TENANTRY_POOL_MAX - 1).' })
   @IsOptional()

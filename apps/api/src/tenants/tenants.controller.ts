@@ -1,18 +1,15 @@
-import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ErrorCodes, TenantryError, type Tenancy } from '@tenantry/core';
-import { HttpErrorCodes, InjectTenancy, SkipTenancy } from '@tenantry/nestjs';
+import { InjectTenancy, SkipTenancy } from '@tenantry/nestjs';
 import { ADMIN_ACTOR } from '../api.constants.js';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { TokenService } from '../auth/token.service.js';
 import { ApiStore } from '../store/api-store.js';
+import { fieldError } from '../field-error.js';
 import { slugify } from './slugify.js';
 import { activityJson, tenantJson } from './tenant-json.js';
 import { ActivityQuery, AddDomainDto, CreateTenantDto, DomainParams, IssueTokenDto, ListTenantsQuery, SuspendTenantDto, TenantParams, UpdateTenantDto } from './tenants.dto.js';
-
-function fieldError(field: string, message: string): BadRequestException {
-  return new BadRequestException({ code: HttpErrorCodes.VALIDATION_FAILED, message, errors: [{ field, messages: [message] }] });
-}
 
 /** The admin API: tenants and their lifecycle. Needs the admin token; no tenant. */
 @ApiTags('admin: tenants')
