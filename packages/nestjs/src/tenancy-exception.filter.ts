@@ -89,6 +89,10 @@ function fromTenantryError(err: TenantryError): HttpErrorResponse {
       headers['Retry-After'] = '5';
       message = 'the database is unavailable; retry in a few seconds';
       break;
+    case 'PROVISIONING_FAILED':
+      // Why is in the log (it may name servers and SQL); the caller learns what to do.
+      message = `tenant ${tenant === undefined ? '' : `'${tenant}' `}could not be provisioned and nothing was kept; the service log has the cause — delete the FAILED tenant and create it again`;
+      break;
     case 'NO_SERVER_CAPACITY':
       message = 'no database server has room for another tenant; add a server or raise a capacity';
       break;

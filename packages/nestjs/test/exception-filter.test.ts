@@ -47,6 +47,7 @@ describe('TenancyExceptionFilter', () => {
     expect(Object.keys(res.body).sort()).toEqual(['code', 'message', 'statusCode']);
     if (status >= 500) expect(res.body.message).not.toContain('secret internal detail');
     if (code === 'TENANT_NOT_READY') expect(res.headers.get('retry-after')).toBe('5');
+    if (code === 'PROVISIONING_FAILED') expect(res.body.message).toMatch(/could not be provisioned and nothing was kept; .*delete the FAILED tenant and create it again$/);
     if (code === 'CONNECTION_BUDGET_EXHAUSTED' || code === 'SERVER_UNAVAILABLE') expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
   });
 
