@@ -25,7 +25,7 @@ async function run(req: Extract<LoadRequest, { type: 'run' }>): Promise<RoundRes
   let mismatches = 0;
   let firstMismatch: string | undefined;
   const url = new URL(req.url);
-  const result = await autocannon({
+  const instance = autocannon({
     url: req.url,
     connections: req.connections,
     duration: req.seconds,
@@ -54,7 +54,10 @@ async function run(req: Extract<LoadRequest, { type: 'run' }>): Promise<RoundRes
         },
       },
     ],
-  });
+  }) as Promise<autocannon.Result> & autocannon.Instance;
+  // With a lead-in (autocannon's warmup), 'start' is the start of the measured run.
+  instance.on('start', () => send({ type: 'measuring', id: req.id }));
+  const result = await instance;
   const statusCodes: Record<string, number> = {};
   for (const [code, stats] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = (stats as { count: number }).count;
   const total = result.requests.total;

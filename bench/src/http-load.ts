@@ -42,6 +42,7 @@ export type LoadRequest =
 
 export type LoadResponse =
   | { readonly type: 'ok'; readonly id: number }
+  | { readonly type: 'measuring'; readonly id: number }
   | { readonly type: 'result'; readonly id: number; readonly result: RoundResult }
   | { readonly type: 'error'; readonly id: number; readonly message: string };
 
@@ -50,11 +51,16 @@ export class LoadGenerator {
   readonly #child: ChildProcess;
   #next = 1;
   readonly #pending = new Map<number, { resolve: (r: LoadResponse) => void; reject: (err: Error) => void }>();
+  readonly #onMeasuring = new Map<number, () => void>();
 
   constructor() {
     this.#child = fork(fileURLToPath(new URL('./http-load-worker.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.#child.on('message', (raw) => {
       const msg = raw as LoadResponse;
+      if (msg.type === 'measuring') {
+        this.#onMeasuring.get(msg.id)?.();
+        return;
+      }
       const p = this.#pending.get(msg.id);
       if (p === undefined) return;
       this.#pending.delete(msg.id);
@@ -72,11 +78,25 @@ export class LoadGenerator {
     await this.#call({ type: 'targets', id: this.#next++, key, targets });
   }
 
-  /** One autocannon run over the row's targets; `leadInSeconds` of load first, not measured. */
-  async run(key: string, url: string, options: { connections: number; seconds: number; leadInSeconds: number }): Promise<RoundResult> {
-    const reply = await this.#call({ type: 'run', id: this.#next++, key, url, ...options });
-    if (reply.type !== 'result') throw new Error('the load generator answered without a result');
-    return reply.result;
+  /** The worker's pid (its CPU is the bench's, not "other load"). */
+  get pid(): number {
+    return this.#child.pid!;
+  }
+
+  /**
+   * One autocannon run over the row's targets; `leadInSeconds` of load first, not measured.
+   * `onMeasuring` is called when the measured part starts.
+   */
+  async run(key: string, url: string, options: { connections: number; seconds: number; leadInSeconds: number }, onMeasuring?: () => void): Promise<RoundResult> {
+    const id = this.#next++;
+    if (onMeasuring !== undefined) this.#onMeasuring.set(id, onMeasuring);
+    try {
+      const reply = await this.#call({ type: 'run', id, key, url, ...options });
+      if (reply.type !== 'result') throw new Error('the load generator answered without a result');
+      return reply.result;
+    } finally {
+      this.#onMeasuring.delete(id);
+    }
   }
 
   async close(): Promise<void> {

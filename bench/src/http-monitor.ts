@@ -53,12 +53,16 @@ export class ConnectionMonitor {
     this.#poll();
   }
 
+  /** Ends the window and returns its peaks (none when it was not started). */
   async stop(): Promise<Peaks> {
     clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#polling;
+    const peaks = { byDatabase: this.#peaksDb, byApp: this.#peaksApp };
+    this.#peaksDb = new Map();
+    this.#peaksApp = new Map();
     if (this.#error !== undefined) throw this.#error;
-    return { byDatabase: this.#peaksDb, byApp: this.#peaksApp };
+    return peaks;
   }
 
   async close(): Promise<void> {

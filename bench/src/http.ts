@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { quoteIdent } from '@tenantry/core';
 import { benchServer, envInt, log, machine, runBench, writeResult } from './bench-env.js';
+import { CpuMeter, postmasterOf, type Reading, type RoundCpu } from './http-cpu.js';
 import { LoadGenerator, type LoadTarget, type RoundResult } from './http-load.js';
 import { ConnectionMonitor } from './http-monitor.js';
 import { startServer, type RunningServer } from './http-servers.js';
@@ -37,6 +38,8 @@ const PEER_MAIN = join(PEER_DIR, 'src', 'main.js');
 const DATABASES = { reference: 'bench_http_api', plain: 'bench_http_plain', 'nestjs-multitenant': 'bench_http_peer' } as const;
 type RowKey = keyof typeof DATABASES;
 const PLAIN_SCHEMA = 'bench_plain';
+/** Other load (cores, average over the rounds) above which a run is flagged NOISY, as in bench:uow. */
+const NOISY_CORES = 0.15;
 const READY = /listening on http:\/\/[^\s:]+:(\d+)/;
 
 const pool = envInt('BENCH_HTTP_POOL', 10);
@@ -79,6 +82,7 @@ interface Row {
   /** Requests that must not find the post: [target, expected status]. */
   readonly negatives: readonly (readonly [LoadTarget, number])[];
   readonly rounds: RoundResult[];
+  readonly cpu: RoundCpu[];
   readonly peaks: number[];
   readonly peakByApp: Map<string, number>;
   readonly settleSeconds: number[];
@@ -201,8 +205,14 @@ function ensurePeerInstalled(): string | undefined {
   const r = spawnSync('npm', ['install', '--prefix', PEER_DIR, '--no-audit', '--no-fund'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.error) return `npm could not be run: ${r.error.message}`;
   if (r.status !== 0) {
-    const lines = `${r.stderr}`.split('\n').filter((l) => l.trim() !== '' && !/npm warn/i.test(l));
-    return `npm install --prefix bench/peers/nestjs-multitenant failed (exit ${r.status}): ${lines.slice(-3).join(' | ').slice(0, 400)}`;
+    // npm's `code` line and its first message line (not the stack, the proxy hint or the log path).
+    const lines = `${r.stderr}`
+      .split('\n')
+      .filter((l) => /^npm error /.test(l))
+      .map((l) => l.slice('npm error '.length).trim());
+    const code = lines.find((l) => /^code \S+$/.test(l));
+    const message = lines.find((l) => l.length > 20 && !/^(at |code |errno |syscall |A complete log|If you are behind a proxy)/.test(l) && !/^[{}]/.test(l));
+    return `npm install --prefix bench/peers/nestjs-multitenant failed (exit ${r.status}): ${[code, message].filter((x) => x !== undefined).join(': ').slice(0, 400) || 'no message'}`;
   }
   log(`  installed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return undefined;
@@ -276,23 +286,30 @@ async function sweep(row: Row): Promise<void> {
   row.warmup = { sweepRequests: requests, sweepSeconds: round1((performance.now() - started) / 1000), sweepCapped: capped };
 }
 
-async function measureRound(row: Row, load: LoadGenerator, monitor: ConnectionMonitor, seconds: number): Promise<{ result: RoundResult; peak: number }> {
-  monitor.start(config.monitorMs);
-  const running = load.run(row.key, row.server.url, { connections: config.connections, seconds, leadInSeconds: config.leadInSeconds });
+async function measureRound(row: Row, load: LoadGenerator, monitor: ConnectionMonitor, cpu: CpuMeter, seconds: number): Promise<{ result: RoundResult; peak: number; cpu: RoundCpu }> {
+  let before: Reading | undefined;
+  // The window (connections, CPU) opens when autocannon's measured run starts, after the lead-in.
+  const running = load.run(row.key, row.server.url, { connections: config.connections, seconds, leadInSeconds: config.leadInSeconds }, () => {
+    monitor.start(config.monitorMs);
+    before = cpu.read(row.server.pid);
+  });
   await running.catch(() => undefined);
+  const after = cpu.read(row.server.pid);
   const peaks = await monitor.stop();
   const result = await running;
+  if (before === undefined) throw new Error(`${row.label}: the load generator never started its measured run`);
   for (const [app, n] of peaks.byApp) {
     if (!app.startsWith(`${row.database}/`)) continue;
     const name = app.slice(row.database.length + 1) || '(none)';
     if (n > (row.peakByApp.get(name) ?? 0)) row.peakByApp.set(name, n);
   }
-  return { result, peak: peaks.byDatabase.get(row.database) ?? 0 };
+  return { result, peak: peaks.byDatabase.get(row.database) ?? 0, cpu: cpu.between(before, after, result.responses) };
 }
 
-function medianRound(rounds: readonly RoundResult[]): RoundResult {
-  const sorted = [...rounds].sort((a, b) => a.reqPerSec - b.reqPerSec);
-  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+/** Index of the median round by req/s (the lower middle for an even count). */
+function medianIndex(rounds: readonly RoundResult[]): number {
+  const order = rounds.map((r, i) => [r.reqPerSec, i] as const).sort((a, b) => a[0] - b[0]);
+  return order[Math.floor((order.length - 1) / 2)]![1];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -321,6 +338,7 @@ async function main(): Promise<void> {
     sweep: sweepTargets(targets, config.postsPerTenant),
     negatives,
     rounds: [],
+    cpu: [],
     peaks: [],
     peakByApp: new Map(),
     settleSeconds: [],
@@ -411,6 +429,8 @@ async function main(): Promise<void> {
       servers.splice(servers.indexOf(api), 1);
     }
     await admin.query('checkpoint');
+    const backend = (await admin.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+    const postmaster = postmasterOf(backend);
     await admin.end();
     adminOpen = false;
     log(`setup done in ${((performance.now() - setupStarted) / 1000).toFixed(1)} s`);
@@ -435,25 +455,29 @@ async function main(): Promise<void> {
     }
 
     // Rounds: A, B, C, A, B, C, …
+    const cpuMeter = new CpuMeter([process.pid, load.pid, ...servers.map((s) => s.pid)], postmaster);
     log(`measuring ${config.rounds} rounds × ${config.seconds} s per row (after ${config.leadInSeconds} s of unmeasured load each)…`);
     for (let i = 0; i < config.rounds; i++) {
       for (const row of rows) {
         row.settleSeconds.push(round1(await settle(monitor, rows)));
-        const { result, peak } = await measureRound(row, load, monitor, config.seconds);
+        const { result, peak, cpu: used } = await measureRound(row, load, monitor, cpuMeter, config.seconds);
         row.rounds.push(result);
+        row.cpu.push(used);
         row.peaks.push(peak);
         const failure = describeFailures(result);
         if (failure !== undefined) fail(row, `round ${i + 1}: ${failure}`);
-        log(`  round ${i + 1} ${row.key}: ${result.reqPerSec.toFixed(0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, peak ${peak} conns`);
+        log(`  round ${i + 1} ${row.key}: ${result.reqPerSec.toFixed(0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, peak ${peak} conns${used.otherCores === undefined ? '' : `, other load ${used.otherCores.toFixed(2)} cores`}`);
       }
     }
 
     // Report
     const plainRow = rows.find((r) => r.key === 'plain');
-    const plainRate = plainRow === undefined ? undefined : medianRound(plainRow.rounds).reqPerSec;
+    const plainRate = plainRow === undefined ? undefined : plainRow.rounds[medianIndex(plainRow.rounds)]!.reqPerSec;
     const results = [
       ...rows.map((row) => {
-        const m = medianRound(row.rounds);
+        const mi = medianIndex(row.rounds);
+        const m = row.rounds[mi]!;
+        const cpu = row.cpu[mi]!;
         const notOk = row.rounds.reduce((n, r) => n + r.non2xx + r.errors + r.mismatches, 0);
         return {
           key: row.key,
@@ -465,33 +489,45 @@ async function main(): Promise<void> {
           vsPlain: plainRate === undefined ? null : Math.round((m.reqPerSec / plainRate) * 100) / 100,
           errors: notOk,
           ...(row.failures.length === 0 ? {} : { failed: row.failures.join('; ') }),
+          serverCpuUsPerRequest: cpu.serverUsPerRequest,
+          postgresCpuUsPerRequest: cpu.postgresUsPerRequest ?? null,
           peakConnectionsByApplicationName: Object.fromEntries(row.peakByApp),
           settleSeconds: row.settleSeconds,
           warmup: row.warmup,
-          rounds: row.rounds,
+          rounds: row.rounds.map((r, i) => ({ ...r, peakConnections: row.peaks[i], cpu: row.cpu[i] })),
         };
       }),
       ...skipped.map((s) => ({ key: s.key, label: s.label, reqPerSec: null, p50Ms: null, p99Ms: null, peakConnections: null, vsPlain: null, skipped: s.skipped })),
     ];
     log('');
-    log('| row | req/s | p50 ms | p99 ms | errors | peak conns | vs plain |');
-    log('|---|---|---|---|---|---|---|');
+    log('| row | req/s | p50 ms | p99 ms | errors | peak conns | vs plain | server µs/req | pg µs/req |');
+    log('|---|---|---|---|---|---|---|---|---|');
     for (const r of results) {
       if ('skipped' in r) {
-        log(`| ${r.label} | skipped: ${r.skipped} | | | | | |`);
+        log(`| ${r.label} | skipped: ${r.skipped} | | | | | | | |`);
         continue;
       }
       const errors = r.errors === 0 ? '0' : `${r.errors} ✗`;
-      log(`| ${r.label} | ${r.reqPerSec} | ${r.p50Ms} | ${r.p99Ms} | ${errors} | ${r.peakConnections} | ${r.vsPlain === null ? '—' : r.vsPlain.toFixed(2)} |`);
+      const pgUs = r.postgresCpuUsPerRequest === null ? '—' : String(r.postgresCpuUsPerRequest);
+      log(`| ${r.label} | ${r.reqPerSec} | ${r.p50Ms} | ${r.p99Ms} | ${errors} | ${r.peakConnections} | ${r.vsPlain === null ? '—' : r.vsPlain.toFixed(2)} | ${r.serverCpuUsPerRequest} | ${pgUs} |`);
     }
     for (const r of results) if ('failed' in r && r.failed !== undefined) log(`\n${r.key} FAILED under load: ${r.failed}`);
     log('');
     log('req/s: 2xx responses per second, median round; p50/p99: that round (autocannon, 1 ms resolution); errors: non-2xx + connection errors + wrong bodies over all rounds;');
-    log(`peak conns: most backends of the server's database in pg_stat_activity during its rounds (polled every ${config.monitorMs} ms).`);
+    log(`peak conns: most backends of the server's database in pg_stat_activity during its rounds (polled every ${config.monitorMs} ms);`);
+    log('server / pg µs/req: CPU of the server process / of every PostgreSQL process in that round ÷ its responses.');
+    const other = rows.flatMap((r) => r.cpu.map((c) => c.otherCores)).filter((x): x is number => x !== undefined);
+    const otherAverage = other.length === 0 ? undefined : other.reduce((a, b) => a + b, 0) / other.length;
+    const noisy = otherAverage !== undefined && otherAverage > NOISY_CORES;
+    if (otherAverage !== undefined) {
+      log(`other load during the rounds: ${otherAverage.toFixed(2)} cores on average, ${Math.max(...other).toFixed(2)} at most${noisy ? ` — NOISY (over ${NOISY_CORES}): other work competed for the CPU; re-run on a quiet machine before trusting the ratios` : ''}.`);
+    }
     const data = {
       benchmark: 'http',
       date: new Date().toISOString(),
       machine: machine(version),
+      otherLoadCores: otherAverage === undefined ? null : Math.round(otherAverage * 100) / 100,
+      noisy,
       config: { ...config, rows: keys, databases: DATABASES, server: server ? 'embedded' : 'TENANTRY_BENCH_DATABASE_URL', totalSeconds: Math.round((performance.now() - began) / 1000) },
       rows: results,
     };
