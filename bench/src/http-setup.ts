@@ -3,11 +3,14 @@
  * and tenant routes, the same rows in one schema for the plain app, and tenants through
  * nestjs-multitenant's admin route with the same rows in each tenant schema.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { quoteIdent } from '@tenantry/core';
 import { log } from './bench-env.js';
+import type { LoadTarget } from './http-load.js';
 
 /** A post as the reference API returns it. */
 export interface PostJson {
@@ -219,4 +222,60 @@ export async function fillPeerTenants(url: string, ddl: string, tenants: readonl
     await Promise.all(clients.map((c) => c.end()));
   }
   log(`  nestjs-multitenant: posts table and ${tenants.reduce((n, t) => n + t.posts.length, 0)} posts in ${tenants.length} tenant schemas in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+export function referenceTargets(tenants: readonly ReferenceTenant[]): LoadTarget[] {
+  return tenants.flatMap((t) => t.posts.map((p) => ({ path: `/posts/${p.id}`, headers: { 'x-tenant-id': t.id, authorization: `Bearer ${t.token}` }, id: p.id, title: p.title })));
+}
+
+export function peerTargets(tenants: readonly ReferenceTenant[]): LoadTarget[] {
+  return tenants.flatMap((t, i) => t.posts.map((p) => ({ path: `/posts/${p.id}`, headers: { 'x-tenant-id': peerCode(i) }, id: p.id, title: p.title })));
+}
+
+/** One post per tenant, rotating through the posts. */
+export function sweepTargets(targets: readonly LoadTarget[], postsPerTenant: number): LoadTarget[] {
+  const out: LoadTarget[] = [];
+  for (let i = 0; i * postsPerTenant < targets.length; i++) out.push(targets[i * postsPerTenant + (i % postsPerTenant)]!);
+  return out;
+}
+
+/** Another tenant's post with this tenant's headers (and token): must be 404. */
+export function crossTenant(targets: readonly LoadTarget[], postsPerTenant: number, count: number): [LoadTarget, number][] {
+  const tenants = targets.length / postsPerTenant;
+  if (tenants < 2) return [];
+  const out: [LoadTarget, number][] = [];
+  for (let k = 0; k < count; k++) {
+    const a = Math.floor(Math.random() * tenants);
+    const b = (a + 1 + Math.floor(Math.random() * (tenants - 1))) % tenants;
+    const owner = targets[a * postsPerTenant]!;
+    const asker = targets[b * postsPerTenant]!;
+    out.push([{ ...owner, headers: asker.headers }, 404]);
+  }
+  return out;
+}
+
+/**
+ * Installs the nestjs-multitenant project (`npm install --prefix <dir>`) unless its pinned
+ * version is there. Returns why it could not, or undefined.
+ */
+export function ensurePeerInstalled(peerDir: string): string | undefined {
+  const pinned = (JSON.parse(readFileSync(join(peerDir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies['nestjs-multitenant'];
+  const installed = join(peerDir, 'node_modules', 'nestjs-multitenant', 'package.json');
+  if (existsSync(installed) && (JSON.parse(readFileSync(installed, 'utf8')) as { version: string }).version === pinned) return undefined;
+  log(`  installing nestjs-multitenant ${pinned} and its NestJS 11 / TypeORM 0.3 stack into bench/peers/nestjs-multitenant (first run only)…`);
+  const started = performance.now();
+  const r = spawnSync('npm', ['install', '--prefix', peerDir, '--no-audit', '--no-fund'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.error) return `npm could not be run: ${r.error.message}`;
+  if (r.status !== 0) {
+    // npm's `code` line and its first message line (not the stack, the proxy hint or the log path).
+    const lines = `${r.stderr}`
+      .split('\n')
+      .filter((l) => /^npm error /.test(l))
+      .map((l) => l.slice('npm error '.length).trim());
+    const code = lines.find((l) => /^code \S+$/.test(l));
+    const message = lines.find((l) => l.length > 20 && !/^(at |code |errno |syscall |A complete log|If you are behind a proxy)/.test(l) && !/^[{}]/.test(l));
+    return `npm install --prefix bench/peers/nestjs-multitenant failed (exit ${r.status}): ${[code, message].filter((x) => x !== undefined).join(': ').slice(0, 400) || 'no message'}`;
+  }
+  log(`  installed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return undefined;
 }

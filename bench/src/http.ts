@@ -11,20 +11,30 @@
  * up, then the rows are measured in alternating rounds; the median round is reported with the
  * peak server connections from pg_stat_activity. See bench/README.md for the knobs.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { quoteIdent } from '@tenantry/core';
 import { benchServer, envInt, log, machine, runBench, writeResult } from './bench-env.js';
-import { CpuMeter, postmasterOf, type Reading, type RoundCpu } from './http-cpu.js';
-import { LoadGenerator, type LoadTarget, type RoundResult } from './http-load.js';
+import { CpuMeter, postmasterOf } from './http-cpu.js';
+import { LoadGenerator, type LoadTarget } from './http-load.js';
 import { ConnectionMonitor } from './http-monitor.js';
+import { checkSample, describeFailures, fail, measureRound, medianIndex, settle, sweep, type MeasureOptions, type Row, type Skipped } from './http-rows.js';
 import { startServer, type RunningServer } from './http-servers.js';
-import { createPeerTenants, fillPeerTenants, http, peerCode, postsDdl, provisionPlain, provisionReference, type ReferenceTenant } from './http-setup.js';
+import {
+  createPeerTenants,
+  crossTenant,
+  ensurePeerInstalled,
+  fillPeerTenants,
+  peerTargets,
+  postsDdl,
+  provisionPlain,
+  provisionReference,
+  referenceTargets,
+  sweepTargets,
+} from './http-setup.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..');
@@ -61,6 +71,7 @@ const config = {
   rows: (process.env['BENCH_HTTP_ROWS'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
 };
 const writeOutput = process.env['BENCH_OUTPUT'] !== '-';
+const measure: MeasureOptions = config;
 
 const LABELS: Record<RowKey, string> = {
   reference: 'reference API (apps/api, Tenantry), random tenant',
@@ -68,46 +79,8 @@ const LABELS: Record<RowKey, string> = {
   'nestjs-multitenant': 'nestjs-multitenant 2.1.1 (TypeORM), random tenant',
 };
 
-/** A row being measured. */
-interface Row {
-  readonly key: RowKey;
-  readonly label: string;
-  readonly database: string;
-  /** Our own rows must be error-free or the run fails; a peer's failures are reported. */
-  readonly mustSucceed: boolean;
-  readonly server: RunningServer;
-  readonly targets: readonly LoadTarget[];
-  /** One target per tenant, for the sweep. */
-  readonly sweep: readonly LoadTarget[];
-  /** Requests that must not find the post: [target, expected status]. */
-  readonly negatives: readonly (readonly [LoadTarget, number])[];
-  readonly rounds: RoundResult[];
-  readonly cpu: RoundCpu[];
-  readonly peaks: number[];
-  readonly peakByApp: Map<string, number>;
-  readonly settleSeconds: number[];
-  readonly failures: string[];
-  warmup?: { sweepRequests: number; sweepSeconds: number; sweepCapped: boolean; load?: RoundResult };
-}
-
-interface Skipped {
-  readonly key: RowKey;
-  readonly label: string;
-  readonly skipped: string;
-}
-
 function wanted(key: RowKey): boolean {
   return config.rows.length === 0 || config.rows.includes(key);
-}
-
-function databaseUrl(serverUrl: string, database: string): string {
-  const u = new URL(serverUrl);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 function round1(x: number): number {
@@ -118,36 +91,10 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** What a server logged about its last failure (PostgreSQL's refusal first), for failure reports. */
-function serverError(server: RunningServer): string {
-  const lines = server
-    .tail()
-    // eslint-disable-next-line no-control-regex
-    .replace(/\x1b\[[0-9;]*m/g, '')
-    .split('\n')
-    .map((l) => l.trim());
-  const line = lines.findLast((l) => /too many clients|remaining connection slots/i.test(l)) ?? lines.findLast((l) => /error/i.test(l));
-  return line === undefined ? '' : `; the server logged: ${line.slice(0, 240)}`;
-}
-
-function describeFailures(r: RoundResult): string | undefined {
-  if (r.non2xx === 0 && r.errors === 0 && r.mismatches === 0) return undefined;
-  const codes = Object.entries(r.statusCodes)
-    .filter(([c]) => !c.startsWith('2'))
-    .map(([c, n]) => `${n}× ${c}`)
-    .join(', ');
-  const parts = [`${r.non2xx} of ${r.responses} responses not 2xx${codes === '' ? '' : ` (${codes})`}`];
-  if (r.errors > 0) parts.push(`${r.errors} connection errors/timeouts`);
-  if (r.mismatches > 0) parts.push(`${r.mismatches} bodies that were not the post asked for (first: ${r.firstMismatch})`);
-  return parts.join(', ');
-}
-
-/** Records (peer) or throws (our rows) a failure. */
-function fail(row: Row, what: string): void {
-  const message = `${row.label}: ${what}${serverError(row.server)}`;
-  if (row.mustSucceed) throw new Error(message);
-  row.failures.push(what);
-  log(`  ! ${message}`);
+function databaseUrl(serverUrl: string, database: string): string {
+  const u = new URL(serverUrl);
+  u.pathname = `/${database}`;
+  return u.toString();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -162,154 +109,6 @@ async function prepareDatabases(admin: pg.Client, keys: readonly RowKey[]): Prom
     const { rowCount } = await admin.query('select 1 from pg_database where datname = $1', [db]);
     if (rowCount === 0) await admin.query(`create database ${quoteIdent(db)}`);
   }
-}
-
-function referenceTargets(tenants: readonly ReferenceTenant[]): LoadTarget[] {
-  return tenants.flatMap((t) => t.posts.map((p) => ({ path: `/posts/${p.id}`, headers: { 'x-tenant-id': t.id, authorization: `Bearer ${t.token}` }, id: p.id, title: p.title })));
-}
-
-function peerTargets(tenants: readonly ReferenceTenant[]): LoadTarget[] {
-  return tenants.flatMap((t, i) => t.posts.map((p) => ({ path: `/posts/${p.id}`, headers: { 'x-tenant-id': peerCode(i) }, id: p.id, title: p.title })));
-}
-
-/** One post per tenant, rotating through the posts. */
-function sweepTargets(targets: readonly LoadTarget[], postsPerTenant: number): LoadTarget[] {
-  const out: LoadTarget[] = [];
-  for (let i = 0; i * postsPerTenant < targets.length; i++) out.push(targets[i * postsPerTenant + (i % postsPerTenant)]!);
-  return out;
-}
-
-/** Another tenant's post with this tenant's headers (and token): must be 404. */
-function crossTenant(targets: readonly LoadTarget[], postsPerTenant: number, count: number): [LoadTarget, number][] {
-  const tenants = targets.length / postsPerTenant;
-  if (tenants < 2) return [];
-  const out: [LoadTarget, number][] = [];
-  for (let k = 0; k < count; k++) {
-    const a = Math.floor(Math.random() * tenants);
-    const b = (a + 1 + Math.floor(Math.random() * (tenants - 1))) % tenants;
-    const owner = targets[a * postsPerTenant]!;
-    const asker = targets[b * postsPerTenant]!;
-    out.push([{ ...owner, headers: asker.headers }, 404]);
-  }
-  return out;
-}
-
-const UNKNOWN_POST = '00000000-0000-4000-8000-000000000000';
-
-function ensurePeerInstalled(): string | undefined {
-  const pinned = (JSON.parse(readFileSync(join(PEER_DIR, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies['nestjs-multitenant'];
-  const installed = join(PEER_DIR, 'node_modules', 'nestjs-multitenant', 'package.json');
-  if (existsSync(installed) && (JSON.parse(readFileSync(installed, 'utf8')) as { version: string }).version === pinned) return undefined;
-  log(`  installing nestjs-multitenant ${pinned} and its NestJS 11 / TypeORM 0.3 stack into bench/peers/nestjs-multitenant (first run only)…`);
-  const started = performance.now();
-  const r = spawnSync('npm', ['install', '--prefix', PEER_DIR, '--no-audit', '--no-fund'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.error) return `npm could not be run: ${r.error.message}`;
-  if (r.status !== 0) {
-    // npm's `code` line and its first message line (not the stack, the proxy hint or the log path).
-    const lines = `${r.stderr}`
-      .split('\n')
-      .filter((l) => /^npm error /.test(l))
-      .map((l) => l.slice('npm error '.length).trim());
-    const code = lines.find((l) => /^code \S+$/.test(l));
-    const message = lines.find((l) => l.length > 20 && !/^(at |code |errno |syscall |A complete log|If you are behind a proxy)/.test(l) && !/^[{}]/.test(l));
-    return `npm install --prefix bench/peers/nestjs-multitenant failed (exit ${r.status}): ${[code, message].filter((x) => x !== undefined).join(': ').slice(0, 400) || 'no message'}`;
-  }
-  log(`  installed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  return undefined;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Measurement
-
-/** Waits until no row's database holds more than its pool and a few backends (a leak elsewhere must not starve the next row). */
-async function settle(monitor: ConnectionMonitor, rows: readonly Row[]): Promise<number> {
-  const started = performance.now();
-  const limit = config.pool + 5;
-  for (;;) {
-    const now = await monitor.snapshot();
-    const over = rows.filter((r) => (now.get(r.database) ?? 0) > limit);
-    const waited = (performance.now() - started) / 1000;
-    if (over.length === 0) return waited;
-    if (waited >= config.settleMaxSeconds) {
-      log(`  (settle: ${over.map((r) => `${r.key} still holds ${now.get(r.database)} backends`).join(', ')} after ${config.settleMaxSeconds} s; going on)`);
-      return waited;
-    }
-    await sleep(250);
-  }
-}
-
-/** Known posts, another tenant's posts and an unknown id, one request at a time. */
-async function checkSample(row: Row): Promise<void> {
-  const sample = Array.from({ length: Math.min(50, row.targets.length) }, () => row.targets[Math.floor(Math.random() * row.targets.length)]!);
-  for (const t of sample) {
-    const r = await http(row.server.url, 'GET', t.path, { headers: { ...t.headers } });
-    const post = r.body as { id?: string; title?: string } | undefined;
-    if (r.status !== 200 || post?.id !== t.id || post.title !== t.title) return fail(row, `sample check: ${t.path} answered ${r.status} ${r.text.slice(0, 200)}`);
-  }
-  const anyHeaders = row.targets[0]!.headers;
-  for (const [t, status] of [...row.negatives, [{ ...row.targets[0]!, path: `/posts/${UNKNOWN_POST}`, headers: anyHeaders }, 404] as const]) {
-    const r = await http(row.server.url, 'GET', t.path, { headers: { ...t.headers } });
-    if (r.status !== status) return fail(row, `isolation check: ${t.path} with ${JSON.stringify(t.headers['x-tenant-id'] ?? null)} answered ${r.status}, expected ${status}: ${r.text.slice(0, 200)}`);
-  }
-}
-
-/** Every tenant once from each of `sweepCallers` callers (each starting elsewhere), checking every answer. */
-async function sweep(row: Row): Promise<void> {
-  const started = performance.now();
-  const deadline = started + config.sweepMaxSeconds * 1000;
-  const n = row.sweep.length;
-  let requests = 0;
-  let stop = false;
-  let capped = false;
-  await Promise.all(
-    Array.from({ length: config.sweepCallers }, async (_, c) => {
-      const start = Math.floor((c * n) / config.sweepCallers);
-      for (let k = 0; k < n && !stop; k++) {
-        if (performance.now() > deadline) {
-          capped = true;
-          return;
-        }
-        const t = row.sweep[(start + k) % n]!;
-        const r = await http(row.server.url, 'GET', t.path, { headers: { ...t.headers } });
-        requests++;
-        const post = r.body as { id?: string; title?: string } | undefined;
-        if (r.status !== 200 || post?.id !== t.id || post.title !== t.title) {
-          if (!stop) {
-            stop = true;
-            fail(row, `warm-up sweep: request ${requests} (${t.path}) answered ${r.status} ${r.text.slice(0, 200)}`);
-          }
-          return;
-        }
-      }
-    }),
-  );
-  row.warmup = { sweepRequests: requests, sweepSeconds: round1((performance.now() - started) / 1000), sweepCapped: capped };
-}
-
-async function measureRound(row: Row, load: LoadGenerator, monitor: ConnectionMonitor, cpu: CpuMeter, seconds: number): Promise<{ result: RoundResult; peak: number; cpu: RoundCpu }> {
-  let before: Reading | undefined;
-  // The window (connections, CPU) opens when autocannon's measured run starts, after the lead-in.
-  const running = load.run(row.key, row.server.url, { connections: config.connections, seconds, leadInSeconds: config.leadInSeconds }, () => {
-    monitor.start(config.monitorMs);
-    before = cpu.read(row.server.pid);
-  });
-  await running.catch(() => undefined);
-  const after = cpu.read(row.server.pid);
-  const peaks = await monitor.stop();
-  const result = await running;
-  if (before === undefined) throw new Error(`${row.label}: the load generator never started its measured run`);
-  for (const [app, n] of peaks.byApp) {
-    if (!app.startsWith(`${row.database}/`)) continue;
-    const name = app.slice(row.database.length + 1) || '(none)';
-    if (n > (row.peakByApp.get(name) ?? 0)) row.peakByApp.set(name, n);
-  }
-  return { result, peak: peaks.byDatabase.get(row.database) ?? 0, cpu: cpu.between(before, after, result.responses) };
-}
-
-/** Index of the median round by req/s (the lower middle for an even count). */
-function medianIndex(rounds: readonly RoundResult[]): number {
-  const order = rounds.map((r, i) => [r.reqPerSec, i] as const).sort((a, b) => a[0] - b[0]);
-  return order[Math.floor((order.length - 1) / 2)]![1];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -401,7 +200,7 @@ async function main(): Promise<void> {
       const peerEnv = { NODE_ENV: 'production', NO_COLOR: '1', DATABASE_URL: peerUrl, PORT: '0', PGAPPNAME: 'bench:nestjs-multitenant' };
       let peer: RunningServer | undefined;
       try {
-        const reason = ensurePeerInstalled();
+        const reason = ensurePeerInstalled(PEER_DIR);
         if (reason !== undefined) throw new Error(reason);
         // First start with synchronize (the README's development setting): it creates the
         // package's public.tenants table; tenants are created through its admin route.
@@ -440,11 +239,11 @@ async function main(): Promise<void> {
     log('warm-up:');
     for (const row of rows) {
       await load.load(row.key, row.targets);
-      await settle(monitor, rows);
+      await settle(monitor, rows, measure);
       const started = performance.now();
       await checkSample(row);
-      await sweep(row);
-      await settle(monitor, rows);
+      await sweep(row, measure);
+      await settle(monitor, rows, measure);
       if (config.warmupSeconds > 0) {
         const w = await load.run(row.key, row.server.url, { connections: config.connections, seconds: config.warmupSeconds, leadInSeconds: 0 });
         row.warmup!.load = w;
@@ -459,14 +258,16 @@ async function main(): Promise<void> {
     log(`measuring ${config.rounds} rounds × ${config.seconds} s per row (after ${config.leadInSeconds} s of unmeasured load each)…`);
     for (let i = 0; i < config.rounds; i++) {
       for (const row of rows) {
-        row.settleSeconds.push(round1(await settle(monitor, rows)));
-        const { result, peak, cpu: used } = await measureRound(row, load, monitor, cpuMeter, config.seconds);
+        row.settleSeconds.push(round1(await settle(monitor, rows, measure)));
+        const { result, peak, cpu: used } = await measureRound(row, load, monitor, cpuMeter, config.seconds, measure);
         row.rounds.push(result);
         row.cpu.push(used);
         row.peaks.push(peak);
         const failure = describeFailures(result);
         if (failure !== undefined) fail(row, `round ${i + 1}: ${failure}`);
-        log(`  round ${i + 1} ${row.key}: ${result.reqPerSec.toFixed(0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, peak ${peak} conns${used.otherCores === undefined ? '' : `, other load ${used.otherCores.toFixed(2)} cores`}`);
+        const pgUs = used.postgresUsPerRequest === undefined ? '' : `, pg ${used.postgresUsPerRequest} µs/req`;
+        const other = used.otherCores === undefined ? '' : `, other load ${used.otherCores.toFixed(2)} cores`;
+        log(`  round ${i + 1} ${row.key}: ${result.reqPerSec.toFixed(0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, peak ${peak} conns, server ${used.serverUsPerRequest} µs/req${pgUs}${other}`);
       }
     }
 
@@ -488,7 +289,7 @@ async function main(): Promise<void> {
           peakConnections: Math.max(...row.peaks),
           vsPlain: plainRate === undefined ? null : Math.round((m.reqPerSec / plainRate) * 100) / 100,
           errors: notOk,
-          ...(row.failures.length === 0 ? {} : { failed: row.failures.join('; ') }),
+          ...(row.failures.length === 0 ? {} : { failed: `${row.failures.join('; ')}${row.serverError === undefined ? '' : `; the server logged: ${row.serverError}`}` }),
           serverCpuUsPerRequest: cpu.serverUsPerRequest,
           postgresCpuUsPerRequest: cpu.postgresUsPerRequest ?? null,
           peakConnectionsByApplicationName: Object.fromEntries(row.peakByApp),
