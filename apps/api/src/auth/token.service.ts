@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, webcrypto } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { SignJWT, jwtVerify } from 'jose';
 import { InvalidTokenError } from '@tenantry/nestjs';
@@ -28,10 +28,12 @@ export interface IssuedToken {
  */
 @Injectable()
 export class TokenService {
-  readonly #key: Uint8Array;
+  /** Imported once: given raw bytes, jose would import the HMAC key again on every call. */
+  readonly #key: Promise<webcrypto.CryptoKey>;
 
   constructor(@Inject(ApiSecrets) secrets: ApiSecrets) {
-    this.#key = secrets.jwtKey;
+    this.#key = webcrypto.subtle.importKey('raw', secrets.jwtKey, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+    this.#key.catch(() => undefined); // reported when first used, not as an unhandled rejection
   }
 
   async issue(tenantId: string, subject: string, ttlSeconds: number): Promise<IssuedToken> {
@@ -45,14 +47,14 @@ export class TokenService {
       .setIssuedAt(now)
       .setExpirationTime(exp)
       .setJti(randomUUID())
-      .sign(this.#key);
+      .sign(await this.#key);
     return { token, tokenType: 'Bearer', expiresAt: new Date(exp * 1000).toISOString(), tenantId };
   }
 
   /** Verifies signature, algorithm, issuer, audience and expiry. Throws 401 `UNAUTHORIZED`. */
   async verify(token: string): Promise<TenantClaims> {
     try {
-      const { payload } = await jwtVerify(token, this.#key, {
+      const { payload } = await jwtVerify(token, await this.#key, {
         algorithms: ['HS256'],
         issuer: TOKEN_ISSUER,
         audience: TOKEN_AUDIENCE,
