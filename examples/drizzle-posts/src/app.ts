@@ -4,7 +4,7 @@ import { createTenancy, type Tenancy, type Tenant } from '@tenantry/core';
 import { fileURLToPath } from 'node:url';
 import { drizzleMigrations, drizzleTenancy } from '@tenantry/drizzle';
 import * as schema from './schema.js';
-import { HttpError, jsonServer, type Route, type RouteContext } from './http.js';
+import { HttpError, jsonServer, type Route, type RouteContext } from '@tenantry/example-http';
 import { PostsService, type PostInput } from './posts.service.js';
 
 export interface PostsAppOptions {

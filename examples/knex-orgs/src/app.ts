@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createTenancy, sqlState, type Tenancy, type Tenant } from '@tenantry/core';
 import { knexMigrations, knexTenancy } from '@tenantry/knex';
-import { HttpError, jsonServer, type Route, type RouteContext } from './http.js';
+import { HttpError, jsonServer, type Route, type RouteContext } from '@tenantry/example-http';
 import { UnknownUser, UsersService } from './users.service.js';
 
 export interface OrgsAppOptions {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { createTenancy, type Tenancy, type Tenant } from '@tenantry/core';
 import { prismaMigrations, prismaTenancy, type PrismaAdapter } from '@tenantry/prisma';
 import { PrismaClient } from './generated/prisma/client.js';
-import { HttpError, jsonServer, type Route, type RouteContext } from './http.js';
+import { HttpError, jsonServer, type Route, type RouteContext } from '@tenantry/example-http';
 import { JournalError, JournalService, type JournalEntryInput } from './journal.service.js';
 
 export interface JournalAppOptions {

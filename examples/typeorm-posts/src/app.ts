@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { createTenancy, type Tenancy, type Tenant } from '@tenantry/core';
 import { typeormMigrations, typeormTenancy } from '@tenantry/typeorm';
 import { createDataSource, MIGRATIONS } from './data-source.js';
-import { HttpError, jsonServer, type Route, type RouteContext } from './http.js';
+import { HttpError, jsonServer, type Route, type RouteContext } from '@tenantry/example-http';
 import { PostsService, type PostInput } from './posts.service.js';
 
 export interface PostsAppOptions {

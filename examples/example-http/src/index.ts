@@ -1,3 +1,7 @@
+/**
+ * The small JSON-over-`node:http` router the examples share (routes with `:params`, JSON bodies,
+ * Tenantry errors as HTTP answers), so that each example shows only its ORM and Tenantry.
+ */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isTenantryError } from '@tenantry/core';
 
