@@ -1,19 +1,14 @@
 import { desc, eq, sql } from 'drizzle-orm';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
+import type { PostInput, PostsStore } from '@tenantry/example-http';
 import { posts, type Post } from './schema.js';
 import type * as schema from './schema.js';
-
-export interface PostInput {
-  readonly title: string;
-  readonly content: string;
-  readonly published?: boolean;
-}
 
 /**
  * Seed 000's posts service, as plain Drizzle: no tenant in sight. `db` is one database for the
  * whole application; each query runs in the tenant of the request that awaits it.
  */
-export class PostsService {
+export class PostsService implements PostsStore<Post> {
   readonly #db: NodePgDatabase<typeof schema>;
 
   constructor(db: NodePgDatabase<typeof schema>) {

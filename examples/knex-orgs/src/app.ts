@@ -1,43 +1,14 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { createTenancy, sqlState, type Tenancy, type Tenant } from '@tenantry/core';
+import { createTenancy, sqlState, type Tenant } from '@tenantry/core';
 import { knexMigrations, knexTenancy } from '@tenantry/knex';
-import { HttpError, jsonServer, type Route, type RouteContext } from '@tenantry/example-http';
+import { exampleApp, HttpError, jsonServer, slugify, type ExampleApp, type ExampleAppOptions, type Route, type RouteContext } from '@tenantry/example-http';
 import { UnknownUser, UsersService } from './users.service.js';
-
-export interface OrgsAppOptions {
-  /** URL of the registry database (seed 004's `master`); any PostgreSQL. */
-  readonly databaseUrl: string;
-  /** Connections per server. Default 10. */
-  readonly poolMax?: number;
-  readonly onError?: (err: unknown) => void;
-}
-
-export interface OrgsApp {
-  readonly tenancy: Tenancy;
-  readonly server: Server;
-  /** Starts listening (port 0: any free port); returns the base URL. */
-  listen(port: number, host?: string): Promise<string>;
-  close(): Promise<void>;
-}
 
 /** Seed 004's Knex migrations folder, beside `dist/` (this file is `dist/app.js`). */
 const MIGRATIONS = fileURLToPath(new URL('../migrations', import.meta.url));
 
 function orgJson(t: Tenant): Record<string, unknown> {
   return { id: t.id, name: t.name, slug: t.slug, database: t.physicalName, status: t.status, schemaVersion: t.schemaVersion, createdAt: t.createdAt };
-}
-
-/** "AcmeCorp" → "acmecorp", as seed 004 names `tenant_acmecorp`. */
-function slugify(name: string): string {
-  return name
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 63);
 }
 
 function text(body: Record<string, unknown>, key: string): string {
@@ -50,8 +21,9 @@ function text(body: Record<string, unknown>, key: string): string {
  * Seed 004 on Tenantry: `POST /org/create` registers an organisation and creates its own
  * database with the Knex migrations applied; `/org/:org/users` are the organisation's users,
  * through one Knex instance routed per request (seed 004's "future enhancements").
+ * `options.databaseUrl` is the registry, seed 004's `master` (any PostgreSQL).
  */
-export async function createOrgsApp(options: OrgsAppOptions): Promise<OrgsApp> {
+export async function createOrgsApp(options: ExampleAppOptions): Promise<ExampleApp> {
   const tenancy = await createTenancy({
     registryUrl: options.databaseUrl,
     migrations: knexMigrations(MIGRATIONS),
@@ -77,6 +49,7 @@ export async function createOrgsApp(options: OrgsAppOptions): Promise<OrgsApp> {
       handle: async ({ body }) => {
         const b = (body ?? {}) as Record<string, unknown>;
         const name = text(b, 'name');
+        // "AcmeCorp" → "acmecorp", as seed 004 names `tenant_acmecorp`.
         const slug = typeof b['slug'] === 'string' ? b['slug'] : slugify(name);
         // Registers the organisation, creates its database and runs the Knex migrations in it;
         // a failure leaves nothing half-made.
@@ -115,20 +88,5 @@ export async function createOrgsApp(options: OrgsAppOptions): Promise<OrgsApp> {
       }),
     },
   ];
-  const server = jsonServer(routes, options.onError ?? (() => undefined));
-  return {
-    tenancy,
-    server,
-    async listen(port, host = '127.0.0.1') {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => resolve());
-      });
-      return `http://${host}:${(server.address() as AddressInfo).port}`;
-    },
-    async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await tenancy.close();
-    },
-  };
+  return exampleApp(tenancy, jsonServer(routes, options.onError));
 }

@@ -1,25 +1,9 @@
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { createTestDatabase } from '@tenantry/testing';
+import { serveExample } from '../../example-http/test-kit/serve-example.js';
 import { createOrgsApp } from '../dist/app.js';
 
-const db = await createTestDatabase(inject('tenantryServerUrl'));
-const errors: unknown[] = [];
-const app = await createOrgsApp({ databaseUrl: db.url, poolMax: 5, onError: (err) => errors.push(err) });
-const base = await app.listen(0);
-afterAll(async () => {
-  await app.close();
-  await db.drop();
-});
-
-async function call(path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${base}${path}`, {
-    method: init.method ?? 'GET',
-    ...(init.body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(init.body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
-}
+const { db, errors, call } = await serveExample((test) => createOrgsApp({ ...test, poolMax: 5 }));
 
 describe('knex-orgs example (real HTTP)', () => {
   it("POST /org/create makes a database per organisation with seed 004's Knex migrations applied", async () => {

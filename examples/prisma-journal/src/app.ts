@@ -1,29 +1,19 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { createTenancy, type Tenancy, type Tenant } from '@tenantry/core';
+import { createTenancy, type Tenant } from '@tenantry/core';
 import { prismaMigrations, prismaTenancy, type PrismaAdapter } from '@tenantry/prisma';
+import { exampleApp, HttpError, jsonServer, type ExampleApp, type ExampleAppOptions, type Route, type RouteContext } from '@tenantry/example-http';
 import { PrismaClient } from './generated/prisma/client.js';
-import { HttpError, jsonServer, type Route, type RouteContext } from '@tenantry/example-http';
 import { JournalError, JournalService, type JournalEntryInput } from './journal.service.js';
 
-export interface JournalAppOptions {
-  /** URL of the registry database (seed 003's `nusa_journal_registry`); any PostgreSQL. */
-  readonly databaseUrl: string;
-  /** Connections per server. Default 10. */
-  readonly poolMax?: number;
+/** `databaseUrl` is the registry, seed 003's `nusa_journal_registry` (any PostgreSQL). */
+export interface JournalAppOptions extends ExampleAppOptions {
   /** Tenant Prisma clients kept (seed 003: 50). */
   readonly maxClients?: number;
-  readonly onError?: (err: unknown) => void;
 }
 
-export interface JournalApp {
-  readonly tenancy: Tenancy;
+export interface JournalApp extends ExampleApp {
+  /** The Prisma clients per company; `close()` closes them. */
   readonly prisma: PrismaAdapter<PrismaClient>;
-  readonly server: Server;
-  /** Starts listening (port 0: any free port); returns the base URL. */
-  listen(port: number, host?: string): Promise<string>;
-  close(): Promise<void>;
 }
 
 /** `prisma/` beside `dist/` (this file is `dist/app.js`). */
@@ -101,22 +91,6 @@ export async function createJournalApp(options: JournalAppOptions): Promise<Jour
     },
     { method: 'GET', path: '/:tenantSlug/trial-balance', handle: inTenant(async () => ({ status: 200, body: await journal.trialBalance() })) },
   ];
-  const server = jsonServer(routes, options.onError ?? (() => undefined));
-  return {
-    tenancy,
-    prisma,
-    server,
-    async listen(port, host = '127.0.0.1') {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => resolve());
-      });
-      return `http://${host}:${(server.address() as AddressInfo).port}`;
-    },
-    async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await prisma.close();
-      await tenancy.close();
-    },
-  };
+  const app = exampleApp(tenancy, jsonServer(routes, options.onError), { closeBeforeTenancy: () => prisma.close() });
+  return { ...app, prisma };
 }

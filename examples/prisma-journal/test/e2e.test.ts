@@ -1,27 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { createTestDatabase } from '@tenantry/testing';
+import { describe, expect, it } from 'vitest';
+import { serveExample } from '../../example-http/test-kit/serve-example.js';
 import { createJournalApp } from '../dist/app.js';
 
-const db = await createTestDatabase(inject('tenantryServerUrl'));
-const errors: unknown[] = [];
 // Two cached clients for three companies: the LRU evicts under traffic.
-const app = await createJournalApp({ databaseUrl: db.url, poolMax: 5, maxClients: 2, onError: (err) => errors.push(err) });
-const base = await app.listen(0);
-afterAll(async () => {
-  await app.close();
-  await db.drop();
-});
-
-async function call(path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${base}${path}`, {
-    method: init.method ?? 'GET',
-    ...(init.body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(init.body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
-}
+const { errors, call } = await serveExample((test) => createJournalApp({ ...test, poolMax: 5, maxClients: 2 }));
 
 const sale = (amount: string, description = 'Cash sale') => ({
   date: '2025-01-15',

@@ -1,17 +1,13 @@
 import type { DataSource, Repository } from 'typeorm';
+import type { PostInput, PostsStore } from '@tenantry/example-http';
 import { Post } from './post.entity.js';
-
-export interface PostInput {
-  readonly title: string;
-  readonly content: string;
-  readonly published?: boolean;
-}
 
 /**
  * Seed 000's posts service, as plain TypeORM: no tenant in sight. The repository is made once;
- * each call runs in the tenant of the request that made it.
+ * each call runs in the tenant of the request that made it. TypeORM's "not found" (`null`) is
+ * answered as `PostsStore` says: `undefined`.
  */
-export class PostsService {
+export class PostsService implements PostsStore<Post> {
   readonly #posts: Repository<Post>;
 
   constructor(dataSource: DataSource) {
@@ -30,14 +26,14 @@ export class PostsService {
     return await this.#posts.find({ where: { published: true }, order: { createdAt: 'DESC' } });
   }
 
-  async findOne(id: string): Promise<Post | null> {
-    return await this.#posts.findOneBy({ id });
+  async findOne(id: string): Promise<Post | undefined> {
+    return (await this.#posts.findOneBy({ id })) ?? undefined;
   }
 
-  async update(id: string, patch: Partial<PostInput>): Promise<Post | null> {
+  async update(id: string, patch: Partial<PostInput>): Promise<Post | undefined> {
     return await this.#posts.manager.transaction(async (em) => {
       const post = await em.findOne(Post, { where: { id }, lock: { mode: 'pessimistic_write' } });
-      if (post === null) return null;
+      if (post === null) return undefined;
       em.merge(Post, post, patch);
       return await em.save(post);
     });
