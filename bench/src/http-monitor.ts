@@ -1,7 +1,7 @@
 /**
- * bench:http — server connections per application, from `pg_stat_activity`. Each server under
- * test has a database of its own, so its backends are counted by `datname` (whatever
- * `application_name` its libraries set); the monitor's own connection is left out.
+ * bench:http — server connections, from `pg_stat_activity`. A server's backends are those of
+ * its database ({@link BackendScope}); two servers that share a database are told apart by
+ * `application_name`. The monitor's own connection is left out.
  */
 import pg from 'pg';
 
@@ -10,14 +10,45 @@ const QUERY = `select datname, application_name as app, count(*)::int as n
                 where backend_type = 'client backend' and pid <> pg_backend_pid() and datname is not null
                 group by 1, 2`;
 
-interface Snapshot {
-  readonly byDatabase: Map<string, number>;
-  readonly byApp: Map<string, number>;
+/**
+ * Which backends are one server's: every backend of `database`, or only those whose
+ * `application_name` is (`apps`) or is not (`exceptApps`) one of the names given. A name also
+ * covers itself with a suffix, e.g. `bench:http-tenancy` covers `bench:http-tenancy:listener`.
+ */
+export interface BackendScope {
+  readonly database: string;
+  readonly apps?: readonly string[];
+  readonly exceptApps?: readonly string[];
 }
 
-/** The most backends seen during a window, per database and per `database/application_name`. */
+/** Backends at one moment: one entry per database and `application_name`. */
+export type Backends = readonly { readonly database: string; readonly app: string; readonly n: number }[];
+
+function named(app: string, names: readonly string[]): boolean {
+  return names.some((name) => app === name || app.startsWith(`${name}:`));
+}
+
+function inScope(scope: BackendScope, database: string, app: string): boolean {
+  if (database !== scope.database) return false;
+  if (scope.apps !== undefined && !named(app, scope.apps)) return false;
+  return scope.exceptApps === undefined || !named(app, scope.exceptApps);
+}
+
+/** The backends of `scope` in `backends`, per `application_name` (`(none)` when empty) and in all. */
+export function countBackends(backends: Backends, scope: BackendScope): { total: number; byApp: Map<string, number> } {
+  const byApp = new Map<string, number>();
+  let total = 0;
+  for (const b of backends) {
+    if (!inScope(scope, b.database, b.app)) continue;
+    byApp.set(b.app || '(none)', b.n);
+    total += b.n;
+  }
+  return { total, byApp };
+}
+
+/** The most backends of one scope seen during a window, in all and per `application_name`. */
 export interface Peaks {
-  readonly byDatabase: ReadonlyMap<string, number>;
+  readonly total: number;
   readonly byApp: ReadonlyMap<string, number>;
 }
 
@@ -25,8 +56,9 @@ export class ConnectionMonitor {
   readonly #client: pg.Client;
   #timer: NodeJS.Timeout | undefined;
   #polling: Promise<void> | undefined;
-  #peaksDb = new Map<string, number>();
-  #peaksApp = new Map<string, number>();
+  #scope: BackendScope | undefined;
+  #total = 0;
+  #byApp = new Map<string, number>();
   #error: unknown;
 
   private constructor(client: pg.Client) {
@@ -39,15 +71,17 @@ export class ConnectionMonitor {
     return new ConnectionMonitor(client);
   }
 
-  /** Backends per database now. */
-  async snapshot(): Promise<Map<string, number>> {
-    return (await this.#read()).byDatabase;
+  /** Backends now. */
+  async snapshot(): Promise<Backends> {
+    const { rows } = await this.#client.query<{ datname: string; app: string; n: number }>(QUERY);
+    return rows.map((r) => ({ database: r.datname, app: r.app, n: r.n }));
   }
 
-  /** Starts a window: polls every `intervalMs` until {@link stop}. */
-  start(intervalMs: number): void {
-    this.#peaksDb = new Map();
-    this.#peaksApp = new Map();
+  /** Starts a window over `scope`: polls every `intervalMs` until {@link stop}. */
+  start(intervalMs: number, scope: BackendScope): void {
+    this.#scope = scope;
+    this.#total = 0;
+    this.#byApp = new Map();
     this.#error = undefined;
     this.#timer = setInterval(() => this.#poll(), intervalMs);
     this.#poll();
@@ -58,9 +92,10 @@ export class ConnectionMonitor {
     clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#polling;
-    const peaks = { byDatabase: this.#peaksDb, byApp: this.#peaksApp };
-    this.#peaksDb = new Map();
-    this.#peaksApp = new Map();
+    const peaks = { total: this.#total, byApp: this.#byApp };
+    this.#scope = undefined;
+    this.#total = 0;
+    this.#byApp = new Map();
     if (this.#error !== undefined) throw this.#error;
     return peaks;
   }
@@ -73,10 +108,13 @@ export class ConnectionMonitor {
 
   #poll(): void {
     if (this.#polling !== undefined) return; // the previous poll is still running
-    this.#polling = this.#read()
-      .then((s) => {
-        for (const [db, n] of s.byDatabase) if (n > (this.#peaksDb.get(db) ?? 0)) this.#peaksDb.set(db, n);
-        for (const [app, n] of s.byApp) if (n > (this.#peaksApp.get(app) ?? 0)) this.#peaksApp.set(app, n);
+    const scope = this.#scope;
+    if (scope === undefined) return;
+    this.#polling = this.snapshot()
+      .then((now) => {
+        const { total, byApp } = countBackends(now, scope);
+        if (total > this.#total) this.#total = total;
+        for (const [app, n] of byApp) if (n > (this.#byApp.get(app) ?? 0)) this.#byApp.set(app, n);
       })
       .catch((err: unknown) => {
         this.#error ??= err;
@@ -84,16 +122,5 @@ export class ConnectionMonitor {
       .finally(() => {
         this.#polling = undefined;
       });
-  }
-
-  async #read(): Promise<Snapshot> {
-    const { rows } = await this.#client.query<{ datname: string; app: string; n: number }>(QUERY);
-    const byDatabase = new Map<string, number>();
-    const byApp = new Map<string, number>();
-    for (const r of rows) {
-      byDatabase.set(r.datname, (byDatabase.get(r.datname) ?? 0) + r.n);
-      byApp.set(`${r.datname}/${r.app}`, r.n);
-    }
-    return { byDatabase, byApp };
   }
 }

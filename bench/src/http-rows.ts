@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import type { CpuMeter, Reading, RoundCpu } from './http-cpu.js';
 import type { LoadGenerator, LoadTarget, RoundResult } from './http-load.js';
-import type { ConnectionMonitor } from './http-monitor.js';
+import { countBackends, type BackendScope, type ConnectionMonitor } from './http-monitor.js';
 import type { RunningServer } from './http-servers.js';
 import { http } from './http-setup.js';
 import { log } from './bench-env.js';
@@ -28,7 +28,8 @@ const UNKNOWN_POST = '00000000-0000-4000-8000-000000000000';
 export interface Row {
   readonly key: string;
   readonly label: string;
-  readonly database: string;
+  /** The server's backends in pg_stat_activity. */
+  readonly backends: BackendScope;
   /** Our own rows must be error-free or the run fails; a peer's failures are reported. */
   readonly mustSucceed: boolean;
   readonly server: RunningServer;
@@ -92,17 +93,17 @@ export function fail(row: Row, what: string): void {
   log(`  ! ${message}`);
 }
 
-/** Waits until no row's database holds more than its pool and a few backends (a leak elsewhere must not starve the next row). */
+/** Waits until no row's server holds more than its pool and a few backends (a leak elsewhere must not starve the next row). */
 export async function settle(monitor: ConnectionMonitor, rows: readonly Row[], o: MeasureOptions): Promise<number> {
   const started = performance.now();
   const limit = o.pool + 5;
   for (;;) {
     const now = await monitor.snapshot();
-    const over = rows.filter((r) => (now.get(r.database) ?? 0) > limit);
+    const over = rows.map((r) => [r, countBackends(now, r.backends).total] as const).filter(([, n]) => n > limit);
     const waited = (performance.now() - started) / 1000;
     if (over.length === 0) return waited;
     if (waited >= o.settleMaxSeconds) {
-      log(`  (settle: ${over.map((r) => `${r.key} still holds ${now.get(r.database)} backends`).join(', ')} after ${o.settleMaxSeconds} s; going on)`);
+      log(`  (settle: ${over.map(([r, n]) => `${r.key} still holds ${n} backends`).join(', ')} after ${o.settleMaxSeconds} s; going on)`);
       return waited;
     }
     await sleep(250);
@@ -161,7 +162,7 @@ export async function measureRound(row: Row, load: LoadGenerator, monitor: Conne
   let before: Reading | undefined;
   // The window (connections, CPU) opens when autocannon's measured run starts, after the lead-in.
   const running = load.run(row.key, row.server.url, { connections: o.connections, seconds, leadInSeconds: o.leadInSeconds }, () => {
-    monitor.start(o.monitorMs);
+    monitor.start(o.monitorMs, row.backends);
     before = cpu.read(row.server.pid);
   });
   await running.catch(() => undefined);
@@ -169,12 +170,8 @@ export async function measureRound(row: Row, load: LoadGenerator, monitor: Conne
   const peaks = await monitor.stop();
   const result = await running;
   if (before === undefined) throw new Error(`${row.label}: the load generator never started its measured run`);
-  for (const [app, n] of peaks.byApp) {
-    if (!app.startsWith(`${row.database}/`)) continue;
-    const name = app.slice(row.database.length + 1) || '(none)';
-    if (n > (row.peakByApp.get(name) ?? 0)) row.peakByApp.set(name, n);
-  }
-  return { result, peak: peaks.byDatabase.get(row.database) ?? 0, cpu: cpu.between(before, after, result.responses) };
+  for (const [app, n] of peaks.byApp) if (n > (row.peakByApp.get(app) ?? 0)) row.peakByApp.set(app, n);
+  return { result, peak: peaks.total, cpu: cpu.between(before, after, result.responses) };
 }
 
 /** Index of the median round by req/s (the lower middle for an even count). */

@@ -1,7 +1,8 @@
 /**
- * bench:http — the data of the three rows: tenants and posts through the reference API's admin
- * and tenant routes, the same rows in one schema for the plain app, and tenants through
- * nestjs-multitenant's admin route with the same rows in each tenant schema.
+ * bench:http — the data of the rows: tenants and posts through the reference API's admin and
+ * tenant routes (the tenancy row reads the same tenants), the same rows in one schema for the
+ * plain app, and tenants through nestjs-multitenant's admin route with the same rows in each
+ * tenant schema.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -224,12 +225,26 @@ export async function fillPeerTenants(url: string, ddl: string, tenants: readonl
   log(`  nestjs-multitenant: posts table and ${tenants.reduce((n, t) => n + t.posts.length, 0)} posts in ${tenants.length} tenant schemas in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
+/** Every post of every tenant, asked for with the headers that select its tenant on one server. */
+export function postTargets(tenants: readonly ReferenceTenant[], headersOf: (tenant: ReferenceTenant, index: number) => Record<string, string>): LoadTarget[] {
+  return tenants.flatMap((t, i) => {
+    const headers = headersOf(t, i);
+    return t.posts.map((p) => ({ path: `/posts/${p.id}`, headers, id: p.id, title: p.title }));
+  });
+}
+
+/** The reference API: the tenant id and that tenant's JWT. */
 export function referenceTargets(tenants: readonly ReferenceTenant[]): LoadTarget[] {
-  return tenants.flatMap((t) => t.posts.map((p) => ({ path: `/posts/${p.id}`, headers: { 'x-tenant-id': t.id, authorization: `Bearer ${t.token}` }, id: p.id, title: p.title })));
+  return postTargets(tenants, (t) => ({ 'x-tenant-id': t.id, authorization: `Bearer ${t.token}` }));
+}
+
+/** The plain app in tenancy mode: the same tenants, the tenant id only. */
+export function tenancyTargets(tenants: readonly ReferenceTenant[]): LoadTarget[] {
+  return postTargets(tenants, (t) => ({ 'x-tenant-id': t.id }));
 }
 
 export function peerTargets(tenants: readonly ReferenceTenant[]): LoadTarget[] {
-  return tenants.flatMap((t, i) => t.posts.map((p) => ({ path: `/posts/${p.id}`, headers: { 'x-tenant-id': peerCode(i) }, id: p.id, title: p.title })));
+  return postTargets(tenants, (_, i) => ({ 'x-tenant-id': peerCode(i) }));
 }
 
 /** One post per tenant, rotating through the posts. */

@@ -3,8 +3,10 @@
  *
  * 1. the reference API (apps/api) over N schema tenants, a random tenant per request
  *    (`x-tenant-id` + that tenant's JWT);
- * 2. a plain NestJS app without tenancy on ONE schema holding the same rows (the baseline);
- * 3. nestjs-multitenant (npm, NestJS 11 + TypeORM 0.3, in its own project under bench/peers/)
+ * 2. the plain app in tenancy mode: NestJS + @tenantry/nestjs only, over the reference API's
+ *    tenants, a random tenant per request (`x-tenant-id` only);
+ * 3. a plain NestJS app without tenancy on ONE schema holding the same rows (the baseline);
+ * 4. nestjs-multitenant (npm, NestJS 11 + TypeORM 0.3, in its own project under bench/peers/)
  *    over N of its tenants holding the same rows.
  *
  * Bench, servers and load generator (autocannon) are separate processes. Each row is warmed
@@ -20,7 +22,7 @@ import { quoteIdent } from '@tenantry/core';
 import { benchServer, envInt, log, machine, runBench, writeResult } from './bench-env.js';
 import { CpuMeter, postmasterOf } from './http-cpu.js';
 import { LoadGenerator, type LoadTarget } from './http-load.js';
-import { ConnectionMonitor } from './http-monitor.js';
+import { ConnectionMonitor, type BackendScope } from './http-monitor.js';
 import { checkSample, describeFailures, fail, measureRound, medianIndex, settle, sweep, type MeasureOptions, type Row, type Skipped } from './http-rows.js';
 import { startServer, type RunningServer } from './http-servers.js';
 import {
@@ -30,10 +32,12 @@ import {
   fillPeerTenants,
   peerTargets,
   postsDdl,
+  postTargets,
   provisionPlain,
   provisionReference,
   referenceTargets,
   sweepTargets,
+  tenancyTargets,
 } from './http-setup.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -44,9 +48,23 @@ const PLAIN_MAIN = join(here, 'plain-app', 'main.js');
 const PEER_DIR = join(repo, 'bench', 'peers', 'nestjs-multitenant');
 const PEER_MAIN = join(PEER_DIR, 'src', 'main.js');
 
-/** Each server has its own database, so its backends are counted by datname. */
-const DATABASES = { reference: 'bench_http_api', plain: 'bench_http_plain', 'nestjs-multitenant': 'bench_http_peer' } as const;
-type RowKey = keyof typeof DATABASES;
+/** `application_name` of the tenancy row's connections (its LISTEN connection: `…:listener`). */
+const TENANCY_APP = 'bench:http-tenancy';
+const API_DATABASE = 'bench_http_api';
+/**
+ * Whose backends each row counts (peak conns, settle). The plain app and nestjs-multitenant have
+ * a database each: everything in it. The reference API and the tenancy row share the API's
+ * database (the same tenants), so they are told apart by `application_name`: the tenancy app's
+ * names, and for the API (which hard-codes `tenantry-api`) everything else in its database.
+ */
+const BACKENDS = {
+  reference: { database: API_DATABASE, exceptApps: [TENANCY_APP] },
+  tenancy: { database: API_DATABASE, apps: [TENANCY_APP] },
+  plain: { database: 'bench_http_plain' },
+  'nestjs-multitenant': { database: 'bench_http_peer' },
+} as const satisfies Record<string, BackendScope>;
+type RowKey = keyof typeof BACKENDS;
+const ROW_KEYS = Object.keys(BACKENDS) as RowKey[];
 const PLAIN_SCHEMA = 'bench_plain';
 /** Other load (cores, average over the rounds) above which a run is flagged NOISY, as in bench:uow. */
 const NOISY_CORES = 0.15;
@@ -75,6 +93,7 @@ const measure: MeasureOptions = config;
 
 const LABELS: Record<RowKey, string> = {
   reference: 'reference API (apps/api, Tenantry), random tenant',
+  tenancy: 'NestJS + @tenantry/nestjs only (header resolver, no auth), random tenant',
   plain: 'plain NestJS, one schema, no tenancy (baseline)',
   'nestjs-multitenant': 'nestjs-multitenant 2.1.1 (TypeORM), random tenant',
 };
@@ -101,11 +120,10 @@ function databaseUrl(serverUrl: string, database: string): string {
 // Setup
 
 async function prepareDatabases(admin: pg.Client, keys: readonly RowKey[]): Promise<void> {
-  for (const key of keys) {
-    const db = DATABASES[key];
+  for (const db of new Set([API_DATABASE, ...keys.map((k) => BACKENDS[k].database)])) {
     // The reference API's database is kept (an external server reuses its tenants, whose roles
     // are server-wide); the others are made afresh.
-    if (key !== 'reference') await admin.query(`drop database if exists ${quoteIdent(db)} with (force)`);
+    if (db !== API_DATABASE) await admin.query(`drop database if exists ${quoteIdent(db)} with (force)`);
     const { rowCount } = await admin.query('select 1 from pg_database where datname = $1', [db]);
     if (rowCount === 0) await admin.query(`create database ${quoteIdent(db)}`);
   }
@@ -115,8 +133,8 @@ async function prepareDatabases(admin: pg.Client, keys: readonly RowKey[]): Prom
 
 async function main(): Promise<void> {
   const began = performance.now();
-  const keys = (['reference', 'plain', 'nestjs-multitenant'] as const).filter(wanted);
-  if (keys.length === 0) throw new Error('BENCH_HTTP_ROWS names no row: use reference, plain, nestjs-multitenant');
+  const keys = ROW_KEYS.filter(wanted);
+  if (keys.length === 0) throw new Error(`BENCH_HTTP_ROWS names no row: use ${ROW_KEYS.join(', ')}`);
   const { url, server, version } = await benchServer();
   log(`bench:http — GET /posts/:id, ${config.tenants} tenants × ${config.postsPerTenant} posts, ${config.connections} connections, pool ${config.pool}, ${config.rounds} rounds × ${config.seconds} s (PostgreSQL ${version}${server ? `, embedded on port ${server.port}` : ''})`);
   const servers: RunningServer[] = [];
@@ -130,7 +148,7 @@ async function main(): Promise<void> {
   const newRow = (key: RowKey, srv: RunningServer, targets: LoadTarget[], negatives: [LoadTarget, number][]): Row => ({
     key,
     label: LABELS[key],
-    database: DATABASES[key],
+    backends: BACKENDS[key],
     mustSucceed: key !== 'nestjs-multitenant',
     server: srv,
     targets,
@@ -146,7 +164,7 @@ async function main(): Promise<void> {
   try {
     log('setup:');
     const setupStarted = performance.now();
-    await prepareDatabases(admin, ['reference', ...keys.filter((k) => k !== 'reference')]);
+    await prepareDatabases(admin, keys);
     const ddl = postsDdl(POSTS_MIGRATION);
 
     // 1. The reference API creates the tenants and posts; their rows are the other rows' data.
@@ -156,7 +174,7 @@ async function main(): Promise<void> {
       script: API_MAIN,
       env: {
         NODE_ENV: 'production',
-        DATABASE_URL: databaseUrl(url, DATABASES.reference),
+        DATABASE_URL: databaseUrl(url, API_DATABASE),
         PORT: '0',
         HOST: '127.0.0.1',
         LOG_LEVEL: config.apiLogLevel,
@@ -180,23 +198,37 @@ async function main(): Promise<void> {
       rows.push(newRow('reference', api, refTargets, negatives));
     }
 
-    // 2. The plain app: the same rows in one schema.
-    if (wanted('plain')) {
-      await provisionPlain(databaseUrl(url, DATABASES.plain), PLAIN_SCHEMA, ddl, posts);
-      const plain = await startServer({
-        name: 'plain app',
+    const plainEnv = { NODE_ENV: 'production', NO_COLOR: '1', PLAIN_POOL_MAX: String(config.pool), PORT: '0' };
+
+    // 2. The plain app in tenancy mode: the reference API's tenants, registry and rows.
+    if (wanted('tenancy')) {
+      const tenancyApp = await startServer({
+        name: 'tenancy app',
         script: PLAIN_MAIN,
-        env: { NODE_ENV: 'production', NO_COLOR: '1', DATABASE_URL: databaseUrl(url, DATABASES.plain), PLAIN_SCHEMA, PLAIN_POOL_MAX: String(config.pool), PORT: '0' },
+        env: { ...plainEnv, PLAIN_TENANCY_REGISTRY_URL: databaseUrl(url, API_DATABASE), PLAIN_APPLICATION_NAME: TENANCY_APP },
         ready: READY,
       });
+      servers.push(tenancyApp);
+      const targets = tenancyTargets(tenants);
+      // Another tenant's post: 404; no tenant header: 400 (TENANT_REQUIRED).
+      const negatives = crossTenant(targets, config.postsPerTenant, 20);
+      for (const [t] of negatives.slice(0, 5)) negatives.push([{ ...t, headers: {} }, 400]);
+      rows.push(newRow('tenancy', tenancyApp, targets, negatives));
+    }
+
+    // 3. The plain app: the same rows in one schema.
+    if (wanted('plain')) {
+      const plainUrl = databaseUrl(url, BACKENDS.plain.database);
+      await provisionPlain(plainUrl, PLAIN_SCHEMA, ddl, posts);
+      const plain = await startServer({ name: 'plain app', script: PLAIN_MAIN, env: { ...plainEnv, DATABASE_URL: plainUrl, PLAIN_SCHEMA }, ready: READY });
       servers.push(plain);
-      rows.push(newRow('plain', plain, posts.map((p) => ({ path: `/posts/${p.id}`, headers: {}, id: p.id, title: p.title })), []));
+      rows.push(newRow('plain', plain, postTargets(tenants, () => ({})), []));
       log(`  plain app: ${posts.length} posts in schema ${PLAIN_SCHEMA}`);
     }
 
-    // 3. nestjs-multitenant, in its own npm project; skipped with the reason when it cannot run.
+    // 4. nestjs-multitenant, in its own npm project; skipped with the reason when it cannot run.
     if (wanted('nestjs-multitenant')) {
-      const peerUrl = databaseUrl(url, DATABASES['nestjs-multitenant']);
+      const peerUrl = databaseUrl(url, BACKENDS['nestjs-multitenant'].database);
       const peerEnv = { NODE_ENV: 'production', NO_COLOR: '1', DATABASE_URL: peerUrl, PORT: '0', PGAPPNAME: 'bench:nestjs-multitenant' };
       let peer: RunningServer | undefined;
       try {
@@ -223,7 +255,7 @@ async function main(): Promise<void> {
       }
     }
     if (!wanted('reference')) {
-      // It served as the data source only.
+      // It served as the data source only (the tenancy app reads the registry, not the API).
       await api.stop();
       servers.splice(servers.indexOf(api), 1);
     }
@@ -315,7 +347,7 @@ async function main(): Promise<void> {
     for (const r of results) if ('failed' in r && r.failed !== undefined) log(`\n${r.key} FAILED under load: ${r.failed}`);
     log('');
     log('req/s: 2xx responses per second, median round; p50/p99: that round (autocannon, 1 ms resolution); errors: non-2xx + connection errors + wrong bodies over all rounds;');
-    log(`peak conns: most backends of the server's database in pg_stat_activity during its rounds (polled every ${config.monitorMs} ms);`);
+    log(`peak conns: most backends of the server in pg_stat_activity during its rounds (polled every ${config.monitorMs} ms): its database's, and in ${API_DATABASE} by application_name (${TENANCY_APP}* for the tenancy row, every other for the reference API);`);
     log('server / pg µs/req: CPU of the server process / of every PostgreSQL process in that round ÷ its responses.');
     const other = rows.flatMap((r) => r.cpu.map((c) => c.otherCores)).filter((x): x is number => x !== undefined);
     const otherAverage = other.length === 0 ? undefined : other.reduce((a, b) => a + b, 0) / other.length;
@@ -329,7 +361,7 @@ async function main(): Promise<void> {
       machine: machine(version),
       otherLoadCores: otherAverage === undefined ? null : Math.round(otherAverage * 100) / 100,
       noisy,
-      config: { ...config, rows: keys, databases: DATABASES, server: server ? 'embedded' : 'TENANTRY_BENCH_DATABASE_URL', totalSeconds: Math.round((performance.now() - began) / 1000) },
+      config: { ...config, rows: keys, backends: BACKENDS, server: server ? 'embedded' : 'TENANTRY_BENCH_DATABASE_URL', totalSeconds: Math.round((performance.now() - began) / 1000) },
       rows: results,
     };
     if (writeOutput) log(`\nwritten to ${writeResult('http', data)}`);

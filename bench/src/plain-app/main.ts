@@ -3,24 +3,36 @@
  * schema, no tenancy, no auth, same platform (express) and pool size as the API. Started by
  * bench/dist/http.js as a child process.
  *
- * Environment: DATABASE_URL, PLAIN_SCHEMA (default `bench_plain`), PLAIN_POOL_MAX (default 10),
- * PORT (default 0: any). Prints `listening on <url>` when it serves.
+ * With PLAIN_TENANCY_REGISTRY_URL it runs in tenancy mode (the `tenancy` row): the same app
+ * and controller with `@tenantry/nestjs` on that registry, the tenant from `x-tenant-id`, each
+ * query in the tenant's schema; DATABASE_URL and PLAIN_SCHEMA are then not used.
+ *
+ * Environment: DATABASE_URL, PLAIN_SCHEMA (default `bench_plain`), PLAIN_TENANCY_REGISTRY_URL,
+ * PLAIN_POOL_MAX (default 10), PLAIN_APPLICATION_NAME (default `bench:plain`), PORT (default 0:
+ * any). Prints `listening on <url>` when it serves.
  */
 import 'reflect-metadata';
+import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import pg from 'pg';
 import { PlainModule } from './plain.module.js';
 
-async function main(): Promise<void> {
+function plainModule(max: number, applicationName: string): DynamicModule {
   const url = process.env['DATABASE_URL'];
   if (url === undefined || url === '') throw new Error('DATABASE_URL is required');
   const schema = process.env['PLAIN_SCHEMA'] ?? 'bench_plain';
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`PLAIN_SCHEMA must be a plain lower-case identifier, got ${JSON.stringify(schema)}`);
-  const max = Number(process.env['PLAIN_POOL_MAX'] ?? '10');
   // search_path as a startup option, so the query text is the API's, unqualified.
-  const pool = new pg.Pool({ connectionString: url, max, application_name: 'bench:plain', options: `-c search_path=${schema}` });
-  const app = await NestFactory.create<NestExpressApplication>(PlainModule.register(pool), { logger: ['error', 'warn'] });
+  return PlainModule.register(new pg.Pool({ connectionString: url, max, application_name: applicationName, options: `-c search_path=${schema}` }));
+}
+
+async function main(): Promise<void> {
+  const max = Number(process.env['PLAIN_POOL_MAX'] ?? '10');
+  const applicationName = process.env['PLAIN_APPLICATION_NAME'] || 'bench:plain';
+  const registryUrl = process.env['PLAIN_TENANCY_REGISTRY_URL'];
+  const root = registryUrl ? PlainModule.withTenancy({ registryUrl, poolMax: max, applicationName }) : plainModule(max, applicationName);
+  const app = await NestFactory.create<NestExpressApplication>(root, { logger: ['error', 'warn'] });
   app.disable('x-powered-by');
   await app.listen(Number(process.env['PORT'] ?? '0'), '127.0.0.1');
   const address = app.getHttpServer().address();

@@ -1,6 +1,8 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import type { Tenancy } from '@tenantry/core';
+import { header, TENANCY, TenancyModule } from '@tenantry/nestjs';
 import type pg from 'pg';
-import { PLAIN_POOL, PostsController } from './posts.controller.js';
+import { POSTS_DB, PostsController, type PostsDb } from './posts.controller.js';
 
 /** Ends the pool when the application shuts down. */
 class PoolCloser implements OnApplicationShutdown {
@@ -12,12 +14,37 @@ class PoolCloser implements OnApplicationShutdown {
     await this.#pool.end();
   }
 }
-Reflect.decorate([(target: object) => Inject(PLAIN_POOL)(target, undefined, 0)], PoolCloser);
+Reflect.decorate([(target: object) => Inject(POSTS_DB)(target, undefined, 0)], PoolCloser);
 
-/** The plain app: one controller and its pool. */
+/** Each query is a read-only unit of work of the request's tenant, as in apps/api's `PostsService.get`. */
+function tenantPostsDb(tenancy: Tenancy): PostsDb {
+  return {
+    // No tenant argument: the tenant TenancyMiddleware resolved and entered for this request.
+    query: (text, values) => tenancy.withTenant((db) => db.query(text, values), { readOnly: true }),
+  };
+}
+
+/** The plain app: one controller and what it queries. */
 export class PlainModule {
+  /** Plain mode: the controller queries `pool` (one schema, no tenancy). */
   static register(pool: pg.Pool): DynamicModule {
-    return { module: PlainModule, providers: [{ provide: PLAIN_POOL, useValue: pool }, PoolCloser], controllers: [PostsController] };
+    return { module: PlainModule, providers: [{ provide: POSTS_DB, useValue: pool }, PoolCloser], controllers: [PostsController] };
+  }
+
+  /**
+   * Tenancy mode: `@tenantry/nestjs` alone — the module (which creates the tenancy from `options`
+   * and closes it on shutdown) with the `x-tenant-id` header resolver, its guard and exception
+   * filter — and the same controller, whose query runs in the request's tenant. No auth.
+   */
+  static withTenancy(options: { registryUrl: string; poolMax: number; applicationName: string }): DynamicModule {
+    return {
+      module: PlainModule,
+      imports: [
+        TenancyModule.forRoot({ registryUrl: options.registryUrl, pool: { max: options.poolMax }, applicationName: options.applicationName, resolvers: [header('x-tenant-id')] }),
+      ],
+      providers: [{ provide: POSTS_DB, inject: [TENANCY], useFactory: tenantPostsDb }],
+      controllers: [PostsController],
+    };
   }
 }
 Reflect.decorate([Global(), Module({})], PlainModule);
