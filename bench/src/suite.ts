@@ -59,7 +59,7 @@ interface Results {
   http?: {
     date?: string;
     config?: { tenants?: number; connections?: number };
-    rows: { key: string; label: string; reqPerSec: number; p50Ms: number; p99Ms: number; peakConnections?: number; vsPlain?: number | null; skipped?: string }[];
+    rows: { key: string; label: string; reqPerSec: number; p50Ms: number; p99Ms: number; peakConnections?: number; vsPlain?: number | null; skipped?: string; errors?: number; failed?: string }[];
   };
   provision?: { date?: string; machine?: { postgres?: string }; rows: { kind: string; tenants: number; p50: number; p90: number; p99: number; rawP50?: number; goalP50: number; met: boolean; peakConnections?: number }[] };
   migrate?: { date?: string; rows: { step: string; tenants: number; seconds: number; tenantsPerSecond: number; goalSeconds: number; met: boolean; peakConnections?: number }[] };
@@ -125,7 +125,7 @@ export function rowsFrom(results: Results): SuiteRow[] {
         reference: 'NestJS, no tenancy',
         latency: v.skipped ? null : `p50 ${v.p50Ms} / p99 ${v.p99Ms} ms`,
         peakConnections: v.skipped ? null : (v.peakConnections ?? null),
-        note: v.skipped ? `skipped: ${v.skipped}` : null,
+        note: v.skipped ? `skipped: ${v.skipped}` : v.failed ? `FAILED under load: ${v.errors ?? '?'} errors (${/too many clients/.test(v.failed) ? 'PostgreSQL: too many clients' : 'see http.json'})` : null,
       });
     }
   }
@@ -222,9 +222,9 @@ function escXml(s: string): string {
 export function chart(rows: readonly SuiteRow[], subtitle: string): string {
   const ratioRows = rows.filter((r) => r.ratio !== null || r.note?.startsWith('skipped'));
   const goalRows = rows.filter((r) => r.goal !== undefined && r.value !== null);
-  const labelW = 430;
+  const labelW = 480;
   const barW = 300;
-  const width = labelW + barW + 290;
+  const width = labelW + barW + 330;
   const rowH = 24;
   const groupsOf = (list: readonly SuiteRow[]) => [...new Set(list.map((b) => b.group))];
   const height = 70 + (ratioRows.length + goalRows.length) * rowH + (groupsOf(ratioRows).length + groupsOf(goalRows).length) * 36 + 20;
@@ -245,7 +245,7 @@ export function chart(rows: readonly SuiteRow[], subtitle: string): string {
       parts.push(`<line x1="${x(1).toFixed(1)}" y1="${y}" x2="${x(1).toFixed(1)}" y2="${y + members.length * rowH}" stroke="#d1d5db" stroke-width="2"/>`);
       for (const b of members) {
         const { at, text, ours } = bar(b);
-        parts.push(`<text x="${labelW - 8}" y="${y + 15}" text-anchor="end">${escXml(b.label.length > 68 ? `${b.label.slice(0, 66)}…` : b.label)}</text>`);
+        parts.push(`<text x="${labelW - 8}" y="${y + 15}" text-anchor="end">${escXml(b.label.length > 72 ? `${b.label.slice(0, 70)}…` : b.label)}</text>`);
         if (at === null) {
           parts.push(`<text x="${labelW + 4}" y="${y + 15}" fill="#999">${escXml(text)}</text>`);
         } else {
@@ -265,7 +265,11 @@ export function chart(rows: readonly SuiteRow[], subtitle: string): string {
     (r) =>
       r.ratio === null
         ? { at: null, text: r.note ?? 'no result', ours: false }
-        : { at: r.ratio, text: `${r.ratio.toFixed(2)}× (${Math.round(r.value ?? 0).toLocaleString('en-US')} ${r.unit}${peak(r)})`, ours: /tenantry|reference API/i.test(r.label) },
+        : {
+            at: r.ratio,
+            text: `${r.ratio.toFixed(2)}× (${Math.round(r.value ?? 0).toLocaleString('en-US')} ${r.unit}${peak(r)})${r.note?.startsWith('FAILED') ? ' — FAILED under load' : ''}`,
+            ours: /tenantry|reference API/i.test(r.label),
+          },
   );
   section(
     goalRows,
@@ -313,7 +317,10 @@ async function main(): Promise<void> {
   const dates = Object.fromEntries(BENCHES.map((k) => [k, results[k]?.date ?? null]));
   const latest = { benchmark: 'suite', date: new Date().toISOString(), machine, versions, measuredAt: dates, rows, sources: results };
   const path = writeResult('latest', latest);
-  const subtitle = `${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB · Node ${versions.node} · PostgreSQL ${postgres} · ${new Date().toISOString().slice(0, 10)}`;
+  const ran = Object.values(dates).filter((d): d is string => typeof d === 'string').sort();
+  const minute = (iso: string) => iso.slice(0, 16).replace('T', ' ');
+  const measuredWhen = ran.length === 0 ? 'never' : ran[0]!.slice(0, 10) === ran.at(-1)!.slice(0, 10) ? `${minute(ran[0]!)}–${ran.at(-1)!.slice(11, 16)}` : `${minute(ran[0]!)} – ${minute(ran.at(-1)!)}`;
+  const subtitle = `${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB · Node ${versions.node} · PostgreSQL ${postgres} · measured ${measuredWhen} UTC`;
   writeFileSync(CHART, chart(rows, subtitle));
   if (existsSync(DOC)) {
     const doc = readFileSync(DOC, 'utf8');
@@ -323,7 +330,7 @@ async function main(): Promise<void> {
       const block = [
         BEGIN,
         '',
-        `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, ${machine.os}.`,
+        `Measured ${measuredWhen} UTC on ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, ${machine.os}.`,
         `Versions: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
         '',
         '![Throughput of every row relative to its group’s reference, with peak server connections](benchmarks.svg)',
