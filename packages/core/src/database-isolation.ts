@@ -9,7 +9,7 @@ import type { Migration } from './migrations/migration-source.js';
 import { applyMigrations, LEDGER_TABLE, type AppliedMigration } from './migrations/tenant-ledger.js';
 import { sqlState } from './pg-errors.js';
 import { createTenantRole, dropTenantRole } from './tenant-roles.js';
-import type { RoutePrefix } from './tenant-query.js';
+import { RoutePrefixes, type RoutePrefix } from './tenant-query.js';
 import type { Tenant } from './types.js';
 
 const TEMPLATE_PREFIX = 'tenantry_tpl_';
@@ -32,7 +32,8 @@ export class DatabaseIsolation implements IsolationStrategy {
   readonly kind = 'database' as const;
   readonly #router: ConnectionRouter;
   readonly #logger: Logger;
-  readonly #prefixes = new Map<string, { rw: RoutePrefix; ro: RoutePrefix }>();
+  /** Every tenant database's tables are in its `public` schema. */
+  readonly #prefixes = new RoutePrefixes(() => 'public, pg_temp');
 
   readonly #marker: string;
   /** Templates known to be ready (`server/name`); forgotten when a clone from one fails. */
@@ -75,15 +76,7 @@ export class DatabaseIsolation implements IsolationStrategy {
   }
 
   routePrefix(tenant: Tenant, readOnly: boolean): RoutePrefix {
-    const key = tenant.role ?? '';
-    let entry = this.#prefixes.get(key);
-    if (entry === undefined) {
-      const searchPath = 'public, pg_temp';
-      entry = { rw: Object.freeze({ searchPath, role: tenant.role, readOnly: false }), ro: Object.freeze({ searchPath, role: tenant.role, readOnly: true }) };
-      if (this.#prefixes.size >= 50_000) this.#prefixes.clear();
-      this.#prefixes.set(key, entry);
-    }
-    return readOnly ? entry.ro : entry.rw;
+    return this.#prefixes.get(tenant, readOnly);
   }
 
   async exists(client: pg.ClientBase, tenant: Tenant): Promise<boolean> {

@@ -5,7 +5,7 @@ import { PHYSICAL_NAME, type IsolationStrategy } from './isolation-strategy.js';
 import type { Migration } from './migrations/migration-source.js';
 import { applyMigrations, type AppliedMigration } from './migrations/tenant-ledger.js';
 import { createTenantRole, dropTenantRole } from './tenant-roles.js';
-import type { RoutePrefix } from './tenant-query.js';
+import { RoutePrefixes, type RoutePrefix } from './tenant-query.js';
 import type { Tenant } from './types.js';
 
 /**
@@ -16,7 +16,7 @@ import type { Tenant } from './types.js';
 export class SchemaIsolation implements IsolationStrategy {
   readonly kind = 'schema' as const;
   readonly #router: ConnectionRouter;
-  readonly #prefixes = new Map<string, { rw: RoutePrefix; ro: RoutePrefix }>();
+  readonly #prefixes = new RoutePrefixes((tenant) => `${quoteIdent(tenant.physicalName)}, pg_temp`);
 
   readonly #marker: string;
 
@@ -96,16 +96,7 @@ export class SchemaIsolation implements IsolationStrategy {
   }
 
   routePrefix(tenant: Tenant, readOnly: boolean): RoutePrefix {
-    const key = `${tenant.physicalName}/${tenant.role ?? ''}`;
-    let entry = this.#prefixes.get(key);
-    if (entry === undefined) {
-      const searchPath = `${quoteIdent(tenant.physicalName)}, pg_temp`;
-      const role = tenant.role;
-      entry = { rw: Object.freeze({ searchPath, role, readOnly: false }), ro: Object.freeze({ searchPath, role, readOnly: true }) };
-      if (this.#prefixes.size >= 50_000) this.#prefixes.clear();
-      this.#prefixes.set(key, entry);
-    }
-    return readOnly ? entry.ro : entry.rw;
+    return this.#prefixes.get(tenant, readOnly);
   }
 
   async exists(client: pg.ClientBase, tenant: Tenant): Promise<boolean> {

@@ -104,6 +104,8 @@ export class ServerPool {
   /** Idle connections, least recently used first. */
   readonly #idleOrder = new Set<Conn>();
   readonly #waiters: Waiter[] = [];
+  /** How many waiters want each tenant: a returned connection looks for its tenant's only when some do. */
+  readonly #waitingFor = new Map<string, number>();
   readonly #closing = new Set<string>();
   #downUntil = 0;
   #lastError: unknown;
@@ -161,20 +163,22 @@ export class ServerPool {
       this.#pump();
       return;
     }
+    // The oldest waiter for this database — or, when one waits for the tenant it just served, that one.
+    const wanted = conn.affinity !== undefined && this.#waitingFor.has(conn.affinity);
     let waiter = -1;
     for (let i = 0; i < this.#waiters.length; i++) {
       const w = this.#waiters[i]!;
       if (w.database !== conn.database) continue;
       if (waiter < 0) waiter = i;
-      if (w.affinity !== undefined && w.affinity === conn.affinity) {
+      if (!wanted || w.affinity === conn.affinity) {
         waiter = i;
         break;
       }
     }
     if (waiter >= 0) {
-      const [w] = this.#waiters.splice(waiter, 1);
-      clearTimeout(w!.timer);
-      w!.resolve(conn);
+      const w = this.#removeWaiter(waiter);
+      clearTimeout(w.timer);
+      w.resolve(conn);
       return;
     }
     conn.idle = true;
@@ -223,12 +227,23 @@ export class ServerPool {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#reaper);
+    this.#waitingFor.clear();
     for (const w of this.#waiters.splice(0)) {
       clearTimeout(w.timer);
       w.reject(new TenantryError(ErrorCodes.TENANCY_CLOSED, 'the tenancy was closed while waiting for a connection'));
     }
     for (const conn of [...this.#idleOrder]) void this.#close(conn);
     if (this.#open > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+  }
+
+  #removeWaiter(i: number): Waiter {
+    const [w] = this.#waiters.splice(i, 1);
+    if (w!.affinity !== undefined) {
+      const n = (this.#waitingFor.get(w!.affinity) ?? 1) - 1;
+      if (n <= 0) this.#waitingFor.delete(w!.affinity);
+      else this.#waitingFor.set(w!.affinity, n);
+    }
+    return w!;
   }
 
   #dbMax(database: string): number {
@@ -281,10 +296,11 @@ export class ServerPool {
       const waiter: Waiter = { database, affinity, resolve, reject, timer: undefined };
       waiter.timer = setTimeout(() => {
         const i = this.#waiters.indexOf(waiter);
-        if (i >= 0) this.#waiters.splice(i, 1);
+        if (i >= 0) this.#removeWaiter(i);
         reject(this.#exhausted(`no connection became free within ${this.#s.acquireTimeoutMillis} ms`));
       }, this.#s.acquireTimeoutMillis);
       this.#waiters.push(waiter);
+      if (affinity !== undefined) this.#waitingFor.set(affinity, (this.#waitingFor.get(affinity) ?? 0) + 1);
     });
   }
 
@@ -298,7 +314,7 @@ export class ServerPool {
         i++;
         continue;
       }
-      this.#waiters.splice(i, 1);
+      this.#removeWaiter(i);
       clearTimeout(w.timer);
       ready.then(w.resolve, w.reject);
     }

@@ -464,8 +464,11 @@ export class Tenancy {
     const db = new TenantDb(tenant, conn, strategy.routePrefix(tenant, readOnly), this.#prepare);
     let failure: { error: unknown } | undefined;
     try {
-      // Awaited inside the context: a lazy thenable (a Drizzle query) still runs in it.
-      return await enterContext({ tenant, owner: this, db }, async () => await fn(db));
+      return await enterContext({ tenant, owner: this, db }, () => {
+        const result = fn(db);
+        // A lazy thenable (a Drizzle query) runs when awaited: await it inside the context.
+        return result instanceof Promise ? result : (async () => await result)();
+      });
     } catch (error) {
       failure = { error };
       throw error;

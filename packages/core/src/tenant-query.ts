@@ -1,6 +1,7 @@
 import { serialize } from 'pg-protocol';
 import type pg from 'pg';
 import { PgResult, prepareValue } from './pg-internals.js';
+import type { Tenant } from './types.js';
 
 /**
  * The single-Sync batch that makes every statement carry its tenant.
@@ -72,22 +73,53 @@ export function newConnectionState(): ConnectionState {
   return { prepared: { rw: false, ro: false, rwRole: false, roRole: false }, dirty: false, broken: false };
 }
 
-/** Encodes the Bind+Execute of the prefix for one route; cached, as a route's bytes never change. */
-const bindCache = new Map<string, Buffer>();
-const BIND_CACHE_MAX = 20_000;
+/** The Bind+Execute bytes of each route's prefix, named and unnamed; a route's bytes never change. */
+const namedBinds = new WeakMap<RoutePrefix, Buffer>();
+const unnamedBinds = new WeakMap<RoutePrefix, Buffer>();
 function prefixBind(prefix: RoutePrefix, named: boolean): Buffer {
-  const mode = prefixMode(prefix);
-  const key = `${named ? 'n' : 'u'}${mode}${prefix.searchPath}\0${prefix.role ?? ''}`;
-  let buf = bindCache.get(key);
+  const cache = named ? namedBinds : unnamedBinds;
+  let buf = cache.get(prefix);
   if (buf === undefined) {
+    const mode = prefixMode(prefix);
     buf = Buffer.concat([
       serialize.bind({ statement: named ? PREFIX[mode].name : '', values: prefix.role === null ? [prefix.searchPath] : [prefix.searchPath, prefix.role] }),
       serialize.execute({}),
     ]);
-    if (bindCache.size >= BIND_CACHE_MAX) bindCache.clear();
-    bindCache.set(key, buf);
+    cache.set(prefix, buf);
   }
   return buf;
+}
+
+/**
+ * The read-write and read-only {@link RoutePrefix} of each tenant, made once: looked up by the
+ * tenant object (the registry cache hands out the same one until it changes), else by value.
+ */
+export class RoutePrefixes {
+  readonly #searchPath: (tenant: Tenant) => string;
+  readonly #byTenant = new WeakMap<Tenant, { rw: RoutePrefix; ro: RoutePrefix }>();
+  readonly #byValue = new Map<string, { rw: RoutePrefix; ro: RoutePrefix }>();
+
+  /** @param searchPath the `search_path` value of a tenant's statements (quoted identifiers). */
+  constructor(searchPath: (tenant: Tenant) => string) {
+    this.#searchPath = searchPath;
+  }
+
+  get(tenant: Tenant, readOnly: boolean): RoutePrefix {
+    let pair = this.#byTenant.get(tenant);
+    if (pair === undefined) {
+      const searchPath = this.#searchPath(tenant);
+      const role = tenant.role;
+      const key = `${searchPath}\0${role ?? ''}`;
+      pair = this.#byValue.get(key);
+      if (pair === undefined) {
+        pair = { rw: Object.freeze({ searchPath, role, readOnly: false }), ro: Object.freeze({ searchPath, role, readOnly: true }) };
+        if (this.#byValue.size >= 50_000) this.#byValue.clear();
+        this.#byValue.set(key, pair);
+      }
+      this.#byTenant.set(tenant, pair);
+    }
+    return readOnly ? pair.ro : pair.rw;
+  }
 }
 
 /** Statements that leave session state behind; the connection is reset before reuse. */

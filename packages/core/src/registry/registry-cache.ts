@@ -12,7 +12,12 @@ export interface CacheOptions {
 interface Entry {
   readonly tenant: Tenant;
   readonly expires: number;
+  /** When it was last moved to the recent end of the LRU order. */
+  touched: number;
 }
+
+/** A hit moves its entry to the recent end at most this often (a Map delete + set per hit costs). */
+const TOUCH_EVERY_MS = 1_000;
 
 /**
  * Bounded, least-recently-used cache of registry rows, keyed by id, with a slug index.
@@ -47,13 +52,17 @@ export class TenantCache {
     if (id === undefined) return undefined;
     const entry = this.#byId.get(id);
     if (entry === undefined) return undefined;
-    if (entry.expires < Date.now() || (ref.kind === 'slug' && entry.tenant.slug !== ref.value)) {
+    const now = Date.now();
+    if (entry.expires < now || (ref.kind === 'slug' && entry.tenant.slug !== ref.value)) {
       this.invalidate(id);
       return undefined;
     }
-    // Refresh recency.
-    this.#byId.delete(id);
-    this.#byId.set(id, entry);
+    if (now - entry.touched >= TOUCH_EVERY_MS) {
+      // Refresh recency.
+      entry.touched = now;
+      this.#byId.delete(id);
+      this.#byId.set(id, entry);
+    }
     return entry.tenant;
   }
 
@@ -61,7 +70,8 @@ export class TenantCache {
   set(tenant: Tenant, epoch: number): void {
     if (epoch !== this.#epoch || this.#max === 0) return;
     this.#remove(tenant.id);
-    this.#byId.set(tenant.id, { tenant, expires: Date.now() + this.#ttl });
+    const now = Date.now();
+    this.#byId.set(tenant.id, { tenant, expires: now + this.#ttl, touched: now });
     this.#slugs.set(tenant.slug, tenant.id);
     while (this.#byId.size > this.#max) {
       const oldest = this.#byId.keys().next().value as string;
