@@ -602,7 +602,7 @@ export class Tenancy {
       throw new TenantryError(ErrorCodes.TENANT_REQUIRED, 'no tenant in the current context: pass one to withTenant(tenant, fn), or run inside tenancy.run(tenant, fn)');
     }
     // Re-check the status: the context may be older than a suspension.
-    return await this.resolve(ctx.tenant.id);
+    return this.#cachedActive(ctx.tenant.id) ?? (await this.resolve(ctx.tenant.id));
   }
 
   #assertOpen(): void {
