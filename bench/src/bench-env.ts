@@ -1,5 +1,6 @@
 /** Helpers shared by the provisioning and migration benches. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,3 +80,37 @@ export async function watchConnections(url: string, applicationName: string, int
     },
   };
 }
+
+/** Fields of `/proc/<pid>/stat`, in clock ticks (Linux). */
+export interface ProcStat {
+  readonly ppid: number;
+  readonly utime: number;
+  readonly stime: number;
+  /** CPU of children that exited and were reaped. */
+  readonly cutime: number;
+  readonly cstime: number;
+}
+
+/** `/proc/<pid>/stat`, or undefined when the process is gone (or there is no /proc). */
+export function readProcStat(pid: number): ProcStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  // "pid (comm) state ppid …": comm may contain spaces and parentheses; split after the last ')'.
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // f[0] is field 3 (state); utime is field 14 → f[11].
+  return { ppid: Number(f[1]), utime: Number(f[11]), stime: Number(f[12]), cutime: Number(f[13]), cstime: Number(f[14]) };
+}
+
+/** Clock ticks per second of /proc's CPU figures. */
+export const CLOCK_TICKS_PER_SECOND = ((): number => {
+  try {
+    const n = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+    return Number.isFinite(n) && n > 0 ? n : 100;
+  } catch {
+    return 100;
+  }
+})();

@@ -3,42 +3,27 @@
  * test and of PostgreSQL per request, and the CPU of everything else on the machine during a
  * round ("other load"), which tells a noisy run from a quiet one.
  */
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { CLOCK_TICKS_PER_SECOND as ticksPerSecond, readProcStat, type ProcStat } from './bench-env.js';
 
-interface ProcStat {
-  readonly ppid: number;
-  /** utime + stime */
-  readonly own: number;
-  /** cutime + cstime: children that exited and were reaped */
-  readonly reaped: number;
-}
-
-function readStat(pid: number): ProcStat | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return undefined;
-  }
-  // "pid (comm) state ppid …": comm may hold spaces and parentheses; split after the last ')'.
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { ppid: Number(f[1]), own: Number(f[11]) + Number(f[12]), reaped: Number(f[13]) + Number(f[14]) };
+/** utime + stime */
+function own(s: ProcStat): number {
+  return s.utime + s.stime;
 }
 
 /** CPU ticks of `pid` (and, with `withChildren`, its live children and those it reaped). */
 function processTicks(pid: number, withChildren: boolean): number | undefined {
-  const s = readStat(pid);
+  const s = readProcStat(pid);
   if (s === undefined) return undefined;
-  if (!withChildren) return s.own;
+  if (!withChildren) return own(s);
   let children = 0;
   for (const name of readdirSync('/proc')) {
     const c = name.charCodeAt(0);
     if (c < 48 || c > 57) continue;
-    const cs = readStat(Number(name));
-    if (cs !== undefined && cs.ppid === pid) children += cs.own;
+    const cs = readProcStat(Number(name));
+    if (cs !== undefined && cs.ppid === pid) children += own(cs);
   }
-  return s.own + s.reaped + children;
+  return own(s) + s.cutime + s.cstime + children;
 }
 
 function machineBusy(): number | undefined {
@@ -51,18 +36,9 @@ function machineBusy(): number | undefined {
   }
 }
 
-const ticksPerSecond = ((): number => {
-  try {
-    const n = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
-    return Number.isFinite(n) && n > 0 ? n : 100;
-  } catch {
-    return 100;
-  }
-})();
-
 /** The postmaster of the server a backend runs on, when it runs on this machine. */
 export function postmasterOf(backendPid: number): number | undefined {
-  const s = readStat(backendPid);
+  const s = readProcStat(backendPid);
   if (s === undefined) return undefined;
   try {
     return readFileSync(`/proc/${s.ppid}/comm`, 'utf8').trim().startsWith('postgres') ? s.ppid : undefined;

@@ -6,7 +6,6 @@
  * rounds (A, B, C, …, A, B, C, …) so that drift (thermal, autovacuum, page cache) hits them
  * alike; the median round is reported. See bench/README.md for the knobs.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release as osRelease, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -15,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createTenancy, migrationList, type Tenancy, type Tenant } from '@tenantry/core';
 import { startEmbeddedServer, type EmbeddedServer } from '@tenantry/testing';
+import { CLOCK_TICKS_PER_SECOND, readProcStat } from './bench-env.js';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -76,36 +76,6 @@ function quoteIdent(name: string): string {
 
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL server CPU, from /proc (only when the server runs on this machine)
-
-interface ProcStat {
-  ppid: number;
-  utime: number;
-  stime: number;
-  cutime: number;
-  cstime: number;
-}
-
-function readProcStat(pid: number): ProcStat | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return undefined;
-  }
-  // "pid (comm) state ppid …": comm may contain spaces and parentheses; split after the last ')'.
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // f[0] is field 3 (state); utime is field 14 → f[11].
-  return { ppid: Number(f[1]), utime: Number(f[11]), stime: Number(f[12]), cutime: Number(f[13]), cstime: Number(f[14]) };
-}
-
-function clockTicksPerSecond(): number {
-  try {
-    const n = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
-    return Number.isFinite(n) && n > 0 ? n : 100;
-  } catch {
-    return 100;
-  }
-}
 
 /**
  * CPU time of the postmaster and all its children (live backends and background processes,
@@ -680,7 +650,7 @@ async function main(): Promise<void> {
     const variants = variantFilter.length === 0 ? all : all.filter((v) => variantFilter.includes(v.key));
 
     const postmaster = await findPostmaster(admin);
-    const ticks = clockTicksPerSecond();
+    const ticks = CLOCK_TICKS_PER_SECOND;
     if (postmaster === undefined) log('PostgreSQL is not a local process: server CPU is not measured');
     const monitor = new ConnectionMonitor(admin);
 
