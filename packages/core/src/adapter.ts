@@ -385,6 +385,24 @@ class Checkout extends InertEmitter implements OrmClient {
 
 }
 
+/**
+ * A client checked out for an ORM's transaction: of `current` when work is already running in a
+ * unit of work (its `release()` then only calls `onRelease`), otherwise of a unit of work
+ * `open` starts and holds until `release()` — its transaction commits or rolls back then.
+ * `open`'s promise settles when that unit of work has ended.
+ */
+export function checkOutClient(current: TenantDb | undefined, open: (fn: (db: TenantDb) => Promise<void>) => Promise<void>, onRelease?: () => void): Promise<OrmClient> {
+  if (current !== undefined) return Promise.resolve(new Checkout(ormClient(current), onRelease));
+  return new Promise<OrmClient>((resolve, reject) => {
+    let end!: () => void;
+    const held = new Promise<void>((r) => (end = r));
+    open(async (db) => {
+      resolve(new Checkout(ormClient(db), end));
+      await held;
+    }).catch(reject);
+  });
+}
+
 /** Options of {@link tenantPool}. */
 export interface TenantPoolOptions {
   /** Units of work the pool opens are read-only (and go to the server's replica, when it has one). */
@@ -433,19 +451,8 @@ class TenantPool extends InertEmitter implements OrmPool {
     return promise as never;
   }
 
-  async #checkout(): Promise<OrmClient> {
-    const current = currentUnitOfWork(this.#tenancy);
-    if (current !== undefined) return new Checkout(ormClient(current), undefined);
-    return await new Promise<OrmClient>((resolve, reject) => {
-      let end!: () => void;
-      const held = new Promise<void>((r) => (end = r));
-      this.#tenancy
-        .withTenant(async (db) => {
-          resolve(new Checkout(ormClient(db), end));
-          await held;
-        }, this.#options)
-        .catch(reject);
-    });
+  #checkout(): Promise<OrmClient> {
+    return checkOutClient(currentUnitOfWork(this.#tenancy), (fn) => this.#tenancy.withTenant(fn, this.#options));
   }
 
   async end(): Promise<void> {

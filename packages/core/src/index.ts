@@ -24,6 +24,7 @@ export { quoteIdent, assertIdent, assertSlug, assertDomain, parseTenantRef, phys
 export type { TenantRef } from './identifiers.js';
 export { sqlFolder, migrationList, checksum } from './migrations/migration-source.js';
 export { unqualifyPublic } from './migrations/unqualify-public.js';
+export { sqlTokens, type SqlToken } from './migrations/sql-tokens.js';
 export type { Migration, MigrationSource } from './migrations/migration-source.js';
 export type { AppliedMigration } from './migrations/tenant-ledger.js';
 export type { IsolationStrategy } from './isolation-strategy.js';
@@ -37,5 +38,5 @@ export { silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { TenantStatuses } from './types.js';
 export type { Tenant, TenantStatus, IsolationKind, ActivityEntry, ActorOptions } from './types.js';
-export { ormClient, tenantPool, currentUnitOfWork, currentTenancyOwner } from './adapter.js';
+export { ormClient, tenantPool, currentUnitOfWork, currentTenancyOwner, checkOutClient } from './adapter.js';
 export type { TenancyAdapter, AdapterCapabilities, OrmClient, OrmPool, TenantPoolOptions, UnitOfWorkProvider } from './adapter.js';

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import type pg from 'pg';
-import { currentUnitOfWork, ormClient, type OrmClient, type QueryConfig as CoreQueryConfig, type Tenant, type TenantDb } from '@tenantry/core';
+import { checkOutClient, currentUnitOfWork, ormClient, type OrmClient, type QueryConfig as CoreQueryConfig, type Tenant, type TenantDb } from '@tenantry/core';
 
 /** What the adapter needs of a `Tenancy`: units of work for a given tenant, and tenant lookups. */
 export interface PrismaTenancyHost {
@@ -27,46 +27,6 @@ function send(client: OrmClient, config: QueryConfig): Promise<pg.QueryResult> {
   return (client.query as (config: QueryConfig) => Promise<pg.QueryResult>)(config);
 }
 
-
-/**
- * A unit of work's client, checked out for a Prisma transaction (`pg.PoolClient`-shaped).
- * `release()` ends the unit of work when the checkout opened it.
- */
-class Checkout {
-  readonly #client: OrmClient;
-  #end: (() => void) | undefined;
-
-  constructor(client: OrmClient, end: (() => void) | undefined) {
-    this.#client = client;
-    this.#end = end;
-  }
-
-  query(config: QueryConfig): Promise<pg.QueryResult> {
-    return send(this.#client, config);
-  }
-
-  release(): void {
-    const end = this.#end;
-    this.#end = undefined;
-    end?.();
-  }
-
-  on(): this {
-    return this;
-  }
-
-  once(): this {
-    return this;
-  }
-
-  off(): this {
-    return this;
-  }
-
-  removeListener(): this {
-    return this;
-  }
-}
 
 /**
  * Where the statements of one tenant's Prisma client go: the unit of work of a bound handle or
@@ -102,26 +62,11 @@ export class TenantRoute {
     }
   }
 
-  connect(): Promise<Checkout> {
+  /** A client for a Prisma transaction (`release()` ends the unit of work it opened). */
+  connect(): Promise<OrmClient> {
     this.#active++;
-    const db = this.#unitOfWork();
-    if (db !== undefined) return Promise.resolve(new Checkout(ormClient(db), () => this.#settled()));
-    return new Promise<Checkout>((resolve, reject) => {
-      let end!: () => void;
-      const held = new Promise<void>((r) => (end = r));
-      this.#host
-        .withTenant(this.tenant.id, async (uow) => {
-          resolve(new Checkout(ormClient(uow), end));
-          await held;
-        })
-        .then(
-          () => this.#settled(),
-          (err: unknown) => {
-            this.#settled();
-            reject(err as Error);
-          },
-        );
-    });
+    const settled = (): void => this.#settled();
+    return checkOutClient(this.#unitOfWork(), (fn) => this.#host.withTenant(this.tenant.id, fn).finally(settled), settled);
   }
 
   /** Resolves when no statement or checkout is in flight. */

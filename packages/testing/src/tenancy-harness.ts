@@ -46,3 +46,15 @@ export async function setupTenancyHarness<T extends { close(): Promise<void> }, 
     },
   };
 }
+
+/**
+ * The error code of `err` or of what it wraps (`driverError` — TypeORM's — or `cause`, up to
+ * five levels): a SQLSTATE or a Tenantry code, whichever layer an ORM surfaced.
+ */
+export function errorCode(err: unknown): string | undefined {
+  for (let e = err, i = 0; e !== null && typeof e === 'object' && i < 5; i++) {
+    if (typeof (e as { code?: unknown }).code === 'string') return (e as { code: string }).code;
+    e = (e as { driverError?: unknown }).driverError ?? (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

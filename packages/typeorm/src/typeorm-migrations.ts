@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { DataSource, QueryResult, type DataSourceOptions, type MigrationInterface, type QueryRunner } from 'typeorm';
-import { ErrorCodes, TenantryError, checksum, type Migration, type MigrationSource } from '@tenantry/core';
+import { ErrorCodes, TenantryError, checksum, sqlTokens, type Migration, type MigrationSource } from '@tenantry/core';
 
 const require = createRequire(import.meta.url);
 /** pg's conversion of a parameter to its text form (Date, Buffer, arrays, objects, toPostgres). */
@@ -44,51 +44,19 @@ function literal(value: unknown): string {
  */
 export function inlineParameters(sql: string, params: readonly unknown[]): string {
   let out = '';
-  let i = 0;
-  const n = sql.length;
-  while (i < n) {
-    const c = sql[i]!;
-    let end = i + 1;
-    if (c === "'" || c === '"') {
-      const escapes = c === "'" && i > 0 && /[eE]/.test(sql[i - 1]!) && (i < 2 || !/\w/.test(sql[i - 2]!));
-      while (end < n) {
-        if (escapes && sql[end] === '\\') end += 2;
-        else if (sql[end] === c) {
-          if (sql[end + 1] === c) end += 2;
-          else {
-            end++;
-            break;
-          }
-        } else end++;
-      }
-    } else if (c === '-' && sql[i + 1] === '-') {
-      const nl = sql.indexOf('\n', i);
-      end = nl < 0 ? n : nl;
-    } else if (c === '/' && sql[i + 1] === '*') {
-      let depth = 1;
-      end = i + 2;
-      while (end < n && depth > 0) {
-        if (sql.startsWith('/*', end)) (depth++, (end += 2));
-        else if (sql.startsWith('*/', end)) (depth--, (end += 2));
-        else end++;
-      }
-    } else if (c === '$' && (i === 0 || !/[\w$]/.test(sql[i - 1]!))) {
-      const placeholder = /^\$(\d+)/.exec(sql.slice(i, i + 12));
-      if (placeholder) {
-        const index = Number(placeholder[1]) - 1;
-        if (index < 0 || index >= params.length) throw new Error(`the statement uses $${index + 1} but only ${params.length} parameter(s) were given`);
-        out += literal(params[index]);
-        i += placeholder[0].length;
-        continue;
-      }
-      const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i, i + 64));
-      if (tag) {
-        const close = sql.indexOf(tag[0], i + tag[0].length);
-        end = close < 0 ? n : close + tag[0].length;
-      }
-    }
-    out += sql.slice(i, end);
-    i = end;
+  let before = '';
+  for (const t of sqlTokens(sql)) {
+    out +=
+      t.kind !== 'code'
+        ? t.text
+        : t.text.replace(/\$(\d+)/g, (placeholder: string, digits: string, at: number) => {
+            // `x$1` or `$$1` is part of a name, not a placeholder.
+            if (/[\w$]/.test(at === 0 ? before : t.text[at - 1]!)) return placeholder;
+            const index = Number(digits) - 1;
+            if (index < 0 || index >= params.length) throw new Error(`the statement uses $${index + 1} but only ${params.length} parameter(s) were given`);
+            return literal(params[index]);
+          });
+    before = t.text.at(-1) ?? before;
   }
   return out;
 }
