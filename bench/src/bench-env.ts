@@ -39,7 +39,14 @@ export async function benchServer(): Promise<{ url: string; server: EmbeddedServ
 }
 
 export function machine(pgVersion: string): Record<string, unknown> {
-  return { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10, node: process.version, postgres: pgVersion, loadAverage: loadavg().map((x) => Math.round(x * 100) / 100) };
+  return {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    postgres: pgVersion,
+    loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
+  };
 }
 
 /** Writes `bench/results/<name>.json`. */
@@ -66,7 +73,9 @@ export async function watchConnections(url: string, applicationName: string, int
   let running = true;
   const loop = (async () => {
     while (running) {
-      const { rows } = await client.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where application_name = $1', [applicationName]);
+      const { rows } = await client.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where application_name = $1', [
+        applicationName,
+      ]);
       peak = Math.max(peak, rows[0]!.n);
       await new Promise((r) => setTimeout(r, intervalMs));
     }

@@ -90,7 +90,9 @@ export class CpuMeter {
     const us = (ticks: number): number => Math.round(((ticks / ticksPerSecond) * 1e6) / Math.max(1, requests));
     const seconds = (b.at - a.at) / 1000;
     const other =
-      a.ours === undefined || b.ours === undefined || a.machine === undefined || b.machine === undefined ? undefined : Math.max(0, b.machine - a.machine - (b.ours - a.ours)) / ticksPerSecond / seconds;
+      a.ours === undefined || b.ours === undefined || a.machine === undefined || b.machine === undefined
+        ? undefined
+        : Math.max(0, b.machine - a.machine - (b.ours - a.ours)) / ticksPerSecond / seconds;
     return {
       serverUsPerRequest: us(b.server - a.server),
       postgresUsPerRequest: a.postgres === undefined || b.postgres === undefined ? undefined : us(b.postgres - a.postgres),

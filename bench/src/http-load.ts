@@ -37,7 +37,15 @@ export interface RoundResult {
 
 export type LoadRequest =
   | { readonly type: 'targets'; readonly id: number; readonly key: string; readonly targets: readonly LoadTarget[] }
-  | { readonly type: 'run'; readonly id: number; readonly key: string; readonly url: string; readonly connections: number; readonly seconds: number; readonly leadInSeconds: number }
+  | {
+      readonly type: 'run';
+      readonly id: number;
+      readonly key: string;
+      readonly url: string;
+      readonly connections: number;
+      readonly seconds: number;
+      readonly leadInSeconds: number;
+    }
   | { readonly type: 'exit' };
 
 export type LoadResponse =
@@ -54,7 +62,9 @@ export class LoadGenerator {
   readonly #onMeasuring = new Map<number, () => void>();
 
   constructor() {
-    this.#child = fork(fileURLToPath(new URL('./http-load-worker.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.#child = fork(fileURLToPath(new URL('./http-load-worker.js', import.meta.url)), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     this.#child.on('message', (raw) => {
       const msg = raw as LoadResponse;
       if (msg.type === 'measuring') {
@@ -87,7 +97,12 @@ export class LoadGenerator {
    * One autocannon run over the row's targets; `leadInSeconds` of load first, not measured.
    * `onMeasuring` is called when the measured part starts.
    */
-  async run(key: string, url: string, options: { connections: number; seconds: number; leadInSeconds: number }, onMeasuring?: () => void): Promise<RoundResult> {
+  async run(
+    key: string,
+    url: string,
+    options: { connections: number; seconds: number; leadInSeconds: number },
+    onMeasuring?: () => void,
+  ): Promise<RoundResult> {
     const id = this.#next++;
     if (onMeasuring !== undefined) this.#onMeasuring.set(id, onMeasuring);
     try {

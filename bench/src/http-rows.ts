@@ -112,16 +112,27 @@ export async function settle(monitor: ConnectionMonitor, rows: readonly Row[], o
 
 /** Known posts, another tenant's posts and an unknown id, one request at a time. */
 export async function checkSample(row: Row): Promise<void> {
-  const sample = Array.from({ length: Math.min(50, row.targets.length) }, () => row.targets[Math.floor(Math.random() * row.targets.length)]!);
+  const sample = Array.from(
+    { length: Math.min(50, row.targets.length) },
+    () => row.targets[Math.floor(Math.random() * row.targets.length)]!,
+  );
   for (const t of sample) {
     const r = await http(row.server.url, 'GET', t.path, { headers: { ...t.headers } });
     const post = r.body as { id?: string; title?: string } | undefined;
-    if (r.status !== 200 || post?.id !== t.id || post.title !== t.title) return fail(row, `sample check: ${t.path} answered ${r.status} ${r.text.slice(0, 200)}`);
+    if (r.status !== 200 || post?.id !== t.id || post.title !== t.title)
+      return fail(row, `sample check: ${t.path} answered ${r.status} ${r.text.slice(0, 200)}`);
   }
   const anyHeaders = row.targets[0]!.headers;
-  for (const [t, status] of [...row.negatives, [{ ...row.targets[0]!, path: `/posts/${UNKNOWN_POST}`, headers: anyHeaders }, 404] as const]) {
+  for (const [t, status] of [
+    ...row.negatives,
+    [{ ...row.targets[0]!, path: `/posts/${UNKNOWN_POST}`, headers: anyHeaders }, 404] as const,
+  ]) {
     const r = await http(row.server.url, 'GET', t.path, { headers: { ...t.headers } });
-    if (r.status !== status) return fail(row, `isolation check: ${t.path} with ${JSON.stringify(t.headers['x-tenant-id'] ?? null)} answered ${r.status}, expected ${status}: ${r.text.slice(0, 200)}`);
+    if (r.status !== status)
+      return fail(
+        row,
+        `isolation check: ${t.path} with ${JSON.stringify(t.headers['x-tenant-id'] ?? null)} answered ${r.status}, expected ${status}: ${r.text.slice(0, 200)}`,
+      );
   }
 }
 
@@ -158,7 +169,14 @@ export async function sweep(row: Row, o: MeasureOptions): Promise<void> {
   row.warmup = { sweepRequests: requests, sweepSeconds: Math.round((performance.now() - started) / 100) / 10, sweepCapped: capped };
 }
 
-export async function measureRound(row: Row, load: LoadGenerator, monitor: ConnectionMonitor, cpu: CpuMeter, seconds: number, o: MeasureOptions): Promise<{ result: RoundResult; peak: number; cpu: RoundCpu }> {
+export async function measureRound(
+  row: Row,
+  load: LoadGenerator,
+  monitor: ConnectionMonitor,
+  cpu: CpuMeter,
+  seconds: number,
+  o: MeasureOptions,
+): Promise<{ result: RoundResult; peak: number; cpu: RoundCpu }> {
   let before: Reading | undefined;
   // The window (connections, CPU) opens when autocannon's measured run starts, after the lead-in.
   const running = load.run(row.key, row.server.url, { connections: o.connections, seconds, leadInSeconds: o.leadInSeconds }, () => {

@@ -38,7 +38,12 @@ export interface Reply {
 }
 
 /** One HTTP request with Node's fetch; JSON in, JSON out. */
-export async function http(base: string, method: string, path: string, options: { headers?: Record<string, string>; body?: unknown } = {}): Promise<Reply> {
+export async function http(
+  base: string,
+  method: string,
+  path: string,
+  options: { headers?: Record<string, string>; body?: unknown } = {},
+): Promise<Reply> {
   const headers: Record<string, string> = { ...options.headers };
   let body: string | undefined;
   if (options.body !== undefined) {
@@ -63,7 +68,11 @@ async function expectStatus(what: string, reply: Promise<Reply>, status: number)
 }
 
 /** Runs `fn` over `items`, `concurrency` at a time; the first failure stops the rest and is thrown. */
-export async function forEachLimit<T>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function forEachLimit<T>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failed = false;
   await Promise.all(
@@ -102,13 +111,20 @@ function postInput(slug: string, k: number): { title: string; content: string; p
  * `POST /tenants/:id/tokens` (as the API's tests do), and `postsPerTenant` posts each through
  * `POST /posts`. Tenants and posts already there (an external server) are reused.
  */
-export async function provisionReference(base: string, adminToken: string, options: { tenants: number; postsPerTenant: number; createConcurrency: number }): Promise<ReferenceTenant[]> {
+export async function provisionReference(
+  base: string,
+  adminToken: string,
+  options: { tenants: number; postsPerTenant: number; createConcurrency: number },
+): Promise<ReferenceTenant[]> {
   const admin = { authorization: `Bearer ${adminToken}` };
   const existing = new Map<string, { id: string; slug: string }>();
   let cursor: string | null = null;
   do {
     const query: string = `/tenants?limit=1000&status=ACTIVE${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
-    const page = (await expectStatus('list tenants', http(base, 'GET', query, { headers: admin }), 200)) as { items: { id: string; slug: string }[]; nextCursor: string | null };
+    const page = (await expectStatus('list tenants', http(base, 'GET', query, { headers: admin }), 200)) as {
+      items: { id: string; slug: string }[];
+      nextCursor: string | null;
+    };
     for (const t of page.items) existing.set(t.slug, t);
     cursor = page.nextCursor;
   } while (cursor !== null);
@@ -116,16 +132,26 @@ export async function provisionReference(base: string, adminToken: string, optio
   const missing = slugs.filter((s) => !existing.has(s));
   let started = performance.now();
   await forEachLimit(missing, options.createConcurrency, async (slug) => {
-    const t = (await expectStatus(`create tenant ${slug}`, http(base, 'POST', '/tenants', { headers: admin, body: { name: `Http ${slug}`, slug } }), 201)) as { id: string; slug: string };
+    const t = (await expectStatus(
+      `create tenant ${slug}`,
+      http(base, 'POST', '/tenants', { headers: admin, body: { name: `Http ${slug}`, slug } }),
+      201,
+    )) as { id: string; slug: string };
     existing.set(slug, t);
   });
-  log(`  reference API: ${missing.length} tenants created through POST /tenants in ${((performance.now() - started) / 1000).toFixed(1)} s (${options.createConcurrency} at a time; ${slugs.length - missing.length} reused)`);
+  log(
+    `  reference API: ${missing.length} tenants created through POST /tenants in ${((performance.now() - started) / 1000).toFixed(1)} s (${options.createConcurrency} at a time; ${slugs.length - missing.length} reused)`,
+  );
   started = performance.now();
   const tenants: ReferenceTenant[] = new Array(slugs.length);
   let created = 0;
   await forEachLimit(slugs, 8, async (slug, i) => {
     const t = existing.get(slug)!;
-    const issued = await expectStatus(`token for ${slug}`, http(base, 'POST', `/tenants/${t.id}/tokens`, { headers: admin, body: { ttlSeconds: 86_400 } }), 201);
+    const issued = await expectStatus(
+      `token for ${slug}`,
+      http(base, 'POST', `/tenants/${t.id}/tokens`, { headers: admin, body: { ttlSeconds: 86_400 } }),
+      201,
+    );
     const headers = { authorization: `Bearer ${String(issued['token'])}`, 'x-tenant-id': t.id };
     const have = (await expectStatus(`posts of ${slug}`, http(base, 'GET', '/posts?limit=100', { headers }), 200)) as unknown as PostJson[];
     const posts: PostJson[] = [];
@@ -133,14 +159,20 @@ export async function provisionReference(base: string, adminToken: string, optio
       const input = postInput(slug, k);
       let post = have.find((p) => p.title === input.title);
       if (post === undefined) {
-        post = (await expectStatus(`create post in ${slug}`, http(base, 'POST', '/posts', { headers, body: input }), 201)) as unknown as PostJson;
+        post = (await expectStatus(
+          `create post in ${slug}`,
+          http(base, 'POST', '/posts', { headers, body: input }),
+          201,
+        )) as unknown as PostJson;
         created++;
       }
       posts.push(post);
     }
     tenants[i] = { id: t.id, slug, token: String(issued['token']), posts };
   });
-  log(`  reference API: ${slugs.length} tokens (POST /tenants/:id/tokens) and ${created} posts (POST /posts) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `  reference API: ${slugs.length} tokens (POST /tenants/:id/tokens) and ${created} posts (POST /posts) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
   return tenants;
 }
 
@@ -153,7 +185,14 @@ const INSERT_POSTS = `insert into posts (id, title, content, published, created_
   select * from unnest($1::uuid[], $2::text[], $3::text[], $4::boolean[], $5::timestamptz[], $6::timestamptz[])`;
 
 async function insertPosts(client: pg.ClientBase, posts: readonly PostJson[]): Promise<void> {
-  await client.query(INSERT_POSTS, [posts.map((p) => p.id), posts.map((p) => p.title), posts.map((p) => p.content), posts.map((p) => p.published), posts.map((p) => p.createdAt), posts.map((p) => p.updatedAt)]);
+  await client.query(INSERT_POSTS, [
+    posts.map((p) => p.id),
+    posts.map((p) => p.title),
+    posts.map((p) => p.content),
+    posts.map((p) => p.published),
+    posts.map((p) => p.createdAt),
+    posts.map((p) => p.updatedAt),
+  ]);
 }
 
 /** Creates `schema` with the posts table holding every post (the plain app's data). */
@@ -184,10 +223,16 @@ export async function createPeerTenants(base: string, tenants: number, concurren
     Array.from({ length: tenants }, (_, i) => peerCode(i)),
     concurrency,
     async (code) => {
-      await expectStatus(`create tenant ${code}`, http(base, 'POST', '/admin/tenant', { body: { code, name: `Http ${code}`, enabledEntities: ['post'] } }), 201);
+      await expectStatus(
+        `create tenant ${code}`,
+        http(base, 'POST', '/admin/tenant', { body: { code, name: `Http ${code}`, enabledEntities: ['post'] } }),
+        201,
+      );
     },
   );
-  log(`  nestjs-multitenant: ${tenants} tenants created through POST /admin/tenant in ${((performance.now() - started) / 1000).toFixed(1)} s (${concurrency} at a time)`);
+  log(
+    `  nestjs-multitenant: ${tenants} tenants created through POST /admin/tenant in ${((performance.now() - started) / 1000).toFixed(1)} s (${concurrency} at a time)`,
+  );
 }
 
 /**
@@ -222,11 +267,16 @@ export async function fillPeerTenants(url: string, ddl: string, tenants: readonl
   } finally {
     await Promise.all(clients.map((c) => c.end()));
   }
-  log(`  nestjs-multitenant: posts table and ${tenants.reduce((n, t) => n + t.posts.length, 0)} posts in ${tenants.length} tenant schemas in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `  nestjs-multitenant: posts table and ${tenants.reduce((n, t) => n + t.posts.length, 0)} posts in ${tenants.length} tenant schemas in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 }
 
 /** Every post of every tenant, asked for with the headers that select its tenant on one server. */
-export function postTargets(tenants: readonly ReferenceTenant[], headersOf: (tenant: ReferenceTenant, index: number) => Record<string, string>): LoadTarget[] {
+export function postTargets(
+  tenants: readonly ReferenceTenant[],
+  headersOf: (tenant: ReferenceTenant, index: number) => Record<string, string>,
+): LoadTarget[] {
   return tenants.flatMap((t, i) => {
     const headers = headersOf(t, i);
     return t.posts.map((p) => ({ path: `/posts/${p.id}`, headers, id: p.id, title: p.title }));
@@ -274,12 +324,19 @@ export function crossTenant(targets: readonly LoadTarget[], postsPerTenant: numb
  * version is there. Returns why it could not, or undefined.
  */
 export function ensurePeerInstalled(peerDir: string): string | undefined {
-  const pinned = (JSON.parse(readFileSync(join(peerDir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies['nestjs-multitenant'];
+  const pinned = (JSON.parse(readFileSync(join(peerDir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies[
+    'nestjs-multitenant'
+  ];
   const installed = join(peerDir, 'node_modules', 'nestjs-multitenant', 'package.json');
   if (existsSync(installed) && (JSON.parse(readFileSync(installed, 'utf8')) as { version: string }).version === pinned) return undefined;
-  log(`  installing nestjs-multitenant ${pinned} and its NestJS 11 / TypeORM 0.3 stack into bench/peers/nestjs-multitenant (first run only)…`);
+  log(
+    `  installing nestjs-multitenant ${pinned} and its NestJS 11 / TypeORM 0.3 stack into bench/peers/nestjs-multitenant (first run only)…`,
+  );
   const started = performance.now();
-  const r = spawnSync('npm', ['install', '--prefix', peerDir, '--no-audit', '--no-fund'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync('npm', ['install', '--prefix', peerDir, '--no-audit', '--no-fund'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   if (r.error) return `npm could not be run: ${r.error.message}`;
   if (r.status !== 0) {
     // npm's `code` line and its first message line (not the stack, the proxy hint or the log path).
@@ -288,8 +345,15 @@ export function ensurePeerInstalled(peerDir: string): string | undefined {
       .filter((l) => /^npm error /.test(l))
       .map((l) => l.slice('npm error '.length).trim());
     const code = lines.find((l) => /^code \S+$/.test(l));
-    const message = lines.find((l) => l.length > 20 && !/^(at |code |errno |syscall |A complete log|If you are behind a proxy)/.test(l) && !/^[{}]/.test(l));
-    return `npm install --prefix bench/peers/nestjs-multitenant failed (exit ${r.status}): ${[code, message].filter((x) => x !== undefined).join(': ').slice(0, 400) || 'no message'}`;
+    const message = lines.find(
+      (l) => l.length > 20 && !/^(at |code |errno |syscall |A complete log|If you are behind a proxy)/.test(l) && !/^[{}]/.test(l),
+    );
+    return `npm install --prefix bench/peers/nestjs-multitenant failed (exit ${r.status}): ${
+      [code, message]
+        .filter((x) => x !== undefined)
+        .join(': ')
+        .slice(0, 400) || 'no message'
+    }`;
   }
   log(`  installed in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return undefined;

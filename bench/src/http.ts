@@ -23,7 +23,18 @@ import { benchServer, envInt, log, machine, runBench, writeResult } from './benc
 import { CpuMeter, postmasterOf } from './http-cpu.js';
 import { LoadGenerator, type LoadTarget } from './http-load.js';
 import { ConnectionMonitor, type BackendScope } from './http-monitor.js';
-import { checkSample, describeFailures, fail, measureRound, medianIndex, settle, sweep, type MeasureOptions, type Row, type Skipped } from './http-rows.js';
+import {
+  checkSample,
+  describeFailures,
+  fail,
+  measureRound,
+  medianIndex,
+  settle,
+  sweep,
+  type MeasureOptions,
+  type Row,
+  type Skipped,
+} from './http-rows.js';
 import { startServer, type RunningServer } from './http-servers.js';
 import {
   createPeerTenants,
@@ -86,7 +97,10 @@ const config = {
   monitorMs: envInt('BENCH_MONITOR_MS', 100, 10),
   pool,
   apiLogLevel: process.env['BENCH_HTTP_API_LOG_LEVEL'] || 'silent',
-  rows: (process.env['BENCH_HTTP_ROWS'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+  rows: (process.env['BENCH_HTTP_ROWS'] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== ''),
 };
 const writeOutput = process.env['BENCH_OUTPUT'] !== '-';
 const measure: MeasureOptions = config;
@@ -136,7 +150,9 @@ async function main(): Promise<void> {
   const keys = ROW_KEYS.filter(wanted);
   if (keys.length === 0) throw new Error(`BENCH_HTTP_ROWS names no row: use ${ROW_KEYS.join(', ')}`);
   const { url, server, version } = await benchServer();
-  log(`bench:http — GET /posts/:id, ${config.tenants} tenants × ${config.postsPerTenant} posts, ${config.connections} connections, pool ${config.pool}, ${config.rounds} rounds × ${config.seconds} s (PostgreSQL ${version}${server ? `, embedded on port ${server.port}` : ''})`);
+  log(
+    `bench:http — GET /posts/:id, ${config.tenants} tenants × ${config.postsPerTenant} posts, ${config.connections} connections, pool ${config.pool}, ${config.rounds} rounds × ${config.seconds} s (PostgreSQL ${version}${server ? `, embedded on port ${server.port}` : ''})`,
+  );
   const servers: RunningServer[] = [];
   const load = new LoadGenerator();
   let monitor: ConnectionMonitor | undefined;
@@ -185,7 +201,11 @@ async function main(): Promise<void> {
       ready: READY,
     });
     servers.push(api);
-    const tenants = await provisionReference(api.url, adminToken, { tenants: config.tenants, postsPerTenant: config.postsPerTenant, createConcurrency: config.createConcurrency });
+    const tenants = await provisionReference(api.url, adminToken, {
+      tenants: config.tenants,
+      postsPerTenant: config.postsPerTenant,
+      createConcurrency: config.createConcurrency,
+    });
     const posts = tenants.flatMap((t) => t.posts);
     const refTargets = referenceTargets(tenants);
     if (wanted('reference')) {
@@ -220,9 +240,21 @@ async function main(): Promise<void> {
     if (wanted('plain')) {
       const plainUrl = databaseUrl(url, BACKENDS.plain.database);
       await provisionPlain(plainUrl, PLAIN_SCHEMA, ddl, posts);
-      const plain = await startServer({ name: 'plain app', script: PLAIN_MAIN, env: { ...plainEnv, DATABASE_URL: plainUrl, PLAIN_SCHEMA }, ready: READY });
+      const plain = await startServer({
+        name: 'plain app',
+        script: PLAIN_MAIN,
+        env: { ...plainEnv, DATABASE_URL: plainUrl, PLAIN_SCHEMA },
+        ready: READY,
+      });
       servers.push(plain);
-      rows.push(newRow('plain', plain, postTargets(tenants, () => ({})), []));
+      rows.push(
+        newRow(
+          'plain',
+          plain,
+          postTargets(tenants, () => ({})),
+          [],
+        ),
+      );
       log(`  plain app: ${posts.length} posts in schema ${PLAIN_SCHEMA}`);
     }
 
@@ -236,7 +268,13 @@ async function main(): Promise<void> {
         if (reason !== undefined) throw new Error(reason);
         // First start with synchronize (the README's development setting): it creates the
         // package's public.tenants table; tenants are created through its admin route.
-        const setupPeer = await startServer({ name: 'nestjs-multitenant (setup)', script: PEER_MAIN, cwd: PEER_DIR, env: { ...peerEnv, PEER_SYNCHRONIZE: '1' }, ready: READY });
+        const setupPeer = await startServer({
+          name: 'nestjs-multitenant (setup)',
+          script: PEER_MAIN,
+          cwd: PEER_DIR,
+          env: { ...peerEnv, PEER_SYNCHRONIZE: '1' },
+          ready: READY,
+        });
         try {
           await createPeerTenants(setupPeer.url, config.tenants, config.createConcurrency);
         } finally {
@@ -281,12 +319,18 @@ async function main(): Promise<void> {
         await sweep(row, measure);
         await settle(mon, rows, measure);
         if (config.warmupSeconds > 0) {
-          const w = await load.run(row.key, row.server.url, { connections: config.connections, seconds: config.warmupSeconds, leadInSeconds: 0 });
+          const w = await load.run(row.key, row.server.url, {
+            connections: config.connections,
+            seconds: config.warmupSeconds,
+            leadInSeconds: 0,
+          });
           row.warmup!.load = w;
           const failure = describeFailures(w);
           if (failure !== undefined) fail(row, `warm-up load: ${failure}`);
         }
-        log(`  ${row.key}: ${row.warmup!.sweepRequests} sweep requests in ${row.warmup!.sweepSeconds} s${row.warmup!.sweepCapped ? ' (capped)' : ''}, then ${config.warmupSeconds} s of load (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+        log(
+          `  ${row.key}: ${row.warmup!.sweepRequests} sweep requests in ${row.warmup!.sweepSeconds} s${row.warmup!.sweepCapped ? ' (capped)' : ''}, then ${config.warmupSeconds} s of load (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+        );
       }
       log(`measuring ${config.rounds} rounds × ${config.seconds} s per row (after ${config.leadInSeconds} s of unmeasured load each)…`);
       for (let i = 0; i < config.rounds; i++) {
@@ -300,7 +344,9 @@ async function main(): Promise<void> {
           if (failure !== undefined) fail(row, `round ${i + 1}: ${failure}`);
           const pgUs = used.postgresUsPerRequest === undefined ? '' : `, pg ${used.postgresUsPerRequest} µs/req`;
           const other = used.otherCores === undefined ? '' : `, other load ${used.otherCores.toFixed(2)} cores`;
-          log(`  round ${i + 1} ${row.key}: ${result.reqPerSec.toFixed(0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, peak ${peak} conns, server ${used.serverUsPerRequest} µs/req${pgUs}${other}`);
+          log(
+            `  round ${i + 1} ${row.key}: ${result.reqPerSec.toFixed(0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, peak ${peak} conns, server ${used.serverUsPerRequest} µs/req${pgUs}${other}`,
+          );
         }
       }
     };
@@ -331,7 +377,9 @@ async function main(): Promise<void> {
           peakConnections: Math.max(...row.peaks),
           vsPlain: plainRate === undefined ? null : Math.round((m.reqPerSec / plainRate) * 100) / 100,
           errors: notOk,
-          ...(row.failures.length === 0 ? {} : { failed: `${row.failures.join('; ')}${row.serverError === undefined ? '' : `; the server logged: ${row.serverError}`}` }),
+          ...(row.failures.length === 0
+            ? {}
+            : { failed: `${row.failures.join('; ')}${row.serverError === undefined ? '' : `; the server logged: ${row.serverError}`}` }),
           serverCpuUsPerRequest: cpu.serverUsPerRequest,
           postgresCpuUsPerRequest: cpu.postgresUsPerRequest ?? null,
           peakConnectionsByApplicationName: Object.fromEntries(row.peakByApp),
@@ -340,7 +388,16 @@ async function main(): Promise<void> {
           rounds: row.rounds.map((r, i) => ({ ...r, peakConnections: row.peaks[i], cpu: row.cpu[i] })),
         };
       }),
-      ...skipped.map((s) => ({ key: s.key, label: s.label, reqPerSec: null, p50Ms: null, p99Ms: null, peakConnections: null, vsPlain: null, skipped: s.skipped })),
+      ...skipped.map((s) => ({
+        key: s.key,
+        label: s.label,
+        reqPerSec: null,
+        p50Ms: null,
+        p99Ms: null,
+        peakConnections: null,
+        vsPlain: null,
+        skipped: s.skipped,
+      })),
     ];
     log('');
     log('| row | req/s | p50 ms | p99 ms | errors | peak conns | vs plain | server µs/req | pg µs/req |');
@@ -352,18 +409,26 @@ async function main(): Promise<void> {
       }
       const errors = r.errors === 0 ? '0' : `${r.errors} ✗`;
       const pgUs = r.postgresCpuUsPerRequest === null ? '—' : String(r.postgresCpuUsPerRequest);
-      log(`| ${r.label} | ${r.reqPerSec} | ${r.p50Ms} | ${r.p99Ms} | ${errors} | ${r.peakConnections} | ${r.vsPlain === null ? '—' : r.vsPlain.toFixed(2)} | ${r.serverCpuUsPerRequest} | ${pgUs} |`);
+      log(
+        `| ${r.label} | ${r.reqPerSec} | ${r.p50Ms} | ${r.p99Ms} | ${errors} | ${r.peakConnections} | ${r.vsPlain === null ? '—' : r.vsPlain.toFixed(2)} | ${r.serverCpuUsPerRequest} | ${pgUs} |`,
+      );
     }
     for (const r of results) if ('failed' in r && r.failed !== undefined) log(`\n${r.key} FAILED under load: ${r.failed}`);
     log('');
-    log('req/s: 2xx responses per second, median round; p50/p99: that round (autocannon, 1 ms resolution); errors: non-2xx + connection errors + wrong bodies over all rounds;');
-    log(`peak conns: most backends of the server in pg_stat_activity during its rounds (polled every ${config.monitorMs} ms): its database's, and in ${API_DATABASE} by application_name (${TENANCY_APP}* for the tenancy row, every other for the reference API);`);
+    log(
+      'req/s: 2xx responses per second, median round; p50/p99: that round (autocannon, 1 ms resolution); errors: non-2xx + connection errors + wrong bodies over all rounds;',
+    );
+    log(
+      `peak conns: most backends of the server in pg_stat_activity during its rounds (polled every ${config.monitorMs} ms): its database's, and in ${API_DATABASE} by application_name (${TENANCY_APP}* for the tenancy row, every other for the reference API);`,
+    );
     log('server / pg µs/req: CPU of the server process / of every PostgreSQL process in that round ÷ its responses.');
     const other = rows.flatMap((r) => r.cpu.map((c) => c.otherCores)).filter((x): x is number => x !== undefined);
     const otherAverage = other.length === 0 ? undefined : other.reduce((a, b) => a + b, 0) / other.length;
     const noisy = otherAverage !== undefined && otherAverage > NOISY_CORES;
     if (otherAverage !== undefined) {
-      log(`other load during the rounds: ${otherAverage.toFixed(2)} cores on average, ${Math.max(...other).toFixed(2)} at most${noisy ? ` — NOISY (over ${NOISY_CORES}): other work competed for the CPU; re-run on a quiet machine before trusting the ratios` : ''}.`);
+      log(
+        `other load during the rounds: ${otherAverage.toFixed(2)} cores on average, ${Math.max(...other).toFixed(2)} at most${noisy ? ` — NOISY (over ${NOISY_CORES}): other work competed for the CPU; re-run on a quiet machine before trusting the ratios` : ''}.`,
+      );
     }
     const data = {
       benchmark: 'http',
@@ -371,7 +436,13 @@ async function main(): Promise<void> {
       machine: machine(version),
       otherLoadCores: otherAverage === undefined ? null : Math.round(otherAverage * 100) / 100,
       noisy,
-      config: { ...config, rows: keys, backends: BACKENDS, server: server ? 'embedded' : 'TENANTRY_BENCH_DATABASE_URL', totalSeconds: Math.round((performance.now() - began) / 1000) },
+      config: {
+        ...config,
+        rows: keys,
+        backends: BACKENDS,
+        server: server ? 'embedded' : 'TENANTRY_BENCH_DATABASE_URL',
+        totalSeconds: Math.round((performance.now() - began) / 1000),
+      },
       rows: results,
     };
     if (writeOutput) log(`\nwritten to ${writeResult('http', data)}`);

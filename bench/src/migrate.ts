@@ -11,7 +11,14 @@ import { createTenancy, migrationList } from '@tenantry/core';
 import { benchServer, envInt, log, machine, runBench, watchConnections, writeResult } from './bench-env.js';
 
 const V1 = [{ name: '0001_items', up: 'create table items (id int primary key, v text not null)' }];
-const V2 = [...V1, { name: '0002_tags', up: 'alter table items add column tag text; create index items_tag on items (tag)', down: 'drop index items_tag; alter table items drop column tag' }];
+const V2 = [
+  ...V1,
+  {
+    name: '0002_tags',
+    up: 'alter table items add column tag text; create index items_tag on items (tag)',
+    down: 'drop index items_tag; alter table items drop column tag',
+  },
+];
 
 async function main(): Promise<void> {
   const n = envInt('BENCH_TENANTS', 10_000);
@@ -19,7 +26,13 @@ async function main(): Promise<void> {
   const createConcurrency = envInt('BENCH_CREATE_CONCURRENCY', 4);
   const pool = envInt('BENCH_POOL', 10, 2);
   const { url, server, version } = await benchServer();
-  const setup = await createTenancy({ registryUrl: url, migrations: migrationList(V1), applicationName: 'bench:setup', pool: { max: pool }, listen: false });
+  const setup = await createTenancy({
+    registryUrl: url,
+    migrations: migrationList(V1),
+    applicationName: 'bench:setup',
+    pool: { max: pool },
+    listen: false,
+  });
   try {
     log(`Creating ${n} schema tenants (concurrency ${createConcurrency}) on PostgreSQL ${version}…`);
     const t0 = performance.now();
@@ -42,10 +55,22 @@ async function main(): Promise<void> {
   } finally {
     await setup.close();
   }
-  const tenancy = await createTenancy({ registryUrl: url, migrations: migrationList(V2), applicationName: 'bench:migrate', pool: { max: pool } });
+  const tenancy = await createTenancy({
+    registryUrl: url,
+    migrations: migrationList(V2),
+    applicationName: 'bench:migrate',
+    pool: { max: pool },
+  });
   try {
     // (a) nothing pending? — with V1 tenants and V1 source there is nothing to do.
-    const v1 = await createTenancy({ registryUrl: url, migrations: migrationList(V1), applicationName: 'bench:check', pool: { max: pool }, listen: false, reconcileOnStart: false });
+    const v1 = await createTenancy({
+      registryUrl: url,
+      migrations: migrationList(V1),
+      applicationName: 'bench:check',
+      pool: { max: pool },
+      listen: false,
+      reconcileOnStart: false,
+    });
     const checkWatch = await watchConnections(url, 'bench:check');
     const c0 = performance.now();
     const check = await v1.migrate();
@@ -72,14 +97,42 @@ async function main(): Promise<void> {
     const migratePeak = await migrateWatch.stop();
     if (!run.ok) throw new Error(`migration failed for ${run.counts.failed} tenants: ${run.results.find((r) => r.error)?.error?.message}`);
     const rows = [
-      { step: 'nothing pending: migrate() with no work', tenants: n, seconds: round(checkSeconds), tenantsPerSecond: Math.round(n / checkSeconds), goalSeconds: 2, met: checkSeconds <= 2, peakConnections: checkPeak },
-      { step: 'nothing pending: migrationStatus()', tenants: n, seconds: round(statusSeconds), tenantsPerSecond: Math.round(n / statusSeconds), goalSeconds: 2, met: statusSeconds <= 2, pending: status.pending, peakConnections: checkPeak },
-      { step: `ADD COLUMN + CREATE INDEX (concurrency ${concurrency})`, tenants: done, seconds: round(migrateSeconds), tenantsPerSecond: Math.round(done / migrateSeconds), goalSeconds: 60, met: migrateSeconds <= 60, peakConnections: migratePeak },
+      {
+        step: 'nothing pending: migrate() with no work',
+        tenants: n,
+        seconds: round(checkSeconds),
+        tenantsPerSecond: Math.round(n / checkSeconds),
+        goalSeconds: 2,
+        met: checkSeconds <= 2,
+        peakConnections: checkPeak,
+      },
+      {
+        step: 'nothing pending: migrationStatus()',
+        tenants: n,
+        seconds: round(statusSeconds),
+        tenantsPerSecond: Math.round(n / statusSeconds),
+        goalSeconds: 2,
+        met: statusSeconds <= 2,
+        pending: status.pending,
+        peakConnections: checkPeak,
+      },
+      {
+        step: `ADD COLUMN + CREATE INDEX (concurrency ${concurrency})`,
+        tenants: done,
+        seconds: round(migrateSeconds),
+        tenantsPerSecond: Math.round(done / migrateSeconds),
+        goalSeconds: 60,
+        met: migrateSeconds <= 60,
+        peakConnections: migratePeak,
+      },
     ];
     log('');
     log('| step | tenants | seconds | tenants/s | goal | peak conns |');
     log('|---|---|---|---|---|---|');
-    for (const r of rows) log(`| ${r.step} | ${r.tenants} | ${r.seconds} | ${r.tenantsPerSecond} | ≤ ${r.goalSeconds} s ${r.met ? '✓' : '✗'} | ${r.peakConnections} |`);
+    for (const r of rows)
+      log(
+        `| ${r.step} | ${r.tenants} | ${r.seconds} | ${r.tenantsPerSecond} | ≤ ${r.goalSeconds} s ${r.met ? '✓' : '✗'} | ${r.peakConnections} |`,
+      );
     const path = writeResult('migrate', { benchmark: 'migrate', date: new Date().toISOString(), machine: machine(version), pool, rows });
     log('');
     log(`written to ${path}`);

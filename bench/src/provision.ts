@@ -45,7 +45,9 @@ async function main(): Promise<void> {
     // Warm up: the template database is built on the first database tenant.
     await tenancy.tenants.create({ slug: 'warm-schema', name: 'warm' });
     await tenancy.tenants.create({ slug: 'warm-database', name: 'warm', isolation: 'database' });
-    const tpl = (await raw.query<{ datname: string }>("select datname from pg_database where starts_with(datname, 'tenantry_tpl_') and datistemplate")).rows[0]?.datname;
+    const tpl = (
+      await raw.query<{ datname: string }>("select datname from pg_database where starts_with(datname, 'tenantry_tpl_') and datistemplate")
+    ).rows[0]?.datname;
     if (tpl === undefined) throw new Error('no template database after the first database tenant');
     const migrationSql = (await MIGRATIONS.load()).map((m) => m.up).join(';\n');
     const rawTimes: Record<IsolationKind, number[]> = { schema: [], database: [] };
@@ -77,16 +79,38 @@ async function main(): Promise<void> {
     }
     const peakConnections = await watch.stop();
     log('');
-    log('| tenant kind | tenants | p50 ms | p90 ms | p99 ms | bare PostgreSQL p50 ms | Tenantry adds (p50) | goal p50 | peak conns (both kinds) |');
+    log(
+      '| tenant kind | tenants | p50 ms | p90 ms | p99 ms | bare PostgreSQL p50 ms | Tenantry adds (p50) | goal p50 | peak conns (both kinds) |',
+    );
     log('|---|---|---|---|---|---|---|---|---|');
     for (const kind of kinds) {
       const rawP50 = round(percentile(rawTimes[kind], 50));
-      const row = { kind, tenants: n, p50: round(percentile(times[kind], 50)), p90: round(percentile(times[kind], 90)), p99: round(percentile(times[kind], 99)), rawP50, goalP50: GOALS[kind], peakConnections };
+      const row = {
+        kind,
+        tenants: n,
+        p50: round(percentile(times[kind], 50)),
+        p90: round(percentile(times[kind], 90)),
+        p99: round(percentile(times[kind], 99)),
+        rawP50,
+        goalP50: GOALS[kind],
+        peakConnections,
+      };
       rows.push({ ...row, overheadP50: round(row.p50 - rawP50), met: row.p50 <= GOALS[kind] });
-      log(`| ${kind} | ${n} | ${row.p50} | ${row.p90} | ${row.p99} | ${rawP50} | ${round(row.p50 - rawP50)} ms | ≤ ${GOALS[kind]} ${row.p50 <= GOALS[kind] ? '✓' : '✗'} | ${peakConnections} |`);
+      log(
+        `| ${kind} | ${n} | ${row.p50} | ${row.p90} | ${row.p99} | ${rawP50} | ${round(row.p50 - rawP50)} ms | ≤ ${GOALS[kind]} ${row.p50 <= GOALS[kind] ? '✓' : '✗'} | ${peakConnections} |`,
+      );
     }
-    log(`bare PostgreSQL: ${kinds.map((k) => (k === 'schema' ? 'CREATE SCHEMA + the migration in one transaction' : 'CREATE DATABASE … TEMPLATE of the same template')).join('; ')} — on a plain connection, interleaved with Tenantry's creates`);
-    const path = writeResult('provision', { benchmark: 'provision', date: new Date().toISOString(), machine: machine(version), migrations: 'five tables with indexes', tenantRoles: true, rows });
+    log(
+      `bare PostgreSQL: ${kinds.map((k) => (k === 'schema' ? 'CREATE SCHEMA + the migration in one transaction' : 'CREATE DATABASE … TEMPLATE of the same template')).join('; ')} — on a plain connection, interleaved with Tenantry's creates`,
+    );
+    const path = writeResult('provision', {
+      benchmark: 'provision',
+      date: new Date().toISOString(),
+      machine: machine(version),
+      migrations: 'five tables with indexes',
+      tenantRoles: true,
+      rows,
+    });
     log('');
     log(`written to ${path}`);
   } finally {

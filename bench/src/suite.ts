@@ -59,10 +59,46 @@ interface Results {
   http?: {
     date?: string;
     config?: { tenants?: number; connections?: number };
-    rows: { key: string; label: string; reqPerSec: number; p50Ms: number; p99Ms: number; peakConnections?: number; vsPlain?: number | null; skipped?: string; errors?: number; failed?: string }[];
+    rows: {
+      key: string;
+      label: string;
+      reqPerSec: number;
+      p50Ms: number;
+      p99Ms: number;
+      peakConnections?: number;
+      vsPlain?: number | null;
+      skipped?: string;
+      errors?: number;
+      failed?: string;
+    }[];
   };
-  provision?: { date?: string; machine?: { postgres?: string }; rows: { kind: string; tenants: number; p50: number; p90: number; p99: number; rawP50?: number; goalP50: number; met: boolean; peakConnections?: number }[] };
-  migrate?: { date?: string; rows: { step: string; tenants: number; seconds: number; tenantsPerSecond: number; goalSeconds: number; met: boolean; peakConnections?: number }[] };
+  provision?: {
+    date?: string;
+    machine?: { postgres?: string };
+    rows: {
+      kind: string;
+      tenants: number;
+      p50: number;
+      p90: number;
+      p99: number;
+      rawP50?: number;
+      goalP50: number;
+      met: boolean;
+      peakConnections?: number;
+    }[];
+  };
+  migrate?: {
+    date?: string;
+    rows: {
+      step: string;
+      tenants: number;
+      seconds: number;
+      tenantsPerSecond: number;
+      goalSeconds: number;
+      met: boolean;
+      peakConnections?: number;
+    }[];
+  };
 }
 
 function run(name: BenchName): Promise<void> {
@@ -125,7 +161,11 @@ export function rowsFrom(results: Results): SuiteRow[] {
         reference: 'NestJS, no tenancy',
         latency: v.skipped ? null : `p50 ${v.p50Ms} / p99 ${v.p99Ms} ms`,
         peakConnections: v.skipped ? null : (v.peakConnections ?? null),
-        note: v.skipped ? `skipped: ${v.skipped}` : v.failed ? `FAILED under load: ${v.errors ?? '?'} errors (${/too many clients/.test(v.failed) ? 'PostgreSQL: too many clients' : 'see http.json'})` : null,
+        note: v.skipped
+          ? `skipped: ${v.skipped}`
+          : v.failed
+            ? `FAILED under load: ${v.errors ?? '?'} errors (${/too many clients/.test(v.failed) ? 'PostgreSQL: too many clients' : 'see http.json'})`
+            : null,
       });
     }
   }
@@ -235,21 +275,32 @@ export function chart(rows: readonly SuiteRow[], subtitle: string): string {
     `<text x="16" y="44" fill="#555">${escXml(subtitle)}</text>`,
   ];
   let y = 70;
-  const section = (list: readonly SuiteRow[], scale: number, title: (first: SuiteRow) => string, bar: (r: SuiteRow) => { at: number | null; text: string; ours: boolean }) => {
+  const section = (
+    list: readonly SuiteRow[],
+    scale: number,
+    title: (first: SuiteRow) => string,
+    bar: (r: SuiteRow) => { at: number | null; text: string; ours: boolean },
+  ) => {
     const x = (v: number) => labelW + (Math.min(v, scale) / scale) * barW;
     for (const g of groupsOf(list)) {
       const members = list.filter((b) => b.group === g);
       parts.push(`<text x="16" y="${y + 14}" font-weight="600">${escXml(title(members[0]!))}</text>`);
       y += 28;
       // The 1.0 line first, under the bars and their figures.
-      parts.push(`<line x1="${x(1).toFixed(1)}" y1="${y}" x2="${x(1).toFixed(1)}" y2="${y + members.length * rowH}" stroke="#d1d5db" stroke-width="2"/>`);
+      parts.push(
+        `<line x1="${x(1).toFixed(1)}" y1="${y}" x2="${x(1).toFixed(1)}" y2="${y + members.length * rowH}" stroke="#d1d5db" stroke-width="2"/>`,
+      );
       for (const b of members) {
         const { at, text, ours } = bar(b);
-        parts.push(`<text x="${labelW - 8}" y="${y + 15}" text-anchor="end">${escXml(b.label.length > 72 ? `${b.label.slice(0, 70)}…` : b.label)}</text>`);
+        parts.push(
+          `<text x="${labelW - 8}" y="${y + 15}" text-anchor="end">${escXml(b.label.length > 72 ? `${b.label.slice(0, 70)}…` : b.label)}</text>`,
+        );
         if (at === null) {
           parts.push(`<text x="${labelW + 4}" y="${y + 15}" fill="#999">${escXml(text)}</text>`);
         } else {
-          parts.push(`<rect x="${labelW}" y="${y + 4}" width="${Math.max(1, x(at) - labelW).toFixed(1)}" height="${rowH - 8}" fill="${ours ? '#2563eb' : '#9ca3af'}"/>`);
+          parts.push(
+            `<rect x="${labelW}" y="${y + 4}" width="${Math.max(1, x(at) - labelW).toFixed(1)}" height="${rowH - 8}" fill="${ours ? '#2563eb' : '#9ca3af'}"/>`,
+          );
           parts.push(`<text x="${(Math.max(x(at), x(1)) + 6).toFixed(1)}" y="${y + 15}">${escXml(text)}</text>`);
         }
         y += rowH;
@@ -282,7 +333,10 @@ export function chart(rows: readonly SuiteRow[], subtitle: string): string {
 }
 
 async function main(): Promise<void> {
-  const only = (process.env['BENCH_SUITE'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const only = (process.env['BENCH_SUITE'] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = only.filter((s) => !(BENCHES as readonly string[]).includes(s));
   if (unknown.length > 0) throw new Error(`BENCH_SUITE: unknown bench(es) ${unknown.join(', ')}; known: ${BENCHES.join(', ')}`);
   const selected = only.length === 0 ? BENCHES : BENCHES.filter((b) => only.includes(b));
@@ -312,14 +366,25 @@ async function main(): Promise<void> {
   printTable(rows);
   log('');
   log(`machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, ${machine.os}`);
-  log(`versions: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  log(
+    `versions: ${Object.entries(versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   if (missing.length > 0) log(`no results for: ${missing.join(', ')} (run them with BENCH_SUITE=${missing.join(',')})`);
   const dates = Object.fromEntries(BENCHES.map((k) => [k, results[k]?.date ?? null]));
   const latest = { benchmark: 'suite', date: new Date().toISOString(), machine, versions, measuredAt: dates, rows, sources: results };
   const path = writeResult('latest', latest);
-  const ran = Object.values(dates).filter((d): d is string => typeof d === 'string').sort();
+  const ran = Object.values(dates)
+    .filter((d): d is string => typeof d === 'string')
+    .sort();
   const minute = (iso: string) => iso.slice(0, 16).replace('T', ' ');
-  const measuredWhen = ran.length === 0 ? 'never' : ran[0]!.slice(0, 10) === ran.at(-1)!.slice(0, 10) ? `${minute(ran[0]!)}–${ran.at(-1)!.slice(11, 16)}` : `${minute(ran[0]!)} – ${minute(ran.at(-1)!)}`;
+  const measuredWhen =
+    ran.length === 0
+      ? 'never'
+      : ran[0]!.slice(0, 10) === ran.at(-1)!.slice(0, 10)
+        ? `${minute(ran[0]!)}–${ran.at(-1)!.slice(11, 16)}`
+        : `${minute(ran[0]!)} – ${minute(ran.at(-1)!)}`;
   const subtitle = `${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB · Node ${versions.node} · PostgreSQL ${postgres} · measured ${measuredWhen} UTC`;
   writeFileSync(CHART, chart(rows, subtitle));
   if (existsSync(DOC)) {
@@ -331,7 +396,9 @@ async function main(): Promise<void> {
         BEGIN,
         '',
         `Measured ${measuredWhen} UTC on ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, ${machine.os}.`,
-        `Versions: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+        `Versions: ${Object.entries(versions)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}.`,
         '',
         '![Throughput of every row relative to its group’s reference, with peak server connections](benchmarks.svg)',
         '',

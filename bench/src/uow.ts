@@ -44,8 +44,12 @@ const config = {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outputEnv = process.env.BENCH_OUTPUT;
-const outputPath = outputEnv === '-' ? undefined : resolve(outputEnv && outputEnv !== '' ? outputEnv : resolve(here, '..', 'results', 'uow.json'));
-const variantFilter = (process.env.BENCH_VARIANTS ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+const outputPath =
+  outputEnv === '-' ? undefined : resolve(outputEnv && outputEnv !== '' ? outputEnv : resolve(here, '..', 'results', 'uow.json'));
+const variantFilter = (process.env.BENCH_VARIANTS ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter((s) => s !== '');
 
 const QUERY = 'select id, v from items where id = $1';
 const SINGLE_SCHEMA = 'bench_single';
@@ -242,7 +246,12 @@ class SeedsLru {
     }
     this.misses++;
     // DataSource.initialize() connects once before the first query.
-    const pool = new pg.Pool({ connectionString: this.#url, max: this.#poolSize, application_name: this.#appName, options: `-c search_path=${schema}` });
+    const pool = new pg.Pool({
+      connectionString: this.#url,
+      max: this.#poolSize,
+      application_name: this.#appName,
+      options: `-c search_path=${schema}`,
+    });
     pool.on('error', () => undefined);
     const ready = pool.query('select 1').then(() => pool);
     this.#cache.set(schema, ready);
@@ -374,7 +383,13 @@ async function runFor(variant: Variant, workload: Workload, seconds: number): Pr
   await load.stop();
 }
 
-async function measure(variant: Variant, workload: Workload, monitor: ConnectionMonitor, postmaster: number | undefined, ticks: number): Promise<Round> {
+async function measure(
+  variant: Variant,
+  workload: Workload,
+  monitor: ConnectionMonitor,
+  postmaster: number | undefined,
+  ticks: number,
+): Promise<Round> {
   const load = new Load(variant, workload, config.callers);
   load.start();
   if (config.leadInMs > 0) await sleep(config.leadInMs);
@@ -531,7 +546,8 @@ async function main(): Promise<void> {
     // version of the Tenant type has the field.
     const roles = tenants.map((t) => (t as { role?: unknown }).role);
     const tenantRoles = roles.every((r) => r === undefined) ? null : roles.every((r) => typeof r === 'string');
-    if (tenantRoles !== null) log(`  per-tenant roles: ${tenantRoles ? 'on — every Tenantry call also switches to the tenant role' : 'off'}`);
+    if (tenantRoles !== null)
+      log(`  per-tenant roles: ${tenantRoles ? 'on — every Tenantry call also switches to the tenant role' : 'off'}`);
     const tenancyNoPrep = await createTenancy({
       registryUrl: url,
       migrations,
@@ -556,7 +572,12 @@ async function main(): Promise<void> {
     // 3. Variants
     const pools: pg.Pool[] = [];
     const rawPool = (appName: string, options?: string): pg.Pool => {
-      const pool = new pg.Pool({ connectionString: url, max: config.poolMax, application_name: appName, ...(options === undefined ? {} : { options }) });
+      const pool = new pg.Pool({
+        connectionString: url,
+        max: config.poolMax,
+        application_name: appName,
+        ...(options === undefined ? {} : { options }),
+      });
       pool.on('error', (err) => log(`idle connection of ${appName} failed: ${err.message}`));
       pools.push(pool);
       return pool;
@@ -646,7 +667,8 @@ async function main(): Promise<void> {
       },
     ];
     const unknown = variantFilter.filter((k) => !all.some((v) => v.key === k));
-    if (unknown.length > 0) throw new Error(`BENCH_VARIANTS: unknown variant(s) ${unknown.join(', ')}; known: ${all.map((v) => v.key).join(', ')}`);
+    if (unknown.length > 0)
+      throw new Error(`BENCH_VARIANTS: unknown variant(s) ${unknown.join(', ')}; known: ${all.map((v) => v.key).join(', ')}`);
     const variants = variantFilter.length === 0 ? all : all.filter((v) => variantFilter.includes(v.key));
 
     const postmaster = await findPostmaster(admin);
@@ -662,7 +684,9 @@ async function main(): Promise<void> {
     if (config.warmupSeconds > 0) {
       for (const v of variants) await runFor(v, workload, config.warmupSeconds);
     }
-    log(`warm-up done in ${((performance.now() - warmStarted) / 1000).toFixed(1)} s (a sweep of every tenant per connection, then ${config.warmupSeconds} s of load per variant)`);
+    log(
+      `warm-up done in ${((performance.now() - warmStarted) / 1000).toFixed(1)} s (a sweep of every tenant per connection, then ${config.warmupSeconds} s of load per variant)`,
+    );
     const rounds = new Map<string, Round[]>(variants.map((v) => [v.key, []]));
     for (let r = 1; r <= config.rounds; r++) {
       for (const v of variants) {
@@ -727,7 +751,10 @@ async function main(): Promise<void> {
     const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
     const fmt = (row: readonly string[]) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' │ ');
     log('');
-    log(`Unit-of-work benchmark: ${config.tenants} tenants × ${config.rowsPerTenant} rows, ${config.callers} callers, pool ${config.poolMax}, ` + `median of ${config.rounds} alternating rounds × ${config.roundSeconds} s`);
+    log(
+      `Unit-of-work benchmark: ${config.tenants} tenants × ${config.rowsPerTenant} rows, ${config.callers} callers, pool ${config.poolMax}, ` +
+        `median of ${config.rounds} alternating rounds × ${config.roundSeconds} s`,
+    );
     log(`machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}`);
     log(`server:  ${machine.postgres}`);
     log('');
@@ -736,17 +763,32 @@ async function main(): Promise<void> {
     for (const row of table) log(fmt(row));
     log('');
     const tenantry = withRatio.find((s) => s.key === 'tenantry');
-    let goal: { ratio: number; measured: number | undefined; met: boolean | undefined } = { ratio: config.goalRatio, measured: undefined, met: undefined };
+    let goal: { ratio: number; measured: number | undefined; met: boolean | undefined } = {
+      ratio: config.goalRatio,
+      measured: undefined,
+      met: undefined,
+    };
     if (tenantry?.ratio !== undefined) {
       goal = { ratio: config.goalRatio, measured: Math.round(tenantry.ratio * 1000) / 1000, met: tenantry.ratio >= config.goalRatio };
-      log(`goal: tenantry withTenant ≥ ${config.goalRatio.toFixed(2)}× baseline — measured ${tenantry.ratio.toFixed(2)}× (${goal.met ? 'met' : 'MISSED'})`);
+      log(
+        `goal: tenantry withTenant ≥ ${config.goalRatio.toFixed(2)}× baseline — measured ${tenantry.ratio.toFixed(2)}× (${goal.met ? 'met' : 'MISSED'})`,
+      );
     }
-    if (variants.some((v) => v.key === 'seeds')) log(`seeds' design: ${seeds.misses} pools created (LRU misses), ${seeds.evictedInUse} calls found their pool ended by an eviction and retried`);
+    if (variants.some((v) => v.key === 'seeds'))
+      log(
+        `seeds' design: ${seeds.misses} pools created (LRU misses), ${seeds.evictedInUse} calls found their pool ended by an eviction and retried`,
+      );
     log('ops/s: median round; µs/op: CPU over all rounds ÷ ops (pg = every postgres process); peak conns: client backends of the variant');
     const others = summary.flatMap((s) => s.otherCoresRounds).filter((x): x is number => x !== undefined);
     const steals = summary.flatMap((s) => s.stealCoresRounds).filter((x): x is number => x !== undefined);
     const interference =
-      others.length === 0 ? undefined : { medianOtherCores: round2(median(others)), maxOtherCores: round2(Math.max(...others)), maxStealCores: steals.length === 0 ? undefined : round2(Math.max(...steals)) };
+      others.length === 0
+        ? undefined
+        : {
+            medianOtherCores: round2(median(others)),
+            maxOtherCores: round2(Math.max(...others)),
+            maxStealCores: steals.length === 0 ? undefined : round2(Math.max(...steals)),
+          };
     if (interference !== undefined) {
       const noisy = interference.maxOtherCores > 0.15 || (interference.maxStealCores ?? 0) > 0.15;
       log(
@@ -766,7 +808,12 @@ async function main(): Promise<void> {
       setupSeconds: Math.round(setupSeconds * 10) / 10,
       goal,
       interference: interference ?? null,
-      seedsDesign: { lruMax: SEEDS_LRU_MAX, poolSize: SEEDS_POOL_SIZE, poolsCreated: seeds.misses, callsWhosePoolWasEndedUnderThem: seeds.evictedInUse },
+      seedsDesign: {
+        lruMax: SEEDS_LRU_MAX,
+        poolSize: SEEDS_POOL_SIZE,
+        poolsCreated: seeds.misses,
+        callsWhosePoolWasEndedUnderThem: seeds.evictedInUse,
+      },
       variants: withRatio.map((s) => ({
         key: s.key,
         label: s.label,

@@ -77,7 +77,9 @@ export async function createApiApp(options: ApiAppOptions): Promise<ApiApp> {
       app,
       new DocumentBuilder()
         .setTitle('Tenantry reference API')
-        .setDescription('Admin API (admin token) and tenant API (tenant token + x-tenant-id) of Tenantry. Errors are { statusCode, code, message }.')
+        .setDescription(
+          'Admin API (admin token) and tenant API (tenant token + x-tenant-id) of Tenantry. Errors are { statusCode, code, message }.',
+        )
         .setVersion('0.1.0')
         .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'admin token' }, 'admin')
         .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'tenant token' }, 'tenant')

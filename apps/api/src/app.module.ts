@@ -101,7 +101,16 @@ export class AppModule {
         }),
         TenancyMetricsModule.forRoot({ metrics: runtime.metrics.tenancy, path: 'metrics' }),
       ],
-      controllers: [TenantsController, AdminStatsController, ServersController, MigrationsController, PostsController, UsersController, AuthController, HealthController],
+      controllers: [
+        TenantsController,
+        AdminStatsController,
+        ServersController,
+        MigrationsController,
+        PostsController,
+        UsersController,
+        AuthController,
+        HealthController,
+      ],
       providers: [
         TokenService,
         PostsService,

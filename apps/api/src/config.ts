@@ -43,7 +43,8 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -63,9 +64,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const adminToken = optional(env, 'TENANTRY_ADMIN_TOKEN');
   if (adminToken !== undefined && adminToken.length < 16) throw new ConfigError('TENANTRY_ADMIN_TOKEN must be at least 16 characters');
   const jwtSecret = optional(env, 'TENANTRY_JWT_SECRET');
-  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) throw new ConfigError('TENANTRY_JWT_SECRET must be at least 32 bytes (e.g. `openssl rand -base64 48`)');
+  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32)
+    throw new ConfigError('TENANTRY_JWT_SECRET must be at least 32 bytes (e.g. `openssl rand -base64 48`)');
   const baseDomain = optional(env, 'TENANTRY_BASE_DOMAIN')?.toLowerCase();
-  if (baseDomain !== undefined && !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(baseDomain)) throw new ConfigError('TENANTRY_BASE_DOMAIN must be a host name such as example.com');
+  if (baseDomain !== undefined && !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(baseDomain))
+    throw new ConfigError('TENANTRY_BASE_DOMAIN must be a host name such as example.com');
   const bodyLimit = optional(env, 'TENANTRY_BODY_LIMIT') ?? '100kb';
   if (!/^\d+(b|kb|mb)$/i.test(bodyLimit)) throw new ConfigError('TENANTRY_BODY_LIMIT must look like 100kb or 1mb');
   const encryptionKey = optional(env, 'TENANTRY_ENCRYPTION_KEY');

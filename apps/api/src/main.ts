@@ -39,9 +39,15 @@ function banner(config: ApiConfig, url: string, registry: string, admin: { token
     `  operations:  ${url}/health (liveness), ${url}/ready (readiness), ${url}/metrics (Prometheus)`,
   ];
   if (admin.source === 'generated') {
-    lines.push(`  admin token: ${admin.token}`, '               shown once: only its hash is stored. Keep it, or set TENANTRY_ADMIN_TOKEN.');
+    lines.push(
+      `  admin token: ${admin.token}`,
+      '               shown once: only its hash is stored. Keep it, or set TENANTRY_ADMIN_TOKEN.',
+    );
   } else if (admin.source === 'stored') {
-    lines.push('  admin token: generated on the first start (only its hash is kept). Lost it? Start once with', '               TENANTRY_RESET_ADMIN_TOKEN=1 for a new one, or set TENANTRY_ADMIN_TOKEN.');
+    lines.push(
+      '  admin token: generated on the first start (only its hash is kept). Lost it? Start once with',
+      '               TENANTRY_RESET_ADMIN_TOKEN=1 for a new one, or set TENANTRY_ADMIN_TOKEN.',
+    );
   } else {
     lines.push('  admin token: from TENANTRY_ADMIN_TOKEN');
   }
@@ -104,7 +110,9 @@ async function main(): Promise<void> {
     else await app.listen(config.port, config.host);
   } catch (err) {
     const code = (err as { code?: string }).code;
-    process.stderr.write(`tenantry-api: cannot listen on port ${config.port}${code === 'EADDRINUSE' ? ' (already in use; set PORT)' : ''}: ${(err as Error).message}\n`);
+    process.stderr.write(
+      `tenantry-api: cannot listen on port ${config.port}${code === 'EADDRINUSE' ? ' (already in use; set PORT)' : ''}: ${(err as Error).message}\n`,
+    );
     await app.close().catch(() => undefined);
     await server?.stop().catch(() => undefined);
     process.exit(1);

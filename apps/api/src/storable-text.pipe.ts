@@ -10,7 +10,12 @@ function unstorable(value: string): boolean {
 function check(value: unknown, path: string, errors: ValidationError[], depth: number): void {
   if (typeof value === 'string') {
     if (unstorable(value)) {
-      errors.push({ property: path, value: undefined, children: [], constraints: { storableText: `${path} must not contain NUL characters or unpaired surrogates` } });
+      errors.push({
+        property: path,
+        value: undefined,
+        children: [],
+        constraints: { storableText: `${path} must not contain NUL characters or unpaired surrogates` },
+      });
     }
     return;
   }

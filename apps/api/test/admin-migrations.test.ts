@@ -72,7 +72,13 @@ describe('POST /admin/migrations', () => {
       latest: LATEST,
       durationMs: expect.any(Number),
       counts: { migrated: 0, 'up-to-date': 3, pending: 0, failed: 0, skipped: 0, 'rolled-back': 0 },
-      results: [alpha, beta, gamma].map(({ tenant }) => ({ tenant: { id: tenant.id, slug: tenant.slug }, status: 'up-to-date', applied: [], error: null, durationMs: expect.any(Number) })),
+      results: [alpha, beta, gamma].map(({ tenant }) => ({
+        tenant: { id: tenant.id, slug: tenant.slug },
+        status: 'up-to-date',
+        applied: [],
+        error: null,
+        durationMs: expect.any(Number),
+      })),
     });
   });
 
@@ -136,13 +142,36 @@ describe('rollback, then migrate again', () => {
     const res = await http(u, 'POST', '/admin/migrations/rollback', { ...admin, body: { steps: 1, tenants: ['mig-alpha'] } });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ ok: true, latest: LATEST, counts: { 'rolled-back': 1, failed: 0 } });
-    expect(res.body.results).toEqual([{ tenant: { id: alpha.tenant.id, slug: 'mig-alpha' }, status: 'rolled-back', applied: [LATEST], error: null, durationMs: expect.any(Number) }]);
+    expect(res.body.results).toEqual([
+      {
+        tenant: { id: alpha.tenant.id, slug: 'mig-alpha' },
+        status: 'rolled-back',
+        applied: [LATEST],
+        error: null,
+        durationMs: expect.any(Number),
+      },
+    ]);
     expect(await schemaVersion('mig-alpha')).toBe('0001_create_posts');
     expect(await schemaVersion('mig-beta')).toBe(LATEST);
     // The users table is gone: the tenant API cannot create a user.
-    expect((await http(u, 'POST', '/users', { token: alpha.token, tenant: 'mig-alpha', body: { email: 'a@alpha.test', password: 'correct horse' } })).status).not.toBe(201);
+    expect(
+      (
+        await http(u, 'POST', '/users', {
+          token: alpha.token,
+          tenant: 'mig-alpha',
+          body: { email: 'a@alpha.test', password: 'correct horse' },
+        })
+      ).status,
+    ).not.toBe(201);
     const status = await http(u, 'GET', '/admin/migrations', admin);
-    expect(status.body).toMatchObject({ pending: 1, versions: [{ version: '0001_create_posts', tenants: 1 }, { version: LATEST, tenants: 2 }], failed: [] });
+    expect(status.body).toMatchObject({
+      pending: 1,
+      versions: [
+        { version: '0001_create_posts', tenants: 1 },
+        { version: LATEST, tenants: 2 },
+      ],
+      failed: [],
+    });
     const activity = await http(u, 'GET', '/tenants/mig-alpha/activity', admin);
     expect(activity.body.at(-1)).toMatchObject({ action: 'rollback', actor: 'admin-api' });
   });
@@ -164,8 +193,19 @@ describe('rollback, then migrate again', () => {
     expect(res.body.counts).toMatchObject({ migrated: 1, 'up-to-date': 2, failed: 0 });
     expect(bySlug(res.body.results)['mig-alpha']).toMatchObject({ status: 'migrated', applied: [LATEST], error: null });
     expect(await schemaVersion('mig-alpha')).toBe(LATEST);
-    expect((await http(u, 'POST', '/users', { token: alpha.token, tenant: 'mig-alpha', body: { email: 'a@alpha.test', password: 'correct horse' } })).status).toBe(201);
-    expect((await http(u, 'GET', '/admin/migrations', admin)).body).toMatchObject({ pending: 0, versions: [{ version: LATEST, tenants: 3 }] });
+    expect(
+      (
+        await http(u, 'POST', '/users', {
+          token: alpha.token,
+          tenant: 'mig-alpha',
+          body: { email: 'a@alpha.test', password: 'correct horse' },
+        })
+      ).status,
+    ).toBe(201);
+    expect((await http(u, 'GET', '/admin/migrations', admin)).body).toMatchObject({
+      pending: 0,
+      versions: [{ version: LATEST, tenants: 3 }],
+    });
     const activity = await http(u, 'GET', '/tenants/mig-alpha/activity', admin);
     expect(activity.body.at(-1)).toMatchObject({ action: 'migrated', actor: 'admin-api' });
   });
@@ -202,7 +242,11 @@ describe('a run that fails', () => {
       counts: { failed: 1, 'up-to-date': 2, migrated: 0 },
     });
     const failed = bySlug(res.body.results)['mig-beta'];
-    expect(failed).toMatchObject({ status: 'failed', applied: [], error: { code: 'MIGRATION_FAILED', message: expect.stringContaining('already exists') } });
+    expect(failed).toMatchObject({
+      status: 'failed',
+      applied: [],
+      error: { code: 'MIGRATION_FAILED', message: expect.stringContaining('already exists') },
+    });
 
     const status = await http(u, 'GET', '/admin/migrations', admin);
     expect(status.body.failed).toEqual([{ id: beta.tenant.id, slug: 'mig-beta', error: expect.stringContaining('already exists') }]);

@@ -13,7 +13,10 @@ const second = await startEmbeddedServer({ postgresFlags: TEST_SERVER_FLAGS });
 afterAll(() => second.stop());
 const h = await setupApi();
 const logs = logCapture();
-const api = await h.start({ LOG_LEVEL: 'debug', TENANTRY_ENCRYPTION_KEY: randomBytes(32).toString('hex') }, { logDestination: logs.destination });
+const api = await h.start(
+  { LOG_LEVEL: 'debug', TENANTRY_ENCRYPTION_KEY: randomBytes(32).toString('hex') },
+  { logDestination: logs.destination },
+);
 const u = api.url;
 const admin = { token: ADMIN_TOKEN };
 const { token: tenantToken } = await tenantWithToken(u, 'Server Watcher', 'server-watcher');
@@ -63,7 +66,17 @@ describe('servers', () => {
     const res = await http(u, 'GET', '/servers', admin);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
-      servers: [{ id: 'default', host: expect.stringMatching(/^[^:@/]+@127\.0\.0\.1:\d+\/test/), replicaHost: null, capacity: null, draining: false, tenants: 1, createdAt: expect.any(String) }],
+      servers: [
+        {
+          id: 'default',
+          host: expect.stringMatching(/^[^:@/]+@127\.0\.0\.1:\d+\/test/),
+          replicaHost: null,
+          capacity: null,
+          draining: false,
+          tenants: 1,
+          createdAt: expect.any(String),
+        },
+      ],
     });
     expect(new Date(res.body.servers[0].createdAt).toISOString()).toBe(res.body.servers[0].createdAt);
     expect(res.body.servers[0].host).not.toContain(':postgres@');
@@ -72,7 +85,15 @@ describe('servers', () => {
   it('adds a second server: 201 with user@host:port/database, the password nowhere — reply, list, registry row, log', async () => {
     const added = await http(u, 'POST', '/servers', { ...admin, body: { id: 'eu-2', url: secondUrl, capacity: 50 } });
     expect(added.status).toBe(201);
-    expect(added.body).toEqual({ id: 'eu-2', host: secondHost, replicaHost: null, capacity: 50, draining: false, tenants: 0, createdAt: expect.any(String) });
+    expect(added.body).toEqual({
+      id: 'eu-2',
+      host: secondHost,
+      replicaHost: null,
+      capacity: 50,
+      draining: false,
+      tenants: 0,
+      createdAt: expect.any(String),
+    });
     noSecret(added.body);
     const list = await http(u, 'GET', '/servers', admin);
     expect(list.body.servers.map((s: { id: string }) => s.id)).toEqual(['default', 'eu-2']);
@@ -99,7 +120,9 @@ describe('servers', () => {
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ slug: 'on-eu-two', server: 'eu-2', status: 'ACTIVE', schemaVersion: '0002_create_users' });
     const { token } = (await http(u, 'POST', '/tenants/on-eu-two/tokens', admin)).body;
-    expect((await http(u, 'POST', '/posts', { token, tenant: 'on-eu-two', body: { title: 'stored on eu-2', content: '' } })).status).toBe(201);
+    expect((await http(u, 'POST', '/posts', { token, tenant: 'on-eu-two', body: { title: 'stored on eu-2', content: '' } })).status).toBe(
+      201,
+    );
     // The table is on the second server, in the tenant's schema.
     const c = new pg.Client({ connectionString: second.url });
     await c.connect();
@@ -146,16 +169,29 @@ describe('servers', () => {
 
   it('answers 422 SERVER_UNAVAILABLE when the server does not accept the connection, naming the reason but not the password; nothing is registered', async () => {
     const closed = await freePort();
-    const refused = await http(u, 'POST', '/servers', { ...admin, body: { id: 'eu-3', url: `postgres://${ROLE}:${PASSWORD}@127.0.0.1:${closed}/postgres` } });
+    const refused = await http(u, 'POST', '/servers', {
+      ...admin,
+      body: { id: 'eu-3', url: `postgres://${ROLE}:${PASSWORD}@127.0.0.1:${closed}/postgres` },
+    });
     expect(refused.status).toBe(422);
-    expect(refused.body).toEqual({ statusCode: 422, code: 'SERVER_UNAVAILABLE', message: expect.stringContaining(`${ROLE}@127.0.0.1:${closed}/postgres`) });
+    expect(refused.body).toEqual({
+      statusCode: 422,
+      code: 'SERVER_UNAVAILABLE',
+      message: expect.stringContaining(`${ROLE}@127.0.0.1:${closed}/postgres`),
+    });
     expect(refused.body.message).toContain('ECONNREFUSED');
     noSecret(refused.body);
-    const badPassword = await http(u, 'POST', '/servers', { ...admin, body: { id: 'eu-3', url: secondUrl.replace(PASSWORD, `${PASSWORD}-wrong`) } });
+    const badPassword = await http(u, 'POST', '/servers', {
+      ...admin,
+      body: { id: 'eu-3', url: secondUrl.replace(PASSWORD, `${PASSWORD}-wrong`) },
+    });
     expect(badPassword.status).toBe(422);
     expect(badPassword.body.message).toContain('password authentication failed');
     noSecret(badPassword.body);
-    const badReplica = await http(u, 'POST', '/servers', { ...admin, body: { id: 'eu-3', url: secondUrl, replicaUrl: `postgres://${ROLE}:${PASSWORD}@127.0.0.1:${closed}/postgres` } });
+    const badReplica = await http(u, 'POST', '/servers', {
+      ...admin,
+      body: { id: 'eu-3', url: secondUrl, replicaUrl: `postgres://${ROLE}:${PASSWORD}@127.0.0.1:${closed}/postgres` },
+    });
     expect(badReplica.status).toBe(422);
     expect(badReplica.body.message).toContain('the replica');
     noSecret(badReplica.body);
@@ -164,7 +200,10 @@ describe('servers', () => {
   });
 
   it('adds a server with a replica; the replica is shown as user@host:port/database', async () => {
-    const res = await http(u, 'POST', '/servers', { ...admin, body: { id: 'eu-4', url: secondUrl, replicaUrl: secondUrl.replace('postgres://', 'postgresql://') } });
+    const res = await http(u, 'POST', '/servers', {
+      ...admin,
+      body: { id: 'eu-4', url: secondUrl, replicaUrl: secondUrl.replace('postgres://', 'postgresql://') },
+    });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ id: 'eu-4', host: secondHost, replicaHost: secondHost, capacity: null });
     noSecret(res.body);
@@ -207,11 +246,19 @@ describe('POST /servers validation', () => {
     expect(ids.length).toBeGreaterThan(100);
     for (const s of ids) {
       const res = await http(u, 'POST', '/servers', { ...admin, body: { id: s, url: secondUrl } });
-      expect([res.status, res.body.code, res.body.errors?.[0]?.field], `id ${describeHostile(s)}`).toEqual([400, 'VALIDATION_FAILED', 'id']);
+      expect([res.status, res.body.code, res.body.errors?.[0]?.field], `id ${describeHostile(s)}`).toEqual([
+        400,
+        'VALIDATION_FAILED',
+        'id',
+      ]);
     }
     for (const s of HOSTILE_STRINGS) {
       const res = await http(u, 'POST', '/servers', { ...admin, body: { id: 'eu-9', url: s } });
-      expect([res.status, res.body.code, res.body.errors?.[0]?.field], `url ${describeHostile(s)}`).toEqual([400, 'VALIDATION_FAILED', 'url']);
+      expect([res.status, res.body.code, res.body.errors?.[0]?.field], `url ${describeHostile(s)}`).toEqual([
+        400,
+        'VALIDATION_FAILED',
+        'url',
+      ]);
     }
     expect((await http(u, 'GET', '/servers/eu-9', admin)).status).toBe(404);
   });
@@ -230,9 +277,16 @@ describe('without TENANTRY_ENCRYPTION_KEY', () => {
     const keyless = await h.start();
     // A port nobody listens on: had it tried to connect first, the answer would be 422.
     const closed = await freePort();
-    const res = await http(keyless.url, 'POST', '/servers', { ...admin, body: { id: 'eu-5', url: `postgres://${ROLE}:${PASSWORD}@127.0.0.1:${closed}/postgres` } });
+    const res = await http(keyless.url, 'POST', '/servers', {
+      ...admin,
+      body: { id: 'eu-5', url: `postgres://${ROLE}:${PASSWORD}@127.0.0.1:${closed}/postgres` },
+    });
     expect(res.status).toBe(503);
-    expect(res.body).toEqual({ statusCode: 503, code: 'ENCRYPTION_KEY_REQUIRED', message: expect.stringContaining('TENANTRY_ENCRYPTION_KEY') });
+    expect(res.body).toEqual({
+      statusCode: 503,
+      code: 'ENCRYPTION_KEY_REQUIRED',
+      message: expect.stringContaining('TENANTRY_ENCRYPTION_KEY'),
+    });
     expect(res.headers.get('retry-after')).toBeNull();
     noSecret(res.body);
     const list = await http(keyless.url, 'GET', '/servers', admin);

@@ -10,11 +10,17 @@ describe('admin API authentication', () => {
   it('rejects a missing, wrong or tenant token with 401 UNAUTHORIZED', async () => {
     const missing = await http(u, 'GET', '/tenants');
     expect(missing.status).toBe(401);
-    expect(missing.body).toEqual({ statusCode: 401, code: 'UNAUTHORIZED', message: 'admin routes need Authorization: Bearer <admin token>' });
+    expect(missing.body).toEqual({
+      statusCode: 401,
+      code: 'UNAUTHORIZED',
+      message: 'admin routes need Authorization: Bearer <admin token>',
+    });
     const wrong = await http(u, 'GET', '/tenants', { token: `${ADMIN_TOKEN}x` });
     expect(wrong.status).toBe(401);
     expect(wrong.body.code).toBe('UNAUTHORIZED');
-    const basic = await http(u, 'GET', '/tenants', { headers: { authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}` } });
+    const basic = await http(u, 'GET', '/tenants', {
+      headers: { authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}` },
+    });
     expect(basic.status).toBe(401);
     const { token } = await tenantWithToken(u, 'Token Holder');
     expect((await http(u, 'GET', '/tenants', { token })).status).toBe(401);
@@ -26,13 +32,21 @@ describe('tenants', () => {
   it('creates a tenant, deriving the slug from the name', async () => {
     const res = await http(u, 'POST', '/tenants', { ...admin, body: { name: 'Café Zürich & Co.' } });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ slug: 'cafe-zurich-co', name: 'Café Zürich & Co.', status: 'ACTIVE', isolation: 'schema', schemaVersion: '0002_create_users' });
+    expect(res.body).toMatchObject({
+      slug: 'cafe-zurich-co',
+      name: 'Café Zürich & Co.',
+      status: 'ACTIVE',
+      isolation: 'schema',
+      schemaVersion: '0002_create_users',
+    });
     expect(res.body.id).toMatch(/^[0-9a-f]{8}-/);
     expect(res.body.schema).toBe(`t_${res.body.id.replace(/-/g, '')}`);
   });
 
   it('takes an explicit slug, or seed 000’s subdomain as the slug', async () => {
-    expect((await http(u, 'POST', '/tenants', { ...admin, body: { name: 'Explicit', slug: 'explicit-one' } })).body.slug).toBe('explicit-one');
+    expect((await http(u, 'POST', '/tenants', { ...admin, body: { name: 'Explicit', slug: 'explicit-one' } })).body.slug).toBe(
+      'explicit-one',
+    );
     expect((await http(u, 'POST', '/tenants', { ...admin, body: { name: 'Seedy', subdomain: 'seedy-sub' } })).body.slug).toBe('seedy-sub');
     const both = await http(u, 'POST', '/tenants', { ...admin, body: { name: 'Both', slug: 'both-a', subdomain: 'both-b' } });
     expect(both.status).toBe(400);
@@ -40,14 +54,31 @@ describe('tenants', () => {
   });
 
   it('creates a database tenant on a named server with a plan, and refuses an unknown isolation or server', async () => {
-    const res = await http(u, 'POST', '/tenants', { ...admin, body: { name: 'Own Database', slug: 'own-db', isolation: 'database', server: 'default', plan: 'pro' } });
+    const res = await http(u, 'POST', '/tenants', {
+      ...admin,
+      body: { name: 'Own Database', slug: 'own-db', isolation: 'database', server: 'default', plan: 'pro' },
+    });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ slug: 'own-db', status: 'ACTIVE', isolation: 'database', server: 'default', plan: 'pro', schema: null, schemaVersion: '0002_create_users' });
+    expect(res.body).toMatchObject({
+      slug: 'own-db',
+      status: 'ACTIVE',
+      isolation: 'database',
+      server: 'default',
+      plan: 'pro',
+      schema: null,
+      schemaVersion: '0002_create_users',
+    });
     expect(res.body.database).toBe(`t_${res.body.id.replace(/-/g, '')}`);
     const { token } = (await http(u, 'POST', '/tenants/own-db/tokens', admin)).body;
-    const post = await http(u, 'POST', '/posts', { token, headers: { 'x-tenant-id': 'own-db' }, body: { title: 'In its own database', content: 'x', published: true } });
+    const post = await http(u, 'POST', '/posts', {
+      token,
+      headers: { 'x-tenant-id': 'own-db' },
+      body: { title: 'In its own database', content: 'x', published: true },
+    });
     expect(post.status).toBe(201);
-    expect((await http(u, 'GET', '/posts', { token, headers: { 'x-tenant-id': 'own-db' } })).body.map((p: { title: string }) => p.title)).toEqual(['In its own database']);
+    expect(
+      (await http(u, 'GET', '/posts', { token, headers: { 'x-tenant-id': 'own-db' } })).body.map((p: { title: string }) => p.title),
+    ).toEqual(['In its own database']);
     const badIsolation = await http(u, 'POST', '/tenants', { ...admin, body: { name: 'Bad', isolation: 'table' } });
     expect(badIsolation.status).toBe(400);
     expect(badIsolation.body.errors).toEqual([{ field: 'isolation', messages: ["isolation must be 'schema' or 'database'"] }]);
@@ -157,7 +188,9 @@ describe('tenants', () => {
     expect(added.status).toBe(201);
     expect(added.body).toEqual({ domain: 'app.domained.test', tenantId: tenant.id });
     expect((await http(u, 'POST', `/tenants/explicit-one/domains`, { ...admin, body: { domain: 'app.domained.test' } })).status).toBe(409);
-    expect((await http(u, 'POST', `/tenants/${tenant.id}/domains`, { ...admin, body: { domain: 'not a domain' } })).body.code).toBe('INVALID_DOMAIN');
+    expect((await http(u, 'POST', `/tenants/${tenant.id}/domains`, { ...admin, body: { domain: 'not a domain' } })).body.code).toBe(
+      'INVALID_DOMAIN',
+    );
     expect((await http(u, 'GET', `/tenants/${tenant.id}/domains`, admin)).body).toEqual({ domains: ['app.domained.test'] });
     await http(u, 'POST', '/posts', { tenant: tenant.id, token, body: { title: 'on my domain', content: '' } });
     const viaHost = await getWithHost(api.port, '/posts', 'app.domained.test', { authorization: `Bearer ${token}` });
@@ -165,7 +198,9 @@ describe('tenants', () => {
     expect(viaHost.body.map((p: { title: string }) => p.title)).toEqual(['on my domain']);
     expect((await http(u, 'DELETE', `/tenants/${tenant.id}/domains/app.domained.test`, admin)).status).toBe(204);
     expect((await http(u, 'DELETE', `/tenants/${tenant.id}/domains/app.domained.test`, admin)).status).toBe(404);
-    expect((await getWithHost(api.port, '/posts', 'app.domained.test', { authorization: `Bearer ${token}` })).body.code).toBe('TENANT_REQUIRED');
+    expect((await getWithHost(api.port, '/posts', 'app.domained.test', { authorization: `Bearer ${token}` })).body.code).toBe(
+      'TENANT_REQUIRED',
+    );
   });
 
   it('issues tenant tokens with a chosen subject and lifetime', async () => {

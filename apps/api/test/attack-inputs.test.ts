@@ -26,7 +26,13 @@ const logger = pino(
     },
   },
 );
-const config = configFromEnv({ LOG_LEVEL: 'debug', TENANTRY_ADMIN_TOKEN: ADMIN_TOKEN, TENANTRY_JWT_SECRET: JWT_SECRET, DATABASE_URL: h.db.url, TENANTRY_BASE_DOMAIN: BASE_DOMAIN });
+const config = configFromEnv({
+  LOG_LEVEL: 'debug',
+  TENANTRY_ADMIN_TOKEN: ADMIN_TOKEN,
+  TENANTRY_JWT_SECRET: JWT_SECRET,
+  DATABASE_URL: h.db.url,
+  TENANTRY_BASE_DOMAIN: BASE_DOMAIN,
+});
 const api = await createApiApp({ config, registryUrl: h.db.url, logger });
 await api.app.listen(0, '127.0.0.1');
 const port = (api.app.getHttpServer().address() as { port: number }).port;
@@ -74,7 +80,12 @@ function raw(head: string[], body = ''): Promise<Reply & { parser: boolean }> {
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
       const headerText = end === -1 ? text : text.slice(0, end);
       const length = Number(/\r\ncontent-length: *(\d+)/i.exec(headerText)?.[1] ?? 0);
-      const bodyText = end === -1 ? '' : Buffer.from(text.slice(end + 4), 'utf8').subarray(0, length).toString('utf8');
+      const bodyText =
+        end === -1
+          ? ''
+          : Buffer.from(text.slice(end + 4), 'utf8')
+              .subarray(0, length)
+              .toString('utf8');
       let parsed: unknown = bodyText;
       try {
         parsed = bodyText.length === 0 ? undefined : JSON.parse(bodyText);
@@ -82,16 +93,28 @@ function raw(head: string[], body = ''): Promise<Reply & { parser: boolean }> {
         // not JSON
       }
       // Node's own answers (bad bytes: 400; headers over 16 KiB: 431) come without a body.
-      resolve({ status, headers: new Headers(), body: parsed, parser: (status === 400 || status === 431) && length === 0 && !/content-type/i.test(headerText) });
+      resolve({
+        status,
+        headers: new Headers(),
+        body: parsed,
+        parser: (status === 400 || status === 431) && length === 0 && !/content-type/i.test(headerText),
+      });
     });
-    const bytes = Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`, 'utf8'), Buffer.from(body, 'utf8')]);
+    const bytes = Buffer.concat([
+      Buffer.from(`${head.join('\r\n')}\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`, 'utf8'),
+      Buffer.from(body, 'utf8'),
+    ]);
     socket.write(bytes);
   });
 }
 
 /** Percent-encodes the UTF-8 bytes of `s` (encodeURIComponent throws on a lone surrogate). */
 function pct(s: string): string {
-  return [...Buffer.from(s, 'utf8')].map((b) => (/[A-Za-z0-9_.~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  return [...Buffer.from(s, 'utf8')]
+    .map((b) =>
+      /[A-Za-z0-9_.~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+    )
+    .join('');
 }
 
 /** Length as class-validator's MinLength/MaxLength count it: a surrogate pair or a variation selector is not a character of its own. */
@@ -143,7 +166,9 @@ describe(`the hostile corpus (${HOSTILE_STRINGS.length} strings) in every HTTP i
     const results = await each(HOSTILE_STRINGS, 16, async (s) => {
       const bySlug = await http(u, 'POST', '/tenants', { token: ADMIN_TOKEN, body: { name: 'Hostile', slug: s } });
       const bySub = await http(u, 'POST', '/tenants', { token: ADMIN_TOKEN, body: { name: 'Hostile', subdomain: s } });
-      return refusedWith(bySlug, ['VALIDATION_FAILED', 'INVALID_TENANT_ID']) ?? refusedWith(bySub, ['VALIDATION_FAILED', 'INVALID_TENANT_ID']);
+      return (
+        refusedWith(bySlug, ['VALIDATION_FAILED', 'INVALID_TENANT_ID']) ?? refusedWith(bySub, ['VALIDATION_FAILED', 'INVALID_TENANT_ID'])
+      );
     });
     expectAllRefused('slug', results);
     const { rows } = await h.admin.query<{ n: number }>('select count(*)::int as n from tenantry.tenants');
@@ -158,7 +183,9 @@ describe(`the hostile corpus (${HOSTILE_STRINGS.length} strings) in every HTTP i
   });
 
   it('path /t/:slug/posts: 400/404', async () => {
-    const results = await each(HOSTILE_STRINGS, 16, async (s) => refusedWith(await http(u, 'GET', `/t/${pct(s)}/posts`, { token }), [...RESOLUTION, 'NOT_FOUND']));
+    const results = await each(HOSTILE_STRINGS, 16, async (s) =>
+      refusedWith(await http(u, 'GET', `/t/${pct(s)}/posts`, { token }), [...RESOLUTION, 'NOT_FOUND']),
+    );
     expectAllRefused('path', results);
   });
 
@@ -172,14 +199,26 @@ describe(`the hostile corpus (${HOSTILE_STRINGS.length} strings) in every HTTP i
   });
 
   it('POST /tenants/:id/domains: 400, no domain registered', async () => {
-    const results = await each(HOSTILE_STRINGS, 16, async (s) => refusedWith(await http(u, 'POST', `/tenants/${a.id}/domains`, { token: ADMIN_TOKEN, body: { domain: s } }), ['VALIDATION_FAILED', 'INVALID_DOMAIN']));
+    const results = await each(HOSTILE_STRINGS, 16, async (s) =>
+      refusedWith(await http(u, 'POST', `/tenants/${a.id}/domains`, { token: ADMIN_TOKEN, body: { domain: s } }), [
+        'VALIDATION_FAILED',
+        'INVALID_DOMAIN',
+      ]),
+    );
     expectAllRefused('domain', results);
     expect((await http(u, 'GET', `/tenants/${a.id}/domains`, { token: ADMIN_TOKEN })).body).toEqual({ domains: [] });
   });
 
   it('token claims signed with the real key: a hostile tid is 403 TENANT_MISMATCH; a hostile sub never reaches SQL', async () => {
     const sign = (claims: Record<string, unknown>, sub: string) =>
-      new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuer('tenantry-api').setAudience('tenantry-api:tenant').setSubject(sub).setIssuedAt().setExpirationTime('5m').sign(key);
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer('tenantry-api')
+        .setAudience('tenantry-api:tenant')
+        .setSubject(sub)
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(key);
     const results = await each(HOSTILE_STRINGS, 16, async (s) => {
       const tid = await http(u, 'GET', '/posts', { tenant: 'target', token: await sign({ tid: s }, s) });
       const r = refusedWith(tid, ['TENANT_MISMATCH']);
@@ -194,7 +233,10 @@ describe(`the hostile corpus (${HOSTILE_STRINGS.length} strings) in every HTTP i
   it('post title and content: stored and returned verbatim when the DTO allows them, else 400', async () => {
     const bad: string[] = [];
     await each(HOSTILE_STRINGS, 16, async (s) => {
-      for (const body of [{ title: s, content: 'c' }, { title: 't', content: s }]) {
+      for (const body of [
+        { title: s, content: 'c' },
+        { title: 't', content: s },
+      ]) {
         // NUL and unpaired surrogates cannot be stored as text: refused, whatever the length.
         const storable = !HAS_NUL.test(s) && !LONE_SURROGATE.test(s);
         const allowed = storable && vlength(body.title) >= 1 && vlength(body.title) <= 200 && vlength(body.content) <= 50_000;
@@ -209,7 +251,8 @@ describe(`the hostile corpus (${HOSTILE_STRINGS.length} strings) in every HTTP i
           continue;
         }
         const back = await http(u, 'GET', `/posts/${res.body.id}`, { tenant: 'target', token });
-        if (back.body.title !== body.title || back.body.content !== body.content) bad.push(`${describeHostile(s)} came back as ${describeHostile(body.title === s ? back.body.title : back.body.content)}`);
+        if (back.body.title !== body.title || back.body.content !== body.content)
+          bad.push(`${describeHostile(s)} came back as ${describeHostile(body.title === s ? back.body.title : back.body.content)}`);
       }
     });
     expect(bad, 'post bodies not stored verbatim nor refused').toEqual([]);
@@ -229,7 +272,12 @@ describe(`the hostile corpus (${HOSTILE_STRINGS.length} strings) in every HTTP i
     // offered, the round trip is checked for the first usable string of each family.
     const roundTrip = new Set<string>();
     for (const c of HOSTILE_STRING_CASES) {
-      if (vlength(c.value) >= 8 && vlength(c.value) <= 200 && ![...roundTrip].some((v) => HOSTILE_STRING_CASES.find((x) => x.value === v)?.family === c.family)) roundTrip.add(c.value);
+      if (
+        vlength(c.value) >= 8 &&
+        vlength(c.value) <= 200 &&
+        ![...roundTrip].some((v) => HOSTILE_STRING_CASES.find((x) => x.value === v)?.family === c.family)
+      )
+        roundTrip.add(c.value);
     }
     expect(roundTrip.size).toBeGreaterThanOrEqual(10);
     const bad: string[] = [];
@@ -273,7 +321,11 @@ describe(`the hostile corpus (${HOSTILE_STRINGS.length} strings) in every HTTP i
       const viaHeader = await http(u, 'GET', '/posts', { tenant: m.slug, token: m.token });
       const viaPath = await http(u, 'GET', `/t/${m.slug}/posts`, { token: m.token });
       const viaHost = await raw(['GET /posts HTTP/1.1', `Host: ${m.slug}.${BASE_DOMAIN}`, `Authorization: Bearer ${m.token}`]);
-      for (const res of [viaHeader, viaPath, viaHost]) expect(res.body.map((p: { title: string }) => p.title), m.slug).toEqual([`${m.slug} post`]);
+      for (const res of [viaHeader, viaPath, viaHost])
+        expect(
+          res.body.map((p: { title: string }) => p.title),
+          m.slug,
+        ).toEqual([`${m.slug} post`]);
       expect((await http(u, 'GET', '/posts', { tenant: 'target', token: m.token })).body.code).toBe('TENANT_MISMATCH');
     }
     expect((await http(u, 'GET', '/tenants/__proto__', { token: ADMIN_TOKEN })).status).toBe(400);
@@ -281,11 +333,17 @@ describe(`the hostile corpus (${HOSTILE_STRINGS.length} strings) in every HTTP i
 
   it('nothing reached PostgreSQL as SQL: no error line, no SQLSTATE in the log', () => {
     expect(lines.length).toBeGreaterThan(1000);
-    const sqlish = /(syntax error|permission denied|invalid byte sequence|does not exist|SQLSTATE|DatabaseError|unterminated|invalid input syntax)/i;
+    const sqlish =
+      /(syntax error|permission denied|invalid byte sequence|does not exist|SQLSTATE|DatabaseError|unterminated|invalid input syntax)/i;
     const offending = lines.filter((l) => {
       const text = JSON.stringify(l);
       const err = (l['err'] ?? {}) as { code?: unknown; severity?: unknown };
-      return (typeof l['level'] === 'number' && l['level'] >= 50) || sqlish.test(text) || (typeof err.code === 'string' && /^[0-9A-Z]{5}$/.test(err.code)) || err.severity !== undefined;
+      return (
+        (typeof l['level'] === 'number' && l['level'] >= 50) ||
+        sqlish.test(text) ||
+        (typeof err.code === 'string' && /^[0-9A-Z]{5}$/.test(err.code)) ||
+        err.severity !== undefined
+      );
     });
     expect(offending.map((l) => JSON.stringify(l).slice(0, 400))).toEqual([]);
   });
@@ -293,7 +351,10 @@ describe(`the hostile corpus (${HOSTILE_STRINGS.length} strings) in every HTTP i
 
 describe('strings the corpus found unstorable are refused with 400', () => {
   it('a post title or content containing U+0000 is refused with 400 VALIDATION_FAILED', async () => {
-    for (const body of [{ title: 'ac\u0000me', content: '' }, { title: 't', content: 'ac\u0000me' }]) {
+    for (const body of [
+      { title: 'ac\u0000me', content: '' },
+      { title: 't', content: 'ac\u0000me' },
+    ]) {
       const res = await http(u, 'POST', '/posts', { tenant: 'target', token, body });
       expect(res.status).toBe(400);
       expect(res.body.code).toBe('VALIDATION_FAILED');

@@ -43,7 +43,10 @@ async function tenant(slug: string): Promise<T> {
   return { ...created.body, token: issued.body.token };
 }
 
-function sign(claims: Record<string, unknown>, o: { alg?: string; header?: Record<string, unknown>; exp?: number; iss?: string; aud?: string | string[]; nbf?: number } = {}): Promise<string> {
+function sign(
+  claims: Record<string, unknown>,
+  o: { alg?: string; header?: Record<string, unknown>; exp?: number; iss?: string; aud?: string | string[]; nbf?: number } = {},
+): Promise<string> {
   let jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: o.alg ?? 'HS256', ...o.header })
     .setIssuer(o.iss ?? 'tenantry-api')
@@ -58,20 +61,29 @@ function sign(claims: Record<string, unknown>, o: { alg?: string; header?: Recor
 /** A GET with exactly these headers (several Authorization lines, odd Host…), through node:http. */
 function getRaw(path: string, headers: [string, string][]): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port: api.port, path, method: 'GET', headers: [['host', '127.0.0.1'], ...headers].flat() as unknown as Record<string, string> }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown = text;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          // not JSON
-        }
-        resolve({ status: res.statusCode ?? 0, headers: new Headers(), body });
-      });
-    });
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: api.port,
+        path,
+        method: 'GET',
+        headers: [['host', '127.0.0.1'], ...headers].flat() as unknown as Record<string, string>,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            // not JSON
+          }
+          resolve({ status: res.statusCode ?? 0, headers: new Headers(), body });
+        });
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -84,7 +96,8 @@ beforeAll(async () => {
   expect((await http(u, 'POST', '/posts', { tenant: b.slug, token: b.token, body: { title: 'b-secret', content: '' } })).status).toBe(201);
 });
 
-const bPosts = async () => (await h.admin.query<{ title: string }>(`select title from "${b.schema}".posts order by title`)).rows.map((r) => r.title);
+const bPosts = async () =>
+  (await h.admin.query<{ title: string }>(`select title from "${b.schema}".posts order by title`)).rows.map((r) => r.title);
 
 describe("tenant A's token on tenant B", () => {
   it('is 403 TENANT_MISMATCH through every resolver — header by slug, id and uppercase id, path, subdomain, custom domain — and writes nothing', async () => {
@@ -148,7 +161,10 @@ describe('forged and malformed tokens', () => {
       ['tid null', await sign({ tid: null })],
       ['audience of another service', await sign({ tid: a.id }, { aud: ['other-service'] })],
       ['issuer with a trailing space', await sign({ tid: a.id }, { iss: 'tenantry-api ' })],
-      ['exp a string', `${part({ alg: 'HS256' })}.${part({ tid: a.id, sub: 'x', iss: 'tenantry-api', aud: 'tenantry-api:tenant', exp: String(now() + 300) })}`],
+      [
+        'exp a string',
+        `${part({ alg: 'HS256' })}.${part({ tid: a.id, sub: 'x', iss: 'tenantry-api', aud: 'tenantry-api:tenant', exp: String(now() + 300) })}`,
+      ],
     ];
     for (const [what, token0] of cases) {
       let token = token0;
@@ -270,15 +286,24 @@ describe('admin routes', () => {
       }
       for (const res of [
         await http(u, method, `${path}${path.includes('?') ? '&' : '?'}token=${ADMIN_TOKEN}`, body === undefined ? {} : { body }),
-        await http(u, method, path, { headers: { 'x-admin-token': ADMIN_TOKEN, cookie: `admin=${ADMIN_TOKEN}` }, ...(body === undefined ? {} : { body }) }),
-        await http(u, method, path, { headers: { authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}` }, ...(body === undefined ? {} : { body }) }),
+        await http(u, method, path, {
+          headers: { 'x-admin-token': ADMIN_TOKEN, cookie: `admin=${ADMIN_TOKEN}` },
+          ...(body === undefined ? {} : { body }),
+        }),
+        await http(u, method, path, {
+          headers: { authorization: `Basic ${Buffer.from(`admin:${ADMIN_TOKEN}`).toString('base64')}` },
+          ...(body === undefined ? {} : { body }),
+        }),
       ]) {
         expect(res.status, `${method} ${path}`).toBe(401);
         checked++;
       }
     }
     expect(checked).toBe(routes.length * (tokens.length + 3));
-    const { rows } = await h.admin.query<{ slug: string; name: string; status: string }>('select slug, name, status from tenantry.tenants where slug in ($1, $2, $3) order by slug', [a.slug, b.slug, 'evil']);
+    const { rows } = await h.admin.query<{ slug: string; name: string; status: string }>(
+      'select slug, name, status from tenantry.tenants where slug in ($1, $2, $3) order by slug',
+      [a.slug, b.slug, 'evil'],
+    );
     expect(rows).toEqual([
       { slug: a.slug, name: a.slug, status: 'ACTIVE' },
       { slug: b.slug, name: b.slug, status: 'ACTIVE' },
@@ -295,7 +320,9 @@ class WhoAmIController {
   constructor(private readonly tenancy: Tenancy) {}
 
   async whoami(tenant: Tenant) {
-    const titles = await this.tenancy.withTenant(async (db) => (await db.query<{ title: string }>('select title from posts order by title')).rows.map((r) => r.title));
+    const titles = await this.tenancy.withTenant(async (db) =>
+      (await db.query<{ title: string }>('select title from posts order by title')).rows.map((r) => r.title),
+    );
     return { slug: tenant.slug, titles };
   }
 }
@@ -310,7 +337,16 @@ Module({})(FixtureModule);
 function fixture(resolvers: TenantResolver[]): DynamicModule {
   return {
     module: FixtureModule,
-    imports: [TenancyModule.forRoot({ registryUrl: h.db.url, migrations: MIGRATIONS_DIR, listen: false, reconcileOnStart: false, applicationName: 'attack-fixture', resolvers })],
+    imports: [
+      TenancyModule.forRoot({
+        registryUrl: h.db.url,
+        migrations: MIGRATIONS_DIR,
+        listen: false,
+        reconcileOnStart: false,
+        applicationName: 'attack-fixture',
+        resolvers,
+      }),
+    ],
     controllers: [WhoAmIController],
   };
 }
@@ -346,14 +382,22 @@ describe('header spoofing when the only resolver is a verified JWT claim', () =>
     const bare = await http(f.url, 'GET', '/whoami', { headers: { 'x-tenant-id': b.slug } });
     expect([bare.status, bare.body.code]).toEqual([400, 'TENANT_REQUIRED']);
     // Forged and unsigned tokens naming B: 401, never B.
-    const forged = await new SignJWT({ tid: b.id }).setProtectedHeader({ alg: 'HS256' }).setIssuer('tenantry-api').setAudience('tenantry-api:tenant').setExpirationTime('5m').sign(new TextEncoder().encode('x'.repeat(48)));
+    const forged = await new SignJWT({ tid: b.id })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('tenantry-api')
+      .setAudience('tenantry-api:tenant')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode('x'.repeat(48)));
     const unsigned = `${part({ alg: 'none' })}.${part({ tid: b.id, iss: 'tenantry-api', aud: 'tenantry-api:tenant', exp: now() + 300 })}.`;
     for (const token of [forged, unsigned]) {
       const res = await http(f.url, 'GET', '/whoami', { headers: { authorization: `Bearer ${token}`, 'x-tenant-id': b.slug } });
       expect([res.status, res.body.code]).toEqual([401, 'UNAUTHORIZED']);
     }
     // B's own token reaches B.
-    expect((await http(f.url, 'GET', '/whoami', { headers: { authorization: `Bearer ${b.token}` } })).body).toEqual({ slug: b.slug, titles: ['b-secret'] });
+    expect((await http(f.url, 'GET', '/whoami', { headers: { authorization: `Bearer ${b.token}` } })).body).toEqual({
+      slug: b.slug,
+      titles: ['b-secret'],
+    });
   });
 
   it(`a verified token whose tid is one of the ${HOSTILE_STRINGS.length} hostile strings: 400/404 with a stable code`, async () => {
@@ -365,7 +409,8 @@ describe('header spoofing when the only resolver is a verified JWT claim', () =>
           const token = await sign({ tid: s });
           const res = await http(f.url, 'GET', '/whoami', { headers: { authorization: `Bearer ${token}` } });
           if (res.status === 431) continue; // the 10 000-character claim: Node refuses the header
-          if (![400, 404].includes(res.status) || !['INVALID_TENANT_ID', 'TENANT_NOT_FOUND', 'TENANT_REQUIRED'].includes(res.body?.code)) bad.push(`${describeHostile(s)} → ${res.status} ${JSON.stringify(res.body)}`);
+          if (![400, 404].includes(res.status) || !['INVALID_TENANT_ID', 'TENANT_NOT_FOUND', 'TENANT_REQUIRED'].includes(res.body?.code))
+            bad.push(`${describeHostile(s)} → ${res.status} ${JSON.stringify(res.body)}`);
         }
       }),
     );
@@ -383,7 +428,8 @@ describe('the query resolver', () => {
           const encoded = [...Buffer.from(s, 'utf8')].map((x) => `%${x.toString(16).padStart(2, '0')}`).join('');
           const res = await http(f.url, 'GET', `/whoami?tenant=${encoded}`);
           if (res.status === 431) continue; // the 10 000-character value: the URL is over Node's 16 KiB header limit
-          if (![400, 404].includes(res.status) || !['INVALID_TENANT_ID', 'TENANT_NOT_FOUND', 'TENANT_REQUIRED'].includes(res.body?.code)) bad.push(`${describeHostile(s)} → ${res.status} ${JSON.stringify(res.body)}`);
+          if (![400, 404].includes(res.status) || !['INVALID_TENANT_ID', 'TENANT_NOT_FOUND', 'TENANT_REQUIRED'].includes(res.body?.code))
+            bad.push(`${describeHostile(s)} → ${res.status} ${JSON.stringify(res.body)}`);
         }
       }),
     );

@@ -15,7 +15,10 @@ beforeAll(async () => {
   b = await tenantWithToken(u, 'Auth B', 'auth-b');
 });
 
-function sign(claims: Record<string, unknown>, opts: { key?: Uint8Array; iss?: string; aud?: string; exp?: number | string } = {}): Promise<string> {
+function sign(
+  claims: Record<string, unknown>,
+  opts: { key?: Uint8Array; iss?: string; aud?: string; exp?: number | string } = {},
+): Promise<string> {
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256' })
     .setIssuer(opts.iss ?? 'tenantry-api')
@@ -61,10 +64,13 @@ describe('tenant auth', () => {
       ['other issuer', await sign({ tid: a.tenant.id }, { iss: 'someone-else' })],
       ['other audience', await sign({ tid: a.tenant.id }, { aud: 'other' })],
       ['no tid', await sign({})],
-      ['tampered', (() => {
-        const [h0, , s] = a.token.split('.');
-        return `${h0}.${part({ ...claims, tid: b.tenant.id })}.${s}`;
-      })()],
+      [
+        'tampered',
+        (() => {
+          const [h0, , s] = a.token.split('.');
+          return `${h0}.${part({ ...claims, tid: b.tenant.id })}.${s}`;
+        })(),
+      ],
       ['admin token', ADMIN_TOKEN],
     ];
     for (const [what, token] of cases) {
@@ -77,11 +83,21 @@ describe('tenant auth', () => {
   });
 
   it('creates users (tenant token needed) and logs them in with email and password', async () => {
-    const created = await http(u, 'POST', '/users', { tenant: 'auth-a', token: a.token, body: { email: 'alice@a.test', password: 'correct horse battery' } });
+    const created = await http(u, 'POST', '/users', {
+      tenant: 'auth-a',
+      token: a.token,
+      body: { email: 'alice@a.test', password: 'correct horse battery' },
+    });
     expect(created.status).toBe(201);
     expect(created.body).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), email: 'alice@a.test', createdAt: expect.any(String) });
-    expect((await http(u, 'POST', '/users', { tenant: 'auth-a', body: { email: 'eve@a.test', password: 'password123' } })).status).toBe(401);
-    const dup = await http(u, 'POST', '/users', { tenant: 'auth-a', token: a.token, body: { email: 'ALICE@a.test', password: 'another password' } });
+    expect((await http(u, 'POST', '/users', { tenant: 'auth-a', body: { email: 'eve@a.test', password: 'password123' } })).status).toBe(
+      401,
+    );
+    const dup = await http(u, 'POST', '/users', {
+      tenant: 'auth-a',
+      token: a.token,
+      body: { email: 'ALICE@a.test', password: 'another password' },
+    });
     expect(dup.status).toBe(409);
     expect(dup.body.code).toBe('USER_EXISTS');
 
@@ -90,7 +106,10 @@ describe('tenant auth', () => {
     expect(rows[0]!.password_hash).toMatch(/^scrypt\$16384\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
     expect(rows[0]!.password_hash).not.toContain('correct horse');
 
-    const login = await http(u, 'POST', '/auth/login', { tenant: 'auth-a', body: { email: 'Alice@A.test', password: 'correct horse battery' } });
+    const login = await http(u, 'POST', '/auth/login', {
+      tenant: 'auth-a',
+      body: { email: 'Alice@A.test', password: 'correct horse battery' },
+    });
     expect(login.status).toBe(200);
     expect(login.body).toMatchObject({ tokenType: 'Bearer', tenantId: a.tenant.id });
     const claims = JSON.parse(Buffer.from(login.body.token.split('.')[1], 'base64url').toString());
@@ -109,7 +128,10 @@ describe('tenant auth', () => {
     const unknown = await http(u, 'POST', '/auth/login', { tenant: 'auth-a', body: { email: 'nobody@a.test', password: 'whatever1' } });
     expect(unknown.body).toEqual(wrong.body);
     // alice exists in A only.
-    const elsewhere = await http(u, 'POST', '/auth/login', { tenant: 'auth-b', body: { email: 'alice@a.test', password: 'correct horse battery' } });
+    const elsewhere = await http(u, 'POST', '/auth/login', {
+      tenant: 'auth-b',
+      body: { email: 'alice@a.test', password: 'correct horse battery' },
+    });
     expect(elsewhere.status).toBe(401);
     const noTenant = await http(u, 'POST', '/auth/login', { body: { email: 'alice@a.test', password: 'correct horse battery' } });
     expect(noTenant.status).toBe(400);

@@ -41,8 +41,15 @@ export async function setupApi(): Promise<ApiHarness> {
     db,
     admin,
     async start(env = {}, options = {}) {
-      const config = configFromEnv({ LOG_LEVEL: 'silent', TENANTRY_ADMIN_TOKEN: ADMIN_TOKEN, TENANTRY_JWT_SECRET: JWT_SECRET, DATABASE_URL: db.url, ...env });
-      const logging = options.logDestination === undefined ? { logger: pino({ level: 'silent' }) } : { logDestination: options.logDestination };
+      const config = configFromEnv({
+        LOG_LEVEL: 'silent',
+        TENANTRY_ADMIN_TOKEN: ADMIN_TOKEN,
+        TENANTRY_JWT_SECRET: JWT_SECRET,
+        DATABASE_URL: db.url,
+        ...env,
+      });
+      const logging =
+        options.logDestination === undefined ? { logger: pino({ level: 'silent' }) } : { logDestination: options.logDestination };
       const api = await createApiApp({ config, registryUrl: db.url, ...logging });
       await api.app.listen(0, '127.0.0.1');
       const port = (api.app.getHttpServer().address() as { port: number }).port;

@@ -17,11 +17,19 @@ describe("seed 000's Testing Data Isolation walk-through, with tokens", () => {
     const tokenB = (await http(u, 'POST', `/tenants/${b.body.id}/tokens`, { token: ADMIN_TOKEN })).body.token as string;
 
     // 3–4. One post each.
-    const postA = await http(u, 'POST', '/posts', { tenant: a.body.id, token: tokenA, body: { title: 'Tenant A Post', content: 'A content', published: true } });
+    const postA = await http(u, 'POST', '/posts', {
+      tenant: a.body.id,
+      token: tokenA,
+      body: { title: 'Tenant A Post', content: 'A content', published: true },
+    });
     expect(postA.status).toBe(201);
     expect(postA.body).toMatchObject({ title: 'Tenant A Post', content: 'A content', published: true });
     expect(postA.body.id).toMatch(/^[0-9a-f-]{36}$/);
-    const postB = await http(u, 'POST', '/posts', { tenant: b.body.id, token: tokenB, body: { title: 'Tenant B Post', content: 'B content', published: true } });
+    const postB = await http(u, 'POST', '/posts', {
+      tenant: b.body.id,
+      token: tokenB,
+      body: { title: 'Tenant B Post', content: 'B content', published: true },
+    });
     expect(postB.status).toBe(201);
 
     // 5–6. Each sees only its own.
@@ -30,7 +38,9 @@ describe("seed 000's Testing Data Isolation walk-through, with tokens", () => {
     expect(listA.body.map((p: { title: string }) => p.title)).toEqual(['Tenant A Post']);
     const listB = await http(u, 'GET', '/posts', { tenant: b.body.id, token: tokenB });
     expect(listB.body.map((p: { title: string }) => p.title)).toEqual(['Tenant B Post']);
-    expect((await http(u, 'GET', '/posts/published', { tenant: 'tenant-a', token: tokenA })).body.map((p: { title: string }) => p.title)).toEqual(['Tenant A Post']);
+    expect(
+      (await http(u, 'GET', '/posts/published', { tenant: 'tenant-a', token: tokenA })).body.map((p: { title: string }) => p.title),
+    ).toEqual(['Tenant A Post']);
 
     // Tenant A's post id does not exist for tenant B.
     const cross = await http(u, 'GET', `/posts/${postA.body.id}`, { tenant: 'tenant-b', token: tokenB });
@@ -42,7 +52,11 @@ describe("seed 000's Testing Data Isolation walk-through, with tokens", () => {
     // And A's token cannot be pointed at B.
     const mismatch = await http(u, 'GET', '/posts', { tenant: 'tenant-b', token: tokenA });
     expect(mismatch.status).toBe(403);
-    expect(mismatch.body).toEqual({ statusCode: 403, code: 'TENANT_MISMATCH', message: "the token was issued for another tenant than 'tenant-b'" });
+    expect(mismatch.body).toEqual({
+      statusCode: 403,
+      code: 'TENANT_MISMATCH',
+      message: "the token was issued for another tenant than 'tenant-b'",
+    });
   });
 
   it('serves the same through the path resolver: /t/:slug/posts', async () => {
@@ -60,7 +74,11 @@ describe('under concurrency', () => {
     // Every tenant gets a different number of posts, each titled with its slug.
     for (const [i, t] of tenants.entries()) {
       for (let n = 0; n <= i % 3; n++) {
-        const res = await http(u, 'POST', '/posts', { tenant: t.tenant.slug, token: t.token, body: { title: `${t.tenant.slug} #${n}`, content: t.tenant.id, published: n % 2 === 0 } });
+        const res = await http(u, 'POST', '/posts', {
+          tenant: t.tenant.slug,
+          token: t.token,
+          body: { title: `${t.tenant.slug} #${n}`, content: t.tenant.id, published: n % 2 === 0 },
+        });
         expect(res.status).toBe(201);
       }
     }

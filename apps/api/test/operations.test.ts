@@ -8,7 +8,10 @@ import { ADMIN_TOKEN, http, logCapture, parseMetrics, sample, setupApi, tenantWi
 
 const h = await setupApi();
 const logs = logCapture();
-const api = await h.start({ LOG_LEVEL: 'info', TENANTRY_ENCRYPTION_KEY: randomBytes(32).toString('hex') }, { logDestination: logs.destination });
+const api = await h.start(
+  { LOG_LEVEL: 'info', TENANTRY_ENCRYPTION_KEY: randomBytes(32).toString('hex') },
+  { logDestination: logs.destination },
+);
 const u = api.url;
 const { tenant, token } = await tenantWithToken(u, 'Ops Tenant', 'ops-tenant');
 // A second PostgreSQL server, stopped by the readiness test to see it reported.
@@ -54,7 +57,9 @@ describe('GET /metrics', () => {
     expect(sample(before.samples, 'tenantry_migration_tenants', { state: 'pending' })).toBe(0);
     const ok = (s: ReturnType<typeof parseMetrics>) => sample(s, 'tenantry_units_of_work_total', { server: 'default', outcome: 'ok' }) ?? 0;
 
-    expect((await http(u, 'POST', '/posts', { tenant: 'ops-tenant', token, body: { title: 'Hello', content: 'metrics' } })).status).toBe(201);
+    expect((await http(u, 'POST', '/posts', { tenant: 'ops-tenant', token, body: { title: 'Hello', content: 'metrics' } })).status).toBe(
+      201,
+    );
     expect((await http(u, 'GET', '/posts', { tenant: 'ops-tenant', token })).status).toBe(200);
     expect((await http(u, 'GET', `/t/ops-tenant/posts`, { token })).status).toBe(200);
 
@@ -100,7 +105,16 @@ describe('request logs', () => {
     expect(res.headers.get('x-request-id')).toBe('trace-42.a:b_c');
     await sleep(20);
     const line = logs.lines.find((l) => l['msg'] === 'request' && l['reqId'] === 'trace-42.a:b_c');
-    expect(line).toMatchObject({ level: 30, service: 'tenantry-api', tenant: tenant.id, tenantSlug: 'ops-tenant', method: 'GET', route: '/posts', path: '/posts', status: 200 });
+    expect(line).toMatchObject({
+      level: 30,
+      service: 'tenantry-api',
+      tenant: tenant.id,
+      tenantSlug: 'ops-tenant',
+      method: 'GET',
+      route: '/posts',
+      path: '/posts',
+      status: 200,
+    });
     expect(line!['durationMs']).toEqual(expect.any(Number));
   });
 
@@ -115,14 +129,24 @@ describe('request logs', () => {
     const res = await http(u, 'GET', '/no/such/route', { headers: { 'x-request-id': 'lost-1' } });
     expect(res.status).toBe(404);
     await sleep(20);
-    expect(logs.lines.find((l) => l['reqId'] === 'lost-1' && l['msg'] === 'request')).toMatchObject({ route: null, path: '/no/such/route', status: 404 });
+    expect(logs.lines.find((l) => l['reqId'] === 'lost-1' && l['msg'] === 'request')).toMatchObject({
+      route: null,
+      path: '/no/such/route',
+      status: 404,
+    });
     const text = (await metrics()).text;
-    expect(sample(parseMetrics(text), 'http_request_duration_seconds_count', { method: 'GET', route: '(unmatched)', status: '404' })).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(parseMetrics(text), 'http_request_duration_seconds_count', { method: 'GET', route: '(unmatched)', status: '404' }),
+    ).toBeGreaterThanOrEqual(1);
     expect(text).not.toContain('/no/such/route');
   });
 
   it("carries the request id into Tenantry's provisioning lines, and never logs tokens or bodies", async () => {
-    const created = await http(u, 'POST', '/tenants', { token: ADMIN_TOKEN, body: { name: 'Logged Tenant', slug: 'logged-tenant' }, headers: { 'x-request-id': 'create-1' } });
+    const created = await http(u, 'POST', '/tenants', {
+      token: ADMIN_TOKEN,
+      body: { name: 'Logged Tenant', slug: 'logged-tenant' },
+      headers: { 'x-request-id': 'create-1' },
+    });
     expect(created.status).toBe(201);
     await http(u, 'POST', '/posts', { tenant: 'ops-tenant', token, body: { title: 'secret-title-xyz', content: 'secret-body-xyz' } });
     await sleep(20);
@@ -149,14 +173,23 @@ describe('GET /ready (readiness)', () => {
   it('answers 200 when the registry and every server in use answer', async () => {
     const res = await ready();
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: 'ok', checks: { registry: { status: 'ok', latencyMs: expect.any(Number) }, servers: { default: { status: 'ok', latencyMs: expect.any(Number) } } } });
+    expect(res.body).toEqual({
+      status: 'ok',
+      checks: {
+        registry: { status: 'ok', latencyMs: expect.any(Number) },
+        servers: { default: { status: 'ok', latencyMs: expect.any(Number) } },
+      },
+    });
   });
 
   it('answers 503 degraded, naming the server, when a server in use goes down', async () => {
     const tenancy = api.api.app.get<Tenancy>(TENANCY);
     await tenancy.servers.add({ id: 'second', url: second.url });
     // No tenant of it used yet: its pool is opened and asked all the same.
-    expect((await ready((r) => r.body.checks.servers.second !== undefined)).body.checks.servers.second).toEqual({ status: 'ok', latencyMs: expect.any(Number) });
+    expect((await ready((r) => r.body.checks.servers.second !== undefined)).body.checks.servers.second).toEqual({
+      status: 'ok',
+      latencyMs: expect.any(Number),
+    });
     await tenancy.tenants.create({ slug: 'on-second', name: 'On Second', server: 'second' });
     const up = await ready((r) => r.body.checks.servers.second?.status === 'ok');
     expect(up.status).toBe(200);

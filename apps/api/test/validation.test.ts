@@ -54,7 +54,12 @@ describe('validation', () => {
   it('rejects unknown fields', async () => {
     const res = await http(u, 'POST', '/posts', as({ body: { title: 't', content: 'c', authorId: 'someone' } }));
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ statusCode: 400, code: 'VALIDATION_FAILED', message: 'property authorId should not exist', errors: [{ field: 'authorId', messages: ['property authorId should not exist'] }] });
+    expect(res.body).toEqual({
+      statusCode: 400,
+      code: 'VALIDATION_FAILED',
+      message: 'property authorId should not exist',
+      errors: [{ field: 'authorId', messages: ['property authorId should not exist'] }],
+    });
     expect((await http(u, 'GET', '/posts?sort=title', as())).status).toBe(400);
   });
 
@@ -94,7 +99,21 @@ describe('service endpoints', () => {
     const json = await http(u, 'GET', '/docs-json');
     expect(json.status).toBe(200);
     expect(json.body.openapi).toMatch(/^3\./);
-    expect(Object.keys(json.body.paths)).toEqual(expect.arrayContaining(['/tenants', '/tenants/{id}', '/posts', '/posts/published', '/posts/{id}', '/users', '/auth/login', '/health', '/ready', '/metrics', '/admin/stats']));
+    expect(Object.keys(json.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/tenants',
+        '/tenants/{id}',
+        '/posts',
+        '/posts/published',
+        '/posts/{id}',
+        '/users',
+        '/auth/login',
+        '/health',
+        '/ready',
+        '/metrics',
+        '/admin/stats',
+      ]),
+    );
     expect(json.body.components.schemas.CreatePostDto.required).toEqual(expect.arrayContaining(['title', 'content']));
     const html = await fetch(`${u}/docs`);
     expect(html.status).toBe(200);
@@ -117,7 +136,10 @@ describe('service endpoints', () => {
     await server.connect();
     try {
       await server.query(`alter database "${h.db.name}" with allow_connections false`);
-      await server.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and application_name like 'tenantry%'", [h.db.name]);
+      await server.query(
+        "select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and application_name like 'tenantry%'",
+        [h.db.name],
+      );
       const res = await http(other.url, 'GET', '/ready');
       expect(res.status).toBe(503);
       expect(res.body).toMatchObject({ status: 'down', checks: { registry: { status: 'down', error: 'SERVER_UNAVAILABLE' } } });

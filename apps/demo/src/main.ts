@@ -213,16 +213,25 @@ async function tour(tenancy: Tenancy, where: string): Promise<void> {
   const totals = new Map<string, number>();
   for (const c of companies) {
     const { schema, posts } = await tenancy.withTenant(c.slug, async (db) => {
-      await db.query('insert into posts (title, body) values ($1, $2), ($3, $4)', [c.titles[0], 'Written by the demo.', c.titles[1], 'Written by the demo.']);
+      await db.query('insert into posts (title, body) values ($1, $2), ($3, $4)', [
+        c.titles[0],
+        'Written by the demo.',
+        c.titles[1],
+        'Written by the demo.',
+      ]);
       const { rows } = await db.query<Post>('select id, title from posts order by id');
       const current = await db.query<{ schema: string }>('select current_schema() as schema');
       return { schema: current.rows[0]?.schema ?? '?', posts: rows };
     });
     const foreign = posts.filter((p) => !p.title.startsWith(`${c.name}:`));
-    if (foreign.length > 0) throw new DemoFailure(`tenant ${c.slug} sees rows of another tenant: ${foreign.map((p) => p.title).join(', ')}`);
+    if (foreign.length > 0)
+      throw new DemoFailure(`tenant ${c.slug} sees rows of another tenant: ${foreign.map((p) => p.title).join(', ')}`);
     const earlier = posts.length - 2;
     totals.set(c.slug, posts.length);
-    item(c.slug, `wrote 2 posts; reads ${plural(posts.length, 'post')}${earlier > 0 ? ` (${earlier} from earlier runs)` : ''}, every one its own`);
+    item(
+      c.slug,
+      `wrote 2 posts; reads ${plural(posts.length, 'post')}${earlier > 0 ? ` (${earlier} from earlier runs)` : ''}, every one its own`,
+    );
     more(`current_schema() = ${schema.slice(0, 10)}…`);
   }
 
@@ -240,7 +249,10 @@ async function tour(tenancy: Tenancy, where: string): Promise<void> {
     const launch = 'Acme: Launch day';
     const draft = 'Acme: Draft that was abandoned';
     const id = await db.transaction(async (tx) => {
-      const { rows } = await tx.query<{ id: number }>('insert into posts (title, body) values ($1, $2) returning id', [launch, 'It is live.']);
+      const { rows } = await tx.query<{ id: number }>('insert into posts (title, body) values ($1, $2) returning id', [
+        launch,
+        'It is live.',
+      ]);
       const newId = rows[0]?.id;
       await tx.query('update posts set published = true where id = $1', [newId]);
       // A nested transaction() is a savepoint: its failure undoes only its own work.
@@ -281,7 +293,9 @@ async function tour(tenancy: Tenancy, where: string): Promise<void> {
   await expectTenantryError('INVALID_TENANT_ID', `withTenant(${JSON.stringify(HOSTILE_SLUG)}, …)`, () =>
     tenancy.withTenant(HOSTILE_SLUG, (db) => db.query('select 1')),
   );
-  await expectTenantryError('TENANT_NOT_FOUND', "withTenant('no-such-tenant', …)", () => tenancy.withTenant('no-such-tenant', (db) => db.query('select 1')));
+  await expectTenantryError('TENANT_NOT_FOUND', "withTenant('no-such-tenant', …)", () =>
+    tenancy.withTenant('no-such-tenant', (db) => db.query('select 1')),
+  );
 
   const { tenant: trial } = await ensureTenant(tenancy, 'hooli-trial', 'Hooli (trial)');
   await tenancy.tenants.suspend(trial.slug, { actor: 'demo', reason: 'trial expired' });
@@ -289,7 +303,10 @@ async function tour(tenancy: Tenancy, where: string): Promise<void> {
     tenancy.withTenant(trial.slug, (db) => db.query('select 1')),
   );
   await tenancy.tenants.resume(trial.slug, { actor: 'demo' });
-  const trialPosts = await tenancy.withTenant(trial.slug, async (db) => (await db.query<{ n: number }>('select count(*)::int as n from posts')).rows[0]?.n);
+  const trialPosts = await tenancy.withTenant(
+    trial.slug,
+    async (db) => (await db.query<{ n: number }>('select count(*)::int as n from posts')).rows[0]?.n,
+  );
   item('(resumed)', `tenants.resume('hooli-trial'): reachable again (${plural(trialPosts ?? 0, 'post')})`);
 
   await expectTenantryError('TENANT_REQUIRED', 'withTenant(fn) outside any tenant context', () => countPosts(tenancy));
@@ -311,9 +328,15 @@ async function tour(tenancy: Tenancy, where: string): Promise<void> {
   heading('Stats');
   const stats = tenancy.stats();
   for (const s of stats.servers) {
-    item(`server ${s.server}`, `${s.total} of max ${s.max} connections open (${s.idle} idle, ${s.inUse} in use); ${s.checkouts} checkouts; ${s.destroyed} destroyed`);
+    item(
+      `server ${s.server}`,
+      `${s.total} of max ${s.max} connections open (${s.idle} idle, ${s.inUse} in use); ${s.checkouts} checkouts; ${s.destroyed} destroyed`,
+    );
   }
-  item('registry cache', `${plural(stats.cache.size, 'tenant')} cached; LISTEN/NOTIFY invalidation ${stats.cache.listening ? 'on' : 'off'}`);
+  item(
+    'registry cache',
+    `${plural(stats.cache.size, 'tenant')} cached; LISTEN/NOTIFY invalidation ${stats.cache.listening ? 'on' : 'off'}`,
+  );
 
   heading('Summary');
   item('tenants', companies.map((c) => `${c.slug} (${plural(totals.get(c.slug) ?? 0, 'post')})`).join(', '));
@@ -341,7 +364,10 @@ async function main(): Promise<void> {
 function explain(err: unknown): string {
   if (err instanceof DemoFailure) return err.message;
   if (isTenantryError(err)) {
-    const hint = err.code === 'SERVER_UNAVAILABLE' && process.env['DATABASE_URL'] ? '\nCheck DATABASE_URL, or unset it to use the embedded PostgreSQL.' : '';
+    const hint =
+      err.code === 'SERVER_UNAVAILABLE' && process.env['DATABASE_URL']
+        ? '\nCheck DATABASE_URL, or unset it to use the embedded PostgreSQL.'
+        : '';
     return `[${err.code}] ${err.message}${hint}`;
   }
   const state = sqlState(err);

@@ -22,9 +22,12 @@ function plainModule(max: number, applicationName: string): DynamicModule {
   const url = process.env['DATABASE_URL'];
   if (url === undefined || url === '') throw new Error('DATABASE_URL is required');
   const schema = process.env['PLAIN_SCHEMA'] ?? 'bench_plain';
-  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`PLAIN_SCHEMA must be a plain lower-case identifier, got ${JSON.stringify(schema)}`);
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema))
+    throw new Error(`PLAIN_SCHEMA must be a plain lower-case identifier, got ${JSON.stringify(schema)}`);
   // search_path as a startup option, so the query text is the API's, unqualified.
-  return PlainModule.register(new pg.Pool({ connectionString: url, max, application_name: applicationName, options: `-c search_path=${schema}` }));
+  return PlainModule.register(
+    new pg.Pool({ connectionString: url, max, application_name: applicationName, options: `-c search_path=${schema}` }),
+  );
 }
 
 async function main(): Promise<void> {

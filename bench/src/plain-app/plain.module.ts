@@ -40,7 +40,12 @@ export class PlainModule {
     return {
       module: PlainModule,
       imports: [
-        TenancyModule.forRoot({ registryUrl: options.registryUrl, pool: { max: options.poolMax }, applicationName: options.applicationName, resolvers: [header('x-tenant-id')] }),
+        TenancyModule.forRoot({
+          registryUrl: options.registryUrl,
+          pool: { max: options.poolMax },
+          applicationName: options.applicationName,
+          resolvers: [header('x-tenant-id')],
+        }),
       ],
       providers: [{ provide: POSTS_DB, inject: [TENANCY], useFactory: tenantPostsDb }],
       controllers: [PostsController],

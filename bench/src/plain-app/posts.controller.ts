@@ -36,7 +36,14 @@ export class PostsController {
     const { rows } = await this.#db.query<PostRow>(QUERY, [id]);
     const r = rows[0];
     if (!r) throw new NotFoundException({ code: 'NOT_FOUND', message: `no post '${id}'` });
-    return { id: r.id, title: r.title, content: r.content, published: r.published, createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString() };
+    return {
+      id: r.id,
+      title: r.title,
+      content: r.content,
+      published: r.published,
+      createdAt: r.created_at.toISOString(),
+      updatedAt: r.updated_at.toISOString(),
+    };
   }
 }
 

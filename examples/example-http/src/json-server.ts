@@ -101,7 +101,8 @@ export function jsonServer(routes: readonly Route[], onError: (err: unknown) => 
         send(res, await route.handle({ req, params: params!, body: await readJson(req) }));
       } catch (err) {
         if (err instanceof HttpError) send(res, { status: err.status, body: { statusCode: err.status, message: err.message } });
-        else if (isTenantryError(err) && STATUS_OF[err.code] !== undefined) send(res, { status: STATUS_OF[err.code]!, body: { statusCode: STATUS_OF[err.code], code: err.code, message: err.message } });
+        else if (isTenantryError(err) && STATUS_OF[err.code] !== undefined)
+          send(res, { status: STATUS_OF[err.code]!, body: { statusCode: STATUS_OF[err.code], code: err.code, message: err.message } });
         else {
           onError(err);
           send(res, { status: 500, body: { statusCode: 500, message: 'internal error' } });

@@ -32,7 +32,15 @@ export interface PostsStore<Post = unknown> {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function tenantJson(t: Tenant): Record<string, unknown> {
-  return { id: t.id, slug: t.slug, name: t.name, status: t.status, isolation: t.isolation, schemaVersion: t.schemaVersion, createdAt: t.createdAt };
+  return {
+    id: t.id,
+    slug: t.slug,
+    name: t.name,
+    status: t.status,
+    isolation: t.isolation,
+    schemaVersion: t.schemaVersion,
+    createdAt: t.createdAt,
+  };
 }
 
 function postInput(body: unknown, partial: boolean): Partial<PostInput> {
@@ -90,8 +98,16 @@ export function postsApi(tenancy: Tenancy, posts: PostsStore): Route[] {
         return { status: 201, body: tenantJson(await tenancy.tenants.create({ slug, name: b['name'], isolation })) };
       },
     },
-    { method: 'GET', path: '/tenants', handle: async () => ({ status: 200, body: (await tenancy.tenants.list({ limit: 1000 })).items.map(tenantJson) }) },
-    { method: 'POST', path: '/posts', handle: inTenant(async ({ body }) => ({ status: 201, body: await posts.create(postInput(body, false) as PostInput) })) },
+    {
+      method: 'GET',
+      path: '/tenants',
+      handle: async () => ({ status: 200, body: (await tenancy.tenants.list({ limit: 1000 })).items.map(tenantJson) }),
+    },
+    {
+      method: 'POST',
+      path: '/posts',
+      handle: inTenant(async ({ body }) => ({ status: 201, body: await posts.create(postInput(body, false) as PostInput) })),
+    },
     { method: 'GET', path: '/posts', handle: inTenant(async () => ({ status: 200, body: await posts.findAll() })) },
     { method: 'GET', path: '/posts/published', handle: inTenant(async () => ({ status: 200, body: await posts.findPublished() })) },
     {

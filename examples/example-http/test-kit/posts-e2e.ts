@@ -34,7 +34,11 @@ export async function describeSeed000PostsApi(name: string, { createApp, schemaV
       const b = await call('/tenants', { method: 'POST', body: { name: 'Tenant B', isolation: 'database' } });
       expect(b).toMatchObject({ status: 201, body: { slug: 'tenant-b', isolation: 'database' } });
 
-      const created = await call('/posts', { method: 'POST', tenant: a.body.id, body: { title: 'Tenant A Post', content: 'A content', published: true } });
+      const created = await call('/posts', {
+        method: 'POST',
+        tenant: a.body.id,
+        body: { title: 'Tenant A Post', content: 'A content', published: true },
+      });
       expect(created).toMatchObject({ status: 201, body: { title: 'Tenant A Post', published: true } });
       expect(created.body.id).toMatch(/^[0-9a-f-]{36}$/);
       await call('/posts', { method: 'POST', tenant: 'tenant-a', body: { title: 'A draft', content: 'draft' } });
@@ -42,7 +46,9 @@ export async function describeSeed000PostsApi(name: string, { createApp, schemaV
 
       const listA = await call('/posts', { tenant: 'tenant-a' });
       expect(listA.body.map((p: { title: string }) => p.title)).toEqual(['A draft', 'Tenant A Post']);
-      expect((await call('/posts/published', { tenant: 'tenant-a' })).body.map((p: { title: string }) => p.title)).toEqual(['Tenant A Post']);
+      expect((await call('/posts/published', { tenant: 'tenant-a' })).body.map((p: { title: string }) => p.title)).toEqual([
+        'Tenant A Post',
+      ]);
       expect((await call('/posts', { tenant: b.body.id })).body.map((p: { title: string }) => p.title)).toEqual(['Tenant B Post']);
 
       // Tenant B cannot reach tenant A's post by id.
@@ -57,9 +63,15 @@ export async function describeSeed000PostsApi(name: string, { createApp, schemaV
     });
 
     it('answers without a tenant, with an unknown tenant and with bad input as seed 000 and Tenantry do', async () => {
-      expect(await call('/posts')).toEqual({ status: 400, body: { statusCode: 400, message: 'Tenant ID is missing in x-tenant-id header' } });
+      expect(await call('/posts')).toEqual({
+        status: 400,
+        body: { statusCode: 400, message: 'Tenant ID is missing in x-tenant-id header' },
+      });
       expect(await call('/posts', { tenant: 'nobody-here' })).toMatchObject({ status: 404, body: { code: 'TENANT_NOT_FOUND' } });
-      expect(await call('/posts', { tenant: "x'; drop table posts;--" })).toMatchObject({ status: 400, body: { code: 'INVALID_TENANT_ID' } });
+      expect(await call('/posts', { tenant: "x'; drop table posts;--" })).toMatchObject({
+        status: 400,
+        body: { code: 'INVALID_TENANT_ID' },
+      });
       expect((await call('/posts', { method: 'POST', tenant: 'tenant-a', body: { title: '' } })).status).toBe(400);
       expect((await call('/posts', { method: 'POST', tenant: 'tenant-a', body: { title: 'nul\u0000', content: 'x' } })).status).toBe(400);
       expect((await call('/posts/not-a-uuid', { tenant: 'tenant-a' })).status).toBe(404);
@@ -72,8 +84,11 @@ export async function describeSeed000PostsApi(name: string, { createApp, schemaV
       await Promise.all(
         Array.from({ length: 60 }, async (_, i) => {
           const s = slugs[i % 3]!;
-          if (i % 2 === 0) expect((await call('/posts', { method: 'POST', tenant: s, body: { title: `${s} #${i}`, content: s } })).status).toBe(201);
-          else for (const p of (await call('/posts', { tenant: s })).body as { content: string }[]) expect([s, 'A content', 'B content', 'draft']).toContain(p.content);
+          if (i % 2 === 0)
+            expect((await call('/posts', { method: 'POST', tenant: s, body: { title: `${s} #${i}`, content: s } })).status).toBe(201);
+          else
+            for (const p of (await call('/posts', { tenant: s })).body as { content: string }[])
+              expect([s, 'A content', 'B content', 'draft']).toContain(p.content);
         }),
       );
       for (const [i, s] of slugs.entries()) {

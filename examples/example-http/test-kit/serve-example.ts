@@ -34,7 +34,9 @@ export interface ServedExample<A extends ExampleApp> {
  * @example
  * const { call, errors } = await serveExample((test) => createOrgsApp({ ...test, poolMax: 5 }));
  */
-export async function serveExample<A extends ExampleApp>(createApp: (test: { databaseUrl: string; onError: (err: unknown) => void }) => Promise<A>): Promise<ServedExample<A>> {
+export async function serveExample<A extends ExampleApp>(
+  createApp: (test: { databaseUrl: string; onError: (err: unknown) => void }) => Promise<A>,
+): Promise<ServedExample<A>> {
   const db = await createTestDatabase(inject('tenantryServerUrl'));
   const errors: unknown[] = [];
   const app = await createApp({ databaseUrl: db.url, onError: (err) => errors.push(err) });
@@ -46,7 +48,11 @@ export async function serveExample<A extends ExampleApp>(createApp: (test: { dat
   const call: Call = async (path, init = {}) => {
     const headers: Record<string, string> = { ...init.headers };
     if (init.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${base}${path}`, { method: init.method ?? 'GET', headers, ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }) });
+    const res = await fetch(`${base}${path}`, {
+      method: init.method ?? 'GET',
+      headers,
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    });
     const text = await res.text();
     return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
   };

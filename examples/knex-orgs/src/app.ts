@@ -1,14 +1,31 @@
 import { fileURLToPath } from 'node:url';
 import { createTenancy, sqlState, type Tenant } from '@tenantry/core';
 import { knexMigrations, knexTenancy } from '@tenantry/knex';
-import { exampleApp, HttpError, jsonServer, slugify, type ExampleApp, type ExampleAppOptions, type Route, type RouteContext } from '@tenantry/example-http';
+import {
+  exampleApp,
+  HttpError,
+  jsonServer,
+  slugify,
+  type ExampleApp,
+  type ExampleAppOptions,
+  type Route,
+  type RouteContext,
+} from '@tenantry/example-http';
 import { UnknownUser, UsersService } from './users.service.js';
 
 /** Seed 004's Knex migrations folder, beside `dist/` (this file is `dist/app.js`). */
 const MIGRATIONS = fileURLToPath(new URL('../migrations', import.meta.url));
 
 function orgJson(t: Tenant): Record<string, unknown> {
-  return { id: t.id, name: t.name, slug: t.slug, database: t.physicalName, status: t.status, schemaVersion: t.schemaVersion, createdAt: t.createdAt };
+  return {
+    id: t.id,
+    name: t.name,
+    slug: t.slug,
+    database: t.physicalName,
+    status: t.status,
+    schemaVersion: t.schemaVersion,
+    createdAt: t.createdAt,
+  };
 }
 
 function text(body: Record<string, unknown>, key: string): string {
@@ -37,10 +54,8 @@ export async function createOrgsApp(options: ExampleAppOptions): Promise<Example
   const users = new UsersService(knex);
 
   /** Runs the handler in the organisation of the path: the one place tenancy appears. */
-  const inOrg =
-    (handle: (ctx: RouteContext) => Promise<{ status: number; body?: unknown }>) =>
-    async (ctx: RouteContext) =>
-      await tenancy.run(ctx.params['org']!, () => handle(ctx));
+  const inOrg = (handle: (ctx: RouteContext) => Promise<{ status: number; body?: unknown }>) => async (ctx: RouteContext) =>
+    await tenancy.run(ctx.params['org']!, () => handle(ctx));
 
   const routes: Route[] = [
     {
@@ -56,7 +71,11 @@ export async function createOrgsApp(options: ExampleAppOptions): Promise<Example
         return { status: 201, body: orgJson(await tenancy.tenants.create({ slug, name })) };
       },
     },
-    { method: 'GET', path: '/org', handle: async () => ({ status: 200, body: (await tenancy.tenants.list({ limit: 1000 })).items.map(orgJson) }) },
+    {
+      method: 'GET',
+      path: '/org',
+      handle: async () => ({ status: 200, body: (await tenancy.tenants.list({ limit: 1000 })).items.map(orgJson) }),
+    },
     { method: 'GET', path: '/org/:org/users', handle: inOrg(async () => ({ status: 200, body: await users.list() })) },
     {
       method: 'POST',
@@ -76,7 +95,10 @@ export async function createOrgsApp(options: ExampleAppOptions): Promise<Example
       path: '/org/:org/users/rename',
       handle: inOrg(async ({ body }) => {
         const changes = (body as { changes?: unknown } | undefined)?.changes;
-        if (!Array.isArray(changes) || !changes.every((c: { id?: unknown; name?: unknown }) => Number.isInteger(c?.id) && typeof c?.name === 'string')) {
+        if (
+          !Array.isArray(changes) ||
+          !changes.every((c: { id?: unknown; name?: unknown }) => Number.isInteger(c?.id) && typeof c?.name === 'string')
+        ) {
           throw new HttpError(400, 'send { changes: [{ id, name }, …] }');
         }
         try {

@@ -1,7 +1,15 @@
 import { fileURLToPath } from 'node:url';
 import { createTenancy, type Tenant } from '@tenantry/core';
 import { prismaMigrations, prismaTenancy, type PrismaAdapter } from '@tenantry/prisma';
-import { exampleApp, HttpError, jsonServer, type ExampleApp, type ExampleAppOptions, type Route, type RouteContext } from '@tenantry/example-http';
+import {
+  exampleApp,
+  HttpError,
+  jsonServer,
+  type ExampleApp,
+  type ExampleAppOptions,
+  type Route,
+  type RouteContext,
+} from '@tenantry/example-http';
 import { PrismaClient } from './generated/prisma/client.js';
 import { JournalError, JournalService, type JournalEntryInput } from './journal.service.js';
 
@@ -22,7 +30,16 @@ const PRISMA = (path: string) => fileURLToPath(new URL(`../prisma/${path}`, impo
 const RESERVED = new Set(['tenants', 'admin', 'health']);
 
 function tenantJson(t: Tenant): Record<string, unknown> {
-  return { id: t.id, slug: t.slug, name: t.name, status: t.status, isolation: t.isolation, database: t.physicalName, schemaVersion: t.schemaVersion, createdAt: t.createdAt };
+  return {
+    id: t.id,
+    slug: t.slug,
+    name: t.name,
+    status: t.status,
+    isolation: t.isolation,
+    database: t.physicalName,
+    schemaVersion: t.schemaVersion,
+    createdAt: t.createdAt,
+  };
 }
 
 /**
@@ -49,19 +66,21 @@ export async function createJournalApp(options: JournalAppOptions): Promise<Jour
   const journal = new JournalService(prisma.client);
 
   /** Seed 003's tenant middleware: the first path segment is the tenant; the handler runs in it. */
-  const inTenant =
-    (handle: (ctx: RouteContext) => Promise<{ status: number; body?: unknown }>) =>
-    async (ctx: RouteContext) => {
-      try {
-        return await tenancy.run(ctx.params['tenantSlug']!, () => handle(ctx));
-      } catch (err) {
-        if (err instanceof JournalError) throw new HttpError(400, err.message);
-        throw err;
-      }
-    };
+  const inTenant = (handle: (ctx: RouteContext) => Promise<{ status: number; body?: unknown }>) => async (ctx: RouteContext) => {
+    try {
+      return await tenancy.run(ctx.params['tenantSlug']!, () => handle(ctx));
+    } catch (err) {
+      if (err instanceof JournalError) throw new HttpError(400, err.message);
+      throw err;
+    }
+  };
 
   const routes: Route[] = [
-    { method: 'GET', path: '/health', handle: async () => ({ status: 200, body: { status: 'ok', registryMs: Math.round(await tenancy.ping()) } }) },
+    {
+      method: 'GET',
+      path: '/health',
+      handle: async () => ({ status: 200, body: { status: 'ok', registryMs: Math.round(await tenancy.ping()) } }),
+    },
     {
       method: 'POST',
       path: '/tenants',
@@ -74,11 +93,23 @@ export async function createJournalApp(options: JournalAppOptions): Promise<Jour
         return { status: 201, body: tenantJson(await tenancy.tenants.create({ slug: b['slug'], name: b['name'] })) };
       },
     },
-    { method: 'GET', path: '/tenants', handle: async () => ({ status: 200, body: (await tenancy.tenants.list({ limit: 1000 })).items.map(tenantJson) }) },
-    { method: 'GET', path: '/admin/stats', handle: async () => ({ status: 200, body: { prismaClients: prisma.stats(), servers: tenancy.stats().servers } }) },
+    {
+      method: 'GET',
+      path: '/tenants',
+      handle: async () => ({ status: 200, body: (await tenancy.tenants.list({ limit: 1000 })).items.map(tenantJson) }),
+    },
+    {
+      method: 'GET',
+      path: '/admin/stats',
+      handle: async () => ({ status: 200, body: { prismaClients: prisma.stats(), servers: tenancy.stats().servers } }),
+    },
     { method: 'GET', path: '/:tenantSlug/accounts', handle: inTenant(async () => ({ status: 200, body: await journal.accounts() })) },
     { method: 'GET', path: '/:tenantSlug/journals', handle: inTenant(async () => ({ status: 200, body: await journal.entries() })) },
-    { method: 'POST', path: '/:tenantSlug/journals', handle: inTenant(async ({ body }) => ({ status: 201, body: await journal.record((body ?? {}) as JournalEntryInput) })) },
+    {
+      method: 'POST',
+      path: '/:tenantSlug/journals',
+      handle: inTenant(async ({ body }) => ({ status: 201, body: await journal.record((body ?? {}) as JournalEntryInput) })),
+    },
     {
       method: 'GET',
       path: '/:tenantSlug/journals/:id',
@@ -89,7 +120,11 @@ export async function createJournalApp(options: JournalAppOptions): Promise<Jour
         return { status: 200, body: entry };
       }),
     },
-    { method: 'GET', path: '/:tenantSlug/trial-balance', handle: inTenant(async () => ({ status: 200, body: await journal.trialBalance() })) },
+    {
+      method: 'GET',
+      path: '/:tenantSlug/trial-balance',
+      handle: inTenant(async () => ({ status: 200, body: await journal.trialBalance() })),
+    },
   ];
   const app = exampleApp(tenancy, jsonServer(routes, options.onError), { closeBeforeTenancy: () => prisma.close() });
   return { ...app, prisma };

@@ -48,8 +48,10 @@ export class JournalService {
 
   /** Records a balanced entry (debits = credits) in one transaction. */
   async record(input: JournalEntryInput): Promise<unknown> {
-    if (typeof input.date !== 'string' || !DATE.test(input.date) || Number.isNaN(Date.parse(input.date))) throw new JournalError('date must be YYYY-MM-DD');
-    if (typeof input.description !== 'string' || input.description.trim() === '') throw new JournalError('description must be a non-empty string');
+    if (typeof input.date !== 'string' || !DATE.test(input.date) || Number.isNaN(Date.parse(input.date)))
+      throw new JournalError('date must be YYYY-MM-DD');
+    if (typeof input.description !== 'string' || input.description.trim() === '')
+      throw new JournalError('description must be a non-empty string');
     if (!Array.isArray(input.lines) || input.lines.length < 2) throw new JournalError('an entry has at least two lines');
     let debits = 0n;
     let credits = 0n;
@@ -70,7 +72,11 @@ export class JournalService {
       const unknown = codes.filter((c) => !byCode.has(c));
       if (unknown.length > 0) throw new JournalError(`unknown account(s): ${unknown.join(', ')}`);
       const entry = await tx.journalEntry.create({
-        data: { date: new Date(`${input.date}T00:00:00Z`), description: input.description.trim(), lines: { create: lines.map((l) => ({ accountId: byCode.get(l.account)!, debit: l.debit, credit: l.credit })) } },
+        data: {
+          date: new Date(`${input.date}T00:00:00Z`),
+          description: input.description.trim(),
+          lines: { create: lines.map((l) => ({ accountId: byCode.get(l.account)!, debit: l.debit, credit: l.credit })) },
+        },
         include: { lines: { include: { account: { select: { code: true } } }, orderBy: { id: 'asc' } } },
       });
       return view(entry);
@@ -78,12 +84,18 @@ export class JournalService {
   }
 
   async entries(): Promise<unknown[]> {
-    const entries = await this.#prisma.journalEntry.findMany({ orderBy: [{ date: 'asc' }, { id: 'asc' }], include: { lines: { include: { account: { select: { code: true } } }, orderBy: { id: 'asc' } } } });
+    const entries = await this.#prisma.journalEntry.findMany({
+      orderBy: [{ date: 'asc' }, { id: 'asc' }],
+      include: { lines: { include: { account: { select: { code: true } } }, orderBy: { id: 'asc' } } },
+    });
     return entries.map(view);
   }
 
   async entry(id: number): Promise<unknown> {
-    const entry = await this.#prisma.journalEntry.findUnique({ where: { id }, include: { lines: { include: { account: { select: { code: true } } }, orderBy: { id: 'asc' } } } });
+    const entry = await this.#prisma.journalEntry.findUnique({
+      where: { id },
+      include: { lines: { include: { account: { select: { code: true } } }, orderBy: { id: 'asc' } } },
+    });
     return entry === null ? undefined : view(entry);
   }
 
@@ -95,7 +107,11 @@ export class JournalService {
     ]);
     const codeOf = new Map(accounts.map((a) => [a.id, a.code]));
     return sums
-      .map((s) => ({ account: codeOf.get(s.accountId)!, debit: s._sum.debit?.toFixed(2) ?? '0.00', credit: s._sum.credit?.toFixed(2) ?? '0.00' }))
+      .map((s) => ({
+        account: codeOf.get(s.accountId)!,
+        debit: s._sum.debit?.toFixed(2) ?? '0.00',
+        credit: s._sum.credit?.toFixed(2) ?? '0.00',
+      }))
       .sort((a, b) => a.account.localeCompare(b.account));
   }
 }
@@ -108,5 +124,10 @@ interface EntryRow {
 }
 
 function view(e: EntryRow): unknown {
-  return { id: e.id, date: day(e.date), description: e.description, lines: e.lines.map((l) => ({ account: l.account.code, debit: l.debit.toFixed(2), credit: l.credit.toFixed(2) })) };
+  return {
+    id: e.id,
+    date: day(e.date),
+    description: e.description,
+    lines: e.lines.map((l) => ({ account: l.account.code, debit: l.debit.toFixed(2), credit: l.credit.toFixed(2) })),
+  };
 }

@@ -19,25 +19,77 @@ const sale = (amount: string, description = 'Cash sale') => ({
 describe('prisma-journal example (real HTTP)', () => {
   it('provisions a database per company with migrations and the chart of accounts, the company in the path', async () => {
     const a = await call('/tenants', { method: 'POST', body: { slug: 'pt-company-a', name: 'PT Company A' } });
-    expect(a).toMatchObject({ status: 201, body: { slug: 'pt-company-a', isolation: 'database', status: 'ACTIVE', schemaVersion: '20250101000000_init' } });
+    expect(a).toMatchObject({
+      status: 201,
+      body: { slug: 'pt-company-a', isolation: 'database', status: 'ACTIVE', schemaVersion: '20250101000000_init' },
+    });
     expect((await call('/tenants', { method: 'POST', body: { slug: 'pt-company-b', name: 'PT Company B' } })).status).toBe(201);
     expect((await call('/tenants', { method: 'POST', body: { slug: 'admin', name: 'Admin' } })).status).toBe(400);
     const accounts = await call('/pt-company-a/accounts');
     expect(accounts.status).toBe(200);
-    expect(accounts.body.map((x: { code: string; type: string }) => `${x.code}:${x.type}`)).toEqual(['1000:ASSET', '1100:ASSET', '2000:LIABILITY', '3000:EQUITY', '4000:REVENUE', '5000:EXPENSE']);
+    expect(accounts.body.map((x: { code: string; type: string }) => `${x.code}:${x.type}`)).toEqual([
+      '1000:ASSET',
+      '1100:ASSET',
+      '2000:LIABILITY',
+      '3000:EQUITY',
+      '4000:REVENUE',
+      '5000:EXPENSE',
+    ]);
     expect((await call('/health')).body).toMatchObject({ status: 'ok' });
   });
 
   it("records balanced entries in the company's own database, refusing unbalanced ones and unknown accounts", async () => {
     const entry = await call('/pt-company-a/journals', { method: 'POST', body: sale('150.25') });
-    expect(entry).toMatchObject({ status: 201, body: { id: 1, date: '2025-01-15', lines: [{ account: '1000', debit: '150.25', credit: '0.00' }, { account: '4000', debit: '0.00', credit: '150.25' }] } });
+    expect(entry).toMatchObject({
+      status: 201,
+      body: {
+        id: 1,
+        date: '2025-01-15',
+        lines: [
+          { account: '1000', debit: '150.25', credit: '0.00' },
+          { account: '4000', debit: '0.00', credit: '150.25' },
+        ],
+      },
+    });
     await call('/pt-company-a/journals', {
       method: 'POST',
-      body: { date: '2025-01-31', description: 'January rent', lines: [{ account: '5000', debit: 1000 }, { account: '1000', credit: '1000.00' }] },
+      body: {
+        date: '2025-01-31',
+        description: 'January rent',
+        lines: [
+          { account: '5000', debit: 1000 },
+          { account: '1000', credit: '1000.00' },
+        ],
+      },
     });
-    expect(await call('/pt-company-a/journals', { method: 'POST', body: { ...sale('10'), lines: [{ account: '1000', debit: '10' }, { account: '4000', credit: '9.99' }] } })).toMatchObject({ status: 400, body: { message: expect.stringContaining('does not balance') } });
-    expect(await call('/pt-company-a/journals', { method: 'POST', body: { ...sale('10'), lines: [{ account: '1000', debit: '10' }, { account: '9999', credit: '10' }] } })).toMatchObject({ status: 400, body: { message: expect.stringContaining('9999') } });
-    expect((await call('/pt-company-a/journals')).body.map((e: { description: string }) => e.description)).toEqual(['Cash sale', 'January rent']);
+    expect(
+      await call('/pt-company-a/journals', {
+        method: 'POST',
+        body: {
+          ...sale('10'),
+          lines: [
+            { account: '1000', debit: '10' },
+            { account: '4000', credit: '9.99' },
+          ],
+        },
+      }),
+    ).toMatchObject({ status: 400, body: { message: expect.stringContaining('does not balance') } });
+    expect(
+      await call('/pt-company-a/journals', {
+        method: 'POST',
+        body: {
+          ...sale('10'),
+          lines: [
+            { account: '1000', debit: '10' },
+            { account: '9999', credit: '10' },
+          ],
+        },
+      }),
+    ).toMatchObject({ status: 400, body: { message: expect.stringContaining('9999') } });
+    expect((await call('/pt-company-a/journals')).body.map((e: { description: string }) => e.description)).toEqual([
+      'Cash sale',
+      'January rent',
+    ]);
     expect((await call('/pt-company-a/trial-balance')).body).toEqual([
       { account: '1000', debit: '150.25', credit: '1000.00' },
       { account: '4000', debit: '0.00', credit: '150.25' },
@@ -59,7 +111,9 @@ describe('prisma-journal example (real HTTP)', () => {
       Array.from({ length: 60 }, async (_, i) => {
         const s = slugs[i % 3]!;
         if (i % 2 === 0) expect((await call(`/${s}/journals`, { method: 'POST', body: sale('1.00', `${s} #${i}`) })).status).toBe(201);
-        else for (const e of (await call(`/${s}/journals`)).body as { description: string }[]) expect(e.description.startsWith(`${s} #`) || ['Cash sale', 'January rent'].includes(e.description)).toBe(true);
+        else
+          for (const e of (await call(`/${s}/journals`)).body as { description: string }[])
+            expect(e.description.startsWith(`${s} #`) || ['Cash sale', 'January rent'].includes(e.description)).toBe(true);
       }),
     );
     for (const [i, s] of slugs.entries()) {

@@ -67,7 +67,8 @@ function resolveCommand(words: readonly string[], commands: readonly Command[]):
   const group = groupOf(word, commands);
   if (group.length > 0) {
     const sub = words[1];
-    if (sub === undefined) throw new UsageError(`'tenantry ${word}' needs a subcommand: ${group.map((c) => c.name.split(' ')[1]).join(', ')}`);
+    if (sub === undefined)
+      throw new UsageError(`'tenantry ${word}' needs a subcommand: ${group.map((c) => c.name.split(' ')[1]).join(', ')}`);
     if (sub === '--help' || sub === '-h') return { group: word };
     const subs = group.map((c) => c.name.split(' ')[1]!);
     throw new UsageError(`unknown subcommand '${sub}' of 'tenantry ${word}'${suggest(sub, subs)} (one of ${subs.join(', ')})`);
@@ -98,7 +99,8 @@ function flagError(err: unknown, command: Command): UsageError {
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
       if (/argument missing/.test(message)) return new UsageError(`${flag} needs a value`, command);
       if (/does not take an argument/.test(message)) return new UsageError(`${flag} takes no value`, command);
-      if (/ambiguous/.test(message)) return new UsageError(`${flag} needs a value; to give one starting with '-', write ${flag}=<value>`, command);
+      if (/ambiguous/.test(message))
+        return new UsageError(`${flag} needs a value; to give one starting with '-', write ${flag}=<value>`, command);
       return new UsageError(message, command);
     default:
       return new UsageError(message, command);
@@ -131,7 +133,8 @@ export function parseInvocation(argv: readonly string[], commands: readonly Comm
   }
   if (words[0] === 'help') {
     if (words.length === 1) return { kind: 'help' };
-    if (words.length === 2 && groupOf(words[1]!, commands).length > 0 && !commands.some((c) => c.name === words[1])) return { kind: 'help', group: words[1]! };
+    if (words.length === 2 && groupOf(words[1]!, commands).length > 0 && !commands.some((c) => c.name === words[1]))
+      return { kind: 'help', group: words[1]! };
     const found = resolveCommand(words.slice(1), commands);
     return 'group' in found ? { kind: 'help', group: found.group } : { kind: 'help', command: found.command };
   }
@@ -141,7 +144,12 @@ export function parseInvocation(argv: readonly string[], commands: readonly Comm
 
   let parsed: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
   try {
-    parsed = parseArgs({ args: [...leading, ...words.slice(used)], options: toParseArgsOptions({ ...GLOBAL_FLAGS, ...command.flags }), strict: true, allowPositionals: true });
+    parsed = parseArgs({
+      args: [...leading, ...words.slice(used)],
+      options: toParseArgsOptions({ ...GLOBAL_FLAGS, ...command.flags }),
+      strict: true,
+      allowPositionals: true,
+    });
   } catch (err) {
     throw flagError(err, command);
   }
@@ -149,11 +157,13 @@ export function parseInvocation(argv: readonly string[], commands: readonly Comm
   const args: Record<string, string | undefined> = {};
   command.args.forEach((spec, index) => {
     const value = parsed.positionals[index];
-    if (value === undefined && spec.required) throw new UsageError(`'tenantry ${command.name}' needs <${spec.name}>: ${spec.description}`, command);
+    if (value === undefined && spec.required)
+      throw new UsageError(`'tenantry ${command.name}' needs <${spec.name}>: ${spec.description}`, command);
     args[spec.name] = value;
   });
   for (const [name, spec] of Object.entries(command.flags)) {
-    if (spec.required && parsed.values[name] === undefined) throw new UsageError(`'tenantry ${command.name}' needs --${name} <${spec.value ?? 'value'}>: ${spec.description}`, command);
+    if (spec.required && parsed.values[name] === undefined)
+      throw new UsageError(`'tenantry ${command.name}' needs --${name} <${spec.value ?? 'value'}>: ${spec.description}`, command);
   }
   const extra = parsed.positionals.slice(command.args.length);
   if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}' for 'tenantry ${command.name}'`, command);

@@ -80,7 +80,10 @@ function usageFailure(io: CliIo, err: UsageError): number {
  * Runs `tenantry` with `argv` (the arguments after the script) and returns the exit code:
  * 0 success, 1 a tenant or the command failed, 2 usage error.
  */
-export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() },
+): Promise<number> {
   let invocation;
   try {
     invocation = parseInvocation(argv, COMMANDS);
@@ -93,7 +96,11 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
     return 0;
   }
   if (invocation.kind === 'help') {
-    const text = invocation.command ? commandUsage(invocation.command) : invocation.group ? groupUsage(invocation.group, COMMANDS) : topUsage(COMMANDS);
+    const text = invocation.command
+      ? commandUsage(invocation.command)
+      : invocation.group
+        ? groupUsage(invocation.group, COMMANDS)
+        : topUsage(COMMANDS);
     io.stdout.write(`${text}\n`);
     return 0;
   }
@@ -103,7 +110,12 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
   let tenancy: Tenancy | undefined;
   try {
     const config = await loadConfig(
-      { config: flags['config'] as string | undefined, databaseUrl: flags['database-url'] as string | undefined, migrations: flags['migrations'] as string | undefined, seeds: flags['seeds'] as string | undefined },
+      {
+        config: flags['config'] as string | undefined,
+        databaseUrl: flags['database-url'] as string | undefined,
+        migrations: flags['migrations'] as string | undefined,
+        seeds: flags['seeds'] as string | undefined,
+      },
       io.cwd,
       io.env,
     );
@@ -114,7 +126,8 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       config,
       env: io.env,
       actor: (flags['actor'] as string | undefined) ?? defaultActor(),
-      tenancy: async () => (tenancy ??= await createTenancy({ ...tenancyOptions(config), ...(verbose ? { logger: stderrLogger(io.stderr) } : {}) })),
+      tenancy: async () =>
+        (tenancy ??= await createTenancy({ ...tenancyOptions(config), ...(verbose ? { logger: stderrLogger(io.stderr) } : {}) })),
     };
     return await command.run(ctx);
   } catch (err) {

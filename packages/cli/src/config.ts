@@ -94,12 +94,15 @@ async function readFileConfig(path: string): Promise<Record<string, unknown>> {
     } catch (err) {
       throw new ConfigError(`cannot load ${path}: ${(err as Error).message}`);
     }
-    if (value === undefined) throw new ConfigError(`${path} has no default export; write \`export default { registryUrl: …, migrations: './migrations' }\``);
+    if (value === undefined)
+      throw new ConfigError(`${path} has no default export; write \`export default { registryUrl: …, migrations: './migrations' }\``);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`${path} must hold an object, e.g. { "registryUrl": "postgres://…", "migrations": "./migrations" }`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new ConfigError(`${path} must hold an object, e.g. { "registryUrl": "postgres://…", "migrations": "./migrations" }`);
   const record = value as Record<string, unknown>;
   for (const key of Object.keys(record)) {
-    if (!(KEYS as readonly string[]).includes(key)) throw new ConfigError(`unknown key '${key}' in ${path}; known keys: ${KEYS.join(', ')}`);
+    if (!(KEYS as readonly string[]).includes(key))
+      throw new ConfigError(`unknown key '${key}' in ${path}; known keys: ${KEYS.join(', ')}`);
   }
   return record;
 }
@@ -130,8 +133,10 @@ export async function loadConfig(flags: ConfigFlags, cwd: string, env: NodeJS.Pr
   const where = file ?? '';
   const pool = fromFile['pool'];
   const isolation = fromFile['defaultIsolation'];
-  if (isolation !== undefined && isolation !== 'schema' && isolation !== 'database') throw new ConfigError(`'defaultIsolation' in ${where} must be "schema" or "database"`);
-  if (pool !== undefined && (pool === null || typeof pool !== 'object' || Array.isArray(pool))) throw new ConfigError(`'pool' in ${where} must be an object, e.g. { "max": 12 }`);
+  if (isolation !== undefined && isolation !== 'schema' && isolation !== 'database')
+    throw new ConfigError(`'defaultIsolation' in ${where} must be "schema" or "database"`);
+  if (pool !== undefined && (pool === null || typeof pool !== 'object' || Array.isArray(pool)))
+    throw new ConfigError(`'pool' in ${where} must be an object, e.g. { "max": 12 }`);
 
   const pick = <T>(flag: T | undefined, fileValue: T | undefined, envValue: T | undefined): [T | undefined, SettingSource | undefined] => {
     if (flag !== undefined) return [flag, 'flag'];
@@ -142,9 +147,21 @@ export async function loadConfig(flags: ConfigFlags, cwd: string, env: NodeJS.Pr
   const envFolder = (name: string): string | undefined => (env[name] ? resolve(cwd, env[name]) : undefined);
   const flagFolder = (value: string | undefined): string | undefined => (value === undefined ? undefined : resolve(cwd, value));
 
-  const [registryUrl, urlSource] = pick(flags.databaseUrl, optionalString(fromFile['registryUrl'], 'registryUrl', where), env['DATABASE_URL'] || undefined);
-  const [migrations, migrationsSource] = pick(flagFolder(flags.migrations), folderOrSource(fromFile['migrations'], 'migrations', base, where), envFolder('TENANTRY_MIGRATIONS'));
-  const [seeds, seedsSource] = pick(flagFolder(flags.seeds), folderOrSource(fromFile['seeds'], 'seeds', base, where), envFolder('TENANTRY_SEEDS'));
+  const [registryUrl, urlSource] = pick(
+    flags.databaseUrl,
+    optionalString(fromFile['registryUrl'], 'registryUrl', where),
+    env['DATABASE_URL'] || undefined,
+  );
+  const [migrations, migrationsSource] = pick(
+    flagFolder(flags.migrations),
+    folderOrSource(fromFile['migrations'], 'migrations', base, where),
+    envFolder('TENANTRY_MIGRATIONS'),
+  );
+  const [seeds, seedsSource] = pick(
+    flagFolder(flags.seeds),
+    folderOrSource(fromFile['seeds'], 'seeds', base, where),
+    envFolder('TENANTRY_SEEDS'),
+  );
   return Object.freeze({
     registryUrl,
     migrations,
@@ -183,7 +200,9 @@ export function tenancyOptions(config: ResolvedConfig): TenancyOptions {
 /** Fails with a message saying how to configure migrations, for the commands that need them. */
 export function requireMigrations(config: ResolvedConfig): void {
   if (config.migrations === undefined) {
-    throw new ConfigError('no migrations configured: set TENANTRY_MIGRATIONS, pass --migrations <dir>, or put "migrations" in tenantry.config.json');
+    throw new ConfigError(
+      'no migrations configured: set TENANTRY_MIGRATIONS, pass --migrations <dir>, or put "migrations" in tenantry.config.json',
+    );
   }
 }
 

@@ -2,7 +2,11 @@ import { UsageError, type FlagSpec } from './command.js';
 
 /** Flags every command accepts. */
 export const GLOBAL_FLAGS = {
-  config: { type: 'string', value: 'path', description: 'config file (default: tenantry.config.json or tenantry.config.js in the current folder)' },
+  config: {
+    type: 'string',
+    value: 'path',
+    description: 'config file (default: tenantry.config.json or tenantry.config.js in the current folder)',
+  },
   'database-url': { type: 'string', value: 'url', description: 'registry database URL (default: DATABASE_URL)' },
   migrations: { type: 'string', value: 'dir', description: 'tenant migrations folder (default: TENANTRY_MIGRATIONS)' },
   seeds: { type: 'string', value: 'dir', description: 'seeds folder (default: TENANTRY_SEEDS)' },
@@ -12,16 +16,29 @@ export const GLOBAL_FLAGS = {
 } as const satisfies Record<string, FlagSpec>;
 
 /** `--tenant`, repeatable. */
-export const TENANT_FLAG = { type: 'string', multiple: true, value: 'idOrSlug', description: 'only this tenant (repeatable); default: every tenant' } as const satisfies FlagSpec;
+export const TENANT_FLAG = {
+  type: 'string',
+  multiple: true,
+  value: 'idOrSlug',
+  description: 'only this tenant (repeatable); default: every tenant',
+} as const satisfies FlagSpec;
 
 /** `--concurrency`. */
 export const CONCURRENCY_FLAG = { type: 'string', value: 'n', description: 'tenants at once (default 4)' } as const satisfies FlagSpec;
 
 /** `--concurrency` of migration runs, which keep one connection for the registry. */
-export const MIGRATION_CONCURRENCY_FLAG = { type: 'string', value: 'n', description: 'tenants at once (default 4; at most pool.max - 1)' } as const satisfies FlagSpec;
+export const MIGRATION_CONCURRENCY_FLAG = {
+  type: 'string',
+  value: 'n',
+  description: 'tenants at once (default 4; at most pool.max - 1)',
+} as const satisfies FlagSpec;
 
 /** `--actor`, for commands that change state. */
-export const ACTOR_FLAG = { type: 'string', value: 'name', description: 'who the activity log records (default: cli:<os user>)' } as const satisfies FlagSpec;
+export const ACTOR_FLAG = {
+  type: 'string',
+  value: 'name',
+  description: 'who the activity log records (default: cli:<os user>)',
+} as const satisfies FlagSpec;
 
 /** Parses an integer flag; a usage error when it is not one, or is below `min`. */
 export function intFlag(value: string | undefined, flag: string, min: number): number | undefined {
@@ -35,6 +52,7 @@ export function intFlag(value: string | undefined, flag: string, min: number): n
 /** Checks a flag against its allowed values; a usage error otherwise. */
 export function choiceFlag<const T extends string>(value: string | undefined, flag: string, choices: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
-  if (!(choices as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be one of ${choices.join(', ')}; got '${value}'`);
+  if (!(choices as readonly string[]).includes(value))
+    throw new UsageError(`--${flag} must be one of ${choices.join(', ')}; got '${value}'`);
   return value as T;
 }

@@ -77,7 +77,13 @@ export function renderMigrationSummary(out: Output, summary: MigrationSummary, a
   ];
   out.table(
     columns,
-    summary.results.map((r) => [r.tenant.slug, r.status, r.applied.join(', '), r.durationMs > 0 ? formatDuration(r.durationMs) : '', r.error ? errorText(r.error) : '']),
+    summary.results.map((r) => [
+      r.tenant.slug,
+      r.status,
+      r.applied.join(', '),
+      r.durationMs > 0 ? formatDuration(r.durationMs) : '',
+      r.error ? errorText(r.error) : '',
+    ]),
   );
   out.print();
   out.print(`${countsText(summary)} · latest ${summary.latest ?? '(none)'} · ${formatDuration(summary.durationMs)}`);
@@ -96,19 +102,42 @@ export function migrationJson(summary: MigrationSummary): unknown {
     latest: summary.latest,
     counts: summary.counts,
     durationMs: summary.durationMs,
-    results: summary.results.map((r) => ({ tenant: r.tenant, status: r.status, applied: r.applied, durationMs: r.durationMs, error: r.error })),
+    results: summary.results.map((r) => ({
+      tenant: r.tenant,
+      status: r.status,
+      applied: r.applied,
+      durationMs: r.durationMs,
+      error: r.error,
+    })),
   };
 }
 
 /** The summary of work run in each tenant (`run`, `seed`): a table and the counts. */
-export function renderRunResults<T>(out: Output, results: readonly TenantRunResult<T>[], valueColumn: string, describe: (value: T) => string): void {
+export function renderRunResults<T>(
+  out: Output,
+  results: readonly TenantRunResult<T>[],
+  valueColumn: string,
+  describe: (value: T) => string,
+): void {
   if (results.length === 0) {
     out.print('No tenant matched.');
     return;
   }
   out.table(
-    [{ header: 'tenant', max: 40 }, { header: 'status', color: statusColor }, { header: valueColumn, max: 70 }, { header: 'duration', align: 'right' }, { header: 'error', max: 70 }],
-    results.map((r) => [r.tenant.slug, r.status, r.status === 'ok' ? describe(r.value as T) : '', formatDuration(r.durationMs), r.error ? errorText(r.error) : '']),
+    [
+      { header: 'tenant', max: 40 },
+      { header: 'status', color: statusColor },
+      { header: valueColumn, max: 70 },
+      { header: 'duration', align: 'right' },
+      { header: 'error', max: 70 },
+    ],
+    results.map((r) => [
+      r.tenant.slug,
+      r.status,
+      r.status === 'ok' ? describe(r.value as T) : '',
+      formatDuration(r.durationMs),
+      r.error ? errorText(r.error) : '',
+    ]),
   );
   const failed = results.filter((r) => r.status === 'failed');
   out.print();
@@ -125,6 +154,12 @@ export function runJson<T>(results: readonly TenantRunResult<T>[]): unknown {
   return {
     ok: results.every((r) => r.status === 'ok'),
     counts: { ok: results.filter((r) => r.status === 'ok').length, failed: results.filter((r) => r.status === 'failed').length },
-    results: results.map((r) => ({ tenant: r.tenant, status: r.status, value: r.value ?? null, durationMs: r.durationMs, error: r.error ?? null })),
+    results: results.map((r) => ({
+      tenant: r.tenant,
+      status: r.status,
+      value: r.value ?? null,
+      durationMs: r.durationMs,
+      error: r.error ?? null,
+    })),
   };
 }

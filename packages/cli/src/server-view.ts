@@ -20,7 +20,15 @@ export function serverState(s: ServerInfo): string {
 
 /** A row of `servers list`. */
 export function serverRow(s: ServerInfo): string[] {
-  return [s.id, s.host, s.replicaHost ?? '', String(s.tenants), s.capacity === null ? '∞' : String(s.capacity), serverState(s), s.createdAt.toISOString()];
+  return [
+    s.id,
+    s.host,
+    s.replicaHost ?? '',
+    String(s.tenants),
+    s.capacity === null ? '∞' : String(s.capacity),
+    serverState(s),
+    s.createdAt.toISOString(),
+  ];
 }
 
 /** A server as key/value lines. */

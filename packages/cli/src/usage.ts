@@ -44,7 +44,14 @@ export function topUsage(commands: readonly Command[]): string {
 /** `tenantry tenants --help`: the subcommands of a group. */
 export function groupUsage(group: string, commands: readonly Command[]): string {
   const members = commands.filter((c) => c.name.startsWith(`${group} `));
-  return ['Usage: tenantry ' + group + ' <subcommand> [arguments] [flags]', '', 'Subcommands:', ...list(members.map((c) => [synopsis(c), c.summary])), '', `Run 'tenantry ${group} <subcommand> --help' for its flags.`].join('\n');
+  return [
+    'Usage: tenantry ' + group + ' <subcommand> [arguments] [flags]',
+    '',
+    'Subcommands:',
+    ...list(members.map((c) => [synopsis(c), c.summary])),
+    '',
+    `Run 'tenantry ${group} <subcommand> --help' for its flags.`,
+  ].join('\n');
 }
 
 /** `tenantry <command> --help`. */

@@ -41,7 +41,12 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-const env = { ...cleanEnv(), DATABASE_URL: db.url, TENANTRY_MIGRATIONS: migrations, TENANTRY_ENCRYPTION_KEY: randomBytes(32).toString('hex') };
+const env = {
+  ...cleanEnv(),
+  DATABASE_URL: db.url,
+  TENANTRY_MIGRATIONS: migrations,
+  TENANTRY_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+};
 const tenantry = (...args: string[]): Promise<CliRun> => runCli(args, { env, cwd: work });
 const json = <T = any>(run: CliRun): T => JSON.parse(run.stdout) as T;
 
@@ -49,17 +54,29 @@ describe('tenantry CLI against PostgreSQL', () => {
   it('creates tenants and lists them, as a table and as one JSON document', async () => {
     const created = await tenantry('tenants', 'create', 'alpha', '--name', 'Alpha Inc', '--plan', 'pro', '--json');
     expect(created.code).toBe(0);
-    expect(json(created).tenant).toMatchObject({ slug: 'alpha', name: 'Alpha Inc', plan: 'pro', status: 'ACTIVE', schemaVersion: '0001_create_posts' });
+    expect(json(created).tenant).toMatchObject({
+      slug: 'alpha',
+      name: 'Alpha Inc',
+      plan: 'pro',
+      status: 'ACTIVE',
+      schemaVersion: '0001_create_posts',
+    });
     for (const slug of ['beta', 'gamma']) {
       const r = await tenantry('tenants', 'create', slug, '--name', slug.toUpperCase());
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(new RegExp(`^Created tenant '${slug}' \\(id [0-9a-f-]{36}\\): ACTIVE at 0001_create_posts, schema on server default\\.$`, 'm'));
+      expect(r.stdout).toMatch(
+        new RegExp(`^Created tenant '${slug}' \\(id [0-9a-f-]{36}\\): ACTIVE at 0001_create_posts, schema on server default\\.$`, 'm'),
+      );
     }
 
     const listed = await tenantry('tenants', 'list', '--json');
     expect(listed.code).toBe(0);
     const page = json<{ items: { slug: string; status: string }[]; nextCursor: string | null }>(listed);
-    expect(page.items.map((t) => [t.slug, t.status])).toEqual([['alpha', 'ACTIVE'], ['beta', 'ACTIVE'], ['gamma', 'ACTIVE']]);
+    expect(page.items.map((t) => [t.slug, t.status])).toEqual([
+      ['alpha', 'ACTIVE'],
+      ['beta', 'ACTIVE'],
+      ['gamma', 'ACTIVE'],
+    ]);
     expect(page.nextCursor).toBeNull();
 
     const table = await tenantry('tenants', 'list');
@@ -70,7 +87,9 @@ describe('tenantry CLI against PostgreSQL', () => {
     const paged = await tenantry('tenants', 'list', '--limit', '2', '--json');
     const first = json<{ items: { slug: string }[]; nextCursor: string }>(paged);
     expect(first.items.map((t) => t.slug)).toEqual(['alpha', 'beta']);
-    const rest = json<{ items: { slug: string }[] }>(await tenantry('tenants', 'list', '--limit', '2', '--cursor', first.nextCursor, '--json'));
+    const rest = json<{ items: { slug: string }[] }>(
+      await tenantry('tenants', 'list', '--limit', '2', '--cursor', first.nextCursor, '--json'),
+    );
     expect(rest.items.map((t) => t.slug)).toEqual(['gamma']);
     const all = json<{ items: unknown[] }>(await tenantry('tenants', 'list', '--limit', '1', '--all', '--json'));
     expect(all.items).toHaveLength(3);
@@ -107,7 +126,11 @@ describe('tenantry CLI against PostgreSQL', () => {
     expect(again.code).toBe(1);
     const summary = json(again);
     expect(summary).toMatchObject({ ok: false, latest: '0002_add_tags', counts: { 'up-to-date': 2, failed: 1 } });
-    expect(summary.results.map((r: any) => [r.tenant.slug, r.status])).toEqual([['alpha', 'up-to-date'], ['beta', 'failed'], ['gamma', 'up-to-date']]);
+    expect(summary.results.map((r: any) => [r.tenant.slug, r.status])).toEqual([
+      ['alpha', 'up-to-date'],
+      ['beta', 'failed'],
+      ['gamma', 'up-to-date'],
+    ]);
     expect(summary.results[1].error).toMatchObject({ code: 'MIGRATION_FAILED', message: expect.stringContaining('poisoned tenant') });
     // Progress went to stderr, so stdout stayed one document.
     expect(again.stderr).toContain('[3/3]');
@@ -118,7 +141,10 @@ describe('tenantry CLI against PostgreSQL', () => {
     expect(r.code).toBe(0);
     const status = json(r);
     expect(status).toMatchObject({ latest: '0002_add_tags', migrations: ['0001_create_posts', '0002_add_tags'], pending: 1, migrating: 0 });
-    expect(status.versions).toEqual([{ version: '0001_create_posts', tenants: 1 }, { version: '0002_add_tags', tenants: 2 }]);
+    expect(status.versions).toEqual([
+      { version: '0001_create_posts', tenants: 1 },
+      { version: '0002_add_tags', tenants: 2 },
+    ]);
     expect(status.failed).toEqual([expect.objectContaining({ slug: 'beta', error: expect.stringContaining('poisoned tenant') })]);
 
     const human = await tenantry('migrate:status');
@@ -200,7 +226,10 @@ describe('tenantry CLI against PostgreSQL', () => {
   });
 
   it('adds, lists, drains and undrains servers; tenants are placed where asked', async () => {
-    const added = await runCli(['servers', 'add', 'eu-2', '--url-env', 'EU2_URL', '--capacity', '5', '--json'], { env: { ...env, EU2_URL: db2.url }, cwd: work });
+    const added = await runCli(['servers', 'add', 'eu-2', '--url-env', 'EU2_URL', '--capacity', '5', '--json'], {
+      env: { ...env, EU2_URL: db2.url },
+      cwd: work,
+    });
     expect(added.code, added.stderr).toBe(0);
     expect(json(added).server).toMatchObject({ id: 'eu-2', capacity: 5, draining: false, tenants: 0 });
     expect(added.stdout).not.toContain('postgres:postgres@'); // no password in the output
@@ -210,7 +239,12 @@ describe('tenantry CLI against PostgreSQL', () => {
     expect(json(placed).tenant).toMatchObject({ server: 'eu-2', status: 'ACTIVE' });
 
     const list = await tenantry('servers', 'list', '--json');
-    expect(json(list).servers.map((s: any) => [s.id, s.tenants, s.draining])).toEqual([['default', 2], ['eu-2', 1]].map(([id, n]) => [id, n, false]));
+    expect(json(list).servers.map((s: any) => [s.id, s.tenants, s.draining])).toEqual(
+      [
+        ['default', 2],
+        ['eu-2', 1],
+      ].map(([id, n]) => [id, n, false]),
+    );
     const table = await tenantry('servers', 'list');
     expect(table.stdout).toMatch(/^eu-2\s+\S+@127\.0\.0\.1:\d+\/\S+\s+1\s+5\s+open\s/m);
 
@@ -237,18 +271,28 @@ describe('tenantry CLI against PostgreSQL', () => {
 
     const before = await tenantry('doctor', '--stuck-after', '0', '--json');
     expect(before.code).toBe(1);
-    expect(json(before).checks.find((c: any) => c.name === 'stuck DELETING')).toMatchObject({ level: 'fail', tenants: [expect.objectContaining({ slug: 'stuck-one' })] });
+    expect(json(before).checks.find((c: any) => c.name === 'stuck DELETING')).toMatchObject({
+      level: 'fail',
+      tenants: [expect.objectContaining({ slug: 'stuck-one' })],
+    });
 
     const fixed = await tenantry('doctor', '--fix', '--stuck-after', '0', '--json');
     expect(fixed.code, fixed.stdout).toBe(0);
     const report = json(fixed);
-    expect(report.reconciled).toMatchObject({ finished: [], cleaned: [expect.objectContaining({ slug: 'stuck-one', status: 'DELETED' })], unreachable: [] });
+    expect(report.reconciled).toMatchObject({
+      finished: [],
+      cleaned: [expect.objectContaining({ slug: 'stuck-one', status: 'DELETED' })],
+      unreachable: [],
+    });
     // Databases are server-wide: other test files' database tenants show up as orphans of this
     // registry. Schemas are per database: this one has none left over.
     expect(report.reconciled.orphans.filter((o: any) => o.kind === 'schema')).toEqual([]);
     expect(report.checks.find((c: any) => c.name === 'stuck DELETING').level).toBe('ok');
     // alpha was rolled back: pending and drift are warnings, not failures.
-    expect(report.checks.filter((c: any) => c.level !== 'ok' && c.name !== 'orphans').map((c: any) => [c.name, c.level])).toEqual([['version drift', 'warn'], ['pending', 'warn']]);
+    expect(report.checks.filter((c: any) => c.level !== 'ok' && c.name !== 'orphans').map((c: any) => [c.name, c.level])).toEqual([
+      ['version drift', 'warn'],
+      ['pending', 'warn'],
+    ]);
   });
 
   it('reads tenantry.config.json from the current folder; flags override it', async () => {
@@ -272,7 +316,9 @@ describe('tenantry CLI against PostgreSQL', () => {
   it('without a registry URL it says how to set one', async () => {
     const r = await runCli(['tenants', 'list'], { env: cleanEnv(), cwd: work });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: no registry database URL: set DATABASE_URL, pass --database-url <url>, or put "registryUrl" in tenantry.config.json/m);
+    expect(r.stderr).toMatch(
+      /^error: no registry database URL: set DATABASE_URL, pass --database-url <url>, or put "registryUrl" in tenantry.config.json/m,
+    );
   });
 });
 
@@ -281,16 +327,32 @@ describe('tenantry usage errors', () => {
     ['no command', [], /^error: no command given\n\nUsage: tenantry <command>/],
     ['an unknown command', ['migrat'], /^error: unknown command 'migrat'; did you mean 'migrate'\?\n\nUsage: tenantry <command>/],
     ['an unknown subcommand', ['tenants', 'frob'], /^error: unknown subcommand 'frob' of 'tenantry tenants'/],
-    ['an unknown flag', ['migrate', '--concurency', '2'], /^error: unknown flag '--concurency' for 'tenantry migrate'; did you mean '--concurrency'\?\n\nUsage: tenantry migrate/],
+    [
+      'an unknown flag',
+      ['migrate', '--concurency', '2'],
+      /^error: unknown flag '--concurency' for 'tenantry migrate'; did you mean '--concurrency'\?\n\nUsage: tenantry migrate/,
+    ],
     ['a missing argument', ['tenants', 'create'], /^error: 'tenantry tenants create' needs <slug>/],
     ['a missing required flag', ['tenants', 'create', 'acme'], /^error: 'tenantry tenants create' needs --name <name>/],
     ['an extra argument', ['tenants', 'show', 'a', 'b'], /^error: unexpected argument 'b' for 'tenantry tenants show'/],
     ['a flag without its value', ['migrate', '--canary'], /^error: --canary needs a value/],
     ['a malformed number', ['migrate', '--concurrency', 'lots'], /^error: --concurrency must be a whole number, got 'lots'/],
-    ['a value outside the choices', ['migrate', '--on-error', 'ignore'], /^error: --on-error must be one of stop, continue, rollback-all; got 'ignore'/],
+    [
+      'a value outside the choices',
+      ['migrate', '--on-error', 'ignore'],
+      /^error: --on-error must be one of stop, continue, rollback-all; got 'ignore'/,
+    ],
     ['delete without --yes', ['tenants', 'delete', 'acme'], /^error: refusing to delete tenant 'acme' without --yes/],
-    ['servers add without a URL', ['servers', 'add', 'eu-2'], /^error: 'tenantry servers add' needs exactly one of --url <url> or --url-env <VAR>/],
-    ['an unknown isolation', ['tenants', 'create', 'acme', '--name', 'Acme', '--isolation', 'cloud'], /^error: --isolation must be one of schema, database; got 'cloud'/],
+    [
+      'servers add without a URL',
+      ['servers', 'add', 'eu-2'],
+      /^error: 'tenantry servers add' needs exactly one of --url <url> or --url-env <VAR>/,
+    ],
+    [
+      'an unknown isolation',
+      ['tenants', 'create', 'acme', '--name', 'Acme', '--isolation', 'cloud'],
+      /^error: --isolation must be one of schema, database; got 'cloud'/,
+    ],
   ];
   // Refused before any connection (the URL points nowhere): run in-process through main(), the
   // function the bin calls; the subprocess cases below check the real exit codes.

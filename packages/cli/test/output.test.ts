@@ -6,7 +6,10 @@ import { Output, type OutputStream } from '../src/output.js';
 
 class Sink implements OutputStream {
   text = '';
-  constructor(readonly isTTY: boolean, readonly columns = 100) {}
+  constructor(
+    readonly isTTY: boolean,
+    readonly columns = 100,
+  ) {}
   write(chunk: string): boolean {
     this.text += chunk;
     return true;
@@ -27,7 +30,12 @@ describe('output', () => {
     bar.update(2, 'globex failed', '1 failed');
     bar.finish();
     expect(stdout.text).not.toContain('\n');
-    expect(stdout.text.split('\r\u001b[2K')).toEqual(['', '[########----------------------] 1/4 · acme migrated (2 migrations, 35 ms)', '[###############---------------] 2/4 · 1 failed · globex failed', '']);
+    expect(stdout.text.split('\r\u001b[2K')).toEqual([
+      '',
+      '[########----------------------] 1/4 · acme migrated (2 migrations, 35 ms)',
+      '[###############---------------] 2/4 · 1 failed · globex failed',
+      '',
+    ]);
   });
 
   it('prints plain [done/total] lines when stdout is not a terminal', () => {
@@ -43,21 +51,42 @@ describe('output', () => {
     out.print('hello');
     out.progress(1).update(1, 'acme up to date');
     out.result({ ok: true, at: new Date(0), error: Object.assign(new Error('boom'), { code: '22012' }) }, () => out.print('not shown'));
-    expect(JSON.parse(stdout.text)).toEqual({ ok: true, at: '1970-01-01T00:00:00.000Z', error: { name: 'Error', code: '22012', message: 'boom' } });
+    expect(JSON.parse(stdout.text)).toEqual({
+      ok: true,
+      at: '1970-01-01T00:00:00.000Z',
+      error: { name: 'Error', code: '22012', message: 'boom' },
+    });
     expect(stderr.text).toBe('hello\n[1/1] acme up to date\n');
   });
 
   it('aligns tables and cuts long cells', () => {
     const { out, stdout } = output(false);
-    out.table([{ header: 'tenant' }, { header: 'duration', align: 'right' }, { header: 'error', max: 10 }], [['acme', '5 ms', ''], ['globex', '1.2 s', 'a very long error message']]);
-    expect(stdout.text.split('\n')).toEqual(['tenant  duration  error', '------  --------  ----------', 'acme        5 ms', 'globex     1.2 s  a very lo…', '']);
+    out.table(
+      [{ header: 'tenant' }, { header: 'duration', align: 'right' }, { header: 'error', max: 10 }],
+      [
+        ['acme', '5 ms', ''],
+        ['globex', '1.2 s', 'a very long error message'],
+      ],
+    );
+    expect(stdout.text.split('\n')).toEqual([
+      'tenant  duration  error',
+      '------  --------  ----------',
+      'acme        5 ms',
+      'globex     1.2 s  a very lo…',
+      '',
+    ]);
   });
 });
 
 describe('argument parsing', () => {
   it('takes global flags before the command and two-word commands', () => {
     const inv = parseInvocation(['--config', 'x.json', 'tenants', 'rename', 'acme', 'acme-corp', '--json'], COMMANDS);
-    expect(inv).toMatchObject({ kind: 'run', command: { name: 'tenants rename' }, args: { idOrSlug: 'acme', newSlug: 'acme-corp' }, flags: { config: 'x.json', json: true } });
+    expect(inv).toMatchObject({
+      kind: 'run',
+      command: { name: 'tenants rename' },
+      args: { idOrSlug: 'acme', newSlug: 'acme-corp' },
+      flags: { config: 'x.json', json: true },
+    });
   });
 
   it('collects a repeatable flag', () => {
@@ -67,7 +96,9 @@ describe('argument parsing', () => {
 
   it('refuses a flag another command has', () => {
     expect(() => parseInvocation(['tenants', 'list', '--dry-run'], COMMANDS)).toThrow(UsageError);
-    expect(() => parseInvocation(['tenants', 'list', '--dry-run'], COMMANDS)).toThrow("unknown flag '--dry-run' for 'tenantry tenants list'");
+    expect(() => parseInvocation(['tenants', 'list', '--dry-run'], COMMANDS)).toThrow(
+      "unknown flag '--dry-run' for 'tenantry tenants list'",
+    );
   });
 
   it('answers help for a command, a group and the whole CLI', () => {

@@ -77,7 +77,11 @@ type Listener = (...args: unknown[]) => void;
  * unit of work owns the connection and its errors).
  */
 export interface OrmClient {
-  query(config: string | QueryConfig, values?: readonly unknown[] | QueryCallback, callback?: QueryCallback): Promise<pg.QueryResult> | undefined;
+  query(
+    config: string | QueryConfig,
+    values?: readonly unknown[] | QueryCallback,
+    callback?: QueryCallback,
+  ): Promise<pg.QueryResult> | undefined;
   query<S extends { submit(connection: unknown): void }>(submittable: S): S;
   release(err?: Error | boolean): void;
   escapeIdentifier(value: string): string;
@@ -95,7 +99,11 @@ export interface OrmClient {
  * the current unit of work, or in a unit of work of its own.
  */
 export interface OrmPool {
-  query(config: string | QueryConfig, values?: readonly unknown[] | QueryCallback, callback?: QueryCallback): Promise<pg.QueryResult> | undefined;
+  query(
+    config: string | QueryConfig,
+    values?: readonly unknown[] | QueryCallback,
+    callback?: QueryCallback,
+  ): Promise<pg.QueryResult> | undefined;
   connect(): Promise<OrmClient>;
   connect(callback: (err: Error | undefined, client: OrmClient | undefined, release: (err?: Error | boolean) => void) => void): void;
   /** No-op: Tenantry's router owns the connections; close the tenancy instead. */
@@ -243,7 +251,8 @@ class UnitOfWorkClient extends InertEmitter implements OrmClient {
     const cb = (typeof values === 'function' ? values : callback) as QueryCallback | undefined;
     const vals = typeof values === 'function' ? undefined : (values as readonly unknown[] | undefined);
     const text = typeof config === 'string' ? config : (config as QueryConfig | null)?.text;
-    const hasValues = (vals !== undefined && vals.length > 0) || (typeof config === 'object' && ((config as QueryConfig).values?.length ?? 0) > 0);
+    const hasValues =
+      (vals !== undefined && vals.length > 0) || (typeof config === 'object' && ((config as QueryConfig).values?.length ?? 0) > 0);
     const ctl = typeof text === 'string' && !hasValues ? control(text) : undefined;
     const refused = this.#frames.at(-1)?.refused;
     let promise: Promise<pg.QueryResult>;
@@ -255,7 +264,10 @@ class UnitOfWorkClient extends InertEmitter implements OrmClient {
       promise = this.#control(ctl, text!, () => client.query(config as QueryConfig, vals) as Promise<pg.QueryResult>);
     }
     if (cb) {
-      promise.then((r) => cb(null, r), (e: Error) => cb(e));
+      promise.then(
+        (r) => cb(null, r),
+        (e: Error) => cb(e),
+      );
       return undefined as never;
     }
     return promise as never;
@@ -330,7 +342,6 @@ class UnitOfWorkClient extends InertEmitter implements OrmClient {
   escapeLiteral(value: string): string {
     return this.#db.client.escapeLiteral(value);
   }
-
 }
 
 const clients = new WeakMap<TenantDb, UnitOfWorkClient>();
@@ -382,7 +393,6 @@ class Checkout extends InertEmitter implements OrmClient {
   escapeLiteral(value: string): string {
     return this.#client.escapeLiteral(value);
   }
-
 }
 
 /**
@@ -391,7 +401,11 @@ class Checkout extends InertEmitter implements OrmClient {
  * `open` starts and holds until `release()` — its transaction commits or rolls back then.
  * `open`'s promise settles when that unit of work has ended.
  */
-export function checkOutClient(current: TenantDb | undefined, open: (fn: (db: TenantDb) => Promise<void>) => Promise<void>, onRelease?: () => void): Promise<OrmClient> {
+export function checkOutClient(
+  current: TenantDb | undefined,
+  open: (fn: (db: TenantDb) => Promise<void>) => Promise<void>,
+  onRelease?: () => void,
+): Promise<OrmClient> {
   if (current !== undefined) return Promise.resolve(new Checkout(ormClient(current), onRelease));
   return new Promise<OrmClient>((resolve, reject) => {
     let end!: () => void;
@@ -425,15 +439,22 @@ class TenantPool extends InertEmitter implements OrmPool {
 
   query(config: unknown, values?: unknown, callback?: unknown): never {
     if (config !== null && typeof config === 'object' && typeof (config as { submit?: unknown }).submit === 'function') {
-      throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'cursors and streams need a client: check one out with connect() and open a transaction on it');
+      throw new TenantryError(
+        ErrorCodes.INVALID_ARGUMENT,
+        'cursors and streams need a client: check one out with connect() and open a transaction on it',
+      );
     }
     const cb = (typeof values === 'function' ? values : callback) as QueryCallback | undefined;
     const vals = typeof values === 'function' ? undefined : values;
-    const run = (client: OrmClient): Promise<pg.QueryResult> => (client.query as (a: unknown, b?: unknown) => Promise<pg.QueryResult>)(config, vals);
+    const run = (client: OrmClient): Promise<pg.QueryResult> =>
+      (client.query as (a: unknown, b?: unknown) => Promise<pg.QueryResult>)(config, vals);
     const db = currentUnitOfWork(this.#tenancy);
     const promise = db !== undefined ? run(ormClient(db)) : this.#tenancy.withTenant((uow) => run(ormClient(uow)), this.#options);
     if (cb) {
-      promise.then((r) => cb(null, r), (e: Error) => cb(e));
+      promise.then(
+        (r) => cb(null, r),
+        (e: Error) => cb(e),
+      );
       return undefined as never;
     }
     return promise as never;
@@ -458,7 +479,6 @@ class TenantPool extends InertEmitter implements OrmPool {
   async end(): Promise<void> {
     // Tenantry's router owns the connections.
   }
-
 }
 
 /**

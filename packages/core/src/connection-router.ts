@@ -72,7 +72,12 @@ export class ConnectionRouter {
   readonly #pending = new Map<string, Promise<Entry>>();
   #closed = false;
 
-  constructor(options: PoolOptions & { capacity?: number }, applicationName: string, logger: Logger, lookup: (id: string) => Promise<ServerTarget | undefined>) {
+  constructor(
+    options: PoolOptions & { capacity?: number },
+    applicationName: string,
+    logger: Logger,
+    lookup: (id: string) => Promise<ServerTarget | undefined>,
+  ) {
     const o = {
       max: options.capacity ?? options.max ?? 10,
       databasePoolMax: options.databasePoolMax ?? 2,
@@ -104,7 +109,14 @@ export class ConnectionRouter {
   addServer(server: ServerTarget): void {
     const old = this.#entries.get(server.id);
     const primary = new ServerPool(server.id, server.url, this.#settings, this.#logger);
-    const replica = server.replicaUrl ? new ServerPool(`${server.id}:replica`, server.replicaUrl, { ...this.#settings, applicationName: `${this.#settings.applicationName}:replica` }, this.#logger) : undefined;
+    const replica = server.replicaUrl
+      ? new ServerPool(
+          `${server.id}:replica`,
+          server.replicaUrl,
+          { ...this.#settings, applicationName: `${this.#settings.applicationName}:replica` },
+          this.#logger,
+        )
+      : undefined;
     this.#entries.set(server.id, {
       primary,
       replica,
@@ -147,7 +159,10 @@ export class ConnectionRouter {
     if (!pending) {
       pending = (async () => {
         const target = await this.#lookup(serverId);
-        if (!target) throw new TenantryError(ErrorCodes.SERVER_UNAVAILABLE, `unknown server '${serverId}'; add it with tenancy.servers.add()`, { context: { server: serverId } });
+        if (!target)
+          throw new TenantryError(ErrorCodes.SERVER_UNAVAILABLE, `unknown server '${serverId}'; add it with tenancy.servers.add()`, {
+            context: { server: serverId },
+          });
         if (!this.#entries.has(serverId)) this.addServer(target);
         return this.#entries.get(serverId)!;
       })().finally(() => this.#pending.delete(serverId));

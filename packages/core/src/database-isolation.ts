@@ -102,11 +102,16 @@ export class DatabaseIsolation implements IsolationStrategy {
       const owner = tenant.role === null ? '' : ` owner ${quoteIdent(tenant.role)}`;
       const cloned = await this.#withMain(tenant.server, async (main) => {
         if (tenant.role !== null) await createTenantRole(main, tenant.role);
-        const done = template !== undefined && (await this.#clone(main, name, template, owner).catch((err: unknown) => {
-          this.#ready.delete(`${tenant.server}/${template}`);
-          this.#logger.warn({ err, server: tenant.server, template }, 'cloning the template failed; creating the tenant database and migrating it');
-          return false;
-        }));
+        const done =
+          template !== undefined &&
+          (await this.#clone(main, name, template, owner).catch((err: unknown) => {
+            this.#ready.delete(`${tenant.server}/${template}`);
+            this.#logger.warn(
+              { err, server: tenant.server, template },
+              'cloning the template failed; creating the tenant database and migrating it',
+            );
+            return false;
+          }));
         if (!done) await main.query(`create database ${name}${owner}`);
         await main.query(`revoke connect, temporary on database ${name} from public`);
         await main.query(`comment on database ${name} is ${quoteLiteral(this.#marker)}`);
@@ -120,7 +125,9 @@ export class DatabaseIsolation implements IsolationStrategy {
         return ledger;
       });
     } catch (err) {
-      await this.drop(tenant).catch((e: unknown) => this.#logger.error({ err: e, tenant: tenant.id }, 'could not drop a half-made tenant database'));
+      await this.drop(tenant).catch((e: unknown) =>
+        this.#logger.error({ err: e, tenant: tenant.id }, 'could not drop a half-made tenant database'),
+      );
       throw err;
     }
   }

@@ -22,7 +22,12 @@ function describe(input: unknown): string {
  * @example assertSlug('acme-corp') // 'acme-corp'
  */
 export function assertSlug(input: unknown): string {
-  if (typeof input !== 'string' || !SLUG_PATTERN.test(input) || input.includes('--') || RESERVED_PREFIXES.some((p) => input.startsWith(p))) {
+  if (
+    typeof input !== 'string' ||
+    !SLUG_PATTERN.test(input) ||
+    input.includes('--') ||
+    RESERVED_PREFIXES.some((p) => input.startsWith(p))
+  ) {
     throw new TenantryError(
       ErrorCodes.INVALID_TENANT_ID,
       `invalid tenant slug ${describe(input)}: use 3–63 lowercase letters, digits and single hyphens, starting with a letter and not ending with a hyphen (e.g. 'acme-corp')`,
@@ -79,7 +84,8 @@ export function quoteIdent(input: string): string {
  * user text.
  */
 export function quoteLiteral(input: string): string {
-  if (!/^[A-Za-z0-9:_-]{1,200}$/.test(input)) throw new TenantryError(ErrorCodes.INTERNAL, `refusing to quote ${describe(input)} as a literal`);
+  if (!/^[A-Za-z0-9:_-]{1,200}$/.test(input))
+    throw new TenantryError(ErrorCodes.INTERNAL, `refusing to quote ${describe(input)} as a literal`);
   return `'${input}'`;
 }
 
@@ -100,7 +106,10 @@ const DOMAIN_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
  */
 export function assertDomain(input: unknown): string {
   const fail = (): never => {
-    throw new TenantryError(ErrorCodes.INVALID_DOMAIN, `invalid domain ${describe(input)}: give a host name such as 'app.acme.com' (no scheme, port or path; punycode for non-ASCII names)`);
+    throw new TenantryError(
+      ErrorCodes.INVALID_DOMAIN,
+      `invalid domain ${describe(input)}: give a host name such as 'app.acme.com' (no scheme, port or path; punycode for non-ASCII names)`,
+    );
   };
   if (typeof input !== 'string' || input.length > 254) return fail();
   const host = input.toLowerCase().replace(/\.$/, '');

@@ -68,13 +68,18 @@ export async function reconcile(d: ReconcileDeps): Promise<ReconcileReport> {
    */
   const settle = async (tenant: Tenant, targetVersion: string | null): Promise<void> => {
     if (tenant.server === d.registryServer && d.capacity < 2) {
-      throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, `settling tenant '${tenant.slug}' needs two connections to the registry's server at once but pool.max is ${d.capacity}; raise pool.max to at least 2`);
+      throw new TenantryError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `settling tenant '${tenant.slug}' needs two connections to the registry's server at once but pool.max is ${d.capacity}; raise pool.max to at least 2`,
+      );
     }
     const lock = await admin.connect();
     try {
       // Held in an open transaction, like the provisioning process's own (PgBouncer-safe).
       await lock.query('begin');
-      const { rows } = await lock.query<{ ok: boolean }>('select pg_try_advisory_xact_lock(hashtextextended($1, 0)) as ok', [lifecycleLockKey(tenant.id)]);
+      const { rows } = await lock.query<{ ok: boolean }>('select pg_try_advisory_xact_lock(hashtextextended($1, 0)) as ok', [
+        lifecycleLockKey(tenant.id),
+      ]);
       if (!rows[0]?.ok) {
         await lock.query('rollback');
         inProgress.push({ id: tenant.id, slug: tenant.slug });
@@ -95,13 +100,30 @@ export async function reconcile(d: ReconcileDeps): Promise<ReconcileReport> {
           const ledger = target === null ? undefined : await completeLedger(d, strategy, fresh, target);
           if (ledger) {
             await d.registry.recordMigrations(lock, fresh.id, ledger);
-            await d.registry.transition(fresh.id, { from: ['PROVISIONING'], to: 'ACTIVE', action: 'provisioned', actor: 'reconcile', detail: { reconciled: true }, schemaVersion: ledger.at(-1)?.name ?? null }, lock);
+            await d.registry.transition(
+              fresh.id,
+              {
+                from: ['PROVISIONING'],
+                to: 'ACTIVE',
+                action: 'provisioned',
+                actor: 'reconcile',
+                detail: { reconciled: true },
+                schemaVersion: ledger.at(-1)?.name ?? null,
+              },
+              lock,
+            );
             finished.push({ id: fresh.id, slug: fresh.slug });
           } else {
             await strategy.drop(fresh);
             await d.registry.transition(
               fresh.id,
-              { from: ['PROVISIONING'], to: 'FAILED', action: 'failed', actor: 'reconcile', error: 'provisioning was interrupted (the process stopped); nothing was kept — delete the tenant and create it again' },
+              {
+                from: ['PROVISIONING'],
+                to: 'FAILED',
+                action: 'failed',
+                actor: 'reconcile',
+                error: 'provisioning was interrupted (the process stopped); nothing was kept — delete the tenant and create it again',
+              },
               lock,
             );
             cleaned.push({ id: fresh.id, slug: fresh.slug, status: 'FAILED' });
@@ -163,7 +185,12 @@ export async function reconcile(d: ReconcileDeps): Promise<ReconcileReport> {
 }
 
 /** The tenant's ledger if its container exists and reached `target` ('' = no migrations), else undefined. */
-async function completeLedger(d: ReconcileDeps, strategy: IsolationStrategy, tenant: Tenant, target: string): Promise<AppliedMigration[] | undefined> {
+async function completeLedger(
+  d: ReconcileDeps,
+  strategy: IsolationStrategy,
+  tenant: Tenant,
+  target: string,
+): Promise<AppliedMigration[] | undefined> {
   const admin = await d.router.admin(tenant.server);
   const main = await admin.connect();
   try {

@@ -135,7 +135,8 @@ export class ServerPool {
    *   every statement carries itself.
    */
   acquire(database: string = this.mainDatabase, affinity?: string): Promise<PooledClient> {
-    if (this.#closed) return Promise.reject(new TenantryError(ErrorCodes.TENANCY_CLOSED, 'the tenancy was closed; create a new one with createTenancy()'));
+    if (this.#closed)
+      return Promise.reject(new TenantryError(ErrorCodes.TENANCY_CLOSED, 'the tenancy was closed; create a new one with createTenancy()'));
     if (this.#downUntil !== 0 && Date.now() < this.#downUntil) return Promise.reject(this.#unavailable(this.#lastError));
     const idle = this.#takeIdle(database, affinity);
     if (idle !== undefined) return Promise.resolve(this.#checkout(idle, affinity));
@@ -157,7 +158,13 @@ export class ServerPool {
     conn.uses++;
     conn.lastUsed = Date.now();
     const expired = conn.uses >= this.#s.maxUses || conn.lastUsed - conn.created >= this.#s.maxLifetimeSeconds * 1000;
-    if (destroy || expired || this.#closed || this.#closing.has(conn.database) || !(client as unknown as { _queryable?: boolean })._queryable) {
+    if (
+      destroy ||
+      expired ||
+      this.#closed ||
+      this.#closing.has(conn.database) ||
+      !(client as unknown as { _queryable?: boolean })._queryable
+    ) {
       if (destroy) this.#destroyed++;
       void this.#close(conn);
       this.#pump();
@@ -283,7 +290,9 @@ export class ServerPool {
       if (victim === undefined) return undefined;
       this.#evictions++;
       // Connect once the victim's slot is free; reserve nothing meanwhile (the pump re-checks).
-      return this.#close(victim).then(() => (this.#open < this.#s.capacity ? this.#connect(database) : this.#openOrWait(database, undefined)));
+      return this.#close(victim).then(() =>
+        this.#open < this.#s.capacity ? this.#connect(database) : this.#openOrWait(database, undefined),
+      );
     }
     return this.#connect(database);
   }
@@ -306,7 +315,7 @@ export class ServerPool {
 
   /** Serves waiters, oldest first, from idle connections or free budget. */
   #pump(): void {
-    for (let i = 0; i < this.#waiters.length; ) {
+    for (let i = 0; i < this.#waiters.length;) {
       const w = this.#waiters[i]!;
       const idle = this.#takeIdle(w.database, w.affinity);
       const ready = idle ? Promise.resolve(idle) : this.#tryOpen(w.database);
@@ -328,7 +337,16 @@ export class ServerPool {
       application_name: this.#s.applicationName,
       connectionTimeoutMillis: this.#s.connectTimeoutMillis,
     });
-    const conn: Conn = { client, database, affinity: undefined, created: Date.now(), uses: 0, lastUsed: Date.now(), idle: false, closed: false };
+    const conn: Conn = {
+      client,
+      database,
+      affinity: undefined,
+      created: Date.now(),
+      uses: 0,
+      lastUsed: Date.now(),
+      idle: false,
+      closed: false,
+    };
     client.on('error', (err) => {
       // An idle connection whose server went away: drop it. An in-use one is handled by its user.
       if (conn.idle) {
@@ -343,10 +361,14 @@ export class ServerPool {
       this.#release(conn);
       client.end().catch(() => undefined);
       if (sqlState(err) === '3D000') {
-        throw new TenantryError(ErrorCodes.TENANT_NOT_FOUND, `database '${database}' does not exist on server '${this.id}'; run tenancy.reconcile() to find registry rows without data`, {
-          cause: err,
-          context: { server: this.id },
-        });
+        throw new TenantryError(
+          ErrorCodes.TENANT_NOT_FOUND,
+          `database '${database}' does not exist on server '${this.id}'; run tenancy.reconcile() to find registry rows without data`,
+          {
+            cause: err,
+            context: { server: this.id },
+          },
+        );
       }
       if (classifyPgError(err).connectionLevel) {
         this.#downUntil = Date.now() + this.#s.retryDelayMillis;
@@ -358,7 +380,8 @@ export class ServerPool {
     this.#downUntil = 0;
     this.#opened++;
     conns.set(client, conn);
-    (client as unknown as { release: (err?: Error | boolean) => void }).release = (err?: Error | boolean) => this.release(client, err !== undefined && err !== false);
+    (client as unknown as { release: (err?: Error | boolean) => void }).release = (err?: Error | boolean) =>
+      this.release(client, err !== undefined && err !== false);
     return conn;
   }
 
@@ -411,9 +434,13 @@ export class ServerPool {
 
   #unavailable(cause: unknown): TenantryError {
     const detail = cause instanceof Error ? cause.message : String(cause);
-    return new TenantryError(ErrorCodes.SERVER_UNAVAILABLE, `PostgreSQL server '${this.id}' is unavailable (${detail}); check that it is running and reachable`, {
-      cause,
-      context: { server: this.id, retryAfterSeconds: Math.max(1, Math.ceil(this.#s.retryDelayMillis / 1000)) },
-    });
+    return new TenantryError(
+      ErrorCodes.SERVER_UNAVAILABLE,
+      `PostgreSQL server '${this.id}' is unavailable (${detail}); check that it is running and reachable`,
+      {
+        cause,
+        context: { server: this.id, retryAfterSeconds: Math.max(1, Math.ceil(this.#s.retryDelayMillis / 1000)) },
+      },
+    );
   }
 }

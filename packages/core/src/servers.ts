@@ -83,25 +83,38 @@ export class Servers {
 
   /** Registers a server after checking that it accepts connections. Throws `SERVER_EXISTS`, `SERVER_UNAVAILABLE`, `ENCRYPTION_KEY_REQUIRED`. */
   async add(input: AddServerInput): Promise<ServerInfo> {
-    if (input === null || typeof input !== 'object') throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'servers.add() takes { id, url, capacity?, replicaUrl? }');
+    if (input === null || typeof input !== 'object')
+      throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'servers.add() takes { id, url, capacity?, replicaUrl? }');
     if (typeof input.id !== 'string' || !SERVER_ID.test(input.id)) {
-      throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'server id must be 1–63 lowercase letters, digits and hyphens, starting with a letter (e.g. eu-2)');
+      throw new TenantryError(
+        ErrorCodes.INVALID_ARGUMENT,
+        'server id must be 1–63 lowercase letters, digits and hyphens, starting with a letter (e.g. eu-2)',
+      );
     }
     const url = checkUrl(input.url, 'url');
     const replicaUrl = input.replicaUrl === undefined || input.replicaUrl === null ? null : checkUrl(input.replicaUrl, 'replicaUrl');
     const capacity = input.capacity ?? null;
-    if (capacity !== null && (!Number.isInteger(capacity) || capacity < 0)) throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'capacity must be a non-negative integer');
+    if (capacity !== null && (!Number.isInteger(capacity) || capacity < 0))
+      throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'capacity must be a non-negative integer');
     const cipher = this.#cipher();
     await probe(input.id, url);
     if (replicaUrl) await probe(`${input.id}:replica`, replicaUrl);
-    await this.#d.registry.insert({ id: input.id, url: cipher.encrypt(url), replicaUrl: replicaUrl ? cipher.encrypt(replicaUrl) : null, capacity });
+    await this.#d.registry.insert({
+      id: input.id,
+      url: cipher.encrypt(url),
+      replicaUrl: replicaUrl ? cipher.encrypt(replicaUrl) : null,
+      capacity,
+    });
     this.#d.logger.info({ server: input.id, host: redactUrl(url) }, 'server added');
     return await this.get(input.id);
   }
 
   async get(id: string): Promise<ServerInfo> {
     const row = await this.#d.registry.get(id);
-    if (!row) throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${id}'; list them with tenancy.servers.list()`, { context: { server: id } });
+    if (!row)
+      throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${id}'; list them with tenancy.servers.list()`, {
+        context: { server: id },
+      });
     return this.#info(row);
   }
 
@@ -111,13 +124,15 @@ export class Servers {
 
   /** Stops placing new tenants on a server (its tenants keep working). */
   async drain(id: string): Promise<ServerInfo> {
-    if (!(await this.#d.registry.setDraining(id, true))) throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${id}'`, { context: { server: id } });
+    if (!(await this.#d.registry.setDraining(id, true)))
+      throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${id}'`, { context: { server: id } });
     return await this.get(id);
   }
 
   /** Lets a drained server take new tenants again. */
   async undrain(id: string): Promise<ServerInfo> {
-    if (!(await this.#d.registry.setDraining(id, false))) throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${id}'`, { context: { server: id } });
+    if (!(await this.#d.registry.setDraining(id, false)))
+      throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${id}'`, { context: { server: id } });
     return await this.get(id);
   }
 
@@ -149,7 +164,8 @@ export class Servers {
   async target(id: string): Promise<ServerTarget | undefined> {
     const row = await this.#d.registry.get(id);
     if (!row) return undefined;
-    if (row.url === null) return { id, url: this.#d.registryUrl, replicaUrl: row.replicaUrl === null ? null : this.#cipher().decrypt(row.replicaUrl) };
+    if (row.url === null)
+      return { id, url: this.#d.registryUrl, replicaUrl: row.replicaUrl === null ? null : this.#cipher().decrypt(row.replicaUrl) };
     const cipher = this.#cipher();
     return { id, url: cipher.decrypt(row.url), replicaUrl: row.replicaUrl === null ? null : cipher.decrypt(row.replicaUrl) };
   }

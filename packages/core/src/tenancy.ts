@@ -20,7 +20,13 @@ import type { IsolationKind } from './types.js';
 import { currentContext, enterContext } from './tenant-context.js';
 import { Tenants, notFound, type LifecycleStep } from './tenants.js';
 import { TenantDb, cleanConnection, type UnitOfWorkOptions } from './unit-of-work.js';
-import { Migrator, type MigrateOptions, type MigrationStatusReport, type MigrationSummary, type RollbackOptions } from './migrations/migrator.js';
+import {
+  Migrator,
+  type MigrateOptions,
+  type MigrationStatusReport,
+  type MigrationSummary,
+  type RollbackOptions,
+} from './migrations/migrator.js';
 import { runConcurrently, Semaphore } from './fan-out.js';
 import { inTenantTransaction } from './tenant-admin.js';
 import { performance } from 'node:perf_hooks';
@@ -197,8 +203,17 @@ export class Tenancy {
     this.#lifecycleSlots = new Semaphore(parts.poolMax - 1);
     const marker = `tenantry:${parts.registryId}`;
     this.#marker = marker;
-    this.#strategies = { schema: new SchemaIsolation(parts.router, marker), database: new DatabaseIsolation(parts.router, parts.logger, marker) };
-    this.servers = new Servers({ registry: parts.servers, router: parts.router, cipher: () => this.#cipher, registryUrl: parts.registryUrl, logger: parts.logger });
+    this.#strategies = {
+      schema: new SchemaIsolation(parts.router, marker),
+      database: new DatabaseIsolation(parts.router, parts.logger, marker),
+    };
+    this.servers = new Servers({
+      registry: parts.servers,
+      router: parts.router,
+      cipher: () => this.#cipher,
+      registryUrl: parts.registryUrl,
+      logger: parts.logger,
+    });
     this.#migrator = new Migrator({
       registry: parts.registry,
       cache: parts.cache,
@@ -238,9 +253,13 @@ export class Tenancy {
    * Such an operation holds that connection while it needs one more, so at most
    * `pool.max - 1` run at once: they can never all hold one and wait for another.
    */
-  async #lifecycle<T>(tenant: Tenant, fn: (lockInTransaction: string | undefined, lockDb: Queryable | undefined) => Promise<T>): Promise<T> {
+  async #lifecycle<T>(
+    tenant: Tenant,
+    fn: (lockInTransaction: string | undefined, lockDb: Queryable | undefined) => Promise<T>,
+  ): Promise<T> {
     const key = lifecycleLockKey(tenant.id);
-    if (tenant.isolation === 'schema' && tenant.server === REGISTRY_SERVER && tenant.status === 'PROVISIONING') return await fn(key, undefined);
+    if (tenant.isolation === 'schema' && tenant.server === REGISTRY_SERVER && tenant.status === 'PROVISIONING')
+      return await fn(key, undefined);
     if (tenant.server === REGISTRY_SERVER && this.#router.capacity < 2) {
       throw new TenantryError(
         ErrorCodes.INVALID_ARGUMENT,
@@ -305,7 +324,9 @@ export class Tenancy {
     let count = 0;
     try {
       await client.query('begin');
-      const { rows } = await client.query<{ id: string; url: string | null; replica_url: string | null }>('select id, url, replica_url from tenantry.servers order by id for update');
+      const { rows } = await client.query<{ id: string; url: string | null; replica_url: string | null }>(
+        'select id, url, replica_url from tenantry.servers order by id for update',
+      );
       const reencrypt = (stored: string | null): string | null => {
         if (stored === null) return null;
         count++;
@@ -376,7 +397,8 @@ export class Tenancy {
   async #eachTenant<T>(fn: (tenant: Tenant) => Promise<T>, options: ForEachTenantOptions): Promise<TenantRunResult<T>[]> {
     this.#assertOpen();
     const concurrency = options.concurrency ?? 4;
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'concurrency must be a positive integer');
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'concurrency must be a positive integer');
     const targets: Tenant[] = [];
     if (options.tenants !== undefined) {
       for (const ref of options.tenants) targets.push(await this.resolve(ref));
@@ -406,8 +428,13 @@ export class Tenancy {
    * Runs one SQL statement (with bind parameters) in every ACTIVE tenant; a result per tenant
    * (stancl's `tenants:run`).
    */
-  async runSql(sql: string, values?: readonly unknown[], options: ForEachTenantOptions = {}): Promise<TenantRunResult<{ rowCount: number | null; rows: Record<string, unknown>[] }>[]> {
-    if (typeof sql !== 'string' || sql.trim() === '') throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'runSql() needs an SQL statement');
+  async runSql(
+    sql: string,
+    values?: readonly unknown[],
+    options: ForEachTenantOptions = {},
+  ): Promise<TenantRunResult<{ rowCount: number | null; rows: Record<string, unknown>[] }>[]> {
+    if (typeof sql !== 'string' || sql.trim() === '')
+      throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'runSql() needs an SQL statement');
     return await this.forEachTenant(async (db) => {
       const r = await db.query(sql, values);
       return { rowCount: r.rowCount, rows: r.rows };
@@ -443,7 +470,11 @@ export class Tenancy {
    */
   withTenant<T>(tenant: string | Tenant, fn: (db: TenantDb) => Promise<T>, options?: UnitOfWorkOptions): Promise<T>;
   withTenant<T>(fn: (db: TenantDb) => Promise<T>, options?: UnitOfWorkOptions): Promise<T>;
-  async withTenant<T>(a: string | Tenant | ((db: TenantDb) => Promise<T>), b?: ((db: TenantDb) => Promise<T>) | UnitOfWorkOptions, c?: UnitOfWorkOptions): Promise<T> {
+  async withTenant<T>(
+    a: string | Tenant | ((db: TenantDb) => Promise<T>),
+    b?: ((db: TenantDb) => Promise<T>) | UnitOfWorkOptions,
+    c?: UnitOfWorkOptions,
+  ): Promise<T> {
     let fn: (db: TenantDb) => Promise<T>;
     let options: UnitOfWorkOptions | undefined;
     let tenant: Tenant;
@@ -452,7 +483,8 @@ export class Tenancy {
       options = b as UnitOfWorkOptions | undefined;
       tenant = await this.#fromContext();
     } else {
-      if (typeof b !== 'function') throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'withTenant(tenant, fn, options?) needs a function as its second argument');
+      if (typeof b !== 'function')
+        throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'withTenant(tenant, fn, options?) needs a function as its second argument');
       fn = b;
       options = c;
       tenant = this.#cachedActive(a) ?? (await this.resolve(a));
@@ -480,7 +512,11 @@ export class Tenancy {
       if (this.#onUnitOfWork !== undefined) {
         const durationMs = performance.now() - started;
         try {
-          this.#onUnitOfWork(failure ? { tenant, outcome: 'error', readOnly, durationMs, error: failure.error } : { tenant, outcome: 'ok', readOnly, durationMs });
+          this.#onUnitOfWork(
+            failure
+              ? { tenant, outcome: 'error', readOnly, durationMs, error: failure.error }
+              : { tenant, outcome: 'ok', readOnly, durationMs },
+          );
         } catch (err) {
           this.#logger.warn({ err }, 'onUnitOfWork threw; ignored');
         }
@@ -544,7 +580,11 @@ export class Tenancy {
       if (trusted) this.#cache.setDomain(host, id, epoch);
     }
     if (id === null) {
-      throw new TenantryError(ErrorCodes.TENANT_NOT_FOUND, `no tenant has the domain '${host}'; register it with tenancy.tenants.addDomain()`, { context: { tenant: host } });
+      throw new TenantryError(
+        ErrorCodes.TENANT_NOT_FOUND,
+        `no tenant has the domain '${host}'; register it with tenancy.tenants.addDomain()`,
+        { context: { tenant: host } },
+      );
     }
     return await this.resolve(id);
   }
@@ -599,7 +639,10 @@ export class Tenancy {
   async #fromContext(): Promise<Tenant> {
     const ctx = currentContext();
     if (ctx === undefined) {
-      throw new TenantryError(ErrorCodes.TENANT_REQUIRED, 'no tenant in the current context: pass one to withTenant(tenant, fn), or run inside tenancy.run(tenant, fn)');
+      throw new TenantryError(
+        ErrorCodes.TENANT_REQUIRED,
+        'no tenant in the current context: pass one to withTenant(tenant, fn), or run inside tenancy.run(tenant, fn)',
+      );
     }
     // Re-check the status: the context may be older than a suspension.
     return this.#cachedActive(ctx.tenant.id) ?? (await this.resolve(ctx.tenant.id));
@@ -616,11 +659,21 @@ function gate(tenant: Tenant | undefined, asked: string): Tenant {
     case 'ACTIVE':
       return tenant;
     case 'SUSPENDED':
-      throw new TenantryError(ErrorCodes.TENANT_SUSPENDED, `tenant '${tenant.slug}' is SUSPENDED; resume it with tenancy.tenants.resume('${tenant.slug}')`, { context: { tenant: tenant.slug } });
+      throw new TenantryError(
+        ErrorCodes.TENANT_SUSPENDED,
+        `tenant '${tenant.slug}' is SUSPENDED; resume it with tenancy.tenants.resume('${tenant.slug}')`,
+        { context: { tenant: tenant.slug } },
+      );
     case 'FAILED':
-      throw new TenantryError(ErrorCodes.TENANT_NOT_READY, `tenant '${tenant.slug}' failed to provision (${tenant.errorMessage ?? 'no detail'}); delete it and create it again`, { context: { tenant: tenant.slug } });
+      throw new TenantryError(
+        ErrorCodes.TENANT_NOT_READY,
+        `tenant '${tenant.slug}' failed to provision (${tenant.errorMessage ?? 'no detail'}); delete it and create it again`,
+        { context: { tenant: tenant.slug } },
+      );
     default:
-      throw new TenantryError(ErrorCodes.TENANT_NOT_READY, `tenant '${tenant.slug}' is ${tenant.status}; retry in a few seconds`, { context: { tenant: tenant.slug, retryAfterSeconds: 5 } });
+      throw new TenantryError(ErrorCodes.TENANT_NOT_READY, `tenant '${tenant.slug}' is ${tenant.status}; retry in a few seconds`, {
+        context: { tenant: tenant.slug, retryAfterSeconds: 5 },
+      });
   }
 }
 
@@ -639,14 +692,19 @@ function gate(tenant: Tenant | undefined, asked: string): Tenant {
  * await tenancy.close();
  */
 export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
-  if (options === null || typeof options !== 'object') throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'createTenancy() takes an options object with at least registryUrl');
+  if (options === null || typeof options !== 'object')
+    throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'createTenancy() takes an options object with at least registryUrl');
   const opts = Object.freeze({ ...options });
   if (typeof opts.registryUrl !== 'string' || !/^postgres(ql)?:\/\//.test(opts.registryUrl)) {
-    throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'registryUrl must be a postgres:// URL, e.g. postgres://user:password@localhost:5432/app');
+    throw new TenantryError(
+      ErrorCodes.INVALID_ARGUMENT,
+      'registryUrl must be a postgres:// URL, e.g. postgres://user:password@localhost:5432/app',
+    );
   }
   const logger = opts.logger ?? silentLogger;
   const applicationName = opts.applicationName ?? 'tenantry';
-  const migrations = opts.migrations === undefined ? migrationList([]) : typeof opts.migrations === 'string' ? sqlFolder(opts.migrations) : opts.migrations;
+  const migrations =
+    opts.migrations === undefined ? migrationList([]) : typeof opts.migrations === 'string' ? sqlFolder(opts.migrations) : opts.migrations;
   const seeds = opts.seeds === undefined ? undefined : typeof opts.seeds === 'string' ? sqlFolder(opts.seeds) : opts.seeds;
   // Fail at start, not at the first create, when the migration folder is broken.
   await migrations.load();
@@ -654,7 +712,12 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
   const keyText = opts.encryptionKey ?? process.env['TENANTRY_ENCRYPTION_KEY'];
   const cipher = keyText ? UrlCipher.parse(keyText) : undefined;
   let servers: Servers | undefined;
-  const router = new ConnectionRouter({ ...opts.pool, ...(opts.maxConnectionsPerServer === undefined ? {} : { capacity: opts.maxConnectionsPerServer }) }, applicationName, logger, async (id) => servers?.target(id));
+  const router = new ConnectionRouter(
+    { ...opts.pool, ...(opts.maxConnectionsPerServer === undefined ? {} : { capacity: opts.maxConnectionsPerServer }) },
+    applicationName,
+    logger,
+    async (id) => servers?.target(id),
+  );
   router.addServer({ id: REGISTRY_SERVER, url: opts.registryUrl });
   const registryPool = router.adminSync(REGISTRY_SERVER);
   try {
@@ -662,7 +725,11 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
   } catch (err) {
     await router.close();
     if (err instanceof TenantryError && err.code !== ErrorCodes.SERVER_UNAVAILABLE) throw err;
-    throw new TenantryError(ErrorCodes.SERVER_UNAVAILABLE, `cannot prepare the registry at ${describeUrl(opts.registryUrl)}: ${(err as Error).message}`, { cause: err, context: { server: REGISTRY_SERVER } });
+    throw new TenantryError(
+      ErrorCodes.SERVER_UNAVAILABLE,
+      `cannot prepare the registry at ${describeUrl(opts.registryUrl)}: ${(err as Error).message}`,
+      { cause: err, context: { server: REGISTRY_SERVER } },
+    );
   }
   const cache = new TenantCache(opts.cache);
   let listener: RegistryListener | undefined;
@@ -679,7 +746,10 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
   if (tenantRoles && !(await canCreateRoles(registryPool))) {
     if (opts.tenantRoles === true) {
       await router.close();
-      throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'tenantRoles needs a registry user that may create roles: ALTER ROLE <app user> CREATEROLE, or set tenantRoles: false');
+      throw new TenantryError(
+        ErrorCodes.INVALID_ARGUMENT,
+        'tenantRoles needs a registry user that may create roles: ALTER ROLE <app user> CREATEROLE, or set tenantRoles: false',
+      );
     }
     logger.warn({}, 'per-tenant roles are off: the registry user may not create roles (grant it CREATEROLE to turn them on)');
     tenantRoles = false;
@@ -710,7 +780,8 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
       logger.error({ err }, 'reconcile at start failed; call tenancy.reconcile() to retry');
       return undefined;
     });
-    if (report && (report.finished.length > 0 || report.cleaned.length > 0)) logger.warn({ finished: report.finished, cleaned: report.cleaned }, 'reconcile settled tenants left behind by stopped processes');
+    if (report && (report.finished.length > 0 || report.cleaned.length > 0))
+      logger.warn({ finished: report.finished, cleaned: report.cleaned }, 'reconcile settled tenants left behind by stopped processes');
   }
   return tenancy;
 }

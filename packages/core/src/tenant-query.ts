@@ -82,7 +82,10 @@ function prefixBind(prefix: RoutePrefix, named: boolean): Buffer {
   if (buf === undefined) {
     const mode = prefixMode(prefix);
     buf = Buffer.concat([
-      serialize.bind({ statement: named ? PREFIX[mode].name : '', values: prefix.role === null ? [prefix.searchPath] : [prefix.searchPath, prefix.role] }),
+      serialize.bind({
+        statement: named ? PREFIX[mode].name : '',
+        values: prefix.role === null ? [prefix.searchPath] : [prefix.searchPath, prefix.role],
+      }),
       serialize.execute({}),
     ]);
     cache.set(prefix, buf);
@@ -123,7 +126,19 @@ export class RoutePrefixes {
 }
 
 /** Statements that leave session state behind; the connection is reset before reuse. */
-const SESSION_TAGS = new Set(['SET', 'RESET', 'DECLARE CURSOR', 'PREPARE', 'LISTEN', 'LOAD', 'DISCARD', 'DEALLOCATE', 'DEALLOCATE ALL', 'SET CONSTRAINTS', 'CLOSE CURSOR']);
+const SESSION_TAGS = new Set([
+  'SET',
+  'RESET',
+  'DECLARE CURSOR',
+  'PREPARE',
+  'LISTEN',
+  'LOAD',
+  'DISCARD',
+  'DEALLOCATE',
+  'DEALLOCATE ALL',
+  'SET CONSTRAINTS',
+  'CLOSE CURSOR',
+]);
 const SESSION_TEXT = /\b(temp|temporary|pg_temp|hold|session|set_config|dblink_connect)\b|advisory_lock/i;
 const SET_LOCAL_TEXT = /^\s*set\s+local\b/i;
 /** Statement texts repeat: remember which ones may touch session state. */
@@ -179,7 +194,15 @@ export class TenantQuery {
    * @param status the connection's transaction status at submit time (`I`, `T`, `E`); in a
    *   failed transaction (`E`) the prefix is left out so that `ROLLBACK` can run.
    */
-  constructor(config: QueryConfig, prefix: RoutePrefix, state: ConnectionState, preparePrefix: boolean, begin: boolean, status: () => string | null, callback: Callback) {
+  constructor(
+    config: QueryConfig,
+    prefix: RoutePrefix,
+    state: ConnectionState,
+    preparePrefix: boolean,
+    begin: boolean,
+    status: () => string | null,
+    callback: Callback,
+  ) {
     this.#begin = begin;
     this.#status = status;
     this.text = config.text;

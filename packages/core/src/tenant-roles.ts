@@ -18,7 +18,10 @@ export async function createTenantRole(client: { query(text: string): Promise<un
  * the role still owns and revokes what others granted it in this database (large objects,
  * privileges another tenant gave it), which would otherwise block `DROP ROLE`.
  */
-export async function dropTenantRole(client: { query(text: string, values?: unknown[]): Promise<{ rowCount: number | null }> }, role: string): Promise<void> {
+export async function dropTenantRole(
+  client: { query(text: string, values?: unknown[]): Promise<{ rowCount: number | null }> },
+  role: string,
+): Promise<void> {
   const { rowCount } = await client.query('select 1 from pg_roles where rolname = $1', [role]);
   if (rowCount === 0) return;
   await client.query(`drop owned by ${quoteIdent(role)}`);

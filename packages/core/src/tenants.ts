@@ -70,7 +70,10 @@ export interface TenantsDeps {
    * be taken inside the schema transaction (same database as the registry), `fn` gets its key;
    * otherwise it gets the registry connection holding the lock, for registry writes.
    */
-  readonly lifecycle: <T>(tenant: Tenant, fn: (lockInTransaction: string | undefined, lockDb: Queryable | undefined) => Promise<T>) => Promise<T>;
+  readonly lifecycle: <T>(
+    tenant: Tenant,
+    fn: (lockInTransaction: string | undefined, lockDb: Queryable | undefined) => Promise<T>,
+  ) => Promise<T>;
   readonly migrations: MigrationSource;
   readonly seeds: MigrationSource | undefined;
   readonly logger: Logger;
@@ -144,7 +147,8 @@ export class Tenants {
    * acme.status; // 'ACTIVE'
    */
   async create(input: CreateTenantInput, options: ActorOptions = {}): Promise<Tenant> {
-    if (input === null || typeof input !== 'object') throw invalid('tenants.create() takes { slug, name, plan?, metadata?, isolation?, server? }');
+    if (input === null || typeof input !== 'object')
+      throw invalid('tenants.create() takes { slug, name, plan?, metadata?, isolation?, server? }');
     const slug = assertSlug(input.slug);
     const name = checkText(input.name, 'name', 200);
     const plan = input.plan === undefined || input.plan === null ? null : checkText(input.plan, 'plan', 100);
@@ -180,10 +184,22 @@ export class Tenants {
           const durationMs = Math.round(performance.now() - started);
           const done = await registry.transition(
             id,
-            { from: ['PROVISIONING'], to: 'ACTIVE', action: 'provisioned', actor: options.actor, detail: { isolation, server, migrations: applied.length, durationMs }, schemaVersion: applied.at(-1)?.name ?? null },
+            {
+              from: ['PROVISIONING'],
+              to: 'ACTIVE',
+              action: 'provisioned',
+              actor: options.actor,
+              detail: { isolation, server, migrations: applied.length, durationMs },
+              schemaVersion: applied.at(-1)?.name ?? null,
+            },
             on,
           );
-          if (!done.ok) throw new TenantryError(ErrorCodes.PROVISIONING_FAILED, `tenant '${slug}' changed to ${done.current?.status ?? 'nothing'} while it was being provisioned`, { context: { tenant: slug } });
+          if (!done.ok)
+            throw new TenantryError(
+              ErrorCodes.PROVISIONING_FAILED,
+              `tenant '${slug}' changed to ${done.current?.status ?? 'nothing'} while it was being provisioned`,
+              { context: { tenant: slug } },
+            );
           await registry.recordMigrations(on ?? this.#d.registryDb, id, applied);
           return done.tenant;
         };
@@ -199,13 +215,18 @@ export class Tenants {
         }
         // Schema: one transaction. On the registry's server it also marks the tenant ACTIVE, so
         // the tenant is routable if and only if its schema and migrations are committed.
-        return await this.#schemaTransaction(created, lockedTx, async (client, sameDatabase) => {
-          const applied = await this.#d.schema.provision(client, created, migrations);
-          for (const seed of seeds) await client.query(seed.up);
-          // Back to the application's role for the registry writes.
-          await client.query('reset role');
-          return sameDatabase ? { tenant: await finish(applied, client) } : { applied };
-        }, finish);
+        return await this.#schemaTransaction(
+          created,
+          lockedTx,
+          async (client, sameDatabase) => {
+            const applied = await this.#d.schema.provision(client, created, migrations);
+            for (const seed of seeds) await client.query(seed.up);
+            // Back to the application's role for the registry writes.
+            await client.query('reset role');
+            return sameDatabase ? { tenant: await finish(applied, client) } : { applied };
+          },
+          finish,
+        );
       });
       this.#d.cache.invalidate(id);
       logger.info({ tenant: id, slug, durationMs: Math.round(performance.now() - started) }, 'tenant provisioned');
@@ -218,10 +239,14 @@ export class Tenants {
         .catch((e: unknown) => logger.error({ err: e, tenant: id }, 'could not record the failed provisioning'));
       this.#d.cache.invalidate(id);
       logger.error({ err, tenant: id, slug }, 'tenant provisioning failed; nothing was kept');
-      throw new TenantryError(ErrorCodes.PROVISIONING_FAILED, `tenant '${slug}' could not be provisioned: ${message}. Nothing was kept; fix the cause, delete the FAILED tenant and create it again`, {
-        cause: err,
-        context: { tenant: slug, ...(err instanceof TenantryError && err.context.migration ? { migration: err.context.migration } : {}) },
-      });
+      throw new TenantryError(
+        ErrorCodes.PROVISIONING_FAILED,
+        `tenant '${slug}' could not be provisioned: ${message}. Nothing was kept; fix the cause, delete the FAILED tenant and create it again`,
+        {
+          cause: err,
+          context: { tenant: slug, ...(err instanceof TenantryError && err.context.migration ? { migration: err.context.migration } : {}) },
+        },
+      );
     }
   }
 
@@ -268,15 +293,31 @@ export class Tenants {
   async #place(requested: string | undefined): Promise<string> {
     if (requested !== undefined) {
       const row = await this.#d.servers.get(requested);
-      if (!row) throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${String(requested)}'; list them with tenancy.servers.list()`, { context: { server: String(requested) } });
-      if (row.draining) throw new TenantryError(ErrorCodes.SERVER_DRAINING, `server '${requested}' is draining and takes no new tenants; pick another or undrain it`, { context: { server: requested } });
+      if (!row)
+        throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${String(requested)}'; list them with tenancy.servers.list()`, {
+          context: { server: String(requested) },
+        });
+      if (row.draining)
+        throw new TenantryError(
+          ErrorCodes.SERVER_DRAINING,
+          `server '${requested}' is draining and takes no new tenants; pick another or undrain it`,
+          { context: { server: requested } },
+        );
       if (row.capacity !== null && row.tenants >= row.capacity) {
-        throw new TenantryError(ErrorCodes.NO_SERVER_CAPACITY, `server '${requested}' is full (${row.tenants} of ${row.capacity} tenants)`, { context: { server: requested } });
+        throw new TenantryError(
+          ErrorCodes.NO_SERVER_CAPACITY,
+          `server '${requested}' is full (${row.tenants} of ${row.capacity} tenants)`,
+          { context: { server: requested } },
+        );
       }
       return requested;
     }
     const picked = await this.#d.servers.pick();
-    if (!picked) throw new TenantryError(ErrorCodes.NO_SERVER_CAPACITY, 'every server is full or draining; add one with tenancy.servers.add() or raise a capacity');
+    if (!picked)
+      throw new TenantryError(
+        ErrorCodes.NO_SERVER_CAPACITY,
+        'every server is full or draining; add one with tenancy.servers.add() or raise a capacity',
+      );
     return picked;
   }
 
@@ -300,7 +341,8 @@ export class Tenants {
   async list(options: ListTenantsOptions = {}): Promise<TenantPage> {
     const limit = options.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid('limit must be an integer from 1 to 1000');
-    if (options.status !== undefined && !TenantStatuses.includes(options.status)) throw invalid(`status must be one of ${TenantStatuses.join(', ')}`);
+    if (options.status !== undefined && !TenantStatuses.includes(options.status))
+      throw invalid(`status must be one of ${TenantStatuses.join(', ')}`);
     const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
     const { tenants, last } = await this.#d.registry.list({ status: options.status, limit, after });
     return { items: tenants, nextCursor: last === undefined ? null : encodeCursor(last) };
@@ -322,7 +364,11 @@ export class Tenants {
    *
    * @example await tenancy.tenants.update('acme', { name: 'Acme Corporation', plan: 'pro' });
    */
-  async update(idOrSlug: string, patch: { readonly name?: string; readonly plan?: string | null; readonly metadata?: Record<string, unknown> }, options: ActorOptions = {}): Promise<Tenant> {
+  async update(
+    idOrSlug: string,
+    patch: { readonly name?: string; readonly plan?: string | null; readonly metadata?: Record<string, unknown> },
+    options: ActorOptions = {},
+  ): Promise<Tenant> {
     if (patch === null || typeof patch !== 'object') throw invalid('tenants.update() takes { name?, plan?, metadata? }');
     const clean: { name?: string; plan?: string | null; metadata?: Record<string, unknown> } = {};
     if (patch.name !== undefined) clean.name = checkText(patch.name, 'name', 200);
@@ -359,7 +405,12 @@ export class Tenants {
     let tenant = await this.get(idOrSlug);
     if (tenant.status === 'DELETED') return tenant;
     if (tenant.status !== 'DELETING') {
-      tenant = await this.#change(tenant.id, { from: ['ACTIVE', 'SUSPENDED', 'FAILED', 'PROVISIONING', 'MIGRATING'], to: 'DELETING', action: 'delete', actor: options.actor });
+      tenant = await this.#change(tenant.id, {
+        from: ['ACTIVE', 'SUSPENDED', 'FAILED', 'PROVISIONING', 'MIGRATING'],
+        to: 'DELETING',
+        action: 'delete',
+        actor: options.actor,
+      });
     }
     this.#d.cache.invalidate(tenant.id);
     const doomed = tenant;
@@ -437,5 +488,7 @@ export class Tenants {
 
 /** `TENANT_NOT_FOUND` for a reference. */
 export function notFound(idOrSlug: string): TenantryError {
-  return new TenantryError(ErrorCodes.TENANT_NOT_FOUND, `no tenant '${idOrSlug}'; list tenants with tenancy.tenants.list()`, { context: { tenant: idOrSlug } });
+  return new TenantryError(ErrorCodes.TENANT_NOT_FOUND, `no tenant '${idOrSlug}'; list tenants with tenancy.tenants.list()`, {
+    context: { tenant: idOrSlug },
+  });
 }

@@ -36,7 +36,11 @@ interface Submittable {
  * {@link TenantDb.query}. Do not release it: the unit of work owns the connection.
  */
 export interface TenantBoundClient {
-  query(config: string | QueryConfig, values?: readonly unknown[] | QueryCallback, callback?: QueryCallback): Promise<pg.QueryResult> | undefined;
+  query(
+    config: string | QueryConfig,
+    values?: readonly unknown[] | QueryCallback,
+    callback?: QueryCallback,
+  ): Promise<pg.QueryResult> | undefined;
   query<S extends Submittable>(submittable: S): S;
   /** No-op: the unit of work returns the connection when it ends. */
   release(): void;
@@ -60,9 +64,11 @@ export function connectionState(client: pg.PoolClient): ConnectionState {
     });
     // PostgreSQL 18 reports search_path changes: only a session-level SET reaches the client
     // (transaction-local ones are undone before ReadyForQuery). Such a connection is reset.
-    const connection = (client as unknown as { connection?: { on(event: string, fn: (msg: { parameterName: string }) => void): void } }).connection;
+    const connection = (client as unknown as { connection?: { on(event: string, fn: (msg: { parameterName: string }) => void): void } })
+      .connection;
     connection?.on('parameterStatus', (msg) => {
-      if (msg.parameterName === 'search_path' || msg.parameterName === 'role' || msg.parameterName === 'session_authorization') s.dirty = true;
+      if (msg.parameterName === 'search_path' || msg.parameterName === 'role' || msg.parameterName === 'session_authorization')
+        s.dirty = true;
     });
   }
   return state;
@@ -128,7 +134,10 @@ export class TenantDb implements TenantQueryable {
     this.#assertOpen();
     if (this.#txDepth === 0) {
       if (transactionStatus(this.#conn) !== 'I') {
-        throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'a transaction is already open on this unit of work (started with a raw BEGIN); finish it before calling transaction()');
+        throw new TenantryError(
+          ErrorCodes.INVALID_ARGUMENT,
+          'a transaction is already open on this unit of work (started with a raw BEGIN); finish it before calling transaction()',
+        );
       }
       this.#txDepth = 1;
       this.#beginPending = true;
@@ -233,7 +242,10 @@ export class TenantDb implements TenantQueryable {
       if (config !== null && typeof config === 'object' && typeof (config as Submittable).submit === 'function') {
         assertOpen();
         if (transactionStatus(conn) !== 'T') {
-          throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'cursors and streams run only inside a transaction of the unit of work (db.transaction()), where the tenant is already set');
+          throw new TenantryError(
+            ErrorCodes.INVALID_ARGUMENT,
+            'cursors and streams run only inside a transaction of the unit of work (db.transaction()), where the tenant is already set',
+          );
         }
         return conn.query(config as never);
       }
@@ -242,7 +254,10 @@ export class TenantDb implements TenantQueryable {
       const base: QueryConfig = typeof config === 'string' ? { text: config } : (config as QueryConfig);
       const promise = send(vals === undefined ? base : { ...base, values: vals });
       if (cb) {
-        promise.then((r) => cb(null, r), (e: Error) => cb(e));
+        promise.then(
+          (r) => cb(null, r),
+          (e: Error) => cb(e),
+        );
         return undefined;
       }
       return promise;

@@ -12,7 +12,8 @@ export class UrlCipher {
   readonly keyId: string;
 
   constructor(key: Buffer) {
-    if (key.length !== 32) throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'the encryption key must be 32 bytes (give it as 64 hex digits or base64)');
+    if (key.length !== 32)
+      throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'the encryption key must be 32 bytes (give it as 64 hex digits or base64)');
     this.#key = Buffer.from(key);
     this.keyId = createHash('sha256').update(key).digest('hex').slice(0, 8);
   }
@@ -24,7 +25,11 @@ export class UrlCipher {
   static parse(text: string): UrlCipher {
     const trimmed = text.trim();
     const key = /^[0-9a-f]{64}$/i.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
-    if (key.length !== 32) throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'the encryption key must be 32 bytes: 64 hex digits (openssl rand -hex 32) or base64');
+    if (key.length !== 32)
+      throw new TenantryError(
+        ErrorCodes.INVALID_ARGUMENT,
+        'the encryption key must be 32 bytes: 64 hex digits (openssl rand -hex 32) or base64',
+      );
     return new UrlCipher(key);
   }
 
@@ -37,16 +42,24 @@ export class UrlCipher {
 
   decrypt(stored: string): string {
     const parts = stored.split(':');
-    if (parts.length !== 5 || parts[0] !== 'v1') throw new TenantryError(ErrorCodes.ENCRYPTION_KEY_MISMATCH, 'a stored server URL is not in the v1 encrypted format');
+    if (parts.length !== 5 || parts[0] !== 'v1')
+      throw new TenantryError(ErrorCodes.ENCRYPTION_KEY_MISMATCH, 'a stored server URL is not in the v1 encrypted format');
     if (parts[1] !== this.keyId) {
-      throw new TenantryError(ErrorCodes.ENCRYPTION_KEY_MISMATCH, `a stored server URL was encrypted with key ${parts[1]}, but the configured key is ${this.keyId}; configure the key it was stored with`);
+      throw new TenantryError(
+        ErrorCodes.ENCRYPTION_KEY_MISMATCH,
+        `a stored server URL was encrypted with key ${parts[1]}, but the configured key is ${this.keyId}; configure the key it was stored with`,
+      );
     }
     try {
       const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(parts[2]!, 'base64url'));
       decipher.setAuthTag(Buffer.from(parts[3]!, 'base64url'));
       return Buffer.concat([decipher.update(Buffer.from(parts[4]!, 'base64url')), decipher.final()]).toString('utf8');
     } catch (err) {
-      throw new TenantryError(ErrorCodes.ENCRYPTION_KEY_MISMATCH, 'a stored server URL failed authentication: it was altered, or encrypted with another key', { cause: err });
+      throw new TenantryError(
+        ErrorCodes.ENCRYPTION_KEY_MISMATCH,
+        'a stored server URL failed authentication: it was altered, or encrypted with another key',
+        { cause: err },
+      );
     }
   }
 }

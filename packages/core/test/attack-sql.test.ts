@@ -33,11 +33,16 @@ async function attempt(t: Tenant, sql: string, values?: unknown[]): Promise<{ co
 async function expectRefused(t: Tenant, statements: readonly string[], codes: readonly string[] = ['42501']): Promise<void> {
   const results = await Promise.all(statements.map(async (sql) => ({ sql, ...(await attempt(t, sql)) })));
   const through = results.filter((r) => !codes.includes(r.code));
-  expect(through.map((r) => `${r.code}: ${r.sql}`), 'statements that were not refused').toEqual([]);
+  expect(
+    through.map((r) => `${r.code}: ${r.sql}`),
+    'statements that were not refused',
+  ).toEqual([]);
 }
 
 async function ownTitles(t: Tenant): Promise<string[]> {
-  return await tenancy.withTenant(t.id, async (db) => (await db.query<{ title: string }>('select title from posts order by id')).rows.map((r) => r.title));
+  return await tenancy.withTenant(t.id, async (db) =>
+    (await db.query<{ title: string }>('select title from posts order by id')).rows.map((r) => r.title),
+  );
 }
 
 beforeAll(async () => {
@@ -96,7 +101,9 @@ describe("raw SQL in tenant A's unit of work", () => {
   });
 
   it('cannot read or change the registry, or create and alter roles', async () => {
-    const { rows } = await h.admin.query<{ t: string }>("select format('%I.%I', schemaname, tablename) as t from pg_tables where schemaname = 'tenantry' order by 1");
+    const { rows } = await h.admin.query<{ t: string }>(
+      "select format('%I.%I', schemaname, tablename) as t from pg_tables where schemaname = 'tenantry' order by 1",
+    );
     expect(rows.length).toBeGreaterThanOrEqual(5);
     await expectRefused(a, [
       ...rows.map((r) => `select * from ${r.t}`),
@@ -155,7 +162,7 @@ describe("raw SQL in tenant A's unit of work", () => {
         "select pg_create_logical_replication_slot('evil', 'pgoutput')",
         'create publication evil for all tables',
         "create subscription evil connection 'dbname=postgres' publication p",
-        "create server evil foreign data wrapper postgres_fdw",
+        'create server evil foreign data wrapper postgres_fdw',
       ],
       // 25001: cannot run inside a transaction block — refused either way; 58P01: not available.
       ['42501', '25001', '58P01', '42704'],
@@ -166,7 +173,14 @@ describe("raw SQL in tenant A's unit of work", () => {
     const { rows } = await tenancy.withTenant(b.id, (db) => db.query<{ oid: number }>("select lo_from_bytea(0, 'b large secret') as oid"));
     const oid = rows[0]!.oid;
     try {
-      await expectRefused(a, [`select lo_get(${oid})`, `select lo_put(${oid}, 0, 'x')`, `select lo_unlink(${oid})`, `select lo_open(${oid}, 262144)`, `grant select on large object ${oid} to public`, `alter large object ${oid} owner to current_user`]);
+      await expectRefused(a, [
+        `select lo_get(${oid})`,
+        `select lo_put(${oid}, 0, 'x')`,
+        `select lo_unlink(${oid})`,
+        `select lo_open(${oid}, 262144)`,
+        `grant select on large object ${oid} to public`,
+        `alter large object ${oid} owner to current_user`,
+      ]);
     } finally {
       await tenancy.withTenant(b.id, (db) => db.query('select lo_unlink($1)', [oid]));
     }
@@ -190,7 +204,10 @@ describe("raw SQL in tenant A's unit of work", () => {
       const seen = await attempt(a, 'select query, usename from pg_stat_activity where pid = $1', [pid]);
       expect(seen.rows).toEqual([{ query: '<insufficient privilege>', usename: login }]);
       // Every other backend of the server is hidden the same way.
-      const all = await attempt(a, "select count(*)::int as n from pg_stat_activity where query <> '<insufficient privilege>' and pid <> pg_backend_pid() and backend_type = 'client backend'");
+      const all = await attempt(
+        a,
+        "select count(*)::int as n from pg_stat_activity where query <> '<insufficient privilege>' and pid <> pg_backend_pid() and backend_type = 'client backend'",
+      );
       expect(all.rows).toEqual([{ n: 0 }]);
     } finally {
       release();
@@ -200,11 +217,19 @@ describe("raw SQL in tenant A's unit of work", () => {
 
   it('database tenants: cross-database references fail, dblink is not there, CONNECT is revoked', async () => {
     const E = `"${e.physicalName}"`;
-    await expectRefused(d, [`select * from ${E}.public.posts`, `insert into ${E}.public.posts (title) values ('x')`, `select * from "${a.physicalName}".posts`], ['0A000', '3F000', '42P01']);
+    await expectRefused(
+      d,
+      [`select * from ${E}.public.posts`, `insert into ${E}.public.posts (title) values ('x')`, `select * from "${a.physicalName}".posts`],
+      ['0A000', '3F000', '42P01'],
+    );
     await expectRefused(a, [`select * from "${d.physicalName}".public.posts`], ['0A000']);
     // Inside its own database the tenant does not see the registry at all.
     await expectRefused(d, ['select * from tenantry.tenants'], ['42P01', '3F000']);
-    await expectRefused(d, ["select dblink('dbname=postgres', 'select 1')", "select * from dblink_connect('x', 'dbname=postgres')"], ['42883']);
+    await expectRefused(
+      d,
+      ["select dblink('dbname=postgres', 'select 1')", "select * from dblink_connect('x', 'dbname=postgres')"],
+      ['42883'],
+    );
     await expectRefused(d, ['create extension dblink', 'create extension postgres_fdw'], ['42501']);
     // Were a tenant role able to log in, it could not connect to another tenant's database.
     const connect = async (role: string, database: string) =>
@@ -222,7 +247,9 @@ describe("raw SQL in tenant A's unit of work", () => {
     await tenancy.withTenant(a.id, (db) =>
       db.transaction(async (tx) => {
         await tx.query('set local check_function_bodies = off');
-        await tx.query(`create function peek() returns bigint language sql security definer as 'select count(*) from "${b.physicalName}".posts'`);
+        await tx.query(
+          `create function peek() returns bigint language sql security definer as 'select count(*) from "${b.physicalName}".posts'`,
+        );
       }),
     );
     const call = await attempt(a, 'select peek()');
@@ -257,22 +284,28 @@ describe("raw SQL in tenant A's unit of work", () => {
     ];
     for (const sw of switches) {
       // In a transaction and in autocommit: the next statement carries A again.
-      const inTx = await tenancy.withTenant(a.id, (db) =>
-        db.transaction(async (tx) => {
-          await tx.query(sw);
-          const who = (await tx.query<{ u: string }>('select current_user as u')).rows[0]!.u;
-          const titles = (await tx.query<{ title: string }>('select title from posts')).rows.map((r) => r.title);
-          const registry = await tx.transaction((sp) => sp.query('select count(*) from tenantry.tenants')).then(
-            () => 'readable',
-            (err: { code?: string }) => err.code,
-          );
-          const other = await tx.transaction((sp) => sp.query(`select count(*) from "${b.physicalName}".posts`)).then(
-            () => 'readable',
-            (err: { code?: string }) => err.code,
-          );
-          return { who, titles, registry, other };
-        }),
-      ).catch((err: { code?: string }) => ({ refused: err.code }));
+      const inTx = await tenancy
+        .withTenant(a.id, (db) =>
+          db.transaction(async (tx) => {
+            await tx.query(sw);
+            const who = (await tx.query<{ u: string }>('select current_user as u')).rows[0]!.u;
+            const titles = (await tx.query<{ title: string }>('select title from posts')).rows.map((r) => r.title);
+            const registry = await tx
+              .transaction((sp) => sp.query('select count(*) from tenantry.tenants'))
+              .then(
+                () => 'readable',
+                (err: { code?: string }) => err.code,
+              );
+            const other = await tx
+              .transaction((sp) => sp.query(`select count(*) from "${b.physicalName}".posts`))
+              .then(
+                () => 'readable',
+                (err: { code?: string }) => err.code,
+              );
+            return { who, titles, registry, other };
+          }),
+        )
+        .catch((err: { code?: string }) => ({ refused: err.code }));
       if ('refused' in inTx) {
         // `discard all` cannot run in a transaction (25001).
         expect(inTx.refused, sw).toBe('25001');
@@ -303,7 +336,9 @@ describe("raw SQL in tenant A's unit of work", () => {
       `select (select count(*) from "${b.physicalName}".posts), set_config('role', 'none', true)`,
     ]);
     // Nothing of it reached the pool: the next plain connection is the application's.
-    const { rows } = await tenancy.adminPool().query<{ u: string; s: string; p: string }>("select current_user as u, session_user as s, current_setting('search_path') as p");
+    const { rows } = await tenancy
+      .adminPool()
+      .query<{ u: string; s: string; p: string }>("select current_user as u, session_user as s, current_setting('search_path') as p");
     expect(rows[0]).toEqual({ u: login, s: login, p: '"$user", public' });
   });
 });
@@ -316,20 +351,33 @@ describe('LIMITS of per-tenant roles (docs/security.md — what they do NOT stop
     // PL/pgSQL, an SQL function) runs that SQL as another tenant — or, with 'none', as the
     // login role itself (here a superuser). The permission checks of a plain statement happen
     // before it runs, which is why the one-statement attempts above fail and these do not.
-    const readB = await attempt(a, `select set_config('role', $1, true) as r, query_to_xml('select title from "${b.physicalName}".posts', false, false, '') as x`, [b.role]);
+    const readB = await attempt(
+      a,
+      `select set_config('role', $1, true) as r, query_to_xml('select title from "${b.physicalName}".posts', false, false, '') as x`,
+      [b.role],
+    );
     expect(readB.code).toBe('ok');
     expect(String(readB.rows[0]!['x'])).toContain('atk-b-secret');
 
-    const asLogin = await attempt(a, "select set_config('role', 'none', true) as r, query_to_xml('select current_user as u, pg_read_file(''PG_VERSION'') as v, (select count(*) from tenantry.servers) as servers', false, false, '') as x");
+    const asLogin = await attempt(
+      a,
+      "select set_config('role', 'none', true) as r, query_to_xml('select current_user as u, pg_read_file(''PG_VERSION'') as v, (select count(*) from tenantry.servers) as servers', false, false, '') as x",
+    );
     expect(asLogin.code).toBe('ok');
     expect(String(asLogin.rows[0]!['x'])).toMatch(new RegExp(`<u>${login}</u>[\\s\\S]*<v>\\d+`));
 
     // PL/pgSQL: copy B's rows into A's own table, and run a program on the database host.
-    const copied = await attempt(a, `do $$ begin perform set_config('role', 'none', true); insert into posts (title) select title from "${b.physicalName}".posts; end $$`);
+    const copied = await attempt(
+      a,
+      `do $$ begin perform set_config('role', 'none', true); insert into posts (title) select title from "${b.physicalName}".posts; end $$`,
+    );
     expect(copied.code).toBe('ok');
     expect(await ownTitles(a)).toContain('atk-b-secret');
     await tenancy.withTenant(a.id, (db) => db.query("delete from posts where title = 'atk-b-secret'"));
-    const program = await attempt(a, "do $$ begin perform set_config('role', 'none', true); execute 'copy (select 1) to program ''true'''; end $$");
+    const program = await attempt(
+      a,
+      "do $$ begin perform set_config('role', 'none', true); execute 'copy (select 1) to program ''true'''; end $$",
+    );
     // 'ok' where the server may run programs; XX000 where the host refuses to spawn one.
     expect(['ok', 'XX000']).toContain(program.code);
 
@@ -357,7 +405,7 @@ describe('LIMITS of per-tenant roles (docs/security.md — what they do NOT stop
 });
 
 describe('bugs this suite found, fixed', () => {
-  it("deleting a tenant whose role owns a large object succeeds", async () => {
+  it('deleting a tenant whose role owns a large object succeeds', async () => {
     const t = await tenancy.tenants.create({ slug: 'atk-lo-owner', name: 'LO owner' });
     await tenancy.withTenant(t.id, (db) => db.query("select lo_from_bytea(0, 'mine')"));
     const deleted = await tenancy.tenants.delete(t.id);

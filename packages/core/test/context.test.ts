@@ -55,7 +55,10 @@ describe('tenant context', () => {
 describe('observability hooks', () => {
   it('onUnitOfWork reports each unit of work with its outcome; countByStatus counts tenants', async () => {
     const events: { slug: string; outcome: string; readOnly: boolean }[] = [];
-    const tenancy = await h.tenancy({ migrations: migrationList([]), onUnitOfWork: (e) => events.push({ slug: e.tenant.slug, outcome: e.outcome, readOnly: e.readOnly }) });
+    const tenancy = await h.tenancy({
+      migrations: migrationList([]),
+      onUnitOfWork: (e) => events.push({ slug: e.tenant.slug, outcome: e.outcome, readOnly: e.readOnly }),
+    });
     await tenancy.tenants.create({ slug: 'obs', name: 'Obs' });
     await tenancy.withTenant('obs', (db) => db.query('select 1'));
     await tenancy.withTenant('obs', (db) => db.query('select 1/0')).catch(() => undefined);

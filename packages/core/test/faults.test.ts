@@ -24,8 +24,14 @@ describe('faults leave nothing behind', () => {
     await expect(tenancy.withTenant('err-a', (db) => db.query('select 1 / 0'))).rejects.toMatchObject({ code: '22012' });
     await expect(tenancy.withTenant('err-a', (db) => db.query('select * from no_such_table'))).rejects.toMatchObject({ code: '42P01' });
     await expect(tenancy.withTenant('err-a', (db) => db.query('selec broken'))).rejects.toMatchObject({ code: '42601' });
-    await expect(tenancy.withTenant('err-a', (db) => db.query('select $1::int', ['not a number']))).rejects.toMatchObject({ code: '22P02' });
-    const badValue = { toPostgres: () => { throw new Error('cannot serialise'); } };
+    await expect(tenancy.withTenant('err-a', (db) => db.query('select $1::int', ['not a number']))).rejects.toMatchObject({
+      code: '22P02',
+    });
+    const badValue = {
+      toPostgres: () => {
+        throw new Error('cannot serialise');
+      },
+    };
     await expect(tenancy.withTenant('err-a', (db) => db.query('select $1::text', [badValue]))).rejects.toThrow('cannot serialise');
     await expect(
       tenancy.withTenant('err-a', async (db) => {
@@ -54,7 +60,9 @@ describe('faults leave nothing behind', () => {
       await db.query('insert into posts (title) values ($1)', ['a2']);
     });
     expect(await sessionState(tenancy)).toEqual(CLEAN);
-    const titles = await tenancy.withTenant('err-a', async (db) => (await db.query<{ title: string }>('select title from posts order by id')).rows.map((r) => r.title));
+    const titles = await tenancy.withTenant('err-a', async (db) =>
+      (await db.query<{ title: string }>('select title from posts order by id')).rows.map((r) => r.title),
+    );
     expect(titles).toEqual(['a1', 'a2']);
     const b = await tenancy.withTenant('err-b', async (db) => (await db.query<{ title: string }>('select title from posts')).rows);
     expect(b).toEqual([{ title: 'b-secret' }]);
@@ -75,7 +83,10 @@ describe('faults leave nothing behind', () => {
     expect(killedPid).toBeInstanceOf(Error);
     expect(tenancy.stats().servers[0]!.destroyed).toBe(1);
     for (let i = 0; i < 5; i++) {
-      const pid = await tenancy.withTenant('killed', async (db) => (await db.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid);
+      const pid = await tenancy.withTenant(
+        'killed',
+        async (db) => (await db.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid,
+      );
       expect(typeof pid).toBe('number');
     }
     expect(await sessionState(tenancy)).toEqual(CLEAN);
@@ -84,7 +95,10 @@ describe('faults leave nothing behind', () => {
   it('a backend killed while the connection sits idle in the pool does not crash the process', async () => {
     const tenancy = await h.tenancy({ pool: { max: 1 } });
     await tenancy.tenants.create({ slug: 'idle-kill', name: 'Idle' });
-    const pid = await tenancy.withTenant('idle-kill', async (db) => (await db.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid);
+    const pid = await tenancy.withTenant(
+      'idle-kill',
+      async (db) => (await db.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid,
+    );
     await h.admin.query('select pg_terminate_backend($1)', [pid]);
     await new Promise((r) => setTimeout(r, 100));
     const again = await tenancy.withTenant('idle-kill', async (db) => (await db.query<{ n: number }>('select 1 as n')).rows[0]);
@@ -121,7 +135,10 @@ describe('faults leave nothing behind', () => {
     const tenancy = await h.tenancy({ pool: { max: 1 } });
     await tenancy.tenants.create({ slug: 'copy', name: 'Copy' });
     await expect(tenancy.withTenant('copy', (db) => db.query('copy posts (title) from stdin'))).rejects.toMatchObject({ code: '57014' });
-    const n = await tenancy.withTenant('copy', async (db) => (await db.query<{ n: number }>('select count(*)::int as n from posts')).rows[0]);
+    const n = await tenancy.withTenant(
+      'copy',
+      async (db) => (await db.query<{ n: number }>('select count(*)::int as n from posts')).rows[0],
+    );
     expect(n).toEqual({ n: 0 });
   });
 
@@ -152,7 +169,10 @@ describe('faults leave nothing behind', () => {
     await tenancy.tenants.create({ slug: 'setcfg-a', name: 'A' });
     await tenancy.tenants.create({ slug: 'setcfg-b', name: 'B' });
     await tenancy.withTenant('setcfg-a', (db) => db.query("select set_config('statement_timeout', '1234', false)"));
-    const t = await tenancy.withTenant('setcfg-b', async (db) => (await db.query<{ t: string }>("select current_setting('statement_timeout') as t")).rows[0]!.t);
+    const t = await tenancy.withTenant(
+      'setcfg-b',
+      async (db) => (await db.query<{ t: string }>("select current_setting('statement_timeout') as t")).rows[0]!.t,
+    );
     expect(t).toBe('0');
   });
 
@@ -161,7 +181,7 @@ describe('faults leave nothing behind', () => {
     await tenancy.tenants.create({ slug: 'shadow', name: 'Shadow' });
     await tenancy.withTenant('shadow', async (db) => {
       await db.query('insert into posts (title) values ($1)', ['real']);
-      await db.query("create temp table posts (title text)");
+      await db.query('create temp table posts (title text)');
       await db.query("insert into pg_temp.posts values ('fake')");
       expect((await db.query('select title from posts')).rows).toEqual([{ title: 'real' }]);
     });
@@ -188,7 +208,9 @@ describe('faults leave nothing behind', () => {
     await tenancy.withTenant('cursor', async (db) => {
       expect(() => db.client.query(submittable)).toThrow(/only inside a transaction/);
       // pg-style callback form works.
-      const n = await new Promise((resolve, reject) => db.client.query('select 2 as n', (err, res) => (err ? reject(err) : resolve(res!.rows[0]))));
+      const n = await new Promise((resolve, reject) =>
+        db.client.query('select 2 as n', (err, res) => (err ? reject(err) : resolve(res!.rows[0]))),
+      );
       expect(n).toEqual({ n: 2 });
     });
   });

@@ -12,7 +12,12 @@ const KEY = randomBytes(32).toString('hex');
 const extra: EmbeddedServer[] = [];
 
 beforeAll(async () => {
-  extra.push(...(await Promise.all([startEmbeddedServer({ postgresFlags: TEST_SERVER_FLAGS }), startEmbeddedServer({ postgresFlags: TEST_SERVER_FLAGS })])));
+  extra.push(
+    ...(await Promise.all([
+      startEmbeddedServer({ postgresFlags: TEST_SERVER_FLAGS }),
+      startEmbeddedServer({ postgresFlags: TEST_SERVER_FLAGS }),
+    ])),
+  );
 }, 60_000);
 afterAll(async () => {
   for (const s of extra) await s.stop();
@@ -60,7 +65,9 @@ describe('servers', () => {
     await expect(tenancy.servers.add({ id: 's2', url: extra[0]!.url })).rejects.toMatchObject({ code: 'SERVER_EXISTS' });
     await expect(tenancy.servers.add({ id: 'Bad Id', url: extra[0]!.url })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(tenancy.servers.add({ id: 's9', url: 'mysql://x' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(tenancy.servers.add({ id: 's9', url: 'postgres://postgres:postgres@127.0.0.1:1/postgres' })).rejects.toMatchObject({ code: 'SERVER_UNAVAILABLE' });
+    await expect(tenancy.servers.add({ id: 's9', url: 'postgres://postgres:postgres@127.0.0.1:1/postgres' })).rejects.toMatchObject({
+      code: 'SERVER_UNAVAILABLE',
+    });
     const noKey = await h.tenancy({ encryptionKey: undefined as unknown as string });
     if (!process.env['TENANTRY_ENCRYPTION_KEY']) {
       await expect(noKey.servers.add({ id: 's9', url: extra[0]!.url })).rejects.toMatchObject({ code: 'ENCRYPTION_KEY_REQUIRED' });
@@ -79,13 +86,19 @@ describe('servers', () => {
     expect([...after].reduce((n, [id, v]) => n + v - (before.get(id) ?? 0), 0)).toBe(6);
     await tenancy.servers.drain('s3');
     for (let i = 0; i < 3; i++) expect((await tenancy.tenants.create({ slug: `drained-${i}`, name: 'D' })).server).not.toBe('s3');
-    await expect(tenancy.tenants.create({ slug: 'explicit-drained', name: 'E', server: 's3' })).rejects.toMatchObject({ code: 'SERVER_DRAINING' });
+    await expect(tenancy.tenants.create({ slug: 'explicit-drained', name: 'E', server: 's3' })).rejects.toMatchObject({
+      code: 'SERVER_DRAINING',
+    });
     await tenancy.servers.undrain('s3');
     expect((await tenancy.tenants.create({ slug: 'explicit', name: 'E', server: 's3' })).server).toBe('s3');
-    await expect(tenancy.tenants.create({ slug: 'nowhere', name: 'N', server: 'nope' })).rejects.toMatchObject({ code: 'SERVER_NOT_FOUND' });
+    await expect(tenancy.tenants.create({ slug: 'nowhere', name: 'N', server: 'nope' })).rejects.toMatchObject({
+      code: 'SERVER_NOT_FOUND',
+    });
     await tenancy.servers.add({ id: 'tiny', url: extra[0]!.url, capacity: 1 });
     await tenancy.tenants.create({ slug: 'tiny-1', name: 'T', server: 'tiny' });
-    await expect(tenancy.tenants.create({ slug: 'tiny-2', name: 'T', server: 'tiny' })).rejects.toMatchObject({ code: 'NO_SERVER_CAPACITY' });
+    await expect(tenancy.tenants.create({ slug: 'tiny-2', name: 'T', server: 'tiny' })).rejects.toMatchObject({
+      code: 'NO_SERVER_CAPACITY',
+    });
     await tenancy.servers.drain('tiny');
   });
 
@@ -114,16 +127,23 @@ describe('database tenants', () => {
     expect(await dbExists(h.db.url, a.physicalName)).toBe(1);
     expect(await dbExists(extra[0]!.url, b.physicalName)).toBe(1);
     expect(await schemaExists(extra[0]!.url, s.physicalName)).toBe(1);
-    expect(await count(h.db.urlFor('postgres'), "select count(*) as n from pg_database where datname like 'tenantry_tpl_%' and datistemplate")).toBeGreaterThanOrEqual(1);
-    for (const t of [a, b, s]) await tenancy.withTenant(t.slug, (db) => db.query('insert into posts (title, owner) values ($1, $1)', [t.slug]));
+    expect(
+      await count(h.db.urlFor('postgres'), "select count(*) as n from pg_database where datname like 'tenantry_tpl_%' and datistemplate"),
+    ).toBeGreaterThanOrEqual(1);
+    for (const t of [a, b, s])
+      await tenancy.withTenant(t.slug, (db) => db.query('insert into posts (title, owner) values ($1, $1)', [t.slug]));
     await Promise.all(
       Array.from({ length: 300 }, async (_, i) => {
         const t = [a, b, s][i % 3]!;
-        const owners = await tenancy.withTenant(t.id, async (db) => (await db.query<{ owner: string }>('select owner from posts')).rows.map((r) => r.owner));
+        const owners = await tenancy.withTenant(t.id, async (db) =>
+          (await db.query<{ owner: string }>('select owner from posts')).rows.map((r) => r.owner),
+        );
         expect(owners).toEqual([t.slug]);
       }),
     );
-    const ledger = await tenancy.withTenant(a.id, async (db) => (await db.query<{ name: string }>('select name from _tenantry_migrations order by name')).rows.map((r) => r.name));
+    const ledger = await tenancy.withTenant(a.id, async (db) =>
+      (await db.query<{ name: string }>('select name from _tenantry_migrations order by name')).rows.map((r) => r.name),
+    );
     expect(ledger).toEqual(['0001_create_posts', '0002_add_owner']);
     // Errors and a killed backend on a tenant database leave the pool healthy.
     await expect(tenancy.withTenant(a.id, (db) => db.query('select 1/0'))).rejects.toMatchObject({ code: '22012' });
@@ -147,98 +167,140 @@ describe('database tenants', () => {
   it('read-only units of work go to the replica when the server has one', async () => {
     const tenancy = await fleetTenancy({ applicationName: 'tenantry-ro' });
     const t = await tenancy.tenants.create({ slug: 'replicated', name: 'R', server: 's3' });
-    const app = async (readOnly: boolean) => tenancy.withTenant(t.id, async (db) => (await db.query<{ a: string }>("select current_setting('application_name') as a")).rows[0]!.a, { readOnly });
+    const app = async (readOnly: boolean) =>
+      tenancy.withTenant(
+        t.id,
+        async (db) => (await db.query<{ a: string }>("select current_setting('application_name') as a")).rows[0]!.a,
+        { readOnly },
+      );
     expect(await app(true)).toBe('tenantry-ro:replica');
     expect(await app(false)).toBe('tenantry-ro');
-    await expect(tenancy.withTenant(t.id, (db) => db.query("insert into posts (title) values ('x')"), { readOnly: true })).rejects.toMatchObject({ code: '25006' });
+    await expect(
+      tenancy.withTenant(t.id, (db) => db.query("insert into posts (title) values ('x')"), { readOnly: true }),
+    ).rejects.toMatchObject({ code: '25006' });
     const other = await tenancy.tenants.create({ slug: 'unreplicated', name: 'U', server: 's2' });
-    expect(await tenancy.withTenant(other.id, async (db) => (await db.query<{ a: string }>("select current_setting('application_name') as a")).rows[0]!.a, { readOnly: true })).toBe('tenantry-ro');
+    expect(
+      await tenancy.withTenant(
+        other.id,
+        async (db) => (await db.query<{ a: string }>("select current_setting('application_name') as a")).rows[0]!.a,
+        { readOnly: true },
+      ),
+    ).toBe('tenantry-ro');
   });
 
-  it('300 database tenants hit by 64 concurrent callers: the server never sees more than the budget, no caller fails', { timeout: 240_000 }, async () => {
-    const budget = 6;
-    const app = 'tenantry-db300';
-    // A server of its own that admits exactly the budget plus the sampler: PostgreSQL itself
-    // refuses a connection beyond it, which would fail a caller. (Sampling pg_stat_activity
-    // alone cannot prove the bound: its snapshot is read backend by backend, so one that has
-    // exited and the one that replaced it can both appear in it.)
-    const own = await startEmbeddedServer({ postgresFlags: [...TEST_SERVER_FLAGS, '-c', `max_connections=${budget + 1}`] });
-    // Stopped after the file: later tenancies reconcile against every registered server.
-    extra.push(own);
-    const tenancy = await fleetTenancy({
-      applicationName: app,
-      defaultIsolation: 'database',
-      maxConnectionsPerServer: budget,
-      pool: { acquireTimeoutMillis: 120_000 },
-      migrations: migrationList([{ name: '0001_items', up: 'create table items (id int primary key, owner text not null)' }]),
-    });
-    await tenancy.servers.add({ id: 'db300', url: own.url });
-    const tenants: Tenant[] = [];
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 2 }, async () => {
-        while (next < 300) {
-          const i = next++;
-          tenants.push(await tenancy.tenants.create({ slug: `many-${i}`, name: `M${i}`, server: 'db300' }));
+  it(
+    '300 database tenants hit by 64 concurrent callers: the server never sees more than the budget, no caller fails',
+    { timeout: 240_000 },
+    async () => {
+      const budget = 6;
+      const app = 'tenantry-db300';
+      // A server of its own that admits exactly the budget plus the sampler: PostgreSQL itself
+      // refuses a connection beyond it, which would fail a caller. (Sampling pg_stat_activity
+      // alone cannot prove the bound: its snapshot is read backend by backend, so one that has
+      // exited and the one that replaced it can both appear in it.)
+      const own = await startEmbeddedServer({ postgresFlags: [...TEST_SERVER_FLAGS, '-c', `max_connections=${budget + 1}`] });
+      // Stopped after the file: later tenancies reconcile against every registered server.
+      extra.push(own);
+      const tenancy = await fleetTenancy({
+        applicationName: app,
+        defaultIsolation: 'database',
+        maxConnectionsPerServer: budget,
+        pool: { acquireTimeoutMillis: 120_000 },
+        migrations: migrationList([{ name: '0001_items', up: 'create table items (id int primary key, owner text not null)' }]),
+      });
+      await tenancy.servers.add({ id: 'db300', url: own.url });
+      const tenants: Tenant[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 2 }, async () => {
+          while (next < 300) {
+            const i = next++;
+            tenants.push(await tenancy.tenants.create({ slug: `many-${i}`, name: `M${i}`, server: 'db300' }));
+          }
+        }),
+      );
+      let peak = 0;
+      let sampling = true;
+      const sampler = (async () => {
+        const c = new pg.Client(own.url);
+        await c.connect();
+        while (sampling) {
+          const { rows } = await c.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where application_name = $1', [
+            app,
+          ]);
+          peak = Math.max(peak, rows[0]!.n);
+          await new Promise((r) => setTimeout(r, 10));
         }
-      }),
-    );
-    let peak = 0;
-    let sampling = true;
-    const sampler = (async () => {
-      const c = new pg.Client(own.url);
-      await c.connect();
-      while (sampling) {
-        const { rows } = await c.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where application_name = $1', [app]);
-        peak = Math.max(peak, rows[0]!.n);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      await c.end();
-    })();
-    let ok = 0;
-    await Promise.all(
-      Array.from({ length: 64 }, async (_, w) => {
-        for (let k = 0; k < 12; k++) {
-          const t = tenants[Math.floor(Math.random() * tenants.length)]!;
-          await tenancy.withTenant(t.id, async (db) => {
-            await db.query('insert into items (id, owner) values ($1, $2) on conflict (id) do nothing', [w * 100 + k, t.slug]);
-            const { rows } = await db.query<{ owner: string }>('select distinct owner from items');
-            expect(rows).toEqual([{ owner: t.slug }]);
-          });
-          ok++;
-        }
-      }),
-    );
-    sampling = false;
-    await sampler;
-    expect(ok).toBe(64 * 12);
-    expect(peak).toBeGreaterThan(0);
-    const stats = tenancy.stats().servers.find((s) => s.server === 'db300')!;
-    expect(stats.evictions).toBeGreaterThan(0);
-    expect(stats.total).toBeLessThanOrEqual(budget);
-    await tenancy.close();
-  });
+        await c.end();
+      })();
+      let ok = 0;
+      await Promise.all(
+        Array.from({ length: 64 }, async (_, w) => {
+          for (let k = 0; k < 12; k++) {
+            const t = tenants[Math.floor(Math.random() * tenants.length)]!;
+            await tenancy.withTenant(t.id, async (db) => {
+              await db.query('insert into items (id, owner) values ($1, $2) on conflict (id) do nothing', [w * 100 + k, t.slug]);
+              const { rows } = await db.query<{ owner: string }>('select distinct owner from items');
+              expect(rows).toEqual([{ owner: t.slug }]);
+            });
+            ok++;
+          }
+        }),
+      );
+      sampling = false;
+      await sampler;
+      expect(ok).toBe(64 * 12);
+      expect(peak).toBeGreaterThan(0);
+      const stats = tenancy.stats().servers.find((s) => s.server === 'db300')!;
+      expect(stats.evictions).toBeGreaterThan(0);
+      expect(stats.total).toBeLessThanOrEqual(budget);
+      await tenancy.close();
+    },
+  );
 
-  it('a stopped server fails its tenants fast with SERVER_UNAVAILABLE; the others keep working; it recovers', { timeout: 120_000 }, async () => {
-    const tenancy = await fleetTenancy({ migrations: migrationList([]), pool: { retryDelayMillis: 200 } });
-    const down = await tenancy.tenants.create({ slug: 'on-s3', name: 'Down', server: 's3' });
-    const up = await tenancy.tenants.create({ slug: 'on-s2', name: 'Up', server: 's2' });
-    await tenancy.withTenant(down.id, (db) => db.query('select 1'));
-    const s3 = extra[1]!;
-    await s3.stop({ keepData: true });
-    await expect(tenancy.withTenant(down.id, (db) => db.query('select 1'))).rejects.toMatchObject({ code: expect.stringMatching(/SERVER_UNAVAILABLE/) });
-    await expect(tenancy.withTenant(down.id, (db) => db.query('select 1'))).rejects.toMatchObject({ code: 'SERVER_UNAVAILABLE' });
-    for (let i = 0; i < 10; i++) await tenancy.withTenant(up.id, (db) => db.query('select 1'));
-    extra[1] = await startEmbeddedServer({ dataDir: s3.dataDir, port: s3.port, temporary: true, postgresFlags: TEST_SERVER_FLAGS });
-    await expect.poll(() => tenancy.withTenant(down.id, (db) => db.query('select 1')).then(() => 'ok', (e: { code: string }) => e.code), { timeout: 15_000, interval: 250 }).toBe('ok');
-  });
+  it(
+    'a stopped server fails its tenants fast with SERVER_UNAVAILABLE; the others keep working; it recovers',
+    { timeout: 120_000 },
+    async () => {
+      const tenancy = await fleetTenancy({ migrations: migrationList([]), pool: { retryDelayMillis: 200 } });
+      const down = await tenancy.tenants.create({ slug: 'on-s3', name: 'Down', server: 's3' });
+      const up = await tenancy.tenants.create({ slug: 'on-s2', name: 'Up', server: 's2' });
+      await tenancy.withTenant(down.id, (db) => db.query('select 1'));
+      const s3 = extra[1]!;
+      await s3.stop({ keepData: true });
+      await expect(tenancy.withTenant(down.id, (db) => db.query('select 1'))).rejects.toMatchObject({
+        code: expect.stringMatching(/SERVER_UNAVAILABLE/),
+      });
+      await expect(tenancy.withTenant(down.id, (db) => db.query('select 1'))).rejects.toMatchObject({ code: 'SERVER_UNAVAILABLE' });
+      for (let i = 0; i < 10; i++) await tenancy.withTenant(up.id, (db) => db.query('select 1'));
+      extra[1] = await startEmbeddedServer({ dataDir: s3.dataDir, port: s3.port, temporary: true, postgresFlags: TEST_SERVER_FLAGS });
+      await expect
+        .poll(
+          () =>
+            tenancy
+              .withTenant(down.id, (db) => db.query('select 1'))
+              .then(
+                () => 'ok',
+                (e: { code: string }) => e.code,
+              ),
+          { timeout: 15_000, interval: 250 },
+        )
+        .toBe('ok');
+    },
+  );
 });
 
 describe('crash safety', () => {
   const core = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
   /** Runs a child that creates or deletes a tenant and kills itself with SIGKILL at `step`. */
-  async function killedAt(step: string, action: 'create' | 'delete', isolation: 'schema' | 'database', slug: string, server: string): Promise<void> {
+  async function killedAt(
+    step: string,
+    action: 'create' | 'delete',
+    isolation: 'schema' | 'database',
+    slug: string,
+    server: string,
+  ): Promise<void> {
     const script = `
       const { createTenancy } = await import(${JSON.stringify(core)});
       const tenancy = await createTenancy({
@@ -256,44 +318,53 @@ describe('crash safety', () => {
     expect(signal, `child should die at ${step} (exit code ${code})`).toBe('SIGKILL');
   }
 
-  it('a process killed at each provisioning and deletion step leaves nothing half-made after reconcile()', { timeout: 180_000 }, async () => {
-    const tenancy = await fleetTenancy();
-    const cases: { step: string; action: 'create' | 'delete'; isolation: 'schema' | 'database'; server: string; expect: string }[] = [
-      { step: 'registered', action: 'create', isolation: 'schema', server: 'default', expect: 'FAILED' },
-      { step: 'registered', action: 'create', isolation: 'database', server: 's2', expect: 'FAILED' },
-      { step: 'container-created', action: 'create', isolation: 'database', server: 's2', expect: 'ACTIVE' },
-      { step: 'container-created', action: 'create', isolation: 'schema', server: 's2', expect: 'ACTIVE' },
-      { step: 'delete-marked', action: 'delete', isolation: 'database', server: 's2', expect: 'DELETED' },
-      { step: 'container-dropped', action: 'delete', isolation: 'schema', server: 'default', expect: 'DELETED' },
-      { step: 'delete-marked', action: 'delete', isolation: 'schema', server: 's2', expect: 'DELETED' },
-    ];
-    for (const [i, c] of cases.entries()) {
-      const slug = `crash-${i}`;
-      if (c.action === 'delete') await tenancy.tenants.create({ slug, name: 'C', isolation: c.isolation, server: c.server });
-      await killedAt(c.step, c.action, c.isolation, slug, c.server);
-      const left = (await h.admin.query<{ id: string; status: string }>("select id, status from tenantry.tenants where slug = $1 order by seq desc limit 1", [slug])).rows[0]!;
-      expect(['PROVISIONING', 'DELETING']).toContain(left.status);
-      // The killed process's backend lets go of its lifecycle lock a moment after the kill;
-      // until then reconcile() rightly reports the tenant as in progress.
-      const settledBy: string[] = [];
-      await expect
-        .poll(
-          async () => {
-            const report = await tenancy.reconcile();
-            settledBy.push(...[...report.finished, ...report.cleaned].map((x) => x.id));
-            return (await tenancy.tenants.get(left.id)).status;
-          },
-          { timeout: 10_000, interval: 100 },
-        )
-        .toBe(c.expect);
-      const t = await tenancy.tenants.get(left.id);
-      const url = c.server === 'default' ? h.db.url : extra[0]!.url;
-      const exists = c.isolation === 'database' ? await dbExists(url, t.physicalName) : await schemaExists(url, t.physicalName);
-      expect(exists, `${c.action} killed at ${c.step}: container`).toBe(c.expect === 'ACTIVE' ? 1 : 0);
-      expect(settledBy).toContain(t.id);
-      if (c.expect === 'ACTIVE') await tenancy.withTenant(t.id, (db) => db.query('select count(*) from posts'));
-    }
-  });
+  it(
+    'a process killed at each provisioning and deletion step leaves nothing half-made after reconcile()',
+    { timeout: 180_000 },
+    async () => {
+      const tenancy = await fleetTenancy();
+      const cases: { step: string; action: 'create' | 'delete'; isolation: 'schema' | 'database'; server: string; expect: string }[] = [
+        { step: 'registered', action: 'create', isolation: 'schema', server: 'default', expect: 'FAILED' },
+        { step: 'registered', action: 'create', isolation: 'database', server: 's2', expect: 'FAILED' },
+        { step: 'container-created', action: 'create', isolation: 'database', server: 's2', expect: 'ACTIVE' },
+        { step: 'container-created', action: 'create', isolation: 'schema', server: 's2', expect: 'ACTIVE' },
+        { step: 'delete-marked', action: 'delete', isolation: 'database', server: 's2', expect: 'DELETED' },
+        { step: 'container-dropped', action: 'delete', isolation: 'schema', server: 'default', expect: 'DELETED' },
+        { step: 'delete-marked', action: 'delete', isolation: 'schema', server: 's2', expect: 'DELETED' },
+      ];
+      for (const [i, c] of cases.entries()) {
+        const slug = `crash-${i}`;
+        if (c.action === 'delete') await tenancy.tenants.create({ slug, name: 'C', isolation: c.isolation, server: c.server });
+        await killedAt(c.step, c.action, c.isolation, slug, c.server);
+        const left = (
+          await h.admin.query<{ id: string; status: string }>(
+            'select id, status from tenantry.tenants where slug = $1 order by seq desc limit 1',
+            [slug],
+          )
+        ).rows[0]!;
+        expect(['PROVISIONING', 'DELETING']).toContain(left.status);
+        // The killed process's backend lets go of its lifecycle lock a moment after the kill;
+        // until then reconcile() rightly reports the tenant as in progress.
+        const settledBy: string[] = [];
+        await expect
+          .poll(
+            async () => {
+              const report = await tenancy.reconcile();
+              settledBy.push(...[...report.finished, ...report.cleaned].map((x) => x.id));
+              return (await tenancy.tenants.get(left.id)).status;
+            },
+            { timeout: 10_000, interval: 100 },
+          )
+          .toBe(c.expect);
+        const t = await tenancy.tenants.get(left.id);
+        const url = c.server === 'default' ? h.db.url : extra[0]!.url;
+        const exists = c.isolation === 'database' ? await dbExists(url, t.physicalName) : await schemaExists(url, t.physicalName);
+        expect(exists, `${c.action} killed at ${c.step}: container`).toBe(c.expect === 'ACTIVE' ? 1 : 0);
+        expect(settledBy).toContain(t.id);
+        if (c.expect === 'ACTIVE') await tenancy.withTenant(t.id, (db) => db.query('select count(*) from posts'));
+      }
+    },
+  );
 
   it('orphaned schemas and databases are reported, never dropped; tenants being worked on are left alone', async () => {
     const tenancy = await fleetTenancy();
@@ -312,7 +383,12 @@ describe('crash safety', () => {
     await c.query(`comment on database ${foreign} is 'tenantry:00000000-0000-4000-8000-000000000000'`);
     await c.end();
     const report = await tenancy.reconcile();
-    expect(report.orphans).toEqual(expect.arrayContaining([{ server: 'default', kind: 'schema', name: orphan }, { server: 's2', kind: 'database', name: orphan }]));
+    expect(report.orphans).toEqual(
+      expect.arrayContaining([
+        { server: 'default', kind: 'schema', name: orphan },
+        { server: 's2', kind: 'database', name: orphan },
+      ]),
+    );
     expect(report.orphans.map((o) => o.name)).not.toContain(foreign);
     expect(await schemaExists(h.db.url, orphan)).toBe(1);
     expect(await dbExists(extra[0]!.url, orphan)).toBe(1);

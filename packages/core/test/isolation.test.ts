@@ -45,7 +45,10 @@ describe('isolation under interleaving', () => {
             expect(again).toEqual([{ owner: t.slug }]);
           });
         } else if (mode === 2) {
-          const [a, b] = await Promise.all([db.query<{ owner: string }>('select owner from posts limit 1'), db.query<{ s: string }>("select current_schema() as s")]);
+          const [a, b] = await Promise.all([
+            db.query<{ owner: string }>('select owner from posts limit 1'),
+            db.query<{ s: string }>('select current_schema() as s'),
+          ]);
           expect(a.rows[0]!.owner).toBe(t.slug);
           expect(b.rows[0]!.s).toBe(t.physicalName);
         } else {
@@ -85,9 +88,11 @@ describe('isolation under interleaving', () => {
     const tenancy = await h.tenancy({ pool: { max: 1 } });
     await tenancy.tenants.create({ slug: 'solo', name: 'Solo' });
     await tenancy.withTenant('solo', (db) => db.query('select 1'));
-    const { rows } = await tenancy.adminPool().query<{ p: string; s: string; r: string }>(
-      "select current_setting('search_path') as p, current_setting('transaction_read_only') as s, current_user as r",
-    );
+    const { rows } = await tenancy
+      .adminPool()
+      .query<{ p: string; s: string; r: string }>(
+        "select current_setting('search_path') as p, current_setting('transaction_read_only') as s, current_user as r",
+      );
     expect(rows[0]).toEqual({ p: '"$user", public', s: 'off', r: 'postgres' });
   });
 
@@ -114,8 +119,12 @@ describe('isolation under interleaving', () => {
   it('a read-only unit of work cannot write but can read', async () => {
     const tenancy = await h.tenancy({ pool: { max: 1 } });
     await tenancy.tenants.create({ slug: 'reader', name: 'Reader' });
-    await expect(tenancy.withTenant('reader', (db) => db.query('insert into posts (title) values ($1)', ['x']), { readOnly: true })).rejects.toMatchObject({ code: '25006' });
-    const n = await tenancy.withTenant('reader', async (db) => (await db.query('select count(*)::int as n from posts')).rows[0], { readOnly: true });
+    await expect(
+      tenancy.withTenant('reader', (db) => db.query('insert into posts (title) values ($1)', ['x']), { readOnly: true }),
+    ).rejects.toMatchObject({ code: '25006' });
+    const n = await tenancy.withTenant('reader', async (db) => (await db.query('select count(*)::int as n from posts')).rows[0], {
+      readOnly: true,
+    });
     expect(n).toEqual({ n: 0 });
     // The next unit on the same connection is writable again.
     await tenancy.withTenant('reader', (db) => db.query('insert into posts (title) values ($1)', ['y']));

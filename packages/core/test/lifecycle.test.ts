@@ -13,7 +13,16 @@ describe('provisioning', () => {
   it('creates the schema with every migration and its ledger, mirrored in the registry', async () => {
     const tenancy = await h.tenancy();
     const t = await tenancy.tenants.create({ slug: 'prov', name: 'Prov', plan: 'pro', metadata: { region: 'eu' } });
-    expect(t).toMatchObject({ slug: 'prov', name: 'Prov', status: 'ACTIVE', isolation: 'schema', server: 'default', plan: 'pro', schemaVersion: '0002_add_owner', errorMessage: null });
+    expect(t).toMatchObject({
+      slug: 'prov',
+      name: 'Prov',
+      status: 'ACTIVE',
+      isolation: 'schema',
+      server: 'default',
+      plan: 'pro',
+      schemaVersion: '0002_add_owner',
+      errorMessage: null,
+    });
     expect(t.physicalName).toBe(`t_${t.id.replace(/-/g, '')}`);
     expect(t.lastMigrationAt).toBeInstanceOf(Date);
     expect(await schemaExists(t.physicalName)).toBe(true);
@@ -54,7 +63,9 @@ describe('provisioning', () => {
   it('20 concurrent creates of one slug: exactly one tenant, 19 TENANT_EXISTS, no stray schema', async () => {
     const tenancy = await h.tenancy({ pool: { max: 5 } });
     const before = await h.admin.query("select count(*)::int as n from pg_namespace where nspname like 't\\_%'");
-    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => tenancy.tenants.create({ slug: 'race', name: `Race ${i}` })));
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => tenancy.tenants.create({ slug: 'race', name: `Race ${i}` })),
+    );
     const ok = results.filter((r) => r.status === 'fulfilled');
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(ok).toHaveLength(1);
@@ -68,7 +79,12 @@ describe('provisioning', () => {
 
   it('a broken migrations folder fails createTenancy with MIGRATION_INVALID', async () => {
     await expect(h.tenancy({ migrations: '/nonexistent/folder' })).rejects.toMatchObject({ code: 'MIGRATION_INVALID' });
-    expect(() => migrationList([{ name: 'a', up: 'select 1' }, { name: 'a', up: 'select 2' }])).toThrow(expect.objectContaining({ code: 'MIGRATION_INVALID' }));
+    expect(() =>
+      migrationList([
+        { name: 'a', up: 'select 1' },
+        { name: 'a', up: 'select 2' },
+      ]),
+    ).toThrow(expect.objectContaining({ code: 'MIGRATION_INVALID' }));
   });
 });
 
@@ -80,7 +96,10 @@ describe('lifecycle', () => {
 
     const suspended = await tenancy.tenants.suspend('life', { actor: 'ops@example.com', reason: 'unpaid' });
     expect(suspended.status).toBe('SUSPENDED');
-    await expect(tenancy.withTenant('life', (db) => db.query('select 1'))).rejects.toMatchObject({ code: 'TENANT_SUSPENDED', message: expect.stringContaining("resume('life')") });
+    await expect(tenancy.withTenant('life', (db) => db.query('select 1'))).rejects.toMatchObject({
+      code: 'TENANT_SUSPENDED',
+      message: expect.stringContaining("resume('life')"),
+    });
     expect((await tenancy.tenants.suspend('life')).status).toBe('SUSPENDED'); // idempotent
     expect((await tenancy.tenants.resume(t.id)).status).toBe('ACTIVE');
     expect((await tenancy.tenants.resume(t.id)).status).toBe('ACTIVE'); // idempotent
@@ -125,7 +144,9 @@ describe('lifecycle', () => {
     // Another process's change, announced as Tenantry announces its own.
     await h.admin.query("update tenantry.tenants set status = 'PROVISIONING' where id = $1", [t.id]);
     await h.admin.query("select pg_notify('tenantry_tenants', $1)", [t.id]);
-    await expect.poll(() => tenancy.withTenant(t.id, (db) => db.query('select 1')).catch((e: TenantryError) => e.code)).toBe('TENANT_NOT_READY');
+    await expect
+      .poll(() => tenancy.withTenant(t.id, (db) => db.query('select 1')).catch((e: TenantryError) => e.code))
+      .toBe('TENANT_NOT_READY');
     const err = await tenancy.withTenant(t.id, (db) => db.query('select 1')).catch((e: TenantryError) => e);
     expect((err as TenantryError).context.retryAfterSeconds).toBe(5);
   });
@@ -146,7 +167,7 @@ describe('lifecycle', () => {
     const suspended = await tenancy.tenants.list({ status: 'SUSPENDED' });
     expect(suspended.items.map((t) => t.slug)).toEqual(['page-3']);
     await expect(tenancy.tenants.list({ limit: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(tenancy.tenants.list({ cursor: "1; drop table x" })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(tenancy.tenants.list({ cursor: '1; drop table x' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(tenancy.tenants.list({ status: 'NOPE' as 'ACTIVE' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 

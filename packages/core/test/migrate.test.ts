@@ -30,7 +30,10 @@ async function fleet(n: number, poison: number[] = []): Promise<{ tenants: Tenan
 }
 
 async function hasTags(t: Tenant): Promise<boolean> {
-  const { rowCount } = await h.admin.query('select 1 from information_schema.columns where table_schema = $1 and table_name = $2 and column_name = $3', [t.physicalName, 'posts', 'tags']);
+  const { rowCount } = await h.admin.query(
+    'select 1 from information_schema.columns where table_schema = $1 and table_name = $2 and column_name = $3',
+    [t.physicalName, 'posts', 'tags'],
+  );
   return rowCount === 1;
 }
 
@@ -44,7 +47,12 @@ describe('migrations across tenants', () => {
     const { tenants } = await fleet(5, [2]);
     const tenancy = await h.tenancy({ migrations: migrationList(V2) });
     const progress: MigrationProgress[] = [];
-    const run = await tenancy.migrate({ tenants: tenants.map((t) => t.id), concurrency: 1, onError: 'stop', onProgress: (p) => progress.push(p) });
+    const run = await tenancy.migrate({
+      tenants: tenants.map((t) => t.id),
+      concurrency: 1,
+      onError: 'stop',
+      onProgress: (p) => progress.push(p),
+    });
     expect(run.ok).toBe(false);
     expect(run.results.map((r) => r.status)).toEqual(['migrated', 'migrated', 'failed', 'skipped', 'skipped']);
     expect(run.results[0]!.applied).toEqual(['0002_tags']);
@@ -53,10 +61,17 @@ describe('migrations across tenants', () => {
     expect(progress.every((p) => p.total === 5)).toBe(true);
     expect(await Promise.all(tenants.map(hasTags))).toEqual([true, true, false, false, false]);
     expect(await statusOf(tenancy, tenants[0]!)).toEqual({ status: 'ACTIVE', version: '0002_tags', error: null });
-    expect(await statusOf(tenancy, tenants[2]!)).toMatchObject({ status: 'FAILED', version: '0001_posts', error: expect.stringContaining('poisoned tenant') });
+    expect(await statusOf(tenancy, tenants[2]!)).toMatchObject({
+      status: 'FAILED',
+      version: '0001_posts',
+      error: expect.stringContaining('poisoned tenant'),
+    });
     expect(await statusOf(tenancy, tenants[3]!)).toEqual({ status: 'ACTIVE', version: '0001_posts', error: null });
     const log = await tenancy.tenants.activity(tenants[2]!.id);
-    expect(log.slice(-2).map((a) => [a.action, a.toStatus])).toEqual([['migrate', 'MIGRATING'], ['migrate-failed', 'FAILED']]);
+    expect(log.slice(-2).map((a) => [a.action, a.toStatus])).toEqual([
+      ['migrate', 'MIGRATING'],
+      ['migrate-failed', 'FAILED'],
+    ]);
     // Fix the data, rerun: the FAILED tenant and the skipped ones are migrated; the others are already done.
     await h.admin.query(`delete from "${tenants[2]!.physicalName}".posts where title = 'poison'`);
     const again = await tenancy.migrate({ tenants: tenants.map((t) => t.id) });
@@ -82,7 +97,8 @@ describe('migrations across tenants', () => {
     expect(run.results.map((r) => r.status)).toEqual(['rolled-back', 'rolled-back', 'failed', 'skipped']);
     expect(run.results[0]!.applied).toEqual(['0002_tags']);
     expect(await Promise.all(tenants.map(hasTags))).toEqual([false, false, false, false]);
-    for (const i of [0, 1, 3]) expect(await statusOf(tenancy, tenants[i]!)).toEqual({ status: 'ACTIVE', version: '0001_posts', error: null });
+    for (const i of [0, 1, 3])
+      expect(await statusOf(tenancy, tenants[i]!)).toEqual({ status: 'ACTIVE', version: '0001_posts', error: null });
     const ledger = await h.admin.query(`select name from "${tenants[0]!.physicalName}"._tenantry_migrations order by name`);
     expect(ledger.rows.map((r) => r.name)).toEqual(['0001_posts']);
     const mirror = await h.admin.query('select name from tenantry.tenant_migrations where tenant_id = $1', [tenants[0]!.id]);
@@ -163,9 +179,22 @@ describe('migrations across tenants', () => {
     const exited = new Promise((r) => child.on('exit', r));
     // Kill it once the first tenant is done and the second is under way.
     await expect
-      .poll(async () => (await h.admin.query("select count(*)::int as n from tenantry.tenant_migrations where name = '0002_slow'")).rows[0].n, { timeout: 20_000, interval: 20 })
+      .poll(
+        async () => (await h.admin.query("select count(*)::int as n from tenantry.tenant_migrations where name = '0002_slow'")).rows[0].n,
+        { timeout: 20_000, interval: 20 },
+      )
       .toBeGreaterThanOrEqual(1);
-    await expect.poll(async () => (await h.admin.query("select count(*)::int as n from tenantry.tenants where status = 'MIGRATING' and id = any($1)", [tenants.map((t) => t.id)])).rows[0].n, { timeout: 20_000, interval: 10 }).toBe(1);
+    await expect
+      .poll(
+        async () =>
+          (
+            await h.admin.query("select count(*)::int as n from tenantry.tenants where status = 'MIGRATING' and id = any($1)", [
+              tenants.map((t) => t.id),
+            ])
+          ).rows[0].n,
+        { timeout: 20_000, interval: 10 },
+      )
+      .toBe(1);
     child.kill('SIGKILL');
     await exited;
     const tenancy = await h.tenancy({ migrations: migrationList(slow) });
@@ -183,7 +212,10 @@ describe('migrations across tenants', () => {
     const tenancy = await h.tenancy({ migrations: migrationList(V2) });
     await tenancy.migrate({ tenants: tenants.map((t) => t.id) });
     const back = await tenancy.rollback({ steps: 1, tenants: tenants.map((t) => t.id) });
-    expect(back.results.map((r) => [r.status, r.applied])).toEqual([['rolled-back', ['0002_tags']], ['rolled-back', ['0002_tags']]]);
+    expect(back.results.map((r) => [r.status, r.applied])).toEqual([
+      ['rolled-back', ['0002_tags']],
+      ['rolled-back', ['0002_tags']],
+    ]);
     expect(await hasTags(tenants[0]!)).toBe(false);
     expect((await statusOf(tenancy, tenants[0]!)).version).toBe('0001_posts');
     const noDown = await h.tenancy({ migrations: migrationList([{ name: '0001_posts', up: V1[0]!.up }]) });
@@ -199,8 +231,15 @@ describe('work across tenants', () => {
     const tenancy = await h.tenancy({ migrations: migrationList(V1) });
     await tenancy.withTenant(tenants[1]!.id, (db) => db.query("insert into posts (title) values ('only one')"));
     const ids = tenants.map((t) => t.id);
-    const counts = await tenancy.forEachTenant(async (db) => (await db.query<{ n: number }>('select count(*)::int as n from posts')).rows[0]!.n, { tenants: ids });
-    expect(counts.map((r) => [r.tenant.slug, r.status, r.value])).toEqual([[`${prefix}-t0`, 'ok', 0], [`${prefix}-t1`, 'ok', 1], [`${prefix}-t2`, 'ok', 0]]);
+    const counts = await tenancy.forEachTenant(
+      async (db) => (await db.query<{ n: number }>('select count(*)::int as n from posts')).rows[0]!.n,
+      { tenants: ids },
+    );
+    expect(counts.map((r) => [r.tenant.slug, r.status, r.value])).toEqual([
+      [`${prefix}-t0`, 'ok', 0],
+      [`${prefix}-t1`, 'ok', 1],
+      [`${prefix}-t2`, 'ok', 0],
+    ]);
     const ran = await tenancy.runSql('select 1 / (count(*) - 1) as x from posts', [], { tenants: ids });
     expect(ran.map((r) => r.status)).toEqual(['ok', 'failed', 'ok']);
     expect(ran[1]!.error).toMatchObject({ code: '22012' });
@@ -213,7 +252,8 @@ describe('work across tenants', () => {
     const seeds = fileURLToPath(new URL('./fixtures/seeds', import.meta.url));
     const tenancy = await h.tenancy({ seeds });
     const t = await tenancy.tenants.create({ slug: 'seeded', name: 'Seeded' });
-    const titles = async () => (await tenancy.withTenant(t.id, (db) => db.query<{ title: string }>('select title from posts order by id'))).rows.map((r) => r.title);
+    const titles = async () =>
+      (await tenancy.withTenant(t.id, (db) => db.query<{ title: string }>('select title from posts order by id'))).rows.map((r) => r.title);
     expect(await titles()).toEqual(['Welcome', 'Draft']);
     const ran = await tenancy.seed({ tenants: [t.id] });
     expect(ran[0]).toMatchObject({ status: 'ok', value: ['0001_welcome'] });

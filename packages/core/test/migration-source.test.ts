@@ -18,9 +18,17 @@ describe('SQL folder migration source', () => {
     expect(list[0]!.down).toBe('drop table posts;');
     expect(list[0]!.up).not.toMatch(/drop table/);
     expect(list[0]!.checksum).toBe(checksum(list[0]!.up));
-    const dir = await folder({ '0002_b.sql': 'select 2;', '0001_a.sql': 'select 1;', '0001_a.down.sql': 'select -1;', 'README.md': 'not sql' });
+    const dir = await folder({
+      '0002_b.sql': 'select 2;',
+      '0001_a.sql': 'select 1;',
+      '0001_a.down.sql': 'select -1;',
+      'README.md': 'not sql',
+    });
     const twins = await sqlFolder(dir).load();
-    expect(twins.map((m) => [m.name, m.down])).toEqual([['0001_a', 'select -1;'], ['0002_b', undefined]]);
+    expect(twins.map((m) => [m.name, m.down])).toEqual([
+      ['0001_a', 'select -1;'],
+      ['0002_b', undefined],
+    ]);
   });
 
   it('rejects badly named, empty, doubly-downed and orphaned files with MIGRATION_INVALID', async () => {

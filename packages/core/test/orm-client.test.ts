@@ -44,7 +44,9 @@ describe('ormClient transaction statements', () => {
     await h.admin.query('create table orm_client_raw.posts (id serial primary key, title text not null)');
     await h.admin.query('set search_path to orm_client_raw');
     for (const sql of SCRIPT) await h.admin.query(sql);
-    const expected = (await h.admin.query<{ title: string }>('select title from orm_client_raw.posts order by id')).rows.map((r) => r.title);
+    const expected = (await h.admin.query<{ title: string }>('select title from orm_client_raw.posts order by id')).rows.map(
+      (r) => r.title,
+    );
     await h.admin.query('reset search_path');
     expect(expected).toEqual(['a', 'd', 'g']);
     // Through the client, in the tenant.
@@ -52,7 +54,9 @@ describe('ormClient transaction statements', () => {
       const client = ormClient(db);
       for (const sql of SCRIPT) await client.query(sql);
     });
-    const got = await tenancy.withTenant(t.id, async (db) => (await db.query<{ title: string }>('select title from posts order by id')).rows.map((r) => r.title));
+    const got = await tenancy.withTenant(t.id, async (db) =>
+      (await db.query<{ title: string }>('select title from posts order by id')).rows.map((r) => r.title),
+    );
     expect(got).toEqual(expected);
   });
 });

@@ -27,7 +27,14 @@ async function bouncer(settings: Record<string, string | number> = {}, poolSize 
 }
 
 async function tenancyVia(b: PgBouncer, options: Partial<TenancyOptions> = {}): Promise<Tenancy> {
-  const t = await createTenancy({ registryUrl: b.urlFor(h.db.name), migrations: MIGRATIONS, preparedStatements: false, listen: false, pool: { max: 8 }, ...options });
+  const t = await createTenancy({
+    registryUrl: b.urlFor(h.db.name),
+    migrations: MIGRATIONS,
+    preparedStatements: false,
+    listen: false,
+    pool: { max: 8 },
+    ...options,
+  });
   opened.push(t);
   return t;
 }
@@ -108,7 +115,9 @@ const pause = () => new Promise<void>((r) => (Math.random() < 0.5 ? setImmediate
 async function seedTenants(tenancy: Tenancy, prefix: string, schemas: number, databases: number): Promise<Tenant[]> {
   const tenants: Tenant[] = [];
   for (let i = 0; i < schemas + databases; i++) {
-    tenants.push(await tenancy.tenants.create({ slug: `${prefix}-${i}`, name: `${prefix} ${i}`, isolation: i < schemas ? 'schema' : 'database' }));
+    tenants.push(
+      await tenancy.tenants.create({ slug: `${prefix}-${i}`, name: `${prefix} ${i}`, isolation: i < schemas ? 'schema' : 'database' }),
+    );
   }
   await Promise.all(
     tenants.map((t) =>
@@ -168,10 +177,14 @@ describe.skipIf(SKIP)('behind PgBouncer in transaction mode', () => {
               } else if (mode === 1) {
                 await db.transaction(async (tx) => {
                   await pause();
-                  const { rows } = await tx.query<{ owner: string; n: number }>('select owner, count(*)::int as n from posts group by owner');
+                  const { rows } = await tx.query<{ owner: string; n: number }>(
+                    'select owner, count(*)::int as n from posts group by owner',
+                  );
                   if (rows.length !== 1 || rows[0]!.owner !== t.slug || rows[0]!.n !== 3) wrong++;
                   await pause();
-                  const { rows: who } = await tx.query<{ u: string; s: string }>("select current_user as u, current_setting('search_path') as s");
+                  const { rows: who } = await tx.query<{ u: string; s: string }>(
+                    "select current_user as u, current_setting('search_path') as s",
+                  );
                   if (who[0]!.u !== t.role) wrong++;
                 });
               } else if (mode === 2) {
@@ -189,7 +202,10 @@ describe.skipIf(SKIP)('behind PgBouncer in transaction mode', () => {
                   throw new Error('application bug');
                 });
               } else if (mode === 4) {
-                const [x, y] = await Promise.all([db.query<{ owner: string }>('select owner from posts limit 1'), db.query<{ n: number }>('select count(*)::int as n from posts')]);
+                const [x, y] = await Promise.all([
+                  db.query<{ owner: string }>('select owner from posts limit 1'),
+                  db.query<{ n: number }>('select count(*)::int as n from posts'),
+                ]);
                 if (x.rows[0]!.owner !== t.slug || y.rows[0]!.n !== 3) wrong++;
               } else {
                 await db.query('select * from no_such_table').catch((err: unknown) => count(expected, sqlState(err) ?? '?'));
@@ -213,7 +229,10 @@ describe.skipIf(SKIP)('behind PgBouncer in transaction mode', () => {
     expect(expected.get('42P01')).toBe(250);
     // Nothing of the rolled-back writes persisted, nothing crossed tenants.
     for (const t of tenants) {
-      const rows = await tenancy.withTenant(t.id, async (db) => (await db.query<{ title: string; owner: string }>('select title, owner from posts order by id')).rows);
+      const rows = await tenancy.withTenant(
+        t.id,
+        async (db) => (await db.query<{ title: string; owner: string }>('select title, owner from posts order by id')).rows,
+      );
       expect(rows, t.slug).toEqual([0, 1, 2].map((k) => ({ title: `${t.slug}:${k}`, owner: t.slug })));
     }
     // And the server connections behind PgBouncer carry no session state.
@@ -246,12 +265,20 @@ describe.skipIf(SKIP)('behind PgBouncer in transaction mode', () => {
         const state = (await serverStates(b, poolSize)).find((s) => s.pid === pid)!;
         // Now route everything through that one server connection.
         pinned = await pinAllBut(b, pid, poolSize);
-        const yRows = await ten.withTenant(y!.id, async (db) => (await db.query<{ owner: string; u: string }>('select owner, current_user as u from posts')).rows);
-        const xRows = await ten.withTenant(x!.id, async (db) => (await db.query<{ owner: string; u: string }>('select owner, current_user as u from posts')).rows);
-        const yWrite = await ten.withTenant(y!.id, (db) => db.query("insert into posts (title, owner) values ('w', 'w')")).then(
-          () => 'ok',
-          (err: unknown) => sqlState(err),
+        const yRows = await ten.withTenant(
+          y!.id,
+          async (db) => (await db.query<{ owner: string; u: string }>('select owner, current_user as u from posts')).rows,
         );
+        const xRows = await ten.withTenant(
+          x!.id,
+          async (db) => (await db.query<{ owner: string; u: string }>('select owner, current_user as u from posts')).rows,
+        );
+        const yWrite = await ten
+          .withTenant(y!.id, (db) => db.query("insert into posts (title, owner) values ('w', 'w')"))
+          .then(
+            () => 'ok',
+            (err: unknown) => sqlState(err),
+          );
         const registry = await ten.tenants.list().then(
           () => 'ok',
           (err: unknown) => (err as Error).message,
@@ -310,13 +337,18 @@ describe.skipIf(SKIP)('behind PgBouncer in transaction mode', () => {
       }),
     );
     const failed = [...codes.values()].reduce((n, v) => n + v, 0);
-    console.info(`[pgbouncer.test] ${b.version}, preparedStatements: true → ${failed}/600 units failed ${JSON.stringify(Object.fromEntries(codes))}`);
+    console.info(
+      `[pgbouncer.test] ${b.version}, preparedStatements: true → ${failed}/600 units failed ${JSON.stringify(Object.fromEntries(codes))}`,
+    );
     expect(wrong).toBe(0);
     if (tracks) {
       expect(failed).toBe(0);
     } else {
       expect(failed).toBeGreaterThan(0);
-      expect([...codes.keys()].every((c) => ['26000', '42P05', '25P02'].includes(c)), JSON.stringify([...codes])).toBe(true);
+      expect(
+        [...codes.keys()].every((c) => ['26000', '42P05', '25P02'].includes(c)),
+        JSON.stringify([...codes]),
+      ).toBe(true);
     }
   });
 
@@ -363,7 +395,9 @@ describe.skipIf(SKIP)('behind PgBouncer in transaction mode', () => {
         // which PgBouncer keeps on one server connection until it ends. (A session-level lock
         // taken and released by two autocommit statements can land on two server connections.)
         const holder = (await lifecycleLock())[0];
-        if (holder) holderState = (await h.admin.query<{ state: string }>('select state from pg_stat_activity where pid = $1', [holder.pid])).rows[0]?.state;
+        if (holder)
+          holderState = (await h.admin.query<{ state: string }>('select state from pg_stat_activity where pid = $1', [holder.pid])).rows[0]
+            ?.state;
       },
     });
     expect((await watcher.tenants.delete(doomed.id)).status).toBe('DELETED');

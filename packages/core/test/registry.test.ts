@@ -32,13 +32,40 @@ describe('registry', () => {
     await mine.withTenant('shared', (db) => db.query('select 1')); // cached now
     expect(mine.stats().cache).toMatchObject({ listening: true });
     await theirs.tenants.suspend('shared');
-    await expect.poll(() => mine.withTenant('shared', (db) => db.query('select 1')).then(() => 'ok', (e: { code: string }) => e.code)).toBe('TENANT_SUSPENDED');
+    await expect
+      .poll(() =>
+        mine
+          .withTenant('shared', (db) => db.query('select 1'))
+          .then(
+            () => 'ok',
+            (e: { code: string }) => e.code,
+          ),
+      )
+      .toBe('TENANT_SUSPENDED');
     await theirs.tenants.resume('shared');
     await theirs.tenants.rename('shared', 'shared-2');
-    await expect.poll(() => mine.withTenant('shared', (db) => db.query('select 1')).then(() => 'ok', (e: { code: string }) => e.code)).toBe('TENANT_NOT_FOUND');
+    await expect
+      .poll(() =>
+        mine
+          .withTenant('shared', (db) => db.query('select 1'))
+          .then(
+            () => 'ok',
+            (e: { code: string }) => e.code,
+          ),
+      )
+      .toBe('TENANT_NOT_FOUND');
     await mine.withTenant('shared-2', (db) => db.query('select 1'));
     await theirs.tenants.delete(t.id);
-    await expect.poll(() => mine.withTenant(t.id, (db) => db.query('select 1')).then(() => 'ok', (e: { code: string }) => e.code)).toBe('TENANT_NOT_FOUND');
+    await expect
+      .poll(() =>
+        mine
+          .withTenant(t.id, (db) => db.query('select 1'))
+          .then(
+            () => 'ok',
+            (e: { code: string }) => e.code,
+          ),
+      )
+      .toBe('TENANT_NOT_FOUND');
   });
 
   it('when the listener connection is lost, the cache is bypassed until it is back', async () => {
@@ -46,7 +73,10 @@ describe('registry', () => {
     const theirs = await h.tenancy({ migrations: migrationList([]), listen: false });
     await theirs.tenants.create({ slug: 'lost', name: 'Lost' });
     await mine.withTenant('lost', (db) => db.query('select 1'));
-    await h.admin.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and application_name = 'tenantry:listener'", [h.db.name]);
+    await h.admin.query(
+      "select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and application_name = 'tenantry:listener'",
+      [h.db.name],
+    );
     await expect.poll(() => mine.stats().cache.listening).toBe(false);
     // A change made while the listener is down is still seen: the cache is not trusted.
     await h.admin.query("update tenantry.tenants set status = 'SUSPENDED' where slug = 'lost'");

@@ -27,7 +27,10 @@ describe('per-tenant roles', () => {
       `alter schema "${b.physicalName}" owner to current_user`,
     ];
     for (const sql of attacks) {
-      await expect(tenancy.withTenant(a.id, (db) => db.query(sql)), sql).rejects.toMatchObject({ code: expect.stringMatching(/^(42501|42P01)$/) });
+      await expect(
+        tenancy.withTenant(a.id, (db) => db.query(sql)),
+        sql,
+      ).rejects.toMatchObject({ code: expect.stringMatching(/^(42501|42P01)$/) });
     }
     // A search_path or role switched inside A's transaction lasts one statement: the next one
     // carries A again, so it reads A's (empty) posts, not B's.
@@ -41,7 +44,9 @@ describe('per-tenant roles', () => {
     expect(switched).toEqual([]);
     const who = await tenancy.withTenant(a.id, async (db) => (await db.query<{ u: string }>('select current_user as u')).rows[0]!.u);
     expect(who).toBe(a.role);
-    expect((await tenancy.withTenant(b.id, (db) => db.query<{ title: string }>('select title from posts'))).rows).toEqual([{ title: 'b-secret' }]);
+    expect((await tenancy.withTenant(b.id, (db) => db.query<{ title: string }>('select title from posts'))).rows).toEqual([
+      { title: 'b-secret' },
+    ]);
   });
 
   it('migrations run as the tenant role, which owns what they create; database tenants get access to theirs', async () => {
@@ -53,7 +58,10 @@ describe('per-tenant roles', () => {
     const second = await h.tenancy({ migrations: migrationList(v2) });
     const run = await second.migrate({ tenants: [s.id, d.id] });
     expect(run.ok).toBe(true);
-    const owners = await h.admin.query<{ tablename: string; tableowner: string }>('select tablename, tableowner from pg_tables where schemaname = $1 order by 1', [s.physicalName]);
+    const owners = await h.admin.query<{ tablename: string; tableowner: string }>(
+      'select tablename, tableowner from pg_tables where schemaname = $1 order by 1',
+      [s.physicalName],
+    );
     expect(owners.rows).toEqual([
       { tablename: '_tenantry_migrations', tableowner: s.role },
       { tablename: 'posts', tableowner: s.role },

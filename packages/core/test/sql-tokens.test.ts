@@ -25,7 +25,9 @@ describe('sqlTokens', () => {
   });
 
   it('is what unqualifyPublic rewrites with: only code loses "public".', () => {
-    expect(unqualifyPublic(sql)).toBe(`select a, 'it''s "public".b', E'\\'$1', $tag$ "public".c $tag$ -- "public".d\n/* x /* "public".e */ */ $1 from "t"`);
+    expect(unqualifyPublic(sql)).toBe(
+      `select a, 'it''s "public".b', E'\\'$1', $tag$ "public".c $tag$ -- "public".d\n/* x /* "public".e */ */ $1 from "t"`,
+    );
     expect(unqualifyPublic('select "public"')).toBe('select "public"');
   });
 });

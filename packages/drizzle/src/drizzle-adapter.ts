@@ -19,7 +19,12 @@ export type TenantDrizzle<TSchema extends Record<string, unknown> = Record<strin
 /** Options of {@link drizzleTenancy}: Drizzle's own (`schema`, `logger`, `casing`, `cache`). */
 export type DrizzleTenancyOptions<TSchema extends Record<string, unknown> = Record<string, never>> = DrizzleConfig<TSchema>;
 
-const CAPABILITIES: AdapterCapabilities = Object.freeze({ transactions: true, savepoints: true, migrations: 'sql', isolationLevels: false });
+const CAPABILITIES: AdapterCapabilities = Object.freeze({
+  transactions: true,
+  savepoints: true,
+  migrations: 'sql',
+  isolationLevels: false,
+});
 
 /**
  * Drizzle on Tenantry. {@link DrizzleAdapter.db} is one Drizzle database for the whole
@@ -30,7 +35,9 @@ const CAPABILITIES: AdapterCapabilities = Object.freeze({ transactions: true, sa
  *
  * Create it with {@link drizzleTenancy}.
  */
-export class DrizzleAdapter<TSchema extends Record<string, unknown> = Record<string, never>> implements TenancyAdapter<TenantDrizzle<TSchema>> {
+export class DrizzleAdapter<TSchema extends Record<string, unknown> = Record<string, never>> implements TenancyAdapter<
+  TenantDrizzle<TSchema>
+> {
   readonly name = 'drizzle';
   readonly capabilities = CAPABILITIES;
   /** The application's Drizzle database, bound to the tenant of whatever context it is used in. */
@@ -85,10 +92,17 @@ let last: WeakRef<DrizzleAdapter<Record<string, unknown>>> | undefined;
  * const { db } = drizzleTenancy(tenancy, { schema });
  * await tenancy.run('acme', () => db.select().from(posts));
  */
-export function drizzleTenancy<TSchema extends Record<string, unknown> = Record<string, never>>(tenancy: UnitOfWorkProvider, config: DrizzleTenancyOptions<TSchema> = {}): DrizzleAdapter<TSchema> {
-  if (config === null || typeof config !== 'object') throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'drizzleTenancy(tenancy, config?) takes Drizzle options such as { schema }');
+export function drizzleTenancy<TSchema extends Record<string, unknown> = Record<string, never>>(
+  tenancy: UnitOfWorkProvider,
+  config: DrizzleTenancyOptions<TSchema> = {},
+): DrizzleAdapter<TSchema> {
+  if (config === null || typeof config !== 'object')
+    throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'drizzleTenancy(tenancy, config?) takes Drizzle options such as { schema }');
   if ('client' in config || 'connection' in config) {
-    throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, "drizzleTenancy() takes no 'client' or 'connection': Tenantry supplies the connections");
+    throw new TenantryError(
+      ErrorCodes.INVALID_ARGUMENT,
+      "drizzleTenancy() takes no 'client' or 'connection': Tenantry supplies the connections",
+    );
   }
   const adapter = new DrizzleAdapter<TSchema>(tenantPool(tenancy), Object.freeze({ ...config }));
   byTenancy.set(tenancy, adapter as unknown as DrizzleAdapter<Record<string, unknown>>);
@@ -109,6 +123,10 @@ export function tenantDb<TSchema extends Record<string, unknown> = Record<string
   const owner = currentTenancyOwner();
   const found = (owner === undefined ? undefined : byTenancy.get(owner)) ?? (made === 1 ? last?.deref() : undefined);
   if (found !== undefined) return found.db as unknown as TenantDrizzle<TSchema>;
-  if (made === 0) throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'no Drizzle adapter: call drizzleTenancy(tenancy, { schema }) at start');
-  throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'several tenancies have Drizzle adapters and none is in the current context: use adapter.db');
+  if (made === 0)
+    throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'no Drizzle adapter: call drizzleTenancy(tenancy, { schema }) at start');
+  throw new TenantryError(
+    ErrorCodes.INVALID_ARGUMENT,
+    'several tenancies have Drizzle adapters and none is in the current context: use adapter.db',
+  );
 }

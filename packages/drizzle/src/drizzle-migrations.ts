@@ -54,16 +54,22 @@ export function drizzleMigrations(options: string | DrizzleMigrationsOptions): M
       try {
         journal = JSON.parse(await readFile(journalPath, 'utf8')) as Journal;
       } catch (err) {
-        throw invalid(`cannot read drizzle-kit's journal ${journalPath}: ${(err as Error).message}; generate migrations with \`drizzle-kit generate\``, undefined, err);
+        throw invalid(
+          `cannot read drizzle-kit's journal ${journalPath}: ${(err as Error).message}; generate migrations with \`drizzle-kit generate\``,
+          undefined,
+          err,
+        );
       }
       if (!Array.isArray(journal?.entries)) throw invalid(`${journalPath} has no entries`);
-      if (journal.dialect !== undefined && journal.dialect !== 'postgresql') throw invalid(`${journalPath} is for ${journal.dialect}, not postgresql`);
+      if (journal.dialect !== undefined && journal.dialect !== 'postgresql')
+        throw invalid(`${journalPath} is for ${journal.dialect}, not postgresql`);
       const entries = [...journal.entries].sort((a, b) => a.idx - b.idx);
       const list: Migration[] = [];
       const seen = new Set<string>();
       for (const entry of entries) {
         const name = entry.tag;
-        if (typeof name !== 'string' || !/^[A-Za-z0-9_-]+$/.test(name)) throw invalid(`${journalPath} has an entry with a malformed tag '${String(name)}'`);
+        if (typeof name !== 'string' || !/^[A-Za-z0-9_-]+$/.test(name))
+          throw invalid(`${journalPath} has an entry with a malformed tag '${String(name)}'`);
         if (seen.has(name)) throw invalid(`duplicate migration '${name}' in ${journalPath}`, name);
         seen.add(name);
         let text: string;

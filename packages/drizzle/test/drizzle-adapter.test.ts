@@ -24,23 +24,43 @@ describe('@tenantry/drizzle', () => {
     await tenancy.run(a.slug, async () => {
       await db.insert(publicSchema.books).values({ authorId: authorA.id, title: 'A book' });
       // The foreign key points at this tenant's authors: tenant B's author is unknown here.
-      const err = await db.insert(publicSchema.books).values({ authorId: authorB.id, title: 'stolen' }).catch((e: unknown) => e);
+      const err = await db
+        .insert(publicSchema.books)
+        .values({ authorId: authorB.id, title: 'stolen' })
+        .catch((e: unknown) => e);
       expect(codeOf(err)).toBe('23503');
       const rows = await db.query.books.findMany({ with: undefined });
       expect(rows.map((r) => r.title)).toEqual(['A book']);
     });
-    const { rows } = await h.admin.query<{ n: number }>("select count(*)::int as n from pg_type t join pg_namespace n on n.oid = t.typnamespace where t.typname = 'mood' and n.nspname = 'public'");
+    const { rows } = await h.admin.query<{ n: number }>(
+      "select count(*)::int as n from pg_type t join pg_namespace n on n.oid = t.typnamespace where t.typname = 'mood' and n.nspname = 'public'",
+    );
     expect(rows[0]!.n).toBe(0);
-    const { rows: perTenant } = await h.admin.query<{ s: string }>("select n.nspname as s from pg_type t join pg_namespace n on n.oid = t.typnamespace where t.typname = 'mood' order by 1");
+    const { rows: perTenant } = await h.admin.query<{ s: string }>(
+      "select n.nspname as s from pg_type t join pg_namespace n on n.oid = t.typnamespace where t.typname = 'mood' order by 1",
+    );
     expect(perTenant.map((r) => r.s).sort()).toEqual([a.physicalName, b.physicalName].sort());
-    expect(unqualifyPublic(`REFERENCES "public"."authors"("id"); select '"public".x' -- "public".y`)).toBe(`REFERENCES "authors"("id"); select '"public".x' -- "public".y`);
+    expect(unqualifyPublic(`REFERENCES "public"."authors"("id"); select '"public".x' -- "public".y`)).toBe(
+      `REFERENCES "authors"("id"); select '"public".x' -- "public".y`,
+    );
   });
 
   it('one Drizzle database for the application: relational queries, tenantDb() and bound handles resolve the tenant', async () => {
-    const tenancy = await h.tenancy({ migrations: drizzleMigrations(fixture('drizzle-v2')), applicationName: 'drizzle-one', pool: { max: 2 } });
+    const tenancy = await h.tenancy({
+      migrations: drizzleMigrations(fixture('drizzle-v2')),
+      applicationName: 'drizzle-one',
+      pool: { max: 2 },
+    });
     const adapter = drizzleTenancy(tenancy, { schema });
-    const tenants = [await tenancy.tenants.create({ slug: 'one-a', name: 'A' }), await tenancy.tenants.create({ slug: 'one-b', name: 'B' })];
-    await Promise.all(tenants.map((t) => tenancy.run(t.id, async () => void (await tenantDb<typeof schema>().insert(schema.items).values({ owner: t.slug, label: 'x' })))));
+    const tenants = [
+      await tenancy.tenants.create({ slug: 'one-a', name: 'A' }),
+      await tenancy.tenants.create({ slug: 'one-b', name: 'B' }),
+    ];
+    await Promise.all(
+      tenants.map((t) =>
+        tenancy.run(t.id, async () => void (await tenantDb<typeof schema>().insert(schema.items).values({ owner: t.slug, label: 'x' }))),
+      ),
+    );
     for (const t of tenants) {
       await tenancy.run(t.slug, async () => {
         expect(await adapter.db.query.items.findMany({ columns: { owner: true } })).toEqual([{ owner: t.slug }]);
@@ -60,7 +80,13 @@ describe('@tenantry/drizzle', () => {
     const tenancy = await h.tenancy({ migrations: drizzleMigrations(fixture('drizzle-v1')), applicationName: 'drizzle-iso' });
     const { db } = drizzleTenancy(tenancy, { schema });
     await tenancy.tenants.create({ slug: 'iso-a', name: 'A' });
-    const err = await tenancy.run('iso-a', () => db.transaction(async (tx) => void (await tx.insert(schema.items).values({ owner: 'a', label: 'x' })), { isolationLevel: 'serializable' })).catch((e: unknown) => e);
+    const err = await tenancy
+      .run('iso-a', () =>
+        db.transaction(async (tx) => void (await tx.insert(schema.items).values({ owner: 'a', label: 'x' })), {
+          isolationLevel: 'serializable',
+        }),
+      )
+      .catch((e: unknown) => e);
     expect(codeOf(err)).toBe('INVALID_ARGUMENT');
     expect(await tenancy.run('iso-a', async () => await db.$count(schema.items))).toBe(0);
   });
@@ -76,7 +102,10 @@ describe('@tenantry/drizzle', () => {
   });
 
   it('a folder without a journal, or a journal naming a missing file, is refused', async () => {
-    await expect(drizzleMigrations(fixture('nope')).load()).rejects.toMatchObject({ code: 'MIGRATION_INVALID', message: expect.stringContaining('drizzle-kit generate') });
+    await expect(drizzleMigrations(fixture('nope')).load()).rejects.toMatchObject({
+      code: 'MIGRATION_INVALID',
+      message: expect.stringContaining('drizzle-kit generate'),
+    });
     const dir = await mkdtemp(join(tmpdir(), 'tenantry-drizzle-'));
     await mkdir(join(dir, 'meta'));
     await writeFile(join(dir, 'meta', '_journal.json'), JSON.stringify({ dialect: 'postgresql', entries: [{ idx: 0, tag: '0000_gone' }] }));

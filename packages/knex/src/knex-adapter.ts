@@ -17,7 +17,10 @@ import {
  * Knex's options that {@link knexTenancy} takes: everything but what says where connections come
  * from (`client`, `connection`, `connectionPool`, `pool`) or bypasses the tenant (`searchPath`).
  */
-export type KnexTenancyOptions = Omit<Knex.Config, 'client' | 'dialect' | 'connection' | 'connectionPool' | 'pool' | 'searchPath' | 'acquireConnectionTimeout'>;
+export type KnexTenancyOptions = Omit<
+  Knex.Config,
+  'client' | 'dialect' | 'connection' | 'connectionPool' | 'pool' | 'searchPath' | 'acquireConnectionTimeout'
+>;
 
 /** Where a Tenantry Knex client takes its connections; carried in the Knex config. */
 export interface ConnectionSource {
@@ -79,7 +82,8 @@ function invalid(message: string): TenantryError {
 const FORBIDDEN = ['client', 'dialect', 'connection', 'connectionPool', 'pool', 'searchPath'] as const;
 
 function checkOptions(options: KnexTenancyOptions): void {
-  if (options === null || typeof options !== 'object') throw invalid('knexTenancy(tenancy, options?) takes Knex options such as { postProcessResponse }');
+  if (options === null || typeof options !== 'object')
+    throw invalid('knexTenancy(tenancy, options?) takes Knex options such as { postProcessResponse }');
   for (const key of FORBIDDEN) {
     if (key in options) {
       throw invalid(
@@ -96,7 +100,12 @@ export function knexOver(options: KnexTenancyOptions, source: ConnectionSource):
   return knex({ ...options, client: tenantClient(), [CONNECTIONS]: source } as Knex.Config);
 }
 
-const CAPABILITIES: AdapterCapabilities = Object.freeze({ transactions: true, savepoints: true, migrations: 'orm', isolationLevels: false });
+const CAPABILITIES: AdapterCapabilities = Object.freeze({
+  transactions: true,
+  savepoints: true,
+  migrations: 'orm',
+  isolationLevels: false,
+});
 
 /**
  * Knex on Tenantry. {@link KnexAdapter.knex} is one Knex instance for the whole application:

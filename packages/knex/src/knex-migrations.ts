@@ -75,7 +75,8 @@ function recordingClient(): typeof Knex.Client {
         const obj: QueryObject = typeof param === 'string' ? { sql: param } : param;
         const recorder = (this.config as Record<string, unknown>)[CONNECTIONS] as Recorder;
         const sql = obj.sql.trim();
-        const answer = (): Promise<QueryObject> => Promise.resolve(Object.assign(obj, { response: { command: 'RECORDED', rowCount: 0, rows: [], fields: [] } }));
+        const answer = (): Promise<QueryObject> =>
+          Promise.resolve(Object.assign(obj, { response: { command: 'RECORDED', rowCount: 0, rows: [], fields: [] } }));
         if (CONTROL.test(sql)) return answer();
         if (READ_METHODS.has(obj.method ?? '') || obj.output !== undefined || READ.test(sql)) {
           return Promise.reject(
@@ -85,7 +86,11 @@ function recordingClient(): typeof Knex.Client {
           );
         }
         if (obj.returning !== undefined) {
-          return Promise.reject(new Error(`it uses what a statement returns (${sql.slice(0, 120)}); a migration is recorded without a database: drop returning()`));
+          return Promise.reject(
+            new Error(
+              `it uses what a statement returns (${sql.slice(0, 120)}); a migration is recorded without a database: drop returning()`,
+            ),
+          );
         }
         try {
           recorder.record(format(this, sql, this.prepBindings(obj.bindings) as readonly unknown[] | undefined).replace(/;+\s*$/, ''));
@@ -170,14 +175,18 @@ function folderSource(directories: readonly string[]): Knex.MigrationSource<{ fi
  * const tenancy = await createTenancy({ registryUrl, migrations: knexMigrations('./migrations') });
  */
 export function knexMigrations(options: string | readonly string[] | KnexMigrationsOptions): MigrationSource {
-  const opts: KnexMigrationsOptions = typeof options === 'string' || Array.isArray(options) ? { directory: options as string | readonly string[] } : (options as KnexMigrationsOptions);
+  const opts: KnexMigrationsOptions =
+    typeof options === 'string' || Array.isArray(options)
+      ? { directory: options as string | readonly string[] }
+      : (options as KnexMigrationsOptions);
   if (opts === null || typeof opts !== 'object' || (opts.directory === undefined) === (opts.migrationSource === undefined)) {
     throw invalid("knexMigrations() takes a folder of Knex migrations, e.g. knexMigrations('./migrations'), or { migrationSource }");
   }
   const directories = opts.directory === undefined ? [] : typeof opts.directory === 'string' ? [opts.directory] : [...opts.directory];
   const source = opts.migrationSource ?? folderSource(directories);
   const extensions = opts.loadExtensions ?? DEFAULT_EXTENSIONS;
-  const description = directories.length > 0 ? `Knex migrations in ${directories.map((d) => resolve(d)).join(', ')}` : 'a Knex migration source';
+  const description =
+    directories.length > 0 ? `Knex migrations in ${directories.map((d) => resolve(d)).join(', ')}` : 'a Knex migration source';
   let loaded: Promise<readonly Migration[]> | undefined;
   return {
     description,
@@ -191,7 +200,11 @@ export function knexMigrations(options: string | readonly string[] | KnexMigrati
   };
 }
 
-async function build(source: Knex.MigrationSource<unknown>, extensions: readonly string[], options: KnexTenancyOptions): Promise<readonly Migration[]> {
+async function build(
+  source: Knex.MigrationSource<unknown>,
+  extensions: readonly string[],
+  options: KnexTenancyOptions,
+): Promise<readonly Migration[]> {
   const specs = await source.getMigrations(extensions);
   const result: Migration[] = [];
   const seen = new Set<string>();
@@ -205,14 +218,23 @@ async function build(source: Knex.MigrationSource<unknown>, extensions: readonly
     try {
       migration = (await source.getMigration(spec)) as KnexMigration;
     } catch (err) {
-      throw invalid(`cannot load Knex migration '${file}': ${(err as Error).message}${/exports is not defined/.test(String(err)) ? ' (a CommonJS migration in an ES module package: name it .cjs)' : ''}`, name, err);
+      throw invalid(
+        `cannot load Knex migration '${file}': ${(err as Error).message}${/exports is not defined/.test(String(err)) ? ' (a CommonJS migration in an ES module package: name it .cjs)' : ''}`,
+        name,
+        err,
+      );
     }
     if (migration === null || typeof migration !== 'object' || typeof migration.up !== 'function') {
-      const hint = file.endsWith('.js') ? " (CommonJS `exports.up = …` in a package with \"type\": \"module\" is loaded as an ES module: name the file .cjs)" : '';
+      const hint = file.endsWith('.js')
+        ? ' (CommonJS `exports.up = …` in a package with "type": "module" is loaded as an ES module: name the file .cjs)'
+        : '';
       throw invalid(`Knex migration '${file}' exports no up(knex) function${hint}`, name);
     }
     if (migration.config?.transaction === false) {
-      throw invalid(`Knex migration '${file}' sets config.transaction = false; Tenantry applies each tenant's migrations in one transaction (statements such as CREATE INDEX CONCURRENTLY cannot run there)`, name);
+      throw invalid(
+        `Knex migration '${file}' sets config.transaction = false; Tenantry applies each tenant's migrations in one transaction (statements such as CREATE INDEX CONCURRENTLY cannot run there)`,
+        name,
+      );
     }
     let up: string;
     try {
@@ -226,7 +248,11 @@ async function build(source: Knex.MigrationSource<unknown>, extensions: readonly
       const fn = migration.down.bind(migration);
       down = await record(options, (k) => fn(k)).catch(() => undefined); // A down that reads: irreversible.
     }
-    result.push(Object.freeze(down === undefined || down.length === 0 ? { name, up, checksum: checksum(up) } : { name, up, down, checksum: checksum(up) }));
+    result.push(
+      Object.freeze(
+        down === undefined || down.length === 0 ? { name, up, checksum: checksum(up) } : { name, up, down, checksum: checksum(up) },
+      ),
+    );
   }
   return result;
 }

@@ -23,9 +23,12 @@ describe('@tenantry/knex', () => {
     const adapter = knexTenancy(tenancy);
     const { knex } = adapter;
     const tenants = [];
-    for (let i = 0; i < 4; i++) tenants.push(await tenancy.tenants.create({ slug: `one-${i}`, name: `One ${i}`, isolation: i === 3 ? 'database' : 'schema' }));
+    for (let i = 0; i < 4; i++)
+      tenants.push(await tenancy.tenants.create({ slug: `one-${i}`, name: `One ${i}`, isolation: i === 3 ? 'database' : 'schema' }));
     // Awaited inside the callback: a Knex builder is a lazy thenable, run when awaited.
-    await Promise.all(tenants.map((t) => tenancy.run(t.id, async () => void (await knex('items').insert({ owner: t.slug, label: 'first' })))));
+    await Promise.all(
+      tenants.map((t) => tenancy.run(t.id, async () => void (await knex('items').insert({ owner: t.slug, label: 'first' })))),
+    );
     for (const t of tenants) {
       await tenancy.run(t.slug, async () => {
         expect(await knex('items').select('owner')).toEqual([{ owner: t.slug }]);
@@ -35,10 +38,12 @@ describe('@tenantry/knex', () => {
         // A transaction holds one unit of work; a nested one is a savepoint.
         await knex.transaction(async (trx) => {
           await trx('items').insert({ owner: t.slug, label: 'second' });
-          await trx.transaction(async (inner) => {
-            await inner('items').insert({ owner: t.slug, label: 'third' });
-            throw new Error('roll back the savepoint');
-          }).catch(() => undefined);
+          await trx
+            .transaction(async (inner) => {
+              await inner('items').insert({ owner: t.slug, label: 'third' });
+              throw new Error('roll back the savepoint');
+            })
+            .catch(() => undefined);
         });
         expect((await knex('items').pluck('label')).sort()).toEqual(['first', 'second']);
       });
@@ -64,7 +69,11 @@ describe('@tenantry/knex', () => {
     const tenancy = await h.tenancy({ migrations: knexMigrations(MIGRATIONS), applicationName: 'knex-mig' });
     const t = await tenancy.tenants.create({ slug: 'mig-a', name: 'A' });
     expect(t.schemaVersion).toBe('20240103000000_seed_settings');
-    const settings = await tenancy.withTenant(t.id, async (db) => (await db.query("select key, value, at, meta, obj_description('settings'::regclass) as comment from settings order by key")).rows);
+    const settings = await tenancy.withTenant(
+      t.id,
+      async (db) =>
+        (await db.query("select key, value, at, meta, obj_description('settings'::regclass) as comment from settings order by key")).rows,
+    );
     expect(settings).toEqual([
       { key: 'path', value: 'C:\\temp', at: null, meta: null, comment: "tenant's settings" },
       { key: 'quote', value: "it's ?", at: new Date('2024-01-02T03:04:05Z'), meta: { a: ["x'y"] }, comment: "tenant's settings" },
@@ -72,30 +81,82 @@ describe('@tenantry/knex', () => {
     const { rows } = await h.admin.query<{ t: string | null }>("select to_regclass('public.settings')::text as t");
     expect(rows[0]!.t).toBeNull();
     const undone = await tenancy.rollback({ tenants: [t.id], steps: 2 });
-    expect(undone.results[0]).toMatchObject({ status: 'rolled-back', applied: ['20240103000000_seed_settings', '20240102000000_create_notes'] });
-    const left = await tenancy.withTenant(t.id, async (db) => (await db.query<{ t: string }>('select table_name::text as t from information_schema.tables where table_schema = current_schema() order by 1')).rows.map((r) => r.t));
+    expect(undone.results[0]).toMatchObject({
+      status: 'rolled-back',
+      applied: ['20240103000000_seed_settings', '20240102000000_create_notes'],
+    });
+    const left = await tenancy.withTenant(t.id, async (db) =>
+      (
+        await db.query<{ t: string }>(
+          'select table_name::text as t from information_schema.tables where table_schema = current_schema() order by 1',
+        )
+      ).rows.map((r) => r.t),
+    );
     expect(left).toEqual(['_tenantry_migrations', 'items']);
   });
 
   it('migrations that read, use returning(), opt out of the transaction or export no up() are refused when loaded', async () => {
     const load = (migrations: Parameters<typeof inline>[0]) => knexMigrations({ migrationSource: inline(migrations) }).load();
-    await expect(load({ '1_reads': { up: async (k) => { if (!(await k.schema.hasTable('x'))) await k.schema.createTable('x', (t) => t.increments()); } } })).rejects.toMatchObject({
+    await expect(
+      load({
+        '1_reads': {
+          up: async (k) => {
+            if (!(await k.schema.hasTable('x'))) await k.schema.createTable('x', (t) => t.increments());
+          },
+        },
+      }),
+    ).rejects.toMatchObject({
       code: 'MIGRATION_INVALID',
       message: expect.stringContaining('reads from the database'),
       context: { migration: '1_reads' },
     });
-    await expect(load({ '1_select': { up: async (k) => { for (const r of await k('users').select('id')) await k('x').insert(r); } } })).rejects.toMatchObject({ message: expect.stringContaining('reads from the database') });
-    await expect(load({ '1_returning': { up: async (k) => { await k('x').insert({ a: 1 }).returning('id'); } } })).rejects.toMatchObject({ message: expect.stringContaining('returning()') });
-    await expect(load({ '1_concurrently': { up: (k) => k.raw('create index concurrently i on x (a)'), config: { transaction: false } } })).rejects.toMatchObject({ message: expect.stringContaining('transaction = false') });
+    await expect(
+      load({
+        '1_select': {
+          up: async (k) => {
+            for (const r of await k('users').select('id')) await k('x').insert(r);
+          },
+        },
+      }),
+    ).rejects.toMatchObject({ message: expect.stringContaining('reads from the database') });
+    await expect(
+      load({
+        '1_returning': {
+          up: async (k) => {
+            await k('x').insert({ a: 1 }).returning('id');
+          },
+        },
+      }),
+    ).rejects.toMatchObject({ message: expect.stringContaining('returning()') });
+    await expect(
+      load({ '1_concurrently': { up: (k) => k.raw('create index concurrently i on x (a)'), config: { transaction: false } } }),
+    ).rejects.toMatchObject({ message: expect.stringContaining('transaction = false') });
     await expect(load({ '1_no_up': {} as Knex.Migration })).rejects.toMatchObject({ message: expect.stringContaining('no up(knex)') });
-    await expect(knexMigrations(fixture('nope')).load()).rejects.toMatchObject({ code: 'MIGRATION_INVALID', message: expect.stringContaining('cannot read') });
+    await expect(knexMigrations(fixture('nope')).load()).rejects.toMatchObject({
+      code: 'MIGRATION_INVALID',
+      message: expect.stringContaining('cannot read'),
+    });
     expect(() => knexMigrations({} as never)).toThrow(/takes a folder/);
     // A down that reads is left out: rollback reports the migration irreversible.
-    const [m] = await load({ '1_ok': { up: (k) => k.schema.createTable('x', (t) => t.increments()), down: async (k) => { if (await k.schema.hasTable('x')) await k.schema.dropTable('x'); } } });
+    const [m] = await load({
+      '1_ok': {
+        up: (k) => k.schema.createTable('x', (t) => t.increments()),
+        down: async (k) => {
+          if (await k.schema.hasTable('x')) await k.schema.dropTable('x');
+        },
+      },
+    });
     expect(m).toMatchObject({ name: '1_ok', up: 'create table "x" ("id" serial primary key)' });
     expect(m!.down).toBeUndefined();
     // Transaction control in a migration is left to Tenantry's per-tenant transaction.
-    const [tx] = await load({ '2_tx': { up: (k) => k.transaction(async (trx) => { await trx.schema.createTable('y', (t) => t.text('a')); }) } });
+    const [tx] = await load({
+      '2_tx': {
+        up: (k) =>
+          k.transaction(async (trx) => {
+            await trx.schema.createTable('y', (t) => t.text('a'));
+          }),
+      },
+    });
     expect(tx!.up).toBe('create table "y" ("a" text)');
   });
 
@@ -103,7 +164,16 @@ describe('@tenantry/knex', () => {
     const tenancy = await h.tenancy({ migrations: knexMigrations(MIGRATIONS.slice(0, 1)), applicationName: 'knex-iso', pool: { max: 1 } });
     const { knex } = knexTenancy(tenancy);
     const t = await tenancy.tenants.create({ slug: 'iso-a', name: 'A' });
-    const err = await tenancy.run(t.id, () => knex.transaction(async (trx) => { await trx('items').insert({ owner: 'a', label: 'x' }); }, { isolationLevel: 'serializable' })).catch((e: unknown) => e);
+    const err = await tenancy
+      .run(t.id, () =>
+        knex.transaction(
+          async (trx) => {
+            await trx('items').insert({ owner: 'a', label: 'x' });
+          },
+          { isolationLevel: 'serializable' },
+        ),
+      )
+      .catch((e: unknown) => e);
     expect(codeOf(err)).toBe('INVALID_ARGUMENT');
     expect((err as Error).message).toContain('isolation level');
     expect(await tenancy.run(t.id, async () => (await knex('items').count({ n: '*' }))[0])).toEqual({ n: '0' });
@@ -116,7 +186,13 @@ describe('@tenantry/knex', () => {
     }
     const warnings: unknown[] = [];
     const { knex } = knexTenancy(tenancy, { log: { warn: (m: unknown) => warnings.push(m), error: (m: unknown) => warnings.push(m) } });
-    expect(codeOf(await knex('items').select().catch((e: unknown) => e))).toBe('TENANT_REQUIRED');
+    expect(
+      codeOf(
+        await knex('items')
+          .select()
+          .catch((e: unknown) => e),
+      ),
+    ).toBe('TENANT_REQUIRED');
     expect(codeOf(await tenancy.run('nobody', () => knex('items').select()).catch((e: unknown) => e))).toBe('TENANT_NOT_FOUND');
     expect(warnings).toEqual([]);
   });

@@ -66,6 +66,11 @@ function flatten(errors: readonly ValidationErrorLike[], parent: string, out: Fi
 export function validationExceptionFactory(errors: readonly ValidationErrorLike[]): BadRequestException {
   const fields = flatten(errors, '', []);
   const first = fields[0]?.messages[0];
-  const message = first === undefined ? 'validation failed' : fields.length === 1 && fields[0]!.messages.length === 1 ? first : `${first} (and ${fields.reduce((n, f) => n + f.messages.length, 0) - 1} more)`;
+  const message =
+    first === undefined
+      ? 'validation failed'
+      : fields.length === 1 && fields[0]!.messages.length === 1
+        ? first
+        : `${first} (and ${fields.reduce((n, f) => n + f.messages.length, 0) - 1} more)`;
   return new BadRequestException({ code: HttpErrorCodes.VALIDATION_FAILED, message, errors: fields });
 }

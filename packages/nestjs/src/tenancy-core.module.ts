@@ -1,4 +1,14 @@
-import { Global, Inject, Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  Module,
+  RequestMethod,
+  type DynamicModule,
+  type MiddlewareConsumer,
+  type NestModule,
+  type OnApplicationShutdown,
+  type Provider,
+} from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { createTenancy, ErrorCodes, Tenancy, TenantryError } from '@tenantry/core';
 import { TENANCY, TENANCY_MODULE_OPTIONS } from './tenancy.constants.js';
@@ -22,14 +32,18 @@ function checkOptions(options: TenancyModuleOptions): TenancyModuleOptions {
     throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'TenancyModule needs options: { registryUrl, … } or { tenancy }');
   }
   if (options.resolvers !== undefined && (!Array.isArray(options.resolvers) || options.resolvers.some((r) => typeof r !== 'function'))) {
-    throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'TenancyModule options.resolvers must be an array of resolver functions, e.g. [header(), subdomain("example.com")]');
+    throw new TenantryError(
+      ErrorCodes.INVALID_ARGUMENT,
+      'TenancyModule options.resolvers must be an array of resolver functions, e.g. [header(), subdomain("example.com")]',
+    );
   }
   return Object.freeze({ ...options });
 }
 
 async function openTenancy(options: TenancyModuleOptions): Promise<Owned> {
   if ('tenancy' in options) {
-    if (!(options.tenancy instanceof Tenancy)) throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'TenancyModule options.tenancy must be a Tenancy made by createTenancy()');
+    if (!(options.tenancy instanceof Tenancy))
+      throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'TenancyModule options.tenancy must be a Tenancy made by createTenancy()');
     return { tenancy: options.tenancy, owned: options.closeOnShutdown === true };
   }
   const { resolvers: _r, exceptionFilter: _f, missingTenantMessage: _m, ...core } = options;
@@ -95,7 +109,10 @@ export class TenancyCoreModule implements NestModule, OnApplicationShutdown {
 function asyncOptionsProviders(options: TenancyModuleAsyncOptions): Provider[] {
   const given = [options.useFactory, options.useClass, options.useExisting].filter((x) => x !== undefined).length;
   if (given !== 1) {
-    throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'TenancyModule.forRootAsync() needs exactly one of useFactory, useClass or useExisting');
+    throw new TenantryError(
+      ErrorCodes.INVALID_ARGUMENT,
+      'TenancyModule.forRootAsync() needs exactly one of useFactory, useClass or useExisting',
+    );
   }
   if (options.useFactory !== undefined) {
     const factory = options.useFactory as (...args: unknown[]) => TenancyModuleOptions | Promise<TenancyModuleOptions>;

@@ -23,9 +23,11 @@ export const SkipTenancy = (): MethodDecorator & ClassDecorator => SetMetadata(S
  * @example
  * @Get('me') whoAmI(@CurrentTenant() tenant: Tenant, @CurrentTenant('slug') slug: string) {}
  */
-export const CurrentTenant: (field?: keyof Tenant) => ParameterDecorator = createParamDecorator((field: keyof Tenant | undefined, ctx: ExecutionContext) => {
-  const req = ctx.getType() === 'http' ? (ctx.switchToHttp().getRequest() as object) : undefined;
-  const tenant = (req === undefined ? undefined : requestTenancy(req)?.tenant) ?? currentTenant();
-  if (tenant === undefined) return undefined;
-  return field === undefined ? tenant : tenant[field];
-});
+export const CurrentTenant: (field?: keyof Tenant) => ParameterDecorator = createParamDecorator(
+  (field: keyof Tenant | undefined, ctx: ExecutionContext) => {
+    const req = ctx.getType() === 'http' ? (ctx.switchToHttp().getRequest() as object) : undefined;
+    const tenant = (req === undefined ? undefined : requestTenancy(req)?.tenant) ?? currentTenant();
+    if (tenant === undefined) return undefined;
+    return field === undefined ? tenant : tenant[field];
+  },
+);

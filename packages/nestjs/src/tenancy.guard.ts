@@ -15,7 +15,9 @@ export function missingTenantMessage(options: TenancyModuleOptions): string {
   if (places.length === 0) return 'Tenant ID is missing: no tenant resolvers are configured';
   if (places.includes('x-tenant-id header')) {
     const others = places.filter((p) => p !== 'x-tenant-id header');
-    return others.length === 0 ? DEFAULT_MISSING_TENANT_MESSAGE : `${DEFAULT_MISSING_TENANT_MESSAGE} (also looked in: ${others.join(', ')})`;
+    return others.length === 0
+      ? DEFAULT_MISSING_TENANT_MESSAGE
+      : `${DEFAULT_MISSING_TENANT_MESSAGE} (also looked in: ${others.join(', ')})`;
   }
   return `Tenant ID is missing: looked in ${places.join(', ')}`;
 }

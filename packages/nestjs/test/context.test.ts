@@ -48,7 +48,10 @@ describe('AsyncLocalStorage tenant context', () => {
   });
 
   it('is entered on @SkipTenancy routes when a tenant was given, and absent otherwise', async () => {
-    expect((await call(`${booted.url}/public`, { headers: { 'x-tenant-id': 'ctx-2' } })).body).toMatchObject({ tenant: 'ctx-2', context: 'ctx-2' });
+    expect((await call(`${booted.url}/public`, { headers: { 'x-tenant-id': 'ctx-2' } })).body).toMatchObject({
+      tenant: 'ctx-2',
+      context: 'ctx-2',
+    });
     expect((await call(`${booted.url}/public`)).body).toMatchObject({ tenant: null, context: null });
     // A bad tenant does not break a route that needs none.
     const bad = await call(`${booted.url}/public`, { headers: { 'x-tenant-id': 'no-such-tenant' } });

@@ -15,7 +15,8 @@ beforeAll(async () => {
   await tenancy.tenants.suspend('paused');
 });
 
-const get = (path: string, tenant: string | undefined = 'acme') => call(`${booted.url}${path}`, { headers: tenant === undefined ? {} : { 'x-tenant-id': tenant } });
+const get = (path: string, tenant: string | undefined = 'acme') =>
+  call(`${booted.url}${path}`, { headers: tenant === undefined ? {} : { 'x-tenant-id': tenant } });
 
 describe('TenancyExceptionFilter', () => {
   it.each([
@@ -47,12 +48,15 @@ describe('TenancyExceptionFilter', () => {
     expect(Object.keys(res.body).sort()).toEqual(['code', 'message', 'statusCode']);
     if (status >= 500) expect(res.body.message).not.toContain('secret internal detail');
     if (code === 'TENANT_NOT_READY') expect(res.headers.get('retry-after')).toBe('5');
-    if (code === 'PROVISIONING_FAILED') expect(res.body.message).toMatch(/could not be provisioned and nothing was kept; .*delete the FAILED tenant and create it again$/);
+    if (code === 'PROVISIONING_FAILED')
+      expect(res.body.message).toMatch(/could not be provisioned and nothing was kept; .*delete the FAILED tenant and create it again$/);
     if (code === 'CONNECTION_BUDGET_EXHAUSTED' || code === 'SERVER_UNAVAILABLE') expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
   });
 
   it('covers every 4xx/503 code in its table', () => {
-    expect(Object.keys(TENANTRY_HTTP_STATUS)).toEqual(expect.arrayContaining(['TENANT_REQUIRED', 'TENANT_MISMATCH', 'TENANT_NOT_READY', 'CONNECTION_BUDGET_EXHAUSTED']));
+    expect(Object.keys(TENANTRY_HTTP_STATUS)).toEqual(
+      expect.arrayContaining(['TENANT_REQUIRED', 'TENANT_MISMATCH', 'TENANT_NOT_READY', 'CONNECTION_BUDGET_EXHAUSTED']),
+    );
   });
 
   it('answers an error that is not Tenantry’s or Nest’s with a bare 500', async () => {
@@ -68,13 +72,19 @@ describe('TenancyExceptionFilter', () => {
   });
 
   it('answers a suspended tenant 403 and an unknown one 404, from the real registry', async () => {
-    expect((await get('/notes', 'paused')).body).toEqual({ statusCode: 403, code: 'TENANT_SUSPENDED', message: "tenant 'paused' is suspended" });
+    expect((await get('/notes', 'paused')).body).toEqual({
+      statusCode: 403,
+      code: 'TENANT_SUSPENDED',
+      message: "tenant 'paused' is suspended",
+    });
     expect((await get('/notes', 'nobody')).body).toEqual({ statusCode: 404, code: 'TENANT_NOT_FOUND', message: "no tenant 'nobody'" });
     expect((await get('/notes', 'Not A Slug')).status).toBe(400);
   });
 
   it('answers a tenant that is MIGRATING 503 with Retry-After', async () => {
-    const { rows } = await h.admin.query<{ id: string }>("update tenantry.tenants set status = 'MIGRATING' where slug = 'acme' returning id");
+    const { rows } = await h.admin.query<{ id: string }>(
+      "update tenantry.tenants set status = 'MIGRATING' where slug = 'acme' returning id",
+    );
     await h.admin.query("select pg_notify('tenantry_tenants', $1)", [rows[0]!.id]);
     try {
       // The notification reaches the cache asynchronously: ask until it did.
@@ -90,7 +100,16 @@ describe('TenancyExceptionFilter', () => {
       await h.admin.query("update tenantry.tenants set status = 'ACTIVE' where slug = 'acme'");
       await h.admin.query("select pg_notify('tenantry_tenants', $1)", [rows[0]!.id]);
       const tenancy = booted.app.get<Tenancy>(TENANCY);
-      for (let i = 0; i < 100 && !(await tenancy.resolve('acme').then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 20));
+      for (
+        let i = 0;
+        i < 100 &&
+        !(await tenancy.resolve('acme').then(
+          () => true,
+          () => false,
+        ));
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 20));
     }
   });
 

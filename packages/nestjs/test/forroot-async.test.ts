@@ -38,7 +38,11 @@ describe('TenancyModule.forRootAsync (factory)', () => {
     expect(app.get<TenancyModuleOptions>(TENANCY_MODULE_OPTIONS).resolvers).toHaveLength(1);
     await tenancy.tenants.create({ slug: 'acme', name: 'Acme' });
     await tenancy.tenants.create({ slug: 'globex', name: 'Globex' });
-    await call(`${url}/notes`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-org': 'acme' }, body: JSON.stringify({ body: 'acme note' }) });
+    await call(`${url}/notes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-org': 'acme' },
+      body: JSON.stringify({ body: 'acme note' }),
+    });
     expect((await call(`${url}/notes`, { headers: { 'x-org': 'acme' } })).body).toEqual([{ body: 'acme note' }]);
     expect((await call(`${url}/notes`, { headers: { 'x-org': 'globex' } })).body).toEqual([]);
     // The configured header replaces the default: x-tenant-id means nothing here.
@@ -48,7 +52,9 @@ describe('TenancyModule.forRootAsync (factory)', () => {
   });
 
   it('reports a factory that returns bad options when the application boots', async () => {
-    await expect(h.boot(asyncFixture({ useFactory: () => ({ registryUrl: h.db.url, resolvers: 'header' as never }) }))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(
+      h.boot(asyncFixture({ useFactory: () => ({ registryUrl: h.db.url, resolvers: 'header' as never }) })),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('needs exactly one of useFactory, useClass, useExisting', () => {
@@ -56,7 +62,9 @@ describe('TenancyModule.forRootAsync (factory)', () => {
   });
 
   it('can leave exception mapping to the application (exceptionFilter: false)', async () => {
-    const { url } = await h.boot(asyncFixture({ exceptionFilter: false, useFactory: () => ({ registryUrl: h.db.url, migrations: MIGRATIONS }) }));
+    const { url } = await h.boot(
+      asyncFixture({ exceptionFilter: false, useFactory: () => ({ registryUrl: h.db.url, migrations: MIGRATIONS }) }),
+    );
     const res = await call(`${url}/notes`, { headers: { 'x-tenant-id': 'acme' } });
     expect(res.status).toBe(200);
     // A Tenantry error is not an HttpException: without the filter Nest answers a plain 500.
@@ -65,4 +73,3 @@ describe('TenancyModule.forRootAsync (factory)', () => {
     expect(missing.body).toEqual({ statusCode: 500, message: 'Internal server error' });
   });
 });
-

@@ -24,7 +24,11 @@ describe('TenancyModule.forRootAsync (class)', () => {
     const { app, url } = await h.boot(asyncFixture({ imports: [UrlModule], useClass: TenancyConfig }));
     const tenancy = app.get<Tenancy>(TENANCY);
     await tenancy.tenants.create({ slug: 'initech', name: 'Initech' });
-    const created = await call(`${url}/t/initech/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ body: 'tps report' }) });
+    const created = await call(`${url}/t/initech/notes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ body: 'tps report' }),
+    });
     expect(created.status).toBe(201);
     expect((await call(`${url}/t/initech/notes`)).body).toEqual([{ body: 'tps report' }]);
   });

@@ -14,7 +14,11 @@ describe('TenancyModule.forRoot (sync options)', () => {
     await tenancy.tenants.create({ slug: 'tenant-b', name: 'Tenant B' });
 
     const post = (tenant: string, body: string) =>
-      call(`${url}/notes`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenant-id': tenant }, body: JSON.stringify({ body }) });
+      call(`${url}/notes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-tenant-id': tenant },
+        body: JSON.stringify({ body }),
+      });
     expect((await post(a.id, 'A content')).status).toBe(201);
     expect((await post('tenant-b', 'B content')).status).toBe(201);
 
@@ -62,7 +66,9 @@ describe('TenancyModule.forRoot (sync options)', () => {
   });
 
   it('rejects malformed options at boot with INVALID_ARGUMENT', async () => {
-    expect(() => syncFixture({ registryUrl: h.db.url, resolvers: ['x-tenant-id' as never] })).toThrow(/resolvers must be an array of resolver functions/);
+    expect(() => syncFixture({ registryUrl: h.db.url, resolvers: ['x-tenant-id' as never] })).toThrow(
+      /resolvers must be an array of resolver functions/,
+    );
     await expect(h.boot(syncFixture({ registryUrl: 'mysql://nope' }))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });

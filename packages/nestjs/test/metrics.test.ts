@@ -40,7 +40,11 @@ async function scrape(url: string): Promise<{ text: string; samples: Sample[]; c
 }
 
 const notes = (url: string, tenant: string, body: unknown) =>
-  call(`${url}/notes`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenant-id': tenant }, body: JSON.stringify(body) });
+  call(`${url}/notes`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-tenant-id': tenant },
+    body: JSON.stringify(body),
+  });
 
 describe('TenancyMetricsModule', () => {
   it('serves the pool, unit-of-work, tenant and migration families, counting units of work with no tenant label', async () => {
@@ -89,7 +93,9 @@ describe('TenancyMetricsModule', () => {
     expect(value(after.samples, 'tenantry_units_of_work_total', { server: 'default', outcome: 'ok' })).toBe(okBefore + 2);
     expect(value(after.samples, 'tenantry_units_of_work_total', { server: 'default', outcome: 'error' })).toBe(1);
     expect(value(after.samples, 'tenantry_unit_of_work_duration_seconds_count', { server: 'default', outcome: 'ok' })).toBe(okBefore + 2);
-    expect(value(after.samples, 'tenantry_pool_checkouts_total', { server: 'default' })).toBeGreaterThan(value(before.samples, 'tenantry_pool_checkouts_total', { server: 'default' })!);
+    expect(value(after.samples, 'tenantry_pool_checkouts_total', { server: 'default' })).toBeGreaterThan(
+      value(before.samples, 'tenantry_pool_checkouts_total', { server: 'default' })!,
+    );
     // Cardinality: no label carries a tenant, whatever its name.
     expect(after.text).not.toContain(acme.id);
     expect(after.text).not.toContain('metrics-acme');
@@ -98,7 +104,9 @@ describe('TenancyMetricsModule', () => {
 
     // Per-tenant figures are kept for an admin API instead.
     const usage = app.get(TenancyMetrics).tenantUsage(5);
-    expect(usage).toEqual([expect.objectContaining({ tenant: { id: acme.id, slug: 'metrics-acme', server: 'default' }, unitsOfWork: 3, errors: 1 })]);
+    expect(usage).toEqual([
+      expect.objectContaining({ tenant: { id: acme.id, slug: 'metrics-acme', server: 'default' }, unitsOfWork: 3, errors: 1 }),
+    ]);
 
     // No tenant needed, and no request scope: the route answers without one.
     expect((await call(`${url}/internal/metrics`, { headers: { 'x-tenant-id': 'nobody-here' } })).status).toBe(200);
@@ -109,7 +117,10 @@ describe('TenancyMetricsModule', () => {
     const metrics = new TenancyMetrics({ registry, tenantsCacheMs: 60_000 });
     const { app, url } = await h.boot({
       module: class WithMetricsModule {},
-      imports: [syncFixture({ registryUrl: h.db.url, migrations: MIGRATIONS, onUnitOfWork: metrics.onUnitOfWork }), TenancyMetricsModule.forRoot({ metrics })],
+      imports: [
+        syncFixture({ registryUrl: h.db.url, migrations: MIGRATIONS, onUnitOfWork: metrics.onUnitOfWork }),
+        TenancyMetricsModule.forRoot({ metrics }),
+      ],
     });
     const tenancy = app.get<Tenancy>(TENANCY);
     const active = value((await scrape(`${url}/metrics`)).samples, 'tenantry_tenants', { status: 'ACTIVE' })!;
@@ -151,7 +162,10 @@ describe('TenancyMetricsModule', () => {
     const boot = () =>
       h.boot(
         asyncFixture(
-          { inject: [TenancyMetrics], useFactory: (m: TenancyMetrics) => ({ registryUrl: h.db.url, migrations: MIGRATIONS, onUnitOfWork: m.onUnitOfWork }) },
+          {
+            inject: [TenancyMetrics],
+            useFactory: (m: TenancyMetrics) => ({ registryUrl: h.db.url, migrations: MIGRATIONS, onUnitOfWork: m.onUnitOfWork }),
+          },
           [TenancyMetricsModule.forRoot({ registry })],
         ),
       );

@@ -20,7 +20,13 @@ let acme: Tenant;
 let globex: Tenant;
 
 async function token(claims: Record<string, unknown>, key = KEY, expiresIn = '5m'): Promise<string> {
-  return await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuer('test').setAudience('fixture').setIssuedAt().setExpirationTime(expiresIn).sign(key);
+  return await new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer('test')
+    .setAudience('fixture')
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(key);
 }
 
 function unsignedToken(claims: Record<string, unknown>): string {
@@ -33,7 +39,15 @@ beforeAll(async () => {
     syncFixture({
       registryUrl: h.db.url,
       migrations: MIGRATIONS,
-      resolvers: [path(), header(), query('tenant'), subdomain('example.test'), domain(), jwtClaim('tid', { key: KEY, algorithms: ['HS256'], issuer: 'test', audience: 'fixture' }), alias],
+      resolvers: [
+        path(),
+        header(),
+        query('tenant'),
+        subdomain('example.test'),
+        domain(),
+        jwtClaim('tid', { key: KEY, algorithms: ['HS256'], issuer: 'test', audience: 'fixture' }),
+        alias,
+      ],
     }),
   );
   const tenancy = booted.app.get<Tenancy>(TENANCY);

@@ -51,14 +51,22 @@ interface Entry<C> {
   lastUsed: number;
 }
 
-const CAPABILITIES: AdapterCapabilities = Object.freeze({ transactions: true, savepoints: true, migrations: 'sql', isolationLevels: false });
+const CAPABILITIES: AdapterCapabilities = Object.freeze({
+  transactions: true,
+  savepoints: true,
+  migrations: 'sql',
+  isolationLevels: false,
+});
 
 function invalid(message: string): TenantryError {
   return new TenantryError(ErrorCodes.INVALID_ARGUMENT, message);
 }
 
 function tenantRequired(): TenantryError {
-  return new TenantryError(ErrorCodes.TENANT_REQUIRED, 'no tenant in the current context: use the Prisma client inside tenancy.run(tenant, fn) or tenancy.withTenant(tenant, fn), or get one with adapter.forTenant(tenant)');
+  return new TenantryError(
+    ErrorCodes.TENANT_REQUIRED,
+    'no tenant in the current context: use the Prisma client inside tenancy.run(tenant, fn) or tenancy.withTenant(tenant, fn), or get one with adapter.forTenant(tenant)',
+  );
 }
 
 /**
@@ -119,7 +127,8 @@ export class PrismaAdapter<C extends PrismaClientLike> implements TenancyAdapter
    * `tenantPrisma()` or {@link forTenant}, which check the tenant's status.
    */
   clientFor(tenant: Tenant): C {
-    if (this.#closed) throw new TenantryError(ErrorCodes.TENANCY_CLOSED, 'the Prisma adapter was closed; make a new one with prismaTenancy()');
+    if (this.#closed)
+      throw new TenantryError(ErrorCodes.TENANCY_CLOSED, 'the Prisma adapter was closed; make a new one with prismaTenancy()');
     const now = Date.now();
     const hit = this.#entries.get(tenant.id);
     if (hit !== undefined) {
@@ -183,7 +192,12 @@ export class PrismaAdapter<C extends PrismaClientLike> implements TenancyAdapter
 
   /** The cache's figures. */
   stats(): PrismaClientStats {
-    return { clients: this.#entries.size, maxClients: this.#max, idleTimeoutMs: this.#ttl, tenants: [...this.#entries.values()].map((e) => e.route.tenant.slug) };
+    return {
+      clients: this.#entries.size,
+      maxClients: this.#max,
+      idleTimeoutMs: this.#ttl,
+      tenants: [...this.#entries.values()].map((e) => e.route.tenant.slug),
+    };
   }
 
   /** Evicts a tenant's client (e.g. after deleting the tenant). */
@@ -234,7 +248,11 @@ function bindTo<T extends object>(target: T, db: TenantDb): T {
       const value = Reflect.get(t, prop, t) as unknown;
       if (!replaceable(t, prop)) return value;
       if (typeof value === 'function') {
-        return (...args: unknown[]) => bindResult(boundUnitOfWork.run(db, () => Reflect.apply(value, t, args) as unknown), db);
+        return (...args: unknown[]) =>
+          bindResult(
+            boundUnitOfWork.run(db, () => Reflect.apply(value, t, args) as unknown),
+            db,
+          );
       }
       if (value !== null && typeof value === 'object') return bindTo(value, db);
       return value;
@@ -267,7 +285,10 @@ export function prismaTenancy<C extends PrismaClientLike>(tenancy: PrismaTenancy
   if (options === null || typeof options !== 'object' || typeof options.createClient !== 'function') {
     throw invalid('prismaTenancy(tenancy, { createClient: (adapter) => new PrismaClient({ adapter }) }) needs createClient');
   }
-  for (const [key, value] of [['maxClients', options.maxClients], ['idleTimeoutMs', options.idleTimeoutMs]] as const) {
+  for (const [key, value] of [
+    ['maxClients', options.maxClients],
+    ['idleTimeoutMs', options.idleTimeoutMs],
+  ] as const) {
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw invalid(`${key} must be a positive integer`);
   }
   const adapter = new PrismaAdapter<C>(tenancy, Object.freeze({ ...options }));
@@ -291,7 +312,11 @@ export function tenantPrisma<C extends PrismaClientLike = PrismaClientLike>(): C
   const owner = currentTenancyOwner();
   const adapter = (owner === undefined ? undefined : byTenancy.get(owner)) ?? (made === 1 ? last?.deref() : undefined);
   if (adapter === undefined) {
-    throw invalid(made === 0 ? 'no Prisma adapter: call prismaTenancy(tenancy, { createClient }) at start' : 'several tenancies have Prisma adapters and none is the one of the current context: use adapter.client');
+    throw invalid(
+      made === 0
+        ? 'no Prisma adapter: call prismaTenancy(tenancy, { createClient }) at start'
+        : 'several tenancies have Prisma adapters and none is the one of the current context: use adapter.client',
+    );
   }
   return adapter.clientFor(tenant) as C;
 }

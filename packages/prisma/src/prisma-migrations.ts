@@ -65,7 +65,10 @@ export function prismaMigrations(options: string | PrismaMigrationsOptions): Mig
       } catch (err) {
         throw invalid(`cannot read Prisma's migrations folder ${folder}: ${(err as Error).message}`, undefined, err);
       }
-      const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+      const names = entries
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+        .sort();
       const list: Migration[] = [];
       for (const name of names) {
         if (!NAME.test(name)) throw invalid(`migration folder '${name}' in ${folder} has a malformed name`, name);
@@ -75,7 +78,9 @@ export function prismaMigrations(options: string | PrismaMigrationsOptions): Mig
         const sql = unqualify(up);
         const downText = (await readOptional(join(folder, name, 'down.sql')))?.trim();
         const down = downText === undefined || downText.length === 0 ? undefined : unqualify(downText);
-        list.push(Object.freeze(down === undefined ? { name, up: sql, checksum: checksum(sql) } : { name, up: sql, down, checksum: checksum(sql) }));
+        list.push(
+          Object.freeze(down === undefined ? { name, up: sql, checksum: checksum(sql) } : { name, up: sql, down, checksum: checksum(sql) }),
+        );
       }
       return list;
     },

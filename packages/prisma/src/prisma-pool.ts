@@ -1,7 +1,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import type pg from 'pg';
-import { checkOutClient, currentUnitOfWork, ormClient, type OrmClient, type QueryConfig as CoreQueryConfig, type Tenant, type TenantDb } from '@tenantry/core';
+import {
+  checkOutClient,
+  currentUnitOfWork,
+  ormClient,
+  type OrmClient,
+  type QueryConfig as CoreQueryConfig,
+  type Tenant,
+  type TenantDb,
+} from '@tenantry/core';
 
 /** What the adapter needs of a `Tenancy`: units of work for a given tenant, and tenant lookups. */
 export interface PrismaTenancyHost {
@@ -26,7 +34,6 @@ type QueryConfig = string | CoreQueryConfig;
 function send(client: OrmClient, config: QueryConfig): Promise<pg.QueryResult> {
   return (client.query as (config: QueryConfig) => Promise<pg.QueryResult>)(config);
 }
-
 
 /**
  * Where the statements of one tenant's Prisma client go: the unit of work of a bound handle or
@@ -110,7 +117,10 @@ class RoutePool extends AdapterPg.Pool {
     const base = (typeof config === 'string' ? { text: config } : config) as CoreQueryConfig;
     const promise = this.#route.query(vals === undefined ? base : { ...base, values: vals });
     if (cb) {
-      promise.then((r) => cb(null, r), (e: Error) => cb(e));
+      promise.then(
+        (r) => cb(null, r),
+        (e: Error) => cb(e),
+      );
       return undefined as never;
     }
     return promise as never;

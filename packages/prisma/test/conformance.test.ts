@@ -10,7 +10,10 @@ runAdapterConformance<PrismaClient>({
   migrations: (version) => prismaMigrations(folder(version)),
   // Prisma gives up starting a transaction after maxWait (2 s by default); under a small budget a
   // unit of work may wait longer for a connection (Tenantry's acquireTimeoutMillis is 10 s).
-  adapter: (tenancy) => prismaTenancy(tenancy, { createClient: (adapter) => new PrismaClient({ adapter, transactionOptions: { maxWait: 10_000, timeout: 30_000 } }) }),
+  adapter: (tenancy) =>
+    prismaTenancy(tenancy, {
+      createClient: (adapter) => new PrismaClient({ adapter, transactionOptions: { maxWait: 10_000, timeout: 30_000 } }),
+    }),
   ops: {
     insert: async (prisma, item) => {
       await prisma.item.create({ data: item });

@@ -10,8 +10,15 @@ import { codeOf, setupHarness } from './helpers.js';
 const h = await setupHarness();
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
-async function setup(app: string, options: { max?: number; maxClients?: number; idleTimeoutMs?: number; onDisconnect?: (slug: string) => void } = {}): Promise<{ tenancy: Tenancy; adapter: PrismaAdapter<PrismaClient> }> {
-  const tenancy = await h.tenancy({ migrations: prismaMigrations(fixture('migrations-v2')), applicationName: app, pool: { max: options.max ?? 4 } });
+async function setup(
+  app: string,
+  options: { max?: number; maxClients?: number; idleTimeoutMs?: number; onDisconnect?: (slug: string) => void } = {},
+): Promise<{ tenancy: Tenancy; adapter: PrismaAdapter<PrismaClient> }> {
+  const tenancy = await h.tenancy({
+    migrations: prismaMigrations(fixture('migrations-v2')),
+    applicationName: app,
+    pool: { max: options.max ?? 4 },
+  });
   const adapter = prismaTenancy(tenancy, {
     createClient: (pg, tenant) => {
       const client = new PrismaClient({ adapter: pg, transactionOptions: { maxWait: 10_000 } });
@@ -30,7 +37,8 @@ describe('@tenantry/prisma', () => {
   it('one cached client per tenant, on Tenantry connections only; the context client resolves the tenant at each use', async () => {
     const { tenancy, adapter } = await setup('prisma-one');
     const tenants = [];
-    for (let i = 0; i < 4; i++) tenants.push(await tenancy.tenants.create({ slug: `one-${i}`, name: `One ${i}`, isolation: i === 3 ? 'database' : 'schema' }));
+    for (let i = 0; i < 4; i++)
+      tenants.push(await tenancy.tenants.create({ slug: `one-${i}`, name: `One ${i}`, isolation: i === 3 ? 'database' : 'schema' }));
     const singleton = adapter.client; // kept, like a NestJS singleton provider
     await Promise.all(tenants.map((t) => tenancy.run(t.id, () => singleton.item.create({ data: { owner: t.slug, label: 'first' } }))));
     for (const t of tenants) {
@@ -56,8 +64,12 @@ describe('@tenantry/prisma', () => {
 
   it("a client stays in its own tenant in any context, even when Prisma batches findUnique calls of several tenants' requests", async () => {
     const { tenancy, adapter } = await setup('prisma-own');
-    const [a, b] = [await tenancy.tenants.create({ slug: 'own-a', name: 'A' }), await tenancy.tenants.create({ slug: 'own-b', name: 'B', isolation: 'database' })];
-    for (const t of [a, b]) await tenancy.run(t.id, () => tenantPrisma<PrismaClient>().item.create({ data: { id: 1, owner: t.slug, label: 'one' } }));
+    const [a, b] = [
+      await tenancy.tenants.create({ slug: 'own-a', name: 'A' }),
+      await tenancy.tenants.create({ slug: 'own-b', name: 'B', isolation: 'database' }),
+    ];
+    for (const t of [a, b])
+      await tenancy.run(t.id, () => tenantPrisma<PrismaClient>().item.create({ data: { id: 1, owner: t.slug, label: 'one' } }));
     // Same tick, same id, two tenants: each request gets its own tenant's row.
     const found = await Promise.all([a, b, a, b].map((t) => tenancy.run(t.id, () => adapter.client.item.findUnique({ where: { id: 1 } }))));
     expect(found.map((r) => r?.owner)).toEqual(['own-a', 'own-b', 'own-a', 'own-b']);
@@ -81,8 +93,16 @@ describe('@tenantry/prisma', () => {
 
   it('the cache is bounded (LRU) and evicts idle clients; an evicted client is disconnected only once its transaction ends', async () => {
     const disconnected: string[] = [];
-    const { tenancy, adapter } = await setup('prisma-lru', { maxClients: 2, idleTimeoutMs: 200, onDisconnect: (slug) => disconnected.push(slug) });
-    const [a, b, c] = [await tenancy.tenants.create({ slug: 'lru-a', name: 'A' }), await tenancy.tenants.create({ slug: 'lru-b', name: 'B' }), await tenancy.tenants.create({ slug: 'lru-c', name: 'C' })];
+    const { tenancy, adapter } = await setup('prisma-lru', {
+      maxClients: 2,
+      idleTimeoutMs: 200,
+      onDisconnect: (slug) => disconnected.push(slug),
+    });
+    const [a, b, c] = [
+      await tenancy.tenants.create({ slug: 'lru-a', name: 'A' }),
+      await tenancy.tenants.create({ slug: 'lru-b', name: 'B' }),
+      await tenancy.tenants.create({ slug: 'lru-c', name: 'C' }),
+    ];
     const evictedLater = await tenancy.run(a.id, async () => tenantPrisma<PrismaClient>());
     let finish!: () => void;
     const holding = new Promise<void>((r) => (finish = r));
@@ -151,7 +171,10 @@ describe('@tenantry/prisma', () => {
           expect(adapter.bind(tx)).toBe(prisma);
           await tx.query("insert into items (owner, label) values ('bind', 'raw')");
           await prisma.item.create({ data: { owner: 'bind', label: 'orm' } });
-          await prisma.$transaction([prisma.item.create({ data: { owner: 'bind', label: 'batch' } }), prisma.note.create({ data: { body: 'n' } })]);
+          await prisma.$transaction([
+            prisma.item.create({ data: { owner: 'bind', label: 'batch' } }),
+            prisma.note.create({ data: { body: 'n' } }),
+          ]);
           await prisma.$transaction(async (inner) => inner.item.create({ data: { owner: 'bind', label: 'interactive' } }));
           expect(await prisma.item.count()).toBe(4); // one connection (budget 1): all in tx
           throw rollback;
@@ -175,13 +198,17 @@ describe('@tenantry/prisma', () => {
       await held;
     });
     await isHeld; // the only connection of the budget is taken
-    const gaveUp = prisma.$transaction(async (tx) => tx.item.create({ data: { owner: 'late', label: 'x' } }), { maxWait: 100 }).catch((e: unknown) => e);
+    const gaveUp = prisma
+      .$transaction(async (tx) => tx.item.create({ data: { owner: 'late', label: 'x' } }), { maxWait: 100 })
+      .catch((e: unknown) => e);
     expect(await gaveUp).toMatchObject({ code: 'P2028' });
     release();
     await holder;
     // The connection that came too late went back clean: the budget of 1 serves again.
     await expect.poll(async () => await tenancy.run(t.id, () => tenantPrisma<PrismaClient>().item.count()), { timeout: 5_000 }).toBe(0);
-    const { rows } = await h.admin.query<{ n: number }>("select count(*)::int as n from pg_stat_activity where application_name like 'prisma-wait%' and state like 'idle in transaction%'");
+    const { rows } = await h.admin.query<{ n: number }>(
+      "select count(*)::int as n from pg_stat_activity where application_name like 'prisma-wait%' and state like 'idle in transaction%'",
+    );
     expect(rows[0]!.n).toBe(0);
     await adapter.close();
   });
@@ -190,7 +217,11 @@ describe('@tenantry/prisma', () => {
     const { tenancy, adapter } = await setup('prisma-iso', { max: 1 });
     const t = await tenancy.tenants.create({ slug: 'iso-a', name: 'A' });
     const err = await tenancy
-      .run(t.id, () => tenantPrisma<PrismaClient>().$transaction(async (tx) => tx.item.create({ data: { owner: 'a', label: 'x' } }), { isolationLevel: 'Serializable' }))
+      .run(t.id, () =>
+        tenantPrisma<PrismaClient>().$transaction(async (tx) => tx.item.create({ data: { owner: 'a', label: 'x' } }), {
+          isolationLevel: 'Serializable',
+        }),
+      )
       .catch((e: unknown) => e);
     expect(codeOf(err)).toBe('INVALID_ARGUMENT');
     expect(String((err as Error).message)).toContain('isolation level');
@@ -202,16 +233,25 @@ describe('@tenantry/prisma', () => {
     const tenancy = await h.tenancy({ migrations: prismaMigrations(fixture('migrations-down')), applicationName: 'prisma-mig' });
     const t = await tenancy.tenants.create({ slug: 'mig-a', name: 'A' });
     expect(t.schemaVersion).toBe('20240102000000_notes');
-    expect(await tenancy.withTenant(t.id, async (db) => (await db.query('select body from notes')).rows)).toEqual([{ body: 'see "public"."notes"' }]);
+    expect(await tenancy.withTenant(t.id, async (db) => (await db.query('select body from notes')).rows)).toEqual([
+      { body: 'see "public"."notes"' },
+    ]);
     const { rows } = await h.admin.query<{ t: string | null }>("select to_regclass('public.notes')::text as t");
     expect(rows[0]!.t).toBeNull();
     const undone = await tenancy.rollback({ tenants: [t.id], steps: 1 });
     expect(undone.results[0]).toMatchObject({ status: 'rolled-back', applied: ['20240102000000_notes'] });
     const irreversible = await tenancy.rollback({ tenants: [t.id], steps: 1 });
     expect(irreversible.results[0]).toMatchObject({ status: 'failed', error: expect.objectContaining({ code: 'MIGRATION_IRREVERSIBLE' }) });
-    await expect(prismaMigrations(fixture('migrations-broken')).load()).rejects.toMatchObject({ code: 'MIGRATION_INVALID', message: expect.stringContaining('no migration.sql') });
+    await expect(prismaMigrations(fixture('migrations-broken')).load()).rejects.toMatchObject({
+      code: 'MIGRATION_INVALID',
+      message: expect.stringContaining('no migration.sql'),
+    });
     await expect(prismaMigrations(fixture('nope')).load()).rejects.toMatchObject({ code: 'MIGRATION_INVALID' });
-    expect(unqualifyPublic(`ALTER TABLE "public"."a" ADD CONSTRAINT "f" FOREIGN KEY ("b") REFERENCES "public"."b"("id"); -- "public".x\nselect '"public".y', $$ "public".z $$`)).toBe(
+    expect(
+      unqualifyPublic(
+        `ALTER TABLE "public"."a" ADD CONSTRAINT "f" FOREIGN KEY ("b") REFERENCES "public"."b"("id"); -- "public".x\nselect '"public".y', $$ "public".z $$`,
+      ),
+    ).toBe(
       `ALTER TABLE "a" ADD CONSTRAINT "f" FOREIGN KEY ("b") REFERENCES "b"("id"); -- "public".x\nselect '"public".y', $$ "public".z $$`,
     );
   });

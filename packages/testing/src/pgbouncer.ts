@@ -83,7 +83,13 @@ export function findPgBouncer(binary = process.env['PGBOUNCER']): string | undef
     if (binary.includes('/')) return executable(binary) ? binary : undefined;
   }
   const name = binary !== undefined && binary !== '' ? binary : 'pgbouncer';
-  const dirs = [...(process.env['PATH'] ?? '').split(delimiter).filter(Boolean), '/usr/sbin', '/usr/local/sbin', '/opt/homebrew/bin', '/usr/local/bin'];
+  const dirs = [
+    ...(process.env['PATH'] ?? '').split(delimiter).filter(Boolean),
+    '/usr/sbin',
+    '/usr/local/sbin',
+    '/opt/homebrew/bin',
+    '/usr/local/bin',
+  ];
   for (const dir of dirs) {
     const candidate = join(dir, name);
     if (executable(candidate)) return candidate;
@@ -159,7 +165,8 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number,
  */
 export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBouncer> {
   const binary = findPgBouncer(options.binary);
-  if (binary === undefined) throw new PgBouncerNotFoundError(options.binary ?? process.env['PGBOUNCER'] ?? 'pgbouncer on PATH and in /usr/sbin');
+  if (binary === undefined)
+    throw new PgBouncerNotFoundError(options.binary ?? process.env['PGBOUNCER'] ?? 'pgbouncer on PATH and in /usr/sbin');
   const { version, versionNumber } = pgbouncerVersion(binary);
   const server = new URL(options.serverUrl);
   const user = decodeURIComponent(server.username || 'postgres');

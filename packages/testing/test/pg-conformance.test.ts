@@ -12,7 +12,10 @@ const depths = new WeakMap<object, number>();
 
 async function inClientTransaction<T>(client: OrmClient, fn: (tx: PgHandle) => Promise<T>): Promise<T> {
   const depth = depths.get(client) ?? 0;
-  const [open, commit, rollback] = depth === 0 ? ['begin', 'commit', 'rollback'] : [`savepoint sp_${depth}`, `release savepoint sp_${depth}`, `rollback to savepoint sp_${depth}`];
+  const [open, commit, rollback] =
+    depth === 0
+      ? ['begin', 'commit', 'rollback']
+      : [`savepoint sp_${depth}`, `release savepoint sp_${depth}`, `rollback to savepoint sp_${depth}`];
   await client.query(open);
   depths.set(client, depth + 1);
   try {

@@ -37,7 +37,12 @@ export interface TypeormTenancyOptions {
   readonly serverVersion?: string;
 }
 
-const CAPABILITIES: AdapterCapabilities = Object.freeze({ transactions: true, savepoints: true, migrations: 'orm', isolationLevels: false });
+const CAPABILITIES: AdapterCapabilities = Object.freeze({
+  transactions: true,
+  savepoints: true,
+  migrations: 'orm',
+  isolationLevels: false,
+});
 
 /**
  * TypeORM on Tenantry: one DataSource per application, holding entity metadata only. It opens
@@ -121,19 +126,29 @@ function invalid(message: string): TenantryError {
  * const typeorm = await typeormTenancy(tenancy, dataSource);
  * await tenancy.run('acme', () => dataSource.getRepository(Post).find());
  */
-export async function typeormTenancy(tenancy: TypeormTenancyHost, dataSource: DataSource, options: TypeormTenancyOptions = {}): Promise<TypeormAdapter> {
+export async function typeormTenancy(
+  tenancy: TypeormTenancyHost,
+  dataSource: DataSource,
+  options: TypeormTenancyOptions = {},
+): Promise<TypeormAdapter> {
   const opts = dataSource.options as unknown as Record<string, unknown>;
   if (opts['type'] !== 'postgres') throw invalid(`typeormTenancy() needs a DataSource of type 'postgres', not '${String(opts['type'])}'`);
   if (dataSource.isInitialized) {
-    throw invalid('pass a DataSource that is not initialized: Tenantry supplies its connections (an initialized DataSource holds a pool of its own); remove the initialize() call');
+    throw invalid(
+      'pass a DataSource that is not initialized: Tenantry supplies its connections (an initialized DataSource holds a pool of its own); remove the initialize() call',
+    );
   }
   if (opts['schema'] !== undefined) {
-    throw invalid(`remove 'schema' from the DataSource options: it qualifies every table with '${String(opts['schema'])}' and so bypasses the tenant; entities are written without a schema`);
+    throw invalid(
+      `remove 'schema' from the DataSource options: it qualifies every table with '${String(opts['schema'])}' and so bypasses the tenant; entities are written without a schema`,
+    );
   }
   for (const key of ['synchronize', 'migrationsRun', 'dropSchema'] as const) {
-    if (opts[key] === true) throw invalid(`remove '${key}' from the DataSource options: tenant schemas change through Tenantry migrations (typeormMigrations())`);
+    if (opts[key] === true)
+      throw invalid(`remove '${key}' from the DataSource options: tenant schemas change through Tenantry migrations (typeormMigrations())`);
   }
-  const version = options.serverVersion ?? String((await tenancy.adminPool().query('show server_version')).rows[0]?.['server_version'] ?? '');
+  const version =
+    options.serverVersion ?? String((await tenancy.adminPool().query('show server_version')).rows[0]?.['server_version'] ?? '');
   const major = Number.parseInt(version, 10);
   const pool = tenantPool(tenancy);
   const driver = dataSource.driver as unknown as PostgresDriverInternals;
@@ -162,7 +177,9 @@ function adapterForContext(): TypeormAdapter {
   const only = made === 1 ? last?.deref() : undefined;
   if (only !== undefined) return only;
   if (made === 0) throw invalid('no TypeORM adapter: call typeormTenancy(tenancy, dataSource) at start');
-  throw invalid('several tenancies have TypeORM adapters and none is in the current context: use adapter.current() or adapter.repository()');
+  throw invalid(
+    'several tenancies have TypeORM adapters and none is in the current context: use adapter.current() or adapter.repository()',
+  );
 }
 
 /**

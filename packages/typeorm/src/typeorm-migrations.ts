@@ -53,7 +53,8 @@ export function inlineParameters(sql: string, params: readonly unknown[]): strin
             // `x$1` or `$$1` is part of a name, not a placeholder.
             if (/[\w$]/.test(at === 0 ? before : t.text[at - 1]!)) return placeholder;
             const index = Number(digits) - 1;
-            if (index < 0 || index >= params.length) throw new Error(`the statement uses $${index + 1} but only ${params.length} parameter(s) were given`);
+            if (index < 0 || index >= params.length)
+              throw new Error(`the statement uses $${index + 1} but only ${params.length} parameter(s) were given`);
             return literal(params[index]);
           });
     before = t.text.at(-1) ?? before;
@@ -71,7 +72,9 @@ async function record(dataSource: DataSource, step: (runner: QueryRunner) => Pro
   const statements: string[] = [];
   const query = async (sql: string, parameters?: unknown[], structured = false): Promise<unknown> => {
     if (READ.test(sql)) {
-      throw new Error(`it reads from the database while being recorded (${sql.trim().slice(0, 120)}); Tenantry turns TypeORM migrations into SQL once, without a database: write statements with queryRunner.query() (as \`typeorm migration:generate\` does), and pass Table objects rather than names to the schema-builder calls`);
+      throw new Error(
+        `it reads from the database while being recorded (${sql.trim().slice(0, 120)}); Tenantry turns TypeORM migrations into SQL once, without a database: write statements with queryRunner.query() (as \`typeorm migration:generate\` does), and pass Table objects rather than names to the schema-builder calls`,
+      );
     }
     const text = parameters !== undefined && parameters.length > 0 ? inlineParameters(sql, parameters) : sql;
     statements.push(text.trim().replace(/;+\s*$/, ''));
@@ -135,7 +138,11 @@ async function build(options: TypeormMigrationsOptions): Promise<readonly Migrat
   const base = (options.dataSource?.options ?? { type: 'postgres' }) as DataSourceOptions;
   if (base.type !== 'postgres') throw invalid(`typeormMigrations() needs a DataSource of type 'postgres', not '${base.type}'`);
   const { schema: _schema, ...rest } = base;
-  const dataSource = new DataSource({ ...rest, subscribers: [], migrations: [...options.migrations] as DataSourceOptions['migrations'] } as DataSourceOptions);
+  const dataSource = new DataSource({
+    ...rest,
+    subscribers: [],
+    migrations: [...options.migrations] as DataSourceOptions['migrations'],
+  } as DataSourceOptions);
   if (options.dataSource) Object.assign(dataSource, { namingStrategy: options.dataSource.namingStrategy });
   const driver = dataSource.driver as unknown as { version?: string; isGeneratedColumnsSupported: boolean };
   driver.version = options.serverVersion ?? '14.0';
@@ -149,7 +156,10 @@ async function build(options: TypeormMigrationsOptions): Promise<readonly Migrat
     const name = nameOf(migration);
     const timestamp = Number.parseInt(name.slice(-13), 10);
     if (!/\d{13}$/.test(name) || !Number.isFinite(timestamp)) {
-      throw invalid(`TypeORM migration '${name}' has no timestamp at the end of its name (e.g. CreatePosts1700000000000), which orders migrations`, name);
+      throw invalid(
+        `TypeORM migration '${name}' has no timestamp at the end of its name (e.g. CreatePosts1700000000000), which orders migrations`,
+        name,
+      );
     }
     return { migration, name, timestamp };
   });
@@ -160,7 +170,10 @@ async function build(options: TypeormMigrationsOptions): Promise<readonly Migrat
     if (seen.has(name)) throw invalid(`duplicate TypeORM migration '${name}'`, name);
     seen.add(name);
     if (migration.transaction === false) {
-      throw invalid(`TypeORM migration '${name}' sets transaction = false; Tenantry applies each tenant's migrations in one transaction (statements such as CREATE INDEX CONCURRENTLY cannot run there)`, name);
+      throw invalid(
+        `TypeORM migration '${name}' sets transaction = false; Tenantry applies each tenant's migrations in one transaction (statements such as CREATE INDEX CONCURRENTLY cannot run there)`,
+        name,
+      );
     }
     let up: string;
     try {
@@ -175,7 +188,11 @@ async function build(options: TypeormMigrationsOptions): Promise<readonly Migrat
     } catch {
       down = undefined; // A down that reads cannot be recorded: rollback reports it irreversible.
     }
-    result.push(Object.freeze(down === undefined || down.length === 0 ? { name, up, checksum: checksum(up) } : { name, up, down, checksum: checksum(up) }));
+    result.push(
+      Object.freeze(
+        down === undefined || down.length === 0 ? { name, up, checksum: checksum(up) } : { name, up, down, checksum: checksum(up) },
+      ),
+    );
   }
   return result;
 }

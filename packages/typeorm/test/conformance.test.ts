@@ -7,7 +7,8 @@ import { AddNotes1700000000002, CreateItems1700000000001 } from './fixtures/migr
 
 runAdapterConformance<EntityManager>({
   name: 'typeorm',
-  migrations: (version) => typeormMigrations({ migrations: version === 1 ? [CreateItems1700000000001] : [CreateItems1700000000001, AddNotes1700000000002] }),
+  migrations: (version) =>
+    typeormMigrations({ migrations: version === 1 ? [CreateItems1700000000001] : [CreateItems1700000000001, AddNotes1700000000002] }),
   adapter: (tenancy) => typeormTenancy(tenancy, new DataSource({ type: 'postgres', entities: [Item, Note] })),
   ops: {
     insert: async (em, item) => {

@@ -34,15 +34,27 @@ export class AdminStatsController {
 
   @Get('stats')
   @Header('Cache-Control', 'no-store')
-  @ApiOperation({ summary: 'Pools per server (connections, waiting callers, evictions…), registry cache, tenants by status, migrations, busiest tenants.' })
+  @ApiOperation({
+    summary: 'Pools per server (connections, waiting callers, evictions…), registry cache, tenants by status, migrations, busiest tenants.',
+  })
   async stats(@Query() query: StatsQuery): Promise<Record<string, unknown>> {
-    const [byStatus, servers, migrations] = await Promise.all([this.#tenancy.tenants.countByStatus(), this.#tenancy.servers.list(), this.#tenancy.migrationStatus()]);
+    const [byStatus, servers, migrations] = await Promise.all([
+      this.#tenancy.tenants.countByStatus(),
+      this.#tenancy.servers.list(),
+      this.#tenancy.migrationStatus(),
+    ]);
     const { servers: pools, cache } = this.#tenancy.stats();
     const byId = new Map(pools.map((p) => [p.server, p]));
     const sum = (pick: (s: ServerStats) => number): number => pools.reduce((n, s) => n + pick(s), 0);
     return {
       at: new Date().toISOString(),
-      connections: { inUse: sum((s) => s.inUse), idle: sum((s) => s.idle), total: sum((s) => s.total), waiting: sum((s) => s.waiting), max: sum((s) => s.max) },
+      connections: {
+        inUse: sum((s) => s.inUse),
+        idle: sum((s) => s.idle),
+        total: sum((s) => s.total),
+        waiting: sum((s) => s.waiting),
+        max: sum((s) => s.max),
+      },
       servers: servers.map((s) => ({
         id: s.id,
         host: s.host,
@@ -55,7 +67,12 @@ export class AdminStatsController {
       cache,
       // `live`: every tenant but the DELETED rows the registry keeps.
       tenants: { live: Object.values(byStatus).reduce((n, c) => n + c, 0) - byStatus.DELETED, byStatus },
-      migrations: { latest: migrations.latest, pending: migrations.pending, migrating: migrations.migrating, failed: migrations.failed.length },
+      migrations: {
+        latest: migrations.latest,
+        pending: migrations.pending,
+        migrating: migrations.migrating,
+        failed: migrations.failed.length,
+      },
       busiestTenants: this.#metrics.tenantUsage(query.top ?? 10),
     };
   }

@@ -65,14 +65,19 @@ export class MigrationsController {
 
   @Get()
   @Header('Cache-Control', 'no-store')
-  @ApiOperation({ summary: 'Where the tenants stand, from the registry alone: latest migration, tenants per version, pending, migrating, failed.' })
+  @ApiOperation({
+    summary: 'Where the tenants stand, from the registry alone: latest migration, tenants per version, pending, migrating, failed.',
+  })
   async status(): Promise<MigrationStatusReport> {
     return await this.#tenancy.migrationStatus();
   }
 
   @Post()
   @HttpCode(200)
-  @ApiOperation({ summary: 'Apply pending migrations to every tenant (or `tenants`). 200 when no tenant failed; 409 MIGRATION_FAILED with the summary otherwise.' })
+  @ApiOperation({
+    summary:
+      'Apply pending migrations to every tenant (or `tenants`). 200 when no tenant failed; 409 MIGRATION_FAILED with the summary otherwise.',
+  })
   async migrate(@Body() body: MigrateDto, @Res({ passthrough: true }) res: StatusSink): Promise<Record<string, unknown>> {
     const summary = await this.#tenancy.migrate({
       actor: ADMIN_ACTOR,
@@ -87,7 +92,10 @@ export class MigrationsController {
 
   @Post('rollback')
   @HttpCode(200)
-  @ApiOperation({ summary: "Undo each tenant's last `steps` migrations (down parts). 200 when no tenant failed; 409 MIGRATION_FAILED with the summary otherwise." })
+  @ApiOperation({
+    summary:
+      "Undo each tenant's last `steps` migrations (down parts). 200 when no tenant failed; 409 MIGRATION_FAILED with the summary otherwise.",
+  })
   async rollback(@Body() body: RollbackDto, @Res({ passthrough: true }) res: StatusSink): Promise<Record<string, unknown>> {
     if (body.all === true && body.tenants !== undefined) throw fieldError('all', 'give tenants or all: true, not both');
     const summary = await this.#tenancy.rollback({

@@ -1,5 +1,18 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateIf } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateIf,
+} from 'class-validator';
 import type { OnMigrationError } from '@tenantry/core';
 
 /** A uuid or a slug (core checks each again). */
@@ -9,7 +22,12 @@ const ON_ERROR: readonly OnMigrationError[] = ['stop', 'continue', 'rollback-all
 // Validators run bottom-up and stop at a field's first failure (stopAtFirstError): the type
 // check is the last decorator. `tenants` is checked as an array, then its size, then each item.
 export class MigrateDto {
-  @ApiPropertyOptional({ type: [String], example: ['acme', 'globex'], maxItems: 10_000, description: 'Tenant ids or slugs; default every tenant that can be migrated.' })
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['acme', 'globex'],
+    maxItems: 10_000,
+    description: 'Tenant ids or slugs; default every tenant that can be migrated.',
+  })
   @IsOptional()
   @Matches(ID_OR_SLUG, { each: true, message: 'each value in $property must be a tenant id (uuid) or slug' })
   @IsString({ each: true, message: 'each value in $property must be a string' })
@@ -25,7 +43,12 @@ export class MigrateDto {
   @IsInt()
   concurrency?: number;
 
-  @ApiPropertyOptional({ enum: ON_ERROR, default: 'stop', description: "stop: start no further tenant after a failure; continue: migrate the others; rollback-all: stop and undo this run's migrations." })
+  @ApiPropertyOptional({
+    enum: ON_ERROR,
+    default: 'stop',
+    description:
+      "stop: start no further tenant after a failure; continue: migrate the others; rollback-all: stop and undo this run's migrations.",
+  })
   @IsOptional()
   @IsIn(ON_ERROR, { message: "$property must be 'stop', 'continue' or 'rollback-all'" })
   onError?: OnMigrationError;
@@ -51,13 +74,21 @@ export class RollbackDto {
   @IsInt()
   steps?: number;
 
-  @ApiPropertyOptional({ type: [String], example: ['acme'], maxItems: 10_000, description: 'Tenant ids or slugs. Give these, or all: true — never both.' })
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['acme'],
+    maxItems: 10_000,
+    description: 'Tenant ids or slugs. Give these, or all: true — never both.',
+  })
   @ValidateIf((o: RollbackDto) => o.tenants !== undefined || o.all !== true)
   @Matches(ID_OR_SLUG, { each: true, message: 'each value in $property must be a tenant id (uuid) or slug' })
   @IsString({ each: true, message: 'each value in $property must be a string' })
   @ArrayMaxSize(10_000)
   @ArrayMinSize(1, { message: '$property must list at least one tenant; to roll back every tenant send all: true instead' })
-  @IsArray({ message: '$property must list the tenants to roll back, or send all: true to roll back every tenant (their down parts drop tables and data)' })
+  @IsArray({
+    message:
+      '$property must list the tenants to roll back, or send all: true to roll back every tenant (their down parts drop tables and data)',
+  })
   tenants?: string[];
 
   @ApiPropertyOptional({ description: 'Roll back EVERY tenant (instead of tenants). Down parts may drop tables and their data.' })

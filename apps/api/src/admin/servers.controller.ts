@@ -1,4 +1,14 @@
-import { Body, Controller, Get, HttpCode, Param, Post, ServiceUnavailableException, UnprocessableEntityException, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  ServiceUnavailableException,
+  UnprocessableEntityException,
+  UseGuards,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ErrorCodes, isTenantryError, redactUrl, type ServerInfo, type Tenancy } from '@tenantry/core';
 import { InjectTenancy, SkipTenancy } from '@tenantry/nestjs';
@@ -53,7 +63,8 @@ function addFailure(err: unknown, body: AddServerDto): unknown {
     // Core's code maps to a bare 500; the operator must restart the service with a key.
     return new ServiceUnavailableException({
       code: ErrorCodes.ENCRYPTION_KEY_REQUIRED,
-      message: 'adding a server needs TENANTRY_ENCRYPTION_KEY (server URLs are stored encrypted): restart the service with it set to 32 random bytes, e.g. `openssl rand -hex 32`, the same key in every process',
+      message:
+        'adding a server needs TENANTRY_ENCRYPTION_KEY (server URLs are stored encrypted): restart the service with it set to 32 random bytes, e.g. `openssl rand -hex 32`, the same key in every process',
     });
   }
   const server = isTenantryError(err, ErrorCodes.SERVER_UNAVAILABLE) ? err.context.server : undefined;
@@ -63,7 +74,10 @@ function addFailure(err: unknown, body: AddServerDto): unknown {
     const replica = server !== body.id;
     const url = replica ? body.replicaUrl! : body.url;
     const cause = (err as Error).cause;
-    const reason = scrub(cause instanceof Error ? cause.message : String(cause), [body.url, ...(body.replicaUrl === undefined ? [] : [body.replicaUrl])]);
+    const reason = scrub(cause instanceof Error ? cause.message : String(cause), [
+      body.url,
+      ...(body.replicaUrl === undefined ? [] : [body.replicaUrl]),
+    ]);
     return new UnprocessableEntityException({
       code: ErrorCodes.SERVER_UNAVAILABLE,
       message: `could not connect to ${replica ? 'the replica' : 'the server'} at ${redactUrl(url)} (${reason}); check the host, port and credentials, and that it is running. Nothing was registered`,
@@ -101,7 +115,10 @@ export class ServersController {
   }
 
   @Post()
-  @ApiOperation({ summary: 'Register a server after checking that it accepts connections. 201 the server; 409 SERVER_EXISTS, 422 SERVER_UNAVAILABLE, 503 ENCRYPTION_KEY_REQUIRED.' })
+  @ApiOperation({
+    summary:
+      'Register a server after checking that it accepts connections. 201 the server; 409 SERVER_EXISTS, 422 SERVER_UNAVAILABLE, 503 ENCRYPTION_KEY_REQUIRED.',
+  })
   async add(@Body() body: AddServerDto): Promise<Record<string, unknown>> {
     try {
       const server = await this.#tenancy.servers.add({

@@ -27,7 +27,8 @@ function IsPostgresUrl(options?: ValidationOptions): PropertyDecorator {
       name: 'isPostgresUrl',
       validator: {
         validate: isPostgresUrl,
-        defaultMessage: () => '$property must be a postgres:// or postgresql:// URL with a host, e.g. postgres://user:password@db2:5432/app',
+        defaultMessage: () =>
+          '$property must be a postgres:// or postgresql:// URL with a host, e.g. postgres://user:password@db2:5432/app',
       },
     },
     options,
@@ -52,14 +53,23 @@ export class AddServerDto {
   @IsString()
   url!: string;
 
-  @ApiPropertyOptional({ example: 'postgres://app:secret@db2-replica:5432/app', maxLength: 2048, description: 'A read replica. Stored encrypted; never returned.' })
+  @ApiPropertyOptional({
+    example: 'postgres://app:secret@db2-replica:5432/app',
+    maxLength: 2048,
+    description: 'A read replica. Stored encrypted; never returned.',
+  })
   @IsOptional()
   @IsPostgresUrl()
   @MaxLength(2048)
   @IsString()
   replicaUrl?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 1_000_000, example: 500, description: 'Most live tenants placed on it; unlimited when absent.' })
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: 1_000_000,
+    example: 500,
+    description: 'Most live tenants placed on it; unlimited when absent.',
+  })
   @IsOptional()
   @Max(1_000_000)
   @Min(1)

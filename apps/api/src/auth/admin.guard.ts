@@ -20,7 +20,8 @@ export class AdminGuard implements CanActivate {
     const token = bearerToken(context.switchToHttp().getRequest<TenancyRequest>());
     if (token === undefined) throw new InvalidTokenError('admin routes need Authorization: Bearer <admin token>');
     const given = Buffer.from(sha256(token), 'hex');
-    if (given.length !== this.#hash.length || !timingSafeEqual(given, this.#hash)) throw new InvalidTokenError('the admin token is not valid');
+    if (given.length !== this.#hash.length || !timingSafeEqual(given, this.#hash))
+      throw new InvalidTokenError('the admin token is not valid');
     return true;
   }
 }

@@ -16,7 +16,11 @@ export class AuthController {
   readonly #tokens: TokenService;
   readonly #ttl: number;
 
-  constructor(@Inject(UsersService) users: UsersService, @Inject(TokenService) tokens: TokenService, @Inject(API_CONFIG) config: Pick<ApiConfig, 'tokenTtlSeconds'>) {
+  constructor(
+    @Inject(UsersService) users: UsersService,
+    @Inject(TokenService) tokens: TokenService,
+    @Inject(API_CONFIG) config: Pick<ApiConfig, 'tokenTtlSeconds'>,
+  ) {
     this.#users = users;
     this.#tokens = tokens;
     this.#ttl = config.tokenTtlSeconds;

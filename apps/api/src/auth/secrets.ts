@@ -11,7 +11,12 @@ export class ApiSecrets {
   /** HS256 key of tenant tokens. */
   readonly jwtKey: Uint8Array;
 
-  constructor(parts: { adminTokenHash: string; generatedAdminToken: string | undefined; adminTokenSource: ApiSecrets['adminTokenSource']; jwtSecret: string }) {
+  constructor(parts: {
+    adminTokenHash: string;
+    generatedAdminToken: string | undefined;
+    adminTokenSource: ApiSecrets['adminTokenSource'];
+    jwtSecret: string;
+  }) {
     this.adminTokenHash = Buffer.from(parts.adminTokenHash, 'hex');
     this.generatedAdminToken = parts.generatedAdminToken;
     this.adminTokenSource = parts.adminTokenSource;
@@ -26,7 +31,10 @@ const JWT_KEY = 'jwt_secret';
  * Loads the admin token hash and the JWT key: from the environment when given, else from the
  * app schema, generating them on first start. The admin token itself is never stored.
  */
-export async function loadSecrets(store: ApiStore, env: { adminToken: string | undefined; resetAdminToken: boolean; jwtSecret: string | undefined }): Promise<ApiSecrets> {
+export async function loadSecrets(
+  store: ApiStore,
+  env: { adminToken: string | undefined; resetAdminToken: boolean; jwtSecret: string | undefined },
+): Promise<ApiSecrets> {
   let adminTokenHash: string;
   let generatedAdminToken: string | undefined;
   let adminTokenSource: ApiSecrets['adminTokenSource'];

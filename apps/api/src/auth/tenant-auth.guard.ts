@@ -25,10 +25,14 @@ export class TenantAuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<TenancyRequest>();
     const token = bearerToken(req);
-    if (token === undefined) throw new InvalidTokenError('tenant routes need Authorization: Bearer <tenant token> (from POST /auth/login or POST /tenants/:id/tokens)');
+    if (token === undefined)
+      throw new InvalidTokenError(
+        'tenant routes need Authorization: Bearer <tenant token> (from POST /auth/login or POST /tenants/:id/tokens)',
+      );
     const claims = await this.#tokens.verify(token);
     const tenant = requestTenancy(req)?.tenant;
-    if (tenant === undefined || claims.tid !== tenant.id) throw new TenantMismatchError(`the token was issued for another tenant than '${tenant?.slug ?? '?'}'`);
+    if (tenant === undefined || claims.tid !== tenant.id)
+      throw new TenantMismatchError(`the token was issued for another tenant than '${tenant?.slug ?? '?'}'`);
     Object.defineProperty(req, CLAIMS, { value: claims, enumerable: false });
     return true;
   }

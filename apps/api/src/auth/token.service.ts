@@ -61,7 +61,8 @@ export class TokenService {
         requiredClaims: ['exp', 'sub', 'tid'],
         clockTolerance: 5,
       });
-      if (typeof payload['tid'] !== 'string' || typeof payload.sub !== 'string' || typeof payload.exp !== 'number') throw new Error('malformed claims');
+      if (typeof payload['tid'] !== 'string' || typeof payload.sub !== 'string' || typeof payload.exp !== 'number')
+        throw new Error('malformed claims');
       return { tid: payload['tid'], sub: payload.sub, exp: payload.exp };
     } catch {
       throw new InvalidTokenError('the bearer token is invalid or expired');

@@ -20,14 +20,18 @@ export class HealthController {
 
   @Get('health')
   @Header('Cache-Control', 'no-store')
-  @ApiOperation({ summary: 'Liveness: 200 while the process serves HTTP. Touches no database, so a database outage does not get the process restarted.' })
+  @ApiOperation({
+    summary: 'Liveness: 200 while the process serves HTTP. Touches no database, so a database outage does not get the process restarted.',
+  })
   health(): { status: 'ok'; uptimeSeconds: number } {
     return { status: 'ok', uptimeSeconds: Math.round(process.uptime()) };
   }
 
   @Get('ready')
   @Header('Cache-Control', 'no-store')
-  @ApiOperation({ summary: 'Readiness: 200 when the registry and every server in use answer; 503 (degraded or down) with the failing checks otherwise.' })
+  @ApiOperation({
+    summary: 'Readiness: 200 when the registry and every server in use answer; 503 (degraded or down) with the failing checks otherwise.',
+  })
   async ready(@Res({ passthrough: true }) res: StatusResponse): Promise<ReadinessReport> {
     const report = await this.#readiness.check();
     if (report.status !== 'ok') res.status(503);

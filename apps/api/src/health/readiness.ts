@@ -90,7 +90,9 @@ export class ReadinessProbe {
     }
     const pools = new Map<string, ServerStats>(this.#tenancy.stats().servers.map((s) => [s.server, s]));
     const ids = [...new Set([...listed, ...pools.keys()])].sort();
-    const results = await Promise.all(ids.map(async (id): Promise<[string, CheckResult]> => [id, await this.#server(id, pools.get(id), registry)]));
+    const results = await Promise.all(
+      ids.map(async (id): Promise<[string, CheckResult]> => [id, await this.#server(id, pools.get(id), registry)]),
+    );
     const servers = Object.fromEntries(results);
     const status = registry.status !== 'ok' ? 'down' : results.some(([, r]) => r.status === 'down') ? 'degraded' : 'ok';
     return { status, checks: { registry, servers } };

@@ -41,7 +41,10 @@ const QUIET_ROUTES = new Set(['/health', '/ready', '/metrics']);
  * tokens or bodies. A request the client abandoned before the answer is logged with
  * `aborted: true` and the status set so far.
  */
-export function requestLogger(logger: Logger, onFinish?: (request: FinishedRequest) => void): (req: Req, res: Res, next: () => void) => void {
+export function requestLogger(
+  logger: Logger,
+  onFinish?: (request: FinishedRequest) => void,
+): (req: Req, res: Res, next: () => void) => void {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     const reqId = assignRequestId(req, res);

@@ -46,7 +46,11 @@ export class PostsController {
   @ApiOperation({ summary: 'Change title, content and/or published.' })
   update(@Param() params: PostParams, @Body() body: UpdatePostDto): Promise<PostJson> {
     if (body.title === undefined && body.content === undefined && body.published === undefined) {
-      throw new BadRequestException({ code: HttpErrorCodes.VALIDATION_FAILED, message: 'give title, content and/or published', errors: [] });
+      throw new BadRequestException({
+        code: HttpErrorCodes.VALIDATION_FAILED,
+        message: 'give title, content and/or published',
+        errors: [],
+      });
     }
     return this.#posts.update(params.id, body);
   }

@@ -24,7 +24,14 @@ interface PostRow {
 const COLUMNS = 'id, title, content, published, created_at, updated_at';
 
 function toPost(r: PostRow): Post {
-  return { id: r.id, title: r.title, content: r.content, published: r.published, createdAt: r.created_at.toISOString(), updatedAt: r.updated_at.toISOString() };
+  return {
+    id: r.id,
+    title: r.title,
+    content: r.content,
+    published: r.published,
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+  };
 }
 
 function notFound(id: string): NotFoundException {
@@ -46,7 +53,11 @@ export class PostsService {
 
   async create(input: { title: string; content: string; published?: boolean | undefined }): Promise<Post> {
     return await this.#tenancy.withTenant(async (db) => {
-      const { rows } = await db.query<PostRow>(`insert into posts (title, content, published) values ($1, $2, $3) returning ${COLUMNS}`, [input.title, input.content, input.published ?? false]);
+      const { rows } = await db.query<PostRow>(`insert into posts (title, content, published) values ($1, $2, $3) returning ${COLUMNS}`, [
+        input.title,
+        input.content,
+        input.published ?? false,
+      ]);
       return toPost(rows[0]!);
     });
   }
@@ -75,7 +86,10 @@ export class PostsService {
     );
   }
 
-  async update(id: string, patch: { title?: string | undefined; content?: string | undefined; published?: boolean | undefined }): Promise<Post> {
+  async update(
+    id: string,
+    patch: { title?: string | undefined; content?: string | undefined; published?: boolean | undefined },
+  ): Promise<Post> {
     return await this.#tenancy.withTenant(async (db) => {
       const { rows } = await db.query<PostRow>(
         `update posts set title = coalesce($2, title), content = coalesce($3, content), published = coalesce($4, published), updated_at = now()

@@ -43,7 +43,9 @@ export class ApiStore {
       await client.query('begin');
       await client.query('select pg_advisory_xact_lock($1::bigint)', [LOCK_KEY]);
       await client.query(`create schema if not exists ${APP_SCHEMA}`);
-      await client.query(`create table if not exists ${APP_SCHEMA}.schema_version (version integer primary key, applied_at timestamptz not null default now())`);
+      await client.query(
+        `create table if not exists ${APP_SCHEMA}.schema_version (version integer primary key, applied_at timestamptz not null default now())`,
+      );
       const { rows } = await client.query<{ v: number | null }>(`select max(version) as v from ${APP_SCHEMA}.schema_version`);
       const current = rows[0]?.v ?? 0;
       for (let v = current + 1; v <= MIGRATIONS.length; v++) {

@@ -9,7 +9,17 @@ import { ApiStore } from '../store/api-store.js';
 import { fieldError } from '../field-error.js';
 import { slugify } from './slugify.js';
 import { activityJson, tenantJson } from './tenant-json.js';
-import { ActivityQuery, AddDomainDto, CreateTenantDto, DomainParams, IssueTokenDto, ListTenantsQuery, SuspendTenantDto, TenantParams, UpdateTenantDto } from './tenants.dto.js';
+import {
+  ActivityQuery,
+  AddDomainDto,
+  CreateTenantDto,
+  DomainParams,
+  IssueTokenDto,
+  ListTenantsQuery,
+  SuspendTenantDto,
+  TenantParams,
+  UpdateTenantDto,
+} from './tenants.dto.js';
 
 /** The admin API: tenants and their lifecycle. Needs the admin token; no tenant. */
 @ApiTags('admin: tenants')
@@ -35,7 +45,11 @@ export class TenantsController {
       throw fieldError('subdomain', 'subdomain is the slug under another name; give one, or the same value in both');
     }
     const slug = body.slug ?? body.subdomain ?? slugify(body.name);
-    if (slug === undefined) throw fieldError('slug', `cannot derive a slug from name ${JSON.stringify(body.name)}; give slug (3–63 lowercase letters, digits, hyphens)`);
+    if (slug === undefined)
+      throw fieldError(
+        'slug',
+        `cannot derive a slug from name ${JSON.stringify(body.name)}; give slug (3–63 lowercase letters, digits, hyphens)`,
+      );
     const tenant = await this.#tenancy.tenants.create(
       {
         slug,
@@ -72,11 +86,13 @@ export class TenantsController {
   async update(@Param() params: TenantParams, @Body() body: UpdateTenantDto): Promise<Record<string, unknown>> {
     if (body.name === undefined && body.slug === undefined) throw fieldError('name', 'give name and/or slug to change');
     let tenant = await this.#tenancy.tenants.get(params.id);
-    const gone = (): TenantryError => new TenantryError(ErrorCodes.TENANT_NOT_FOUND, `no tenant '${params.id}'`, { context: { tenant: params.id } });
+    const gone = (): TenantryError =>
+      new TenantryError(ErrorCodes.TENANT_NOT_FOUND, `no tenant '${params.id}'`, { context: { tenant: params.id } });
     if (tenant.status === 'DELETED' || tenant.status === 'DELETING') throw gone();
     if (body.slug !== undefined) tenant = await this.#tenancy.tenants.rename(tenant.id, body.slug, { actor: ADMIN_ACTOR });
     const name = body.name?.trim();
-    if (name !== undefined && name !== tenant.name) tenant = await this.#tenancy.tenants.update(tenant.id, { name }, { actor: ADMIN_ACTOR });
+    if (name !== undefined && name !== tenant.name)
+      tenant = await this.#tenancy.tenants.update(tenant.id, { name }, { actor: ADMIN_ACTOR });
     return tenantJson(tenant);
   }
 
@@ -84,7 +100,9 @@ export class TenantsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Suspend: its requests fail with 403 TENANT_SUSPENDED. Idempotent.' })
   async suspend(@Param() params: TenantParams, @Body() body: SuspendTenantDto): Promise<Record<string, unknown>> {
-    return tenantJson(await this.#tenancy.tenants.suspend(params.id, { actor: ADMIN_ACTOR, ...(body.reason === undefined ? {} : { reason: body.reason }) }));
+    return tenantJson(
+      await this.#tenancy.tenants.suspend(params.id, { actor: ADMIN_ACTOR, ...(body.reason === undefined ? {} : { reason: body.reason }) }),
+    );
   }
 
   @Post(':id/resume')

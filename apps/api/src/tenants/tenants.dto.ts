@@ -29,18 +29,27 @@ export class CreateTenantDto {
   @IsString()
   slug?: string;
 
-  @ApiPropertyOptional({ example: 'tenant-a', description: 'Reference-API alias of slug: the tenant is served at <subdomain>.<TENANTRY_BASE_DOMAIN>.' })
+  @ApiPropertyOptional({
+    example: 'tenant-a',
+    description: 'Reference-API alias of slug: the tenant is served at <subdomain>.<TENANTRY_BASE_DOMAIN>.',
+  })
   @IsOptional()
   @Matches(SLUG, { message: SLUG_MESSAGE })
   @IsString()
   subdomain?: string;
 
-  @ApiPropertyOptional({ enum: ['schema', 'database'], description: 'A schema of its own (default) or a database of its own, cloned from the template.' })
+  @ApiPropertyOptional({
+    enum: ['schema', 'database'],
+    description: 'A schema of its own (default) or a database of its own, cloned from the template.',
+  })
   @IsOptional()
   @IsIn(['schema', 'database'], { message: "$property must be 'schema' or 'database'" })
   isolation?: 'schema' | 'database';
 
-  @ApiPropertyOptional({ example: 'eu-2', description: 'The server to place it on (GET /servers); default: the least-loaded one with room.' })
+  @ApiPropertyOptional({
+    example: 'eu-2',
+    description: 'The server to place it on (GET /servers); default: the least-loaded one with room.',
+  })
   @IsOptional()
   @Matches(SERVER_ID, { message: '$property must be a server id: 1–63 lowercase letters, digits and hyphens, starting with a letter' })
   @IsString()

@@ -31,7 +31,8 @@ export class UsersService {
         return { id: r.id, email: r.email, createdAt: r.created_at.toISOString() };
       });
     } catch (err) {
-      if (sqlState(err) === '23505') throw new ConflictException({ code: 'USER_EXISTS', message: `a user with email '${email}' already exists in this tenant` });
+      if (sqlState(err) === '23505')
+        throw new ConflictException({ code: 'USER_EXISTS', message: `a user with email '${email}' already exists in this tenant` });
       throw err;
     }
   }
@@ -39,7 +40,12 @@ export class UsersService {
   /** The user id when email and password match, else undefined (same time either way). */
   async authenticate(email: string, password: string): Promise<string | undefined> {
     const row = await this.#tenancy.withTenant(
-      async (db) => (await db.query<{ id: string; password_hash: string }>('select id, password_hash from users where lower(email) = lower($1)', [email])).rows[0],
+      async (db) =>
+        (
+          await db.query<{ id: string; password_hash: string }>('select id, password_hash from users where lower(email) = lower($1)', [
+            email,
+          ])
+        ).rows[0],
       { readOnly: true },
     );
     const ok = await verifyPassword(password, row?.password_hash);

@@ -25,7 +25,14 @@ class PostsController {
   async get(id) {
     const post = await this.posts.findById(id);
     if (!post) throw new NotFoundException({ code: 'NOT_FOUND', message: `no post '${id}'` });
-    return { id: post.id, title: post.title, content: post.content, published: post.published, createdAt: post.createdAt.toISOString(), updatedAt: post.updatedAt.toISOString() };
+    return {
+      id: post.id,
+      title: post.title,
+      content: post.content,
+      published: post.published,
+      createdAt: post.createdAt.toISOString(),
+      updatedAt: post.updatedAt.toISOString(),
+    };
   }
 }
 Reflect.decorate(
@@ -37,6 +44,9 @@ Reflect.decorate(
 Reflect.decorate([Controller('posts'), (target) => Inject(PostsService)(target, undefined, 0)], PostsController);
 
 class PostsModule {}
-Reflect.decorate([Module({ providers: [...createTenantRepositoryProviders([Post]), PostsService], controllers: [PostsController] })], PostsModule);
+Reflect.decorate(
+  [Module({ providers: [...createTenantRepositoryProviders([Post]), PostsService], controllers: [PostsController] })],
+  PostsModule,
+);
 
 module.exports = { PostsModule };

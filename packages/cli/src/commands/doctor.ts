@@ -56,8 +56,16 @@ export const doctor = defineCommand({
   summary: 'Check the fleet: version drift, pending and failed migrations, stuck tenants, server room (--fix: reconcile first)',
   args: [],
   flags: {
-    'stuck-after': { type: 'string', value: 'seconds', description: 'a tenant PROVISIONING, MIGRATING or DELETING for longer is stuck (default 300)' },
-    fix: { type: 'boolean', description: 'reconcile first: finish or clean up tenants left PROVISIONING or DELETING by stopped processes, and report orphan schemas/databases' },
+    'stuck-after': {
+      type: 'string',
+      value: 'seconds',
+      description: 'a tenant PROVISIONING, MIGRATING or DELETING for longer is stuck (default 300)',
+    },
+    fix: {
+      type: 'boolean',
+      description:
+        'reconcile first: finish or clean up tenants left PROVISIONING or DELETING by stopped processes, and report orphan schemas/databases',
+    },
   },
   details: [
     'Without --fix it changes nothing. Each check is ok, warn (pending migrations, version drift,',
@@ -75,21 +83,41 @@ export const doctor = defineCommand({
     const checks: Check[] = [{ name: 'registry', level: 'ok', message: 'the registry database is reachable and its schema is current' }];
 
     if (config.migrations === undefined) {
-      checks.push({ name: 'migrations', level: 'fail', message: 'no migrations configured: set TENANTRY_MIGRATIONS, --migrations <dir> or "migrations" in tenantry.config.json' });
+      checks.push({
+        name: 'migrations',
+        level: 'fail',
+        message: 'no migrations configured: set TENANTRY_MIGRATIONS, --migrations <dir> or "migrations" in tenantry.config.json',
+      });
     } else {
       const status = await t.migrationStatus();
-      checks.push({ name: 'migrations', level: 'ok', message: `${plural(status.migrations.length, 'migration')}, latest ${status.latest ?? '(none)'}` });
+      checks.push({
+        name: 'migrations',
+        level: 'ok',
+        message: `${plural(status.migrations.length, 'migration')}, latest ${status.latest ?? '(none)'}`,
+      });
       const versions = status.versions.filter((v) => v.tenants > 0);
       const behind = versions.filter((v) => v.version !== status.latest);
       checks.push(
         behind.length === 0
-          ? { name: 'version drift', level: 'ok', message: versions.length === 0 ? 'no tenants yet' : `every tenant is at ${status.latest ?? '(none)'}` }
-          : { name: 'version drift', level: 'warn', message: `tenants on ${plural(versions.length, 'version')}: ${versions.map((v) => `${v.version ?? '(none)'} ×${v.tenants}`).join(', ')}` },
+          ? {
+              name: 'version drift',
+              level: 'ok',
+              message: versions.length === 0 ? 'no tenants yet' : `every tenant is at ${status.latest ?? '(none)'}`,
+            }
+          : {
+              name: 'version drift',
+              level: 'warn',
+              message: `tenants on ${plural(versions.length, 'version')}: ${versions.map((v) => `${v.version ?? '(none)'} ×${v.tenants}`).join(', ')}`,
+            },
       );
       checks.push(
         status.pending === 0
           ? { name: 'pending', level: 'ok', message: 'no tenant has pending migrations' }
-          : { name: 'pending', level: 'warn', message: `${plural(status.pending, 'tenant')} with pending migrations: run 'tenantry migrate' ('--dry-run' to see them)` },
+          : {
+              name: 'pending',
+              level: 'warn',
+              message: `${plural(status.pending, 'tenant')} with pending migrations: run 'tenantry migrate' ('--dry-run' to see them)`,
+            },
       );
     }
 
@@ -111,9 +139,21 @@ export const doctor = defineCommand({
       const stuck = tenants.filter((x) => now - x.updatedAt.getTime() > stuckAfterMs);
       const name = `stuck ${status}`;
       if (stuck.length > 0) {
-        checks.push({ name, level: 'fail', message: `${plural(stuck.length, 'tenant')} ${status} for over ${formatDuration(stuckAfterMs)}: ${hint}`, tenants: stuck.map((x) => ({ id: x.id, slug: x.slug, status: x.status, since: x.updatedAt })) });
+        checks.push({
+          name,
+          level: 'fail',
+          message: `${plural(stuck.length, 'tenant')} ${status} for over ${formatDuration(stuckAfterMs)}: ${hint}`,
+          tenants: stuck.map((x) => ({ id: x.id, slug: x.slug, status: x.status, since: x.updatedAt })),
+        });
       } else {
-        checks.push({ name, level: 'ok', message: tenants.length === 0 ? `no tenant ${status}` : `${plural(tenants.length, 'tenant')} ${status}, for less than ${formatDuration(stuckAfterMs)}` });
+        checks.push({
+          name,
+          level: 'ok',
+          message:
+            tenants.length === 0
+              ? `no tenant ${status}`
+              : `${plural(tenants.length, 'tenant')} ${status}, for less than ${formatDuration(stuckAfterMs)}`,
+        });
       }
     }
 
@@ -122,9 +162,19 @@ export const doctor = defineCommand({
     const closed = servers.filter((s) => serverState(s) !== 'open').map((s) => `${s.id} (${serverState(s)})`);
     checks.push(
       open.length === 0
-        ? { name: 'servers', level: 'fail', message: `no server takes new tenants (${closed.join(', ')}): 'tenants create' fails with NO_SERVER_CAPACITY; add a server or undrain one`, items: closed }
+        ? {
+            name: 'servers',
+            level: 'fail',
+            message: `no server takes new tenants (${closed.join(', ')}): 'tenants create' fails with NO_SERVER_CAPACITY; add a server or undrain one`,
+            items: closed,
+          }
         : closed.length > 0
-          ? { name: 'servers', level: 'warn', message: `${plural(open.length, 'server')} open; not taking new tenants: ${closed.join(', ')}`, items: closed }
+          ? {
+              name: 'servers',
+              level: 'warn',
+              message: `${plural(open.length, 'server')} open; not taking new tenants: ${closed.join(', ')}`,
+              items: closed,
+            }
           : { name: 'servers', level: 'ok', message: `${plural(servers.length, 'server')}, all taking new tenants` },
     );
     if (reconciled !== null) {
@@ -132,10 +182,21 @@ export const doctor = defineCommand({
       checks.push(
         orphans.length === 0
           ? { name: 'orphans', level: 'ok', message: 'no schema or database without a live tenant' }
-          : { name: 'orphans', level: 'warn', message: `${orphans.length} schema(s) or database(s) without a live tenant, left in place: ${orphans.join(', ')}`, items: orphans },
+          : {
+              name: 'orphans',
+              level: 'warn',
+              message: `${orphans.length} schema(s) or database(s) without a live tenant, left in place: ${orphans.join(', ')}`,
+              items: orphans,
+            },
       );
       const unreachable = reconciled.unreachable.map((u) => `${u.server}: ${u.error}`);
-      if (unreachable.length > 0) checks.push({ name: 'reconcile', level: 'fail', message: `could not check or settle: ${unreachable.join('; ')}`, items: unreachable });
+      if (unreachable.length > 0)
+        checks.push({
+          name: 'reconcile',
+          level: 'fail',
+          message: `could not check or settle: ${unreachable.join('; ')}`,
+          items: unreachable,
+        });
     }
 
     const ok = checks.every((c) => c.level !== 'fail');
@@ -146,7 +207,10 @@ export const doctor = defineCommand({
         out.print();
       }
       const color = (cell: string) => (cell === 'ok' ? 'green' : cell === 'warn' ? 'yellow' : cell === 'fail' ? 'red' : undefined);
-      out.table([{ header: 'check' }, { header: 'result', color }, { header: 'detail', max: 200 }], checks.map((c) => [c.name, c.level, c.message]));
+      out.table(
+        [{ header: 'check' }, { header: 'result', color }, { header: 'detail', max: 200 }],
+        checks.map((c) => [c.name, c.level, c.message]),
+      );
       for (const c of checks.filter((x) => x.tenants !== undefined && x.tenants.length > 0)) {
         out.print();
         out.print(out.paint(`${c.name}:`, c.level === 'fail' ? 'red' : 'yellow'));
@@ -158,7 +222,13 @@ export const doctor = defineCommand({
       out.print();
       const warnings = checks.filter((c) => c.level === 'warn').length;
       const failures = checks.filter((c) => c.level === 'fail').length;
-      out.print(failures > 0 ? `${plural(failures, 'check')} failed.` : warnings > 0 ? `No check failed; ${plural(warnings, 'warning')}.` : 'No problem found.');
+      out.print(
+        failures > 0
+          ? `${plural(failures, 'check')} failed.`
+          : warnings > 0
+            ? `No check failed; ${plural(warnings, 'warning')}.`
+            : 'No problem found.',
+      );
     });
     return ok ? 0 : 1;
   },

@@ -9,7 +9,8 @@ export const migrateRepair = defineCommand({
   summary: 'Accept the current checksums of applied migrations whose files were edited on purpose',
   args: [],
   flags: { tenant: TENANT_FLAG, actor: ACTOR_FLAG },
-  details: "Clears MIGRATION_CHECKSUM_MISMATCH. The 'applied' column lists the migrations whose checksum was updated. Exit code 1 when any tenant failed.",
+  details:
+    "Clears MIGRATION_CHECKSUM_MISMATCH. The 'applied' column lists the migrations whose checksum was updated. Exit code 1 when any tenant failed.",
   async run({ flags, out, config, actor, tenancy }) {
     requireMigrations(config);
     const summary = await (await tenancy()).repairMigrations({ ...(flags.tenant === undefined ? {} : { tenants: flags.tenant }), actor });

@@ -9,12 +9,13 @@ export const migrateRollback = defineCommand({
   summary: "Undo each tenant's last migrations with their down parts",
   args: [],
   flags: {
-    steps: { type: 'string', value: 'n', description: 'how many of each tenant\'s latest migrations to undo (default 1)' },
+    steps: { type: 'string', value: 'n', description: "how many of each tenant's latest migrations to undo (default 1)" },
     tenant: TENANT_FLAG,
     concurrency: MIGRATION_CONCURRENCY_FLAG,
     actor: ACTOR_FLAG,
   },
-  details: 'A migration without a down part is reported as MIGRATION_IRREVERSIBLE and that tenant is left as it was. Exit code 1 when any tenant failed.',
+  details:
+    'A migration without a down part is reported as MIGRATION_IRREVERSIBLE and that tenant is left as it was. Exit code 1 when any tenant failed.',
   async run({ flags, out, config, actor, tenancy }) {
     const steps = intFlag(flags.steps, 'steps', 1);
     const concurrency = intFlag(flags.concurrency, 'concurrency', 1);
@@ -22,7 +23,9 @@ export const migrateRollback = defineCommand({
     const progress = migrationProgress(out);
     let summary;
     try {
-      summary = await (await tenancy()).rollback({
+      summary = await (
+        await tenancy()
+      ).rollback({
         ...(steps === undefined ? {} : { steps }),
         ...(flags.tenant === undefined ? {} : { tenants: flags.tenant }),
         ...(concurrency === undefined ? {} : { concurrency }),

@@ -8,7 +8,8 @@ export const migrateStatus = defineCommand({
   summary: 'Tenants per schema version, pending, migrating and failed — from the registry alone',
   args: [],
   flags: {},
-  details: 'JSON: { "latest", "migrations": [name…], "versions": [{ "version", "tenants" }], "pending", "migrating", "failed": [{ "id", "slug", "error" }] }',
+  details:
+    'JSON: { "latest", "migrations": [name…], "versions": [{ "version", "tenants" }], "pending", "migrating", "failed": [{ "id", "slug", "error" }] }',
   async run({ out, config, tenancy }) {
     requireMigrations(config);
     const status = await (await tenancy()).migrationStatus();
@@ -22,13 +23,22 @@ export const migrateStatus = defineCommand({
       ]);
       out.print();
       out.table(
-        [{ header: 'version', max: 70 }, { header: 'tenants', align: 'right' }],
+        [
+          { header: 'version', max: 70 },
+          { header: 'tenants', align: 'right' },
+        ],
         status.versions.map((v) => [`${v.version ?? '(none)'}${v.version === status.latest ? ' (latest)' : ''}`, String(v.tenants)]),
       );
       if (status.failed.length > 0) {
         out.print();
         out.print(out.paint('Failed:', 'red'));
-        out.table([{ header: 'tenant', max: 40 }, { header: 'error', max: 100 }], status.failed.map((f) => [f.slug, f.error ?? '']));
+        out.table(
+          [
+            { header: 'tenant', max: 40 },
+            { header: 'error', max: 100 },
+          ],
+          status.failed.map((f) => [f.slug, f.error ?? '']),
+        );
       }
       if (status.pending > 0) {
         out.print();

@@ -14,7 +14,11 @@ export const migrate = defineCommand({
   flags: {
     tenant: TENANT_FLAG,
     concurrency: MIGRATION_CONCURRENCY_FLAG,
-    'on-error': { type: 'string', value: 'policy', description: 'stop (default): start no further tenant · continue: migrate every other tenant · rollback-all: stop and undo this run' },
+    'on-error': {
+      type: 'string',
+      value: 'policy',
+      description: 'stop (default): start no further tenant · continue: migrate every other tenant · rollback-all: stop and undo this run',
+    },
     canary: { type: 'string', value: 'n', description: 'migrate n tenants first; if one fails, touch no other' },
     'dry-run': { type: 'boolean', description: 'report what would be applied, from the registry alone; change nothing' },
     actor: ACTOR_FLAG,
@@ -32,7 +36,9 @@ export const migrate = defineCommand({
     const progress = migrationProgress(out);
     let summary;
     try {
-      summary = await (await tenancy()).migrate({
+      summary = await (
+        await tenancy()
+      ).migrate({
         ...(flags.tenant === undefined ? {} : { tenants: flags.tenant }),
         ...(concurrency === undefined ? {} : { concurrency }),
         ...(onError === undefined ? {} : { onError }),

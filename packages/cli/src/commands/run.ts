@@ -13,7 +13,10 @@ function cell(value: unknown): string {
 
 /** One row inline (`count=3`), else the row count; every row is in --json. */
 function describe(r: SqlResult): string {
-  if (r.rows.length === 1) return Object.entries(r.rows[0]!).map(([k, v]) => `${k}=${truncate(cell(v), 40)}`).join(' ');
+  if (r.rows.length === 1)
+    return Object.entries(r.rows[0]!)
+      .map(([k, v]) => `${k}=${truncate(cell(v), 40)}`)
+      .join(' ');
   if (r.rows.length > 1) return `${plural(r.rows.length, 'row')} (see --json)`;
   return r.rowCount === null ? '' : plural(r.rowCount, 'row');
 }
@@ -35,7 +38,9 @@ export const run = defineCommand({
   ].join('\n'),
   async run({ args, flags, out, tenancy }) {
     const concurrency = intFlag(flags.concurrency, 'concurrency', 1);
-    const results = await (await tenancy()).runSql(args['sql']!, flags.value ?? [], {
+    const results = await (
+      await tenancy()
+    ).runSql(args['sql']!, flags.value ?? [], {
       ...(flags.tenant === undefined ? {} : { tenants: flags.tenant }),
       ...(concurrency === undefined ? {} : { concurrency }),
     });

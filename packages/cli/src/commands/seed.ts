@@ -13,7 +13,9 @@ export const seed = defineCommand({
   async run({ flags, out, config, tenancy }) {
     const concurrency = intFlag(flags.concurrency, 'concurrency', 1);
     requireSeeds(config);
-    const results = await (await tenancy()).seed({
+    const results = await (
+      await tenancy()
+    ).seed({
       ...(flags.tenant === undefined ? {} : { tenants: flags.tenant }),
       ...(concurrency === undefined ? {} : { concurrency }),
     });

@@ -8,7 +8,11 @@ export const serversDrain = defineCommand({
   flags: {},
   async run({ args, out, tenancy }) {
     const server = await (await tenancy()).servers.drain(args['id']!);
-    out.result({ server }, () => out.print(`Server '${server.id}' is draining: it keeps its ${server.tenants} tenant(s) and takes no new ones. Undo with: tenantry servers undrain ${server.id}`));
+    out.result({ server }, () =>
+      out.print(
+        `Server '${server.id}' is draining: it keeps its ${server.tenants} tenant(s) and takes no new ones. Undo with: tenantry servers undrain ${server.id}`,
+      ),
+    );
     return 0;
   },
 });

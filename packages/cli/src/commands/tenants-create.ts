@@ -12,15 +12,24 @@ export const tenantsCreate = defineCommand({
   flags: {
     name: { type: 'string', value: 'name', required: true, description: "the tenant's display name, 1–200 characters" },
     plan: { type: 'string', value: 'plan', description: 'plan, kept with the tenant' },
-    isolation: { type: 'string', value: 'kind', description: 'schema (its own schema) or database (its own database); default: defaultIsolation, else schema' },
+    isolation: {
+      type: 'string',
+      value: 'kind',
+      description: 'schema (its own schema) or database (its own database); default: defaultIsolation, else schema',
+    },
     server: { type: 'string', value: 'id', description: 'place it on this server; default: the least-loaded server with room' },
     actor: ACTOR_FLAG,
   },
   details: 'Example: tenantry tenants create acme --name "Acme Corp" --plan pro',
   async run({ args, flags, out, config, actor, tenancy }) {
     const isolation = choiceFlag(flags.isolation, 'isolation', ISOLATIONS);
-    if (config.migrations === undefined) out.note('note: no migrations configured (TENANTRY_MIGRATIONS, --migrations or "migrations" in tenantry.config.json); the tenant gets an empty schema');
-    const tenant = await (await tenancy()).tenants.create(
+    if (config.migrations === undefined)
+      out.note(
+        'note: no migrations configured (TENANTRY_MIGRATIONS, --migrations or "migrations" in tenantry.config.json); the tenant gets an empty schema',
+      );
+    const tenant = await (
+      await tenancy()
+    ).tenants.create(
       {
         slug: args['slug']!,
         name: flags.name!,
@@ -31,7 +40,9 @@ export const tenantsCreate = defineCommand({
       { actor },
     );
     out.result({ tenant }, () =>
-      out.print(`Created tenant '${tenant.slug}' (id ${tenant.id}): ${tenant.status} at ${tenant.schemaVersion ?? '(no migration)'}, ${tenant.isolation} on server ${tenant.server}.`),
+      out.print(
+        `Created tenant '${tenant.slug}' (id ${tenant.id}): ${tenant.status} at ${tenant.schemaVersion ?? '(no migration)'}, ${tenant.isolation} on server ${tenant.server}.`,
+      ),
     );
     return 0;
   },

@@ -34,7 +34,9 @@ export const tenantsList = defineCommand({
       }
       out.table(TENANT_COLUMNS, items.map(tenantRow));
       out.print();
-      out.print(`${items.length} tenant${items.length === 1 ? '' : 's'}${page.nextCursor === null ? '' : ` (more: --cursor ${page.nextCursor}, or --all)`}`);
+      out.print(
+        `${items.length} tenant${items.length === 1 ? '' : 's'}${page.nextCursor === null ? '' : ` (more: --cursor ${page.nextCursor}, or --all)`}`,
+      );
     });
     return 0;
   },

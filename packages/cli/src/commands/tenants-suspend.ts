@@ -11,8 +11,12 @@ export const tenantsSuspend = defineCommand({
     actor: ACTOR_FLAG,
   },
   async run({ args, flags, out, actor, tenancy }) {
-    const tenant = await (await tenancy()).tenants.suspend(args['idOrSlug']!, { actor, ...(flags.reason === undefined ? {} : { reason: flags.reason }) });
-    out.result({ tenant }, () => out.print(`Tenant '${tenant.slug}' is ${tenant.status}. Resume it with: tenantry tenants resume ${tenant.slug}`));
+    const tenant = await (
+      await tenancy()
+    ).tenants.suspend(args['idOrSlug']!, { actor, ...(flags.reason === undefined ? {} : { reason: flags.reason }) });
+    out.result({ tenant }, () =>
+      out.print(`Tenant '${tenant.slug}' is ${tenant.status}. Resume it with: tenantry tenants resume ${tenant.slug}`),
+    );
     return 0;
   },
 });

@@ -43,7 +43,10 @@ export function migrationList(migrations: readonly { name: string; up: string; d
 function validateOrder(list: readonly Migration[], where: string): void {
   const seen = new Set<string>();
   for (const m of list) {
-    if (seen.has(m.name)) throw new TenantryError(ErrorCodes.MIGRATION_INVALID, `duplicate migration '${m.name}' in ${where}`, { context: { migration: m.name } });
+    if (seen.has(m.name))
+      throw new TenantryError(ErrorCodes.MIGRATION_INVALID, `duplicate migration '${m.name}' in ${where}`, {
+        context: { migration: m.name },
+      });
     seen.add(m.name);
   }
 }
@@ -64,7 +67,9 @@ export function sqlFolder(dir: string): MigrationSource {
       try {
         names = (await readdir(path)).filter((n) => n.toLowerCase().endsWith('.sql')).sort();
       } catch (err) {
-        throw new TenantryError(ErrorCodes.MIGRATION_INVALID, `cannot read the migrations folder ${path}: ${(err as Error).message}`, { cause: err });
+        throw new TenantryError(ErrorCodes.MIGRATION_INVALID, `cannot read the migrations folder ${path}: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
       const downs = new Map<string, string>();
       const ups: { name: string; file: string }[] = [];
@@ -76,7 +81,10 @@ export function sqlFolder(dir: string): MigrationSource {
         }
         const m = FILE_PATTERN.exec(file);
         if (!m) {
-          throw new TenantryError(ErrorCodes.MIGRATION_INVALID, `migration file '${file}' in ${path} is not named NNNN_name.sql (e.g. 0001_create_posts.sql)`);
+          throw new TenantryError(
+            ErrorCodes.MIGRATION_INVALID,
+            `migration file '${file}' in ${path} is not named NNNN_name.sql (e.g. 0001_create_posts.sql)`,
+          );
         }
         ups.push({ name: `${m[1]}_${m[2]}`, file });
       }
@@ -88,11 +96,17 @@ export function sqlFolder(dir: string): MigrationSource {
         let down = marker ? text.slice(marker.index + marker[0].length).trim() : undefined;
         const downFile = downs.get(name);
         if (downFile !== undefined) {
-          if (down !== undefined) throw new TenantryError(ErrorCodes.MIGRATION_INVALID, `migration '${name}' has both a '-- down' part and ${downFile}; keep one`, { context: { migration: name } });
+          if (down !== undefined)
+            throw new TenantryError(
+              ErrorCodes.MIGRATION_INVALID,
+              `migration '${name}' has both a '-- down' part and ${downFile}; keep one`,
+              { context: { migration: name } },
+            );
           down = (await readFile(join(path, downFile), 'utf8')).trim();
           downs.delete(name);
         }
-        if (up.length === 0) throw new TenantryError(ErrorCodes.MIGRATION_INVALID, `migration '${name}' (${file}) is empty`, { context: { migration: name } });
+        if (up.length === 0)
+          throw new TenantryError(ErrorCodes.MIGRATION_INVALID, `migration '${name}' (${file}) is empty`, { context: { migration: name } });
         list.push(Object.freeze(down === undefined ? { name, up, checksum: checksum(up) } : { name, up, down, checksum: checksum(up) }));
       }
       for (const [name, file] of downs) {

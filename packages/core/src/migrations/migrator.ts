@@ -112,7 +112,10 @@ const STATUSES: readonly TenantMigrationStatus[] = ['migrated', 'up-to-date', 'p
 function asTenantryError(err: unknown, tenant: Tenant): TenantryError {
   if (err instanceof TenantryError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return new TenantryError(ErrorCodes.MIGRATION_FAILED, `migrating tenant '${tenant.slug}' failed: ${message}`, { cause: err, context: { tenant: tenant.slug } });
+  return new TenantryError(ErrorCodes.MIGRATION_FAILED, `migrating tenant '${tenant.slug}' failed: ${message}`, {
+    cause: err,
+    context: { tenant: tenant.slug },
+  });
 }
 
 /**
@@ -147,7 +150,16 @@ export class Migrator {
       if (!pending.includes(c)) record(result(c.tenant, 'up-to-date', [], null, 0));
     }
     if (options.dryRun) {
-      for (const c of pending) record(result(c.tenant, 'pending', source.filter((m) => !c.applied.includes(m.name)).map((m) => m.name), null, 0));
+      for (const c of pending)
+        record(
+          result(
+            c.tenant,
+            'pending',
+            source.filter((m) => !c.applied.includes(m.name)).map((m) => m.name),
+            null,
+            0,
+          ),
+        );
       return summarize(candidates, results, source, started);
     }
     let failed = false;
@@ -207,7 +219,8 @@ export class Migrator {
           const byName = new Map(source.map((m) => [m.name, m]));
           const { rows } = await client.query<{ name: string; checksum: string }>(`select name, checksum from ${LEDGER_TABLE}`);
           const changed = rows.filter((r) => byName.has(r.name) && byName.get(r.name)!.checksum !== r.checksum).map((r) => r.name);
-          for (const name of changed) await client.query(`update ${LEDGER_TABLE} set checksum = $2 where name = $1`, [name, byName.get(name)!.checksum]);
+          for (const name of changed)
+            await client.query(`update ${LEDGER_TABLE} set checksum = $2 where name = $1`, [name, byName.get(name)!.checksum]);
           return changed;
         });
         await this.#syncRegistry(c.tenant, source, ledger, fixed.length > 0 ? 'migrate-repair' : null, options.actor, { repaired: fixed });
@@ -298,27 +311,51 @@ export class Migrator {
         }
         const missing = source.filter((m) => !done.has(m.name));
         if (missing.length === 0) return [];
-        await this.#mark(tenant, { from: ['ACTIVE', 'MIGRATING', 'FAILED'], to: 'MIGRATING', action: 'migrate', actor, detail: { pending: missing.map((m) => m.name) }, asyncCommit: true });
+        await this.#mark(tenant, {
+          from: ['ACTIVE', 'MIGRATING', 'FAILED'],
+          to: 'MIGRATING',
+          action: 'migrate',
+          actor,
+          detail: { pending: missing.map((m) => m.name) },
+          asyncCommit: true,
+        });
         marked = true;
         return await applyMigrations(client, missing);
       });
-      await this.#syncRegistry(tenant, source, ledger, marked || tenant.status !== 'ACTIVE' ? 'migrated' : null, actor, { applied: applied.map((a) => a.name) });
-      return result(tenant, applied.length > 0 ? 'migrated' : 'up-to-date', applied.map((a) => a.name), null, performance.now() - t0);
+      await this.#syncRegistry(tenant, source, ledger, marked || tenant.status !== 'ACTIVE' ? 'migrated' : null, actor, {
+        applied: applied.map((a) => a.name),
+      });
+      return result(
+        tenant,
+        applied.length > 0 ? 'migrated' : 'up-to-date',
+        applied.map((a) => a.name),
+        null,
+        performance.now() - t0,
+      );
     } catch (err) {
       const error = asTenantryError(err, tenant);
       // A tenant whose migration ran and failed is FAILED (its schema is as before, but its code
       // expects the new one). A refusal before anything ran (checksum mismatch) leaves it ACTIVE.
       if (marked) {
-        await this.#mark(tenant, { from: ['ACTIVE', 'MIGRATING', 'FAILED'], to: 'FAILED', action: 'migrate-failed', actor, error: error.message }).catch((e: unknown) =>
-          this.#d.logger.error({ err: e, tenant: tenant.id }, 'could not record the failed migration'),
-        );
+        await this.#mark(tenant, {
+          from: ['ACTIVE', 'MIGRATING', 'FAILED'],
+          to: 'FAILED',
+          action: 'migrate-failed',
+          actor,
+          error: error.message,
+        }).catch((e: unknown) => this.#d.logger.error({ err: e, tenant: tenant.id }, 'could not record the failed migration'));
       }
       this.#d.logger.error({ err, tenant: tenant.id }, 'tenant migration failed; its transaction was rolled back');
       return result(tenant, 'failed', [], error, performance.now() - t0);
     }
   }
 
-  async #rollbackTenant(tenant: Tenant, source: readonly Migration[], which: { steps?: number; names?: readonly string[] }, actor: string | undefined): Promise<TenantMigrationResult> {
+  async #rollbackTenant(
+    tenant: Tenant,
+    source: readonly Migration[],
+    which: { steps?: number; names?: readonly string[] },
+    actor: string | undefined,
+  ): Promise<TenantMigrationResult> {
     const t0 = performance.now();
     try {
       const { value: undone, ledger } = await this.#inTenant(tenant, async (client) => {
@@ -329,9 +366,13 @@ export class Migrator {
         for (const row of [...targets].reverse()) {
           const m = byName.get(row.name);
           if (!m?.down) {
-            throw new TenantryError(ErrorCodes.MIGRATION_IRREVERSIBLE, `migration '${row.name}' has no down part; tenant '${tenant.slug}' was not rolled back`, {
-              context: { tenant: tenant.slug, migration: row.name },
-            });
+            throw new TenantryError(
+              ErrorCodes.MIGRATION_IRREVERSIBLE,
+              `migration '${row.name}' has no down part; tenant '${tenant.slug}' was not rolled back`,
+              {
+                context: { tenant: tenant.slug, migration: row.name },
+              },
+            );
           }
           await client.query(m.down);
           await client.query(`delete from ${LEDGER_TABLE} where name = $1`, [row.name]);
@@ -347,7 +388,14 @@ export class Migrator {
   }
 
   /** Mirrors the tenant's ledger in the registry and makes it ACTIVE at its new version. */
-  async #syncRegistry(tenant: Tenant, source: readonly Migration[], ledger: readonly AppliedMigration[], action: string | null, actor: string | undefined, detail: Record<string, unknown>): Promise<void> {
+  async #syncRegistry(
+    tenant: Tenant,
+    source: readonly Migration[],
+    ledger: readonly AppliedMigration[],
+    action: string | null,
+    actor: string | undefined,
+    detail: Record<string, unknown>,
+  ): Promise<void> {
     const order = new Map(source.map((m, i) => [m.name, i]));
     const version = [...ledger].sort((a, b) => (order.get(a.name) ?? -1) - (order.get(b.name) ?? -1)).at(-1)?.name ?? null;
     const client = await (await this.#d.router.admin(this.#d.registryServer)).connect();
@@ -357,7 +405,11 @@ export class Migrator {
       await client.query('set local synchronous_commit = off');
       await this.#d.registry.replaceMigrations(client, tenant.id, ledger);
       if (action !== null) {
-        await this.#d.registry.transition(tenant.id, { from: ['ACTIVE', 'MIGRATING', 'FAILED'], to: 'ACTIVE', action, actor, detail, schemaVersion: version }, client);
+        await this.#d.registry.transition(
+          tenant.id,
+          { from: ['ACTIVE', 'MIGRATING', 'FAILED'], to: 'ACTIVE', action, actor, detail, schemaVersion: version },
+          client,
+        );
       }
       await client.query('commit');
     } catch (err) {
@@ -379,11 +431,28 @@ function invalid(message: string): TenantryError {
   return new TenantryError(ErrorCodes.INVALID_ARGUMENT, message);
 }
 
-function result(tenant: Tenant, status: TenantMigrationStatus, applied: readonly string[], error: TenantryError | null, durationMs: number): TenantMigrationResult {
-  return Object.freeze({ tenant: Object.freeze({ id: tenant.id, slug: tenant.slug }), status, applied: Object.freeze([...applied]), error, durationMs: Math.round(durationMs) });
+function result(
+  tenant: Tenant,
+  status: TenantMigrationStatus,
+  applied: readonly string[],
+  error: TenantryError | null,
+  durationMs: number,
+): TenantMigrationResult {
+  return Object.freeze({
+    tenant: Object.freeze({ id: tenant.id, slug: tenant.slug }),
+    status,
+    applied: Object.freeze([...applied]),
+    error,
+    durationMs: Math.round(durationMs),
+  });
 }
 
-function summarize(candidates: readonly Candidate[], results: Map<string, TenantMigrationResult>, source: readonly Migration[], started: number): MigrationSummary {
+function summarize(
+  candidates: readonly Candidate[],
+  results: Map<string, TenantMigrationResult>,
+  source: readonly Migration[],
+  started: number,
+): MigrationSummary {
   const ordered = candidates.map((c) => results.get(c.tenant.id)).filter((r): r is TenantMigrationResult => r !== undefined);
   const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<TenantMigrationStatus, number>;
   for (const r of ordered) counts[r.status]++;

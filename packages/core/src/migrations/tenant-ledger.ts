@@ -37,7 +37,10 @@ export async function applyMigrations(client: pg.ClientBase, migrations: readonl
       await client.query(m.up);
     } catch (err) {
       const detail = err instanceof Error ? err.message : String(err);
-      throw new TenantryError(ErrorCodes.MIGRATION_FAILED, `migration '${m.name}' failed: ${detail}`, { cause: err, context: { migration: m.name } });
+      throw new TenantryError(ErrorCodes.MIGRATION_FAILED, `migration '${m.name}' failed: ${detail}`, {
+        cause: err,
+        context: { migration: m.name },
+      });
     }
     const durationMs = Math.round(performance.now() - started);
     const { rows } = await client.query<{ applied_at: Date }>(

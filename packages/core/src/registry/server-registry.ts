@@ -23,7 +23,16 @@ interface Row {
   created_at: Date;
 }
 
-const toServer = (r: Row): ServerRow => Object.freeze({ id: r.id, url: r.url, replicaUrl: r.replica_url, capacity: r.capacity, draining: r.draining, tenants: r.tenants, createdAt: r.created_at });
+const toServer = (r: Row): ServerRow =>
+  Object.freeze({
+    id: r.id,
+    url: r.url,
+    replicaUrl: r.replica_url,
+    capacity: r.capacity,
+    draining: r.draining,
+    tenants: r.tenants,
+    createdAt: r.created_at,
+  });
 
 const SELECT = `select s.id, s.url, s.replica_url, s.capacity, s.draining, s.created_at,
   (select count(*)::int from tenantry.tenants t where t.server_id = s.id and t.status <> 'DELETED') as tenants
@@ -49,9 +58,18 @@ export class ServerRegistry {
 
   async insert(s: { id: string; url: string; replicaUrl: string | null; capacity: number | null }): Promise<void> {
     try {
-      await this.#db.query('insert into tenantry.servers (id, url, replica_url, capacity) values ($1, $2, $3, $4)', [s.id, s.url, s.replicaUrl, s.capacity]);
+      await this.#db.query('insert into tenantry.servers (id, url, replica_url, capacity) values ($1, $2, $3, $4)', [
+        s.id,
+        s.url,
+        s.replicaUrl,
+        s.capacity,
+      ]);
     } catch (err) {
-      if (sqlState(err) === '23505') throw new TenantryError(ErrorCodes.SERVER_EXISTS, `a server '${s.id}' is already registered`, { cause: err, context: { server: s.id } });
+      if (sqlState(err) === '23505')
+        throw new TenantryError(ErrorCodes.SERVER_EXISTS, `a server '${s.id}' is already registered`, {
+          cause: err,
+          context: { server: s.id },
+        });
       throw err;
     }
   }

@@ -54,7 +54,9 @@ function toTenant(r: TenantRow): Tenant {
 }
 
 /** The columns of `upd`, for statements that return the changed row. */
-const UPD_COLUMNS = COLUMNS.split(',').map((c) => `upd.${c.trim()}`).join(', ');
+const UPD_COLUMNS = COLUMNS.split(',')
+  .map((c) => `upd.${c.trim()}`)
+  .join(', ');
 
 /**
  * Bookkeeping that can be rebuilt after a crash (a PROVISIONING row, MIGRATING markers, the
@@ -78,7 +80,8 @@ export interface Transition {
 }
 
 /** The outcome of a compare-and-set transition. */
-export type TransitionResult = { readonly ok: true; readonly tenant: Tenant } | { readonly ok: false; readonly current: Tenant | undefined };
+export type TransitionResult =
+  { readonly ok: true; readonly tenant: Tenant } | { readonly ok: false; readonly current: Tenant | undefined };
 
 /**
  * Reads and writes the `tenantry` schema. Every state change is a compare-and-set on the
@@ -125,15 +128,31 @@ export class TenantRegistry {
            insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail)
            select id, 'create', null, 'PROVISIONING', $9, jsonb_build_object('slug', slug) from ins)
          select ins.*, pg_notify('${TENANT_CHANNEL}', ins.id::text), ${ASYNC_COMMIT} from ins`,
-        [t.id, t.slug, t.name, t.isolation, t.server, t.physicalName, t.plan, JSON.stringify(t.metadata), t.actor ?? null, t.role, t.targetVersion],
+        [
+          t.id,
+          t.slug,
+          t.name,
+          t.isolation,
+          t.server,
+          t.physicalName,
+          t.plan,
+          JSON.stringify(t.metadata),
+          t.actor ?? null,
+          t.role,
+          t.targetVersion,
+        ],
       );
       return toTenant(rows[0]!);
     } catch (err) {
       if (sqlState(err) === '23505') {
-        throw new TenantryError(ErrorCodes.TENANT_EXISTS, `a tenant with slug '${t.slug}' already exists; pick another slug, or delete the existing tenant first`, {
-          cause: err,
-          context: { tenant: t.slug },
-        });
+        throw new TenantryError(
+          ErrorCodes.TENANT_EXISTS,
+          `a tenant with slug '${t.slug}' already exists; pick another slug, or delete the existing tenant first`,
+          {
+            cause: err,
+            context: { tenant: t.slug },
+          },
+        );
       }
       throw err;
     }
@@ -159,7 +178,17 @@ export class TenantRegistry {
        -- A deleted tenant gives its custom domains back.
        dom as (delete from tenantry.tenant_domains d using upd where $2 = 'DELETED' and d.tenant_id = upd.id)
        select ${UPD_COLUMNS}, pg_notify('${TENANT_CHANNEL}', upd.id::text)${change.asyncCommit ? `, ${ASYNC_COMMIT}` : ''} from upd`,
-      [id, change.to, change.error ?? null, change.from, change.action, change.actor ?? null, JSON.stringify(change.detail ?? {}), setVersion, change.schemaVersion ?? null],
+      [
+        id,
+        change.to,
+        change.error ?? null,
+        change.from,
+        change.action,
+        change.actor ?? null,
+        JSON.stringify(change.detail ?? {}),
+        setVersion,
+        change.schemaVersion ?? null,
+      ],
     );
     if (rows[0]) return { ok: true, tenant: toTenant(rows[0]) };
     return { ok: false, current: await this.find({ kind: 'id', value: id }, db) };
@@ -180,14 +209,21 @@ export class TenantRegistry {
       return rows[0] ? toTenant(rows[0]) : undefined;
     } catch (err) {
       if (sqlState(err) === '23505') {
-        throw new TenantryError(ErrorCodes.TENANT_EXISTS, `a tenant with slug '${slug}' already exists; pick another slug`, { cause: err, context: { tenant: slug } });
+        throw new TenantryError(ErrorCodes.TENANT_EXISTS, `a tenant with slug '${slug}' already exists; pick another slug`, {
+          cause: err,
+          context: { tenant: slug },
+        });
       }
       throw err;
     }
   }
 
   /** Changes a live tenant's name, plan and/or metadata, with an activity entry. */
-  async update(id: string, patch: { name?: string; plan?: string | null; metadata?: Record<string, unknown> }, actor: string | undefined): Promise<Tenant | undefined> {
+  async update(
+    id: string,
+    patch: { name?: string; plan?: string | null; metadata?: Record<string, unknown> },
+    actor: string | undefined,
+  ): Promise<Tenant | undefined> {
     const { rows } = await this.#db.query<TenantRow>(
       `with prev as (select id, name, plan from tenantry.tenants where id = $1 and status not in ('DELETING', 'DELETED') for update),
        upd as (
@@ -201,19 +237,37 @@ export class TenantRegistry {
          insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail)
          select id, 'update', status, status, $6, $7::jsonb from upd)
        select ${UPD_COLUMNS}, pg_notify('${TENANT_CHANNEL}', upd.id::text) from upd`,
-      [id, patch.name ?? null, patch.plan !== undefined, patch.plan ?? null, patch.metadata === undefined ? null : JSON.stringify(patch.metadata), actor ?? null, JSON.stringify({ fields: Object.keys(patch) })],
+      [
+        id,
+        patch.name ?? null,
+        patch.plan !== undefined,
+        patch.plan ?? null,
+        patch.metadata === undefined ? null : JSON.stringify(patch.metadata),
+        actor ?? null,
+        JSON.stringify({ fields: Object.keys(patch) }),
+      ],
     );
     return rows[0] ? toTenant(rows[0]) : undefined;
   }
 
   /** Mirrors a tenant's ledger rows into the registry. */
-  async recordMigrations(db: Queryable, tenantId: string, applied: readonly { name: string; checksum: string; appliedAt: Date; durationMs: number }[]): Promise<void> {
+  async recordMigrations(
+    db: Queryable,
+    tenantId: string,
+    applied: readonly { name: string; checksum: string; appliedAt: Date; durationMs: number }[],
+  ): Promise<void> {
     if (applied.length === 0) return;
     await db.query(
       `insert into tenantry.tenant_migrations (tenant_id, name, checksum, applied_at, duration_ms)
        select $1, * from unnest($2::text[], $3::text[], $4::timestamptz[], $5::int[])
        on conflict (tenant_id, name) do update set checksum = excluded.checksum, applied_at = excluded.applied_at, duration_ms = excluded.duration_ms`,
-      [tenantId, applied.map((a) => a.name), applied.map((a) => a.checksum), applied.map((a) => a.appliedAt), applied.map((a) => a.durationMs)],
+      [
+        tenantId,
+        applied.map((a) => a.name),
+        applied.map((a) => a.checksum),
+        applied.map((a) => a.appliedAt),
+        applied.map((a) => a.durationMs),
+      ],
     );
   }
 
@@ -228,7 +282,9 @@ export class TenantRegistry {
       );
     } catch (err) {
       if (sqlState(err) === '23505') {
-        throw new TenantryError(ErrorCodes.DOMAIN_EXISTS, `domain '${domain}' is already registered; remove it from its tenant first`, { cause: err });
+        throw new TenantryError(ErrorCodes.DOMAIN_EXISTS, `domain '${domain}' is already registered; remove it from its tenant first`, {
+          cause: err,
+        });
       }
       throw err;
     }
@@ -247,7 +303,10 @@ export class TenantRegistry {
 
   /** A tenant's custom domains, sorted. */
   async domains(tenantId: string): Promise<string[]> {
-    const { rows } = await this.#db.query<{ domain: string }>('select domain from tenantry.tenant_domains where tenant_id = $1 order by domain', [tenantId]);
+    const { rows } = await this.#db.query<{ domain: string }>(
+      'select domain from tenantry.tenant_domains where tenant_id = $1 order by domain',
+      [tenantId],
+    );
     return rows.map((r) => r.domain);
   }
 
@@ -262,7 +321,10 @@ export class TenantRegistry {
    * provisioned), with the names of source migrations the registry mirror says are applied
    * with the same checksum. One query, no tenant connection: how "nothing pending" is known.
    */
-  async migrationCandidates(source: readonly { name: string; checksum: string }[], ids: readonly string[] | null): Promise<{ tenant: Tenant; applied: string[]; provisioned: boolean }[]> {
+  async migrationCandidates(
+    source: readonly { name: string; checksum: string }[],
+    ids: readonly string[] | null,
+  ): Promise<{ tenant: Tenant; applied: string[]; provisioned: boolean }[]> {
     const { rows } = await this.#db.query<TenantRow & { applied: string[]; provisioned: boolean }>(
       `with src as (select * from unnest($1::text[], $2::text[]) as s(name, checksum))
        select ${COLUMNS},
@@ -274,17 +336,30 @@ export class TenantRegistry {
         order by t.seq`,
       [source.map((m) => m.name), source.map((m) => m.checksum), ids],
     );
-    return rows.filter((r) => r.status !== 'FAILED' || r.provisioned).map((r) => ({ tenant: toTenant(r), applied: r.applied, provisioned: r.provisioned }));
+    return rows
+      .filter((r) => r.status !== 'FAILED' || r.provisioned)
+      .map((r) => ({ tenant: toTenant(r), applied: r.applied, provisioned: r.provisioned }));
   }
 
   /** Replaces a tenant's mirrored ledger with `applied` (after a migration, rollback or repair). */
-  async replaceMigrations(db: Queryable, tenantId: string, applied: readonly { name: string; checksum: string; appliedAt: Date; durationMs: number }[]): Promise<void> {
-    await db.query('delete from tenantry.tenant_migrations where tenant_id = $1 and not (name = any($2::text[]))', [tenantId, applied.map((a) => a.name)]);
+  async replaceMigrations(
+    db: Queryable,
+    tenantId: string,
+    applied: readonly { name: string; checksum: string; appliedAt: Date; durationMs: number }[],
+  ): Promise<void> {
+    await db.query('delete from tenantry.tenant_migrations where tenant_id = $1 and not (name = any($2::text[]))', [
+      tenantId,
+      applied.map((a) => a.name),
+    ]);
     await this.recordMigrations(db, tenantId, applied);
   }
 
   /** Tenants per schema version, and failures, for `migrationStatus()`. */
-  async migrationOverview(): Promise<{ versions: { version: string | null; tenants: number }[]; failed: { id: string; slug: string; error: string | null }[]; migrating: number }> {
+  async migrationOverview(): Promise<{
+    versions: { version: string | null; tenants: number }[];
+    failed: { id: string; slug: string; error: string | null }[];
+    migrating: number;
+  }> {
     const versions = await this.#db.query<{ version: string | null; tenants: number }>(
       `select schema_version as version, count(*)::int as tenants from tenantry.tenants
         where status in ('ACTIVE', 'SUSPENDED', 'MIGRATING', 'FAILED') group by schema_version order by schema_version nulls first`,
@@ -298,7 +373,9 @@ export class TenantRegistry {
 
   /** Live tenants without a role (created before per-tenant roles). */
   async withoutRole(): Promise<Tenant[]> {
-    const { rows } = await this.#db.query<TenantRow>(`select ${COLUMNS} from tenantry.tenants where role is null and status in ('ACTIVE', 'SUSPENDED', 'MIGRATING', 'FAILED') order by seq`);
+    const { rows } = await this.#db.query<TenantRow>(
+      `select ${COLUMNS} from tenantry.tenants where role is null and status in ('ACTIVE', 'SUSPENDED', 'MIGRATING', 'FAILED') order by seq`,
+    );
     return rows.map(toTenant);
   }
 
@@ -314,7 +391,9 @@ export class TenantRegistry {
 
   /** How many tenants are in each status. */
   async countByStatus(): Promise<Record<string, number>> {
-    const { rows } = await this.#db.query<{ status: string; n: number }>('select status, count(*)::int as n from tenantry.tenants group by status');
+    const { rows } = await this.#db.query<{ status: string; n: number }>(
+      'select status, count(*)::int as n from tenantry.tenants group by status',
+    );
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 
@@ -334,12 +413,18 @@ export class TenantRegistry {
 
   /** Physical name → server of every tenant that may own a container (all but DELETED). */
   async ownedContainers(): Promise<Map<string, string>> {
-    const { rows } = await this.#db.query<{ physical_name: string; server_id: string }>(`select physical_name, server_id from tenantry.tenants where status <> 'DELETED'`);
+    const { rows } = await this.#db.query<{ physical_name: string; server_id: string }>(
+      `select physical_name, server_id from tenantry.tenants where status <> 'DELETED'`,
+    );
     return new Map(rows.map((r) => [r.physical_name, r.server_id]));
   }
 
   /** Tenants in creation order, a page at a time. */
-  async list(opts: { status: TenantStatus | undefined; limit: number; after: string | undefined }): Promise<{ tenants: Tenant[]; last: string | undefined }> {
+  async list(opts: {
+    status: TenantStatus | undefined;
+    limit: number;
+    after: string | undefined;
+  }): Promise<{ tenants: Tenant[]; last: string | undefined }> {
     const { rows } = await this.#db.query<TenantRow & { seq: string }>(
       `select ${COLUMNS}, seq from tenantry.tenants
         where ($1::text is null or status = $1) and ($2::bigint is null or seq > $2)

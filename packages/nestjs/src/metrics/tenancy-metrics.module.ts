@@ -38,9 +38,12 @@ export class TenancyMetricsModule implements BeforeApplicationShutdown {
 
   static forRoot(options: TenancyMetricsModuleOptions = {}): DynamicModule {
     const { metrics, path = 'metrics', ...metricOptions } = options;
-    if (path !== false && (typeof path !== 'string' || path.trim() === '')) throw new TypeError('TenancyMetricsModule path must be a route such as "metrics", or false');
+    if (path !== false && (typeof path !== 'string' || path.trim() === ''))
+      throw new TypeError('TenancyMetricsModule path must be a route such as "metrics", or false');
     const providers: Provider[] = [
-      metrics === undefined ? { provide: TenancyMetrics, useFactory: () => new TenancyMetrics(metricOptions) } : { provide: TenancyMetrics, useValue: metrics },
+      metrics === undefined
+        ? { provide: TenancyMetrics, useFactory: () => new TenancyMetrics(metricOptions) }
+        : { provide: TenancyMetrics, useValue: metrics },
       { provide: METRICS_OWNED, useValue: metrics === undefined },
     ];
     return {

@@ -1,5 +1,13 @@
 import { Counter, Gauge, Histogram, register as globalRegistry, type Registry } from 'prom-client';
-import { TenantStatuses, type MigrationProgress, type MigrationStatusReport, type ServerStats, type Tenancy, type TenantStatus, type UnitOfWorkEvent } from '@tenantry/core';
+import {
+  TenantStatuses,
+  type MigrationProgress,
+  type MigrationStatusReport,
+  type ServerStats,
+  type Tenancy,
+  type TenantStatus,
+  type UnitOfWorkEvent,
+} from '@tenantry/core';
 import { CachedRead } from './cached-read.js';
 import { TenantUsage, type TenantUsageEntry, type TenantUsageOrder } from './tenant-usage.js';
 
@@ -25,13 +33,16 @@ export interface TenancyMetricsOptions {
 }
 
 /** Default buckets of `tenantry_unit_of_work_duration_seconds`. */
-export const DEFAULT_DURATION_BUCKETS: readonly number[] = Object.freeze([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+export const DEFAULT_DURATION_BUCKETS: readonly number[] = Object.freeze([
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+]);
 
 const MIGRATION_STATES = ['pending', 'migrating', 'failed'] as const;
 
 function nonNegativeInteger(value: number | undefined, fallback: number, name: string): number {
   const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < 0) throw new TypeError(`TenancyMetrics option ${name} must be a non-negative integer, got ${String(value)}`);
+  if (!Number.isInteger(v) || v < 0)
+    throw new TypeError(`TenancyMetrics option ${name} must be a non-negative integer, got ${String(value)}`);
   return v;
 }
 
@@ -133,7 +144,11 @@ export class TenancyMetrics {
     poolCounter('pool_checkouts_total', 'Connections checked out of the pool', (s) => s.checkouts);
     poolCounter('pool_connections_opened_total', 'Server connections opened', (s) => s.opened);
     poolCounter('pool_evictions_total', 'Idle connections closed to make room for a connection to another database', (s) => s.evictions);
-    poolCounter('pool_connections_destroyed_total', 'Connections destroyed because they failed or could not be cleaned', (s) => s.destroyed);
+    poolCounter(
+      'pool_connections_destroyed_total',
+      'Connections destroyed because they failed or could not be cleaned',
+      (s) => s.destroyed,
+    );
 
     const cacheSize: Gauge = new Gauge({
       name: `${p}registry_cache_tenants`,
@@ -207,8 +222,16 @@ export class TenancyMetrics {
     });
     for (const source of ['tenants', 'migrations']) this.#collectErrors.inc({ source }, 0);
 
-    const runPlanned = new Gauge({ name: `${p}migration_run_planned_tenants`, help: 'Tenants in the current (or last) migration run of this process', registers });
-    const runDone = new Gauge({ name: `${p}migration_run_done_tenants`, help: 'Tenants finished in the current (or last) migration run of this process', registers });
+    const runPlanned = new Gauge({
+      name: `${p}migration_run_planned_tenants`,
+      help: 'Tenants in the current (or last) migration run of this process',
+      registers,
+    });
+    const runDone = new Gauge({
+      name: `${p}migration_run_done_tenants`,
+      help: 'Tenants finished in the current (or last) migration run of this process',
+      registers,
+    });
     const runResults = new Counter({
       name: `${p}migration_tenant_results_total`,
       help: 'Tenants finished by migration runs of this process, by result (migrated, up-to-date, failed, skipped, rolled-back)',

@@ -45,15 +45,25 @@ export function bearerToken(req: TenancyRequest): string | undefined {
  *   issuer: 'my-api', audience: 'my-api' })
  */
 export function jwtClaim(claim: string, options: JwtClaimResolverOptions): TenantResolver {
-  if (typeof claim !== 'string' || claim.length === 0) throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'jwtClaim(claim, options) needs a claim name such as "tid"');
+  if (typeof claim !== 'string' || claim.length === 0)
+    throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'jwtClaim(claim, options) needs a claim name such as "tid"');
   let verify: TokenVerifier;
   if ('verify' in options) {
-    if (typeof options.verify !== 'function') throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'jwtClaim(): options.verify must be a function');
+    if (typeof options.verify !== 'function')
+      throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'jwtClaim(): options.verify must be a function');
     verify = options.verify;
   } else {
-    if (!options.key) throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'jwtClaim(): give options.key (with options.algorithms) or options.verify');
-    if (!Array.isArray(options.algorithms) || options.algorithms.length === 0 || options.algorithms.some((a) => typeof a !== 'string' || a.toLowerCase() === 'none')) {
-      throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, "jwtClaim(): options.algorithms must list the accepted algorithms, e.g. ['HS256'] ('none' is never accepted)");
+    if (!options.key)
+      throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'jwtClaim(): give options.key (with options.algorithms) or options.verify');
+    if (
+      !Array.isArray(options.algorithms) ||
+      options.algorithms.length === 0 ||
+      options.algorithms.some((a) => typeof a !== 'string' || a.toLowerCase() === 'none')
+    ) {
+      throw new TenantryError(
+        ErrorCodes.INVALID_ARGUMENT,
+        "jwtClaim(): options.algorithms must list the accepted algorithms, e.g. ['HS256'] ('none' is never accepted)",
+      );
     }
     const { key, algorithms, issuer, audience } = options;
     const verifyOptions = {

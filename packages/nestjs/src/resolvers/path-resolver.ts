@@ -25,7 +25,10 @@ export interface PathResolverOptions {
 export function path(options: PathResolverOptions = {}): TenantResolver {
   const prefix = (options.prefix ?? 't').replace(/^\/+|\/+$/g, '');
   if (!/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(prefix) || prefix.split('/').some((s) => s === '.' || s === '..')) {
-    throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, `path({ prefix }) must be URL path segments such as 't', got ${JSON.stringify(options.prefix)}`);
+    throw new TenantryError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `path({ prefix }) must be URL path segments such as 't', got ${JSON.stringify(options.prefix)}`,
+    );
   }
   const rewrite = options.rewrite !== false;
   const head = `/${prefix}/`;

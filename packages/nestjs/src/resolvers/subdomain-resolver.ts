@@ -15,9 +15,14 @@ export interface SubdomainResolverOptions {
  * @example subdomain('example.com')
  */
 export function subdomain(baseDomain: string, options: SubdomainResolverOptions = {}): TenantResolver {
-  const base = String(baseDomain ?? '').toLowerCase().replace(/^\.+|\.+$/g, '');
+  const base = String(baseDomain ?? '')
+    .toLowerCase()
+    .replace(/^\.+|\.+$/g, '');
   if (!/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(base)) {
-    throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, `subdomain(baseDomain) needs a host name such as 'example.com', got ${JSON.stringify(baseDomain)}`);
+    throw new TenantryError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `subdomain(baseDomain) needs a host name such as 'example.com', got ${JSON.stringify(baseDomain)}`,
+    );
   }
   const ignore = new Set((options.ignore ?? ['www']).map((l) => l.toLowerCase()));
   const suffix = `.${base}`;

@@ -34,7 +34,10 @@ export type TenantResolver = ((req: TenancyRequest, tenancy: Tenancy) => TenantR
 };
 
 /** Gives a resolver the description used in the "tenant missing" message. */
-export function describedResolver(description: string, fn: (req: TenancyRequest, tenancy: Tenancy) => TenantResolution | Promise<TenantResolution>): TenantResolver {
+export function describedResolver(
+  description: string,
+  fn: (req: TenancyRequest, tenancy: Tenancy) => TenantResolution | Promise<TenantResolution>,
+): TenantResolver {
   return Object.assign(fn, { description });
 }
 
@@ -80,7 +83,11 @@ export interface ChainResult {
  * Runs the resolvers in order and returns the first answer. Errors thrown by a resolver end
  * the chain and propagate.
  */
-export async function runResolverChain(resolvers: readonly TenantResolver[], req: TenancyRequest, tenancy: Tenancy): Promise<ChainResult | undefined> {
+export async function runResolverChain(
+  resolvers: readonly TenantResolver[],
+  req: TenancyRequest,
+  tenancy: Tenancy,
+): Promise<ChainResult | undefined> {
   for (const resolver of resolvers) {
     const found = await resolver(req, tenancy);
     if (found === undefined || found === null) continue;

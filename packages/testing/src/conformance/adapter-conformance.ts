@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
-import { createTenancy, currentUnitOfWork, type MigrationSource, type TenancyAdapter, type Tenancy, type TenancyOptions, type Tenant } from '@tenantry/core';
+import {
+  createTenancy,
+  currentUnitOfWork,
+  type MigrationSource,
+  type TenancyAdapter,
+  type Tenancy,
+  type TenancyOptions,
+  type Tenant,
+} from '@tenantry/core';
 import { createTestDatabase, type TestDatabase } from '../test-database.js';
 
 /**
@@ -49,7 +57,8 @@ export interface AdapterConformanceSpec<H> {
 
 const ROLLBACK = new Error('conformance: roll back');
 
-const pause = (): Promise<void> => new Promise<void>((r) => (Math.random() < 0.5 ? setImmediate(r) : setTimeout(r, Math.floor(Math.random() * 3))));
+const pause = (): Promise<void> =>
+  new Promise<void>((r) => (Math.random() < 0.5 ? setImmediate(r) : setTimeout(r, Math.floor(Math.random() * 3))));
 
 /** The error code of `err` or of what it wraps (ORMs wrap driver errors). */
 export function errorCode(err: unknown): string | undefined {
@@ -108,28 +117,42 @@ export function runAdapterConformance<H>(spec: AdapterConformanceSpec<H>): void 
     await database?.drop();
   });
 
-  async function open(version: 1 | 2, options: Partial<TenancyOptions> = {}): Promise<{ tenancy: Tenancy; adapter: TenancyAdapter<H>; app: string }> {
+  async function open(
+    version: 1 | 2,
+    options: Partial<TenancyOptions> = {},
+  ): Promise<{ tenancy: Tenancy; adapter: TenancyAdapter<H>; app: string }> {
     const app = `conf-${runId}-${++seq}`;
-    const tenancy = await createTenancy({ registryUrl: database.url, migrations: spec.migrations(version), applicationName: app, ...options });
+    const tenancy = await createTenancy({
+      registryUrl: database.url,
+      migrations: spec.migrations(version),
+      applicationName: app,
+      ...options,
+    });
     opened.push(tenancy);
     return { tenancy, adapter: await spec.adapter(tenancy), app };
   }
 
   async function tenantsOf(tenancy: Tenancy, prefix: string, kinds: readonly ('schema' | 'database')[]): Promise<Tenant[]> {
     const out: Tenant[] = [];
-    for (const [i, isolation] of kinds.entries()) out.push(await tenancy.tenants.create({ slug: `${prefix}-${i}`, name: `${prefix} ${i}`, isolation }));
+    for (const [i, isolation] of kinds.entries())
+      out.push(await tenancy.tenants.create({ slug: `${prefix}-${i}`, name: `${prefix} ${i}`, isolation }));
     return out;
   }
 
   async function tablesIn(tenancy: Tenancy, tenant: Tenant): Promise<string[]> {
     return await tenancy.withTenant(tenant.id, async (db) => {
-      const { rows } = await db.query<{ t: string }>('select table_name::text as t from information_schema.tables where table_schema = current_schema() order by 1');
+      const { rows } = await db.query<{ t: string }>(
+        'select table_name::text as t from information_schema.tables where table_schema = current_schema() order by 1',
+      );
       return rows.map((r) => r.t);
     });
   }
 
   async function busyConnections(app: string): Promise<number> {
-    const { rows } = await admin.query<{ n: number }>("select count(*)::int as n from pg_stat_activity where (application_name = $1 or application_name like $1 || ':%') and state like 'idle in transaction%'", [app]);
+    const { rows } = await admin.query<{ n: number }>(
+      "select count(*)::int as n from pg_stat_activity where (application_name = $1 or application_name like $1 || ':%') and state like 'idle in transaction%'",
+      [app],
+    );
     return rows[0]!.n;
   }
 
@@ -211,7 +234,10 @@ export function runAdapterConformance<H>(spec: AdapterConformanceSpec<H>): void 
       expect(done).toBe(200);
       for (const t of tenants) expectOwn(t, await tenancy.withTenant(t.id, (db) => ops.list(adapter.bind(db))));
       expect(await busyConnections(app)).toBe(0);
-      const { rows } = await admin.query<{ n: number }>("select count(*)::int as n from pg_stat_activity where application_name = $1 or application_name like $1 || ':%'", [app]);
+      const { rows } = await admin.query<{ n: number }>(
+        "select count(*)::int as n from pg_stat_activity where application_name = $1 or application_name like $1 || ':%'",
+        [app],
+      );
       expect(rows[0]!.n).toBeLessThanOrEqual(3 + 1); // the budget, and the registry listener
     });
 
@@ -303,7 +329,8 @@ export function runAdapterConformance<H>(spec: AdapterConformanceSpec<H>): void 
     it('tenancy.migrate() applies new ORM migrations to every schema and database tenant', async () => {
       const first = await open(1);
       const tenants = await tenantsOf(first.tenancy, 'up', ['schema', 'schema', 'database']);
-      for (const t of tenants) await first.tenancy.withTenant(t.id, (db) => ops.insert(first.adapter.bind(db), { owner: t.slug, label: 'before' }));
+      for (const t of tenants)
+        await first.tenancy.withTenant(t.id, (db) => ops.insert(first.adapter.bind(db), { owner: t.slug, label: 'before' }));
       await first.tenancy.close();
       const { tenancy, adapter } = await open(2);
       const ids = tenants.map((t) => t.id);
