@@ -3,13 +3,14 @@ import type pg from 'pg';
 import type { ConnectionRouter, ConnectTarget } from './connection-router.js';
 import { ErrorCodes, TenantryError } from './errors.js';
 import { assertIdent, quoteIdent, quoteLiteral } from './identifiers.js';
-import { PHYSICAL_NAME, type IsolationStrategy } from './isolation-strategy.js';
+import { PHYSICAL_NAME, type IsolationStrategy, type ProvisionRequest } from './isolation-strategy.js';
 import type { Logger } from './logger.js';
 import type { Migration } from './migrations/migration-source.js';
 import { applyMigrations, LEDGER_TABLE, type AppliedMigration } from './migrations/tenant-ledger.js';
 import { sqlState } from './pg-errors.js';
 import { createTenantRole, dropTenantRole } from './tenant-roles.js';
 import { RoutePrefixes, type RoutePrefix } from './tenant-query.js';
+import { inTransaction } from './transaction.js';
 import type { Tenant } from './types.js';
 
 const TEMPLATE_PREFIX = 'tenantry_tpl_';
@@ -84,12 +85,32 @@ export class DatabaseIsolation implements IsolationStrategy {
     return rowCount === 1;
   }
 
+  /** A tenant database is never the registry's. */
+  inRegistryDatabase(): boolean {
+    return false;
+  }
+
+  /**
+   * Creates the tenant's database, then records it; when
+   * recording fails the database is dropped again.
+   */
+  async provision(request: ProvisionRequest): Promise<Tenant> {
+    const applied = await this.#create(request.tenant, request.migrations, request.seeds);
+    await request.created();
+    try {
+      return await request.record(applied);
+    } catch (err) {
+      await this.drop(request.tenant).catch(() => undefined);
+      throw err;
+    }
+  }
+
   /**
    * Creates the tenant's database with every migration applied (cloned from the template when
    * it can), then runs `seeds` in it. On failure the database is dropped. Holds one connection of
    * the server at a time.
    */
-  async provision(tenant: Tenant, migrations: readonly Migration[], seeds: readonly Migration[]): Promise<AppliedMigration[]> {
+  async #create(tenant: Tenant, migrations: readonly Migration[], seeds: readonly Migration[]): Promise<AppliedMigration[]> {
     const name = quoteIdent(tenant.physicalName);
     try {
       let template: string | undefined;
@@ -167,22 +188,7 @@ export class DatabaseIsolation implements IsolationStrategy {
 
   /** Runs `fn` in a transaction on a connection to `database`. */
   async #inDatabase<T>(server: string, database: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.#router.connect({ server, database });
-    let destroy: Error | undefined;
-    try {
-      await client.query('begin');
-      await this.enter(client);
-      const value = await fn(client);
-      await client.query('commit');
-      return value;
-    } catch (err) {
-      await client.query('rollback').catch((e: unknown) => {
-        destroy = e as Error;
-      });
-      throw err;
-    } finally {
-      this.#router.release(client, destroy);
-    }
+    return await inTransaction(() => this.#router.connect({ server, database }), fn, { enter: (client) => this.enter(client) });
   }
 
   async #clone(main: pg.ClientBase, name: string, template: string, owner: string): Promise<boolean> {

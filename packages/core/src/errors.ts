@@ -107,3 +107,57 @@ export class TenantryError extends Error {
 export function isTenantryError(err: unknown, code?: ErrorCode): err is TenantryError {
   return err instanceof TenantryError && (code === undefined || err.code === code);
 }
+
+// ── Factories ───────────────────────────────────────────────────────────────────────────────
+// One place builds each common error, so its message stays the same wherever it is raised.
+
+/** `INVALID_ARGUMENT`: an option or argument is malformed; `message` says which and what it takes. */
+export function invalidArgument(message: string, options: { cause?: unknown; context?: ErrorContext } = {}): TenantryError {
+  return new TenantryError(ErrorCodes.INVALID_ARGUMENT, message, options);
+}
+
+/** `MIGRATION_INVALID`: a migration (file, class or journal entry) cannot be used as it is. */
+export function migrationInvalid(message: string, migration?: string, cause?: unknown): TenantryError {
+  return new TenantryError(ErrorCodes.MIGRATION_INVALID, message, {
+    ...(cause === undefined ? {} : { cause }),
+    ...(migration === undefined ? {} : { context: { migration } }),
+  });
+}
+
+/** `TENANT_NOT_FOUND` for an id or slug that no live tenant has. */
+export function tenantNotFound(idOrSlug: string): TenantryError {
+  return new TenantryError(ErrorCodes.TENANT_NOT_FOUND, `no tenant '${idOrSlug}'; list tenants with tenancy.tenants.list()`, {
+    context: { tenant: idOrSlug },
+  });
+}
+
+/** `TENANT_REQUIRED`: no tenant was given and none is in the current context. */
+export function tenantRequired(): TenantryError {
+  return new TenantryError(
+    ErrorCodes.TENANT_REQUIRED,
+    'no tenant in the current context: pass one to withTenant(tenant, fn), or run inside tenancy.run(tenant, fn)',
+  );
+}
+
+/** `TENANCY_CLOSED`: the tenancy was closed (`while` says during what, e.g. "while waiting for a connection"). */
+export function tenancyClosed(while_?: string): TenantryError {
+  return new TenantryError(
+    ErrorCodes.TENANCY_CLOSED,
+    while_ === undefined ? 'the tenancy was closed; create a new one with createTenancy()' : `the tenancy was closed ${while_}`,
+  );
+}
+
+/** Wraps a failure to reach a server into `SERVER_UNAVAILABLE`, keeping the original as cause. */
+export function serverUnavailable(server: string, cause: unknown): TenantryError {
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return new TenantryError(
+    ErrorCodes.SERVER_UNAVAILABLE,
+    `PostgreSQL server '${server}' is unavailable (${detail}); check that it is running and reachable`,
+    { cause, context: { server } },
+  );
+}
+
+/** Passes a TenantryError through; anything else thrown while reaching `server` becomes `SERVER_UNAVAILABLE`. */
+export function asServerError(server: string, err: unknown): TenantryError {
+  return err instanceof TenantryError ? err : serverUnavailable(server, err);
+}

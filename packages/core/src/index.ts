@@ -1,5 +1,9 @@
-export { createTenancy, Tenancy } from './tenancy.js';
-export type { TenancyOptions, TenancyStats, TenantRunResult, ForEachTenantOptions, UnitOfWorkEvent } from './tenancy.js';
+export { createTenancy } from './create-tenancy.js';
+export type { TenancyOptions } from './create-tenancy.js';
+export { Tenancy } from './tenancy.js';
+export type { TenancyStats } from './tenancy.js';
+export type { TenantRunResult, ForEachTenantOptions } from './across-tenants.js';
+export type { LifecycleStep } from './internals.js';
 export type {
   MigrateOptions,
   MigrationSummary,
@@ -11,12 +15,12 @@ export type {
   TenantMigrationStatus,
 } from './migrations/migrator.js';
 export { Tenants } from './tenants.js';
-export type { CreateTenantInput, ListTenantsOptions, TenantPage, LifecycleStep } from './tenants.js';
+export type { CreateTenantInput, ListTenantsOptions, TenantPage } from './tenants.js';
 export { TenantDb } from './unit-of-work.js';
-export type { UnitOfWorkOptions, TenantQueryable, TenantBoundClient, Row } from './unit-of-work.js';
+export type { UnitOfWorkOptions, UnitOfWorkEvent, TenantQueryable, TenantBoundClient, Row } from './unit-of-work.js';
 export type { QueryConfig } from './tenant-query.js';
 export { currentTenant } from './tenant-context.js';
-export { TenantryError, ErrorCodes, isTenantryError } from './errors.js';
+export { TenantryError, ErrorCodes, isTenantryError, invalidArgument, migrationInvalid } from './errors.js';
 export type { ErrorCode, ErrorContext } from './errors.js';
 export { classifyPgError, sqlState } from './pg-errors.js';
 export type { PgErrorClass } from './pg-errors.js';

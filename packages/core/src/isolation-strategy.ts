@@ -1,14 +1,52 @@
 import type pg from 'pg';
 import type { ConnectTarget } from './connection-router.js';
+import type { Migration } from './migrations/migration-source.js';
+import type { AppliedMigration } from './migrations/tenant-ledger.js';
+import type { Queryable } from './registry/tenant-registry.js';
 import type { RoutePrefix } from './tenant-query.js';
 import type { IsolationKind, Tenant } from './types.js';
 
+/** What {@link IsolationStrategy.provision} is asked to do, and how it reports back. */
+export interface ProvisionRequest {
+  /** The tenant, registered and PROVISIONING. */
+  readonly tenant: Tenant;
+  readonly migrations: readonly Migration[];
+  /** Run in the tenant after its migrations, as its role. */
+  readonly seeds: readonly Migration[];
+  /**
+   * The tenant's lifecycle lock key when the strategy must take it itself, inside its
+   * provisioning transaction ({@link IsolationStrategy.inRegistryDatabase}); undefined when the
+   * caller already holds it.
+   */
+  readonly lockInTransaction: string | undefined;
+  /** Called once the container is committed and before it is recorded (a lifecycle step). */
+  readonly created: () => Promise<void>;
+  /**
+   * Records the tenant ACTIVE with its migration ledger in the registry, exactly once: with
+   * `db` inside the provisioning transaction when that is in the registry's database (so the
+   * tenant is ACTIVE if and only if its container is committed), else with no `db` after the
+   * container is committed — the strategy then drops the container when recording fails.
+   */
+  readonly record: (applied: readonly AppliedMigration[], db?: Queryable) => Promise<Tenant>;
+}
+
 /**
  * How a tenant's data is kept apart. One interface; `schema` and `database` now, row-level
- * security later. Provisioning itself lives in the tenants API, which drives these steps.
+ * security later. Everything outside the strategies is isolation-agnostic: it asks the
+ * strategy and never branches on the kind.
  */
 export interface IsolationStrategy {
   readonly kind: IsolationKind;
+  /**
+   * Whether the tenant's container lives in the registry's own database, so that one
+   * transaction can create it and record it (and hold its lifecycle lock).
+   */
+  inRegistryDatabase(tenant: Tenant): boolean;
+  /**
+   * Creates the tenant's container with every migration and seed applied and records it
+   * through `request.record`. On failure nothing of the container remains.
+   */
+  provision(request: ProvisionRequest): Promise<Tenant>;
   /** Where the tenant's connections go. */
   target(tenant: Tenant, readOnly: boolean): ConnectTarget;
   /**

@@ -1,13 +1,7 @@
-import type { ConnectionRouter } from './connection-router.js';
-import { ErrorCodes, TenantryError } from './errors.js';
 import type { IsolationStrategy } from './isolation-strategy.js';
-import type { Logger } from './logger.js';
-import type { MigrationSource } from './migrations/migration-source.js';
+import type { TenancyInternals } from './internals.js';
 import { LEDGER_TABLE, type AppliedMigration } from './migrations/tenant-ledger.js';
-import { quoteIdent } from './identifiers.js';
-import type { ServerRegistry } from './registry/server-registry.js';
-import type { TenantRegistry } from './registry/tenant-registry.js';
-import type { TenantCache } from './registry/registry-cache.js';
+import { inTransaction } from './transaction.js';
 import type { IsolationKind, Tenant } from './types.js';
 
 /** What `reconcile()` did and found. */
@@ -26,120 +20,74 @@ export interface ReconcileReport {
   readonly unreachable: readonly { readonly server: string; readonly error: string }[];
 }
 
-export interface ReconcileDeps {
-  readonly registry: TenantRegistry;
-  readonly servers: ServerRegistry;
-  readonly router: ConnectionRouter;
-  readonly cache: TenantCache;
-  readonly strategy: (kind: IsolationKind) => IsolationStrategy;
-  readonly migrations: MigrationSource;
-  readonly logger: Logger;
-  readonly registryServer: string;
-  readonly tenantRoles: boolean;
-  /** `tenantry:<registry id>`, the comment on this registry's schemas and databases. */
-  readonly marker: string;
-  /** The per-server connection budget (`pool.max`). */
-  readonly capacity: number;
-  /** Runs `fn` as one of the lifecycle operations allowed at once (see Tenancy's lifecycle lock). */
-  readonly lifecycleSlot: <T>(fn: () => Promise<T>) => Promise<T>;
-}
-
-/** The advisory lock a process holds (in the registry database) while it provisions or deletes a tenant. */
-export function lifecycleLockKey(tenantId: string): string {
-  return `tenantry.lifecycle:${tenantId}`;
-}
-
 /**
  * Finishes or cleans up what killed processes left behind, and reports orphans.
  * Safe to run while other processes work: a tenant whose lifecycle lock is held is skipped.
  */
-export async function reconcile(d: ReconcileDeps): Promise<ReconcileReport> {
+export async function reconcile(d: TenancyInternals): Promise<ReconcileReport> {
   const finished: { id: string; slug: string }[] = [];
   const cleaned: { id: string; slug: string; status: 'FAILED' | 'DELETED' }[] = [];
   const inProgress: { id: string; slug: string }[] = [];
   const orphans: { server: string; kind: IsolationKind; name: string }[] = [];
   const unreachable: { server: string; error: string }[] = [];
   const source = await d.migrations.load();
-  const admin = await d.router.admin(d.registryServer);
   const stuck = await d.registry.stuck();
   /**
    * Settles one stuck tenant under its lifecycle lock, held on a registry connection that also
    * carries the registry writes; its container work takes one more connection at a time.
    */
   const settle = async (tenant: Tenant, targetVersion: string | null): Promise<void> => {
-    if (tenant.server === d.registryServer && d.capacity < 2) {
-      throw new TenantryError(
-        ErrorCodes.INVALID_ARGUMENT,
-        `settling tenant '${tenant.slug}' needs two connections to the registry's server at once but pool.max is ${d.capacity}; raise pool.max to at least 2`,
-      );
-    }
-    const lock = await admin.connect();
-    try {
-      // Held in an open transaction, like the provisioning process's own (PgBouncer-safe).
-      await lock.query('begin');
-      const { rows } = await lock.query<{ ok: boolean }>('select pg_try_advisory_xact_lock(hashtextextended($1, 0)) as ok', [
-        lifecycleLockKey(tenant.id),
-      ]);
-      if (!rows[0]?.ok) {
-        await lock.query('rollback');
-        inProgress.push({ id: tenant.id, slug: tenant.slug });
-        return;
-      }
-      try {
-        const fresh = await d.registry.find({ kind: 'id', value: tenant.id }, lock);
-        if (!fresh || (fresh.status !== 'PROVISIONING' && fresh.status !== 'DELETING')) return;
-        const strategy = d.strategy(fresh.isolation);
-        if (fresh.status === 'DELETING') {
-          await strategy.drop(fresh);
-          await d.registry.transition(fresh.id, { from: ['DELETING'], to: 'DELETED', action: 'deleted', actor: 'reconcile' }, lock);
-          cleaned.push({ id: fresh.id, slug: fresh.slug, status: 'DELETED' });
+    const outcome = await d.lifecycle.tryHold(tenant, async (lock) => {
+      const fresh = await d.registry.find({ kind: 'id', value: tenant.id }, lock);
+      if (!fresh || (fresh.status !== 'PROVISIONING' && fresh.status !== 'DELETING')) return;
+      const strategy = d.strategyFor(fresh.isolation);
+      if (fresh.status === 'DELETING') {
+        await strategy.drop(fresh);
+        await d.registry.transition(fresh.id, { from: ['DELETING'], to: 'DELETED', action: 'deleted', actor: 'reconcile' }, lock);
+        cleaned.push({ id: fresh.id, slug: fresh.slug, status: 'DELETED' });
+      } else {
+        // Done means: the ledger reached the migration the creating process was heading to.
+        // (Rows from before that was recorded fall back to this process's migrations.)
+        const target = targetVersion ?? source.at(-1)?.name ?? null;
+        const ledger = target === null ? undefined : await completeLedger(d, strategy, fresh, target);
+        if (ledger) {
+          await d.registry.recordMigrations(lock, fresh.id, ledger);
+          await d.registry.transition(
+            fresh.id,
+            {
+              from: ['PROVISIONING'],
+              to: 'ACTIVE',
+              action: 'provisioned',
+              actor: 'reconcile',
+              detail: { reconciled: true },
+              schemaVersion: ledger.at(-1)?.name ?? null,
+            },
+            lock,
+          );
+          finished.push({ id: fresh.id, slug: fresh.slug });
         } else {
-          // Done means: the ledger reached the migration the creating process was heading to.
-          // (Rows from before that was recorded fall back to this process's migrations.)
-          const target = targetVersion ?? source.at(-1)?.name ?? null;
-          const ledger = target === null ? undefined : await completeLedger(d, strategy, fresh, target);
-          if (ledger) {
-            await d.registry.recordMigrations(lock, fresh.id, ledger);
-            await d.registry.transition(
-              fresh.id,
-              {
-                from: ['PROVISIONING'],
-                to: 'ACTIVE',
-                action: 'provisioned',
-                actor: 'reconcile',
-                detail: { reconciled: true },
-                schemaVersion: ledger.at(-1)?.name ?? null,
-              },
-              lock,
-            );
-            finished.push({ id: fresh.id, slug: fresh.slug });
-          } else {
-            await strategy.drop(fresh);
-            await d.registry.transition(
-              fresh.id,
-              {
-                from: ['PROVISIONING'],
-                to: 'FAILED',
-                action: 'failed',
-                actor: 'reconcile',
-                error: 'provisioning was interrupted (the process stopped); nothing was kept — delete the tenant and create it again',
-              },
-              lock,
-            );
-            cleaned.push({ id: fresh.id, slug: fresh.slug, status: 'FAILED' });
-          }
+          await strategy.drop(fresh);
+          await d.registry.transition(
+            fresh.id,
+            {
+              from: ['PROVISIONING'],
+              to: 'FAILED',
+              action: 'failed',
+              actor: 'reconcile',
+              error: 'provisioning was interrupted (the process stopped); nothing was kept — delete the tenant and create it again',
+            },
+            lock,
+          );
+          cleaned.push({ id: fresh.id, slug: fresh.slug, status: 'FAILED' });
         }
-        d.cache.invalidate(fresh.id);
-      } finally {
-        await lock.query('commit');
       }
-    } finally {
-      lock.release();
-    }
+      d.cache.invalidate(fresh.id);
+    });
+    if (outcome.skipped) inProgress.push({ id: tenant.id, slug: tenant.slug });
   };
   for (const { tenant, targetVersion } of stuck) {
     try {
-      await d.lifecycleSlot(() => settle(tenant, targetVersion));
+      await settle(tenant, targetVersion);
     } catch (err) {
       d.logger.error({ err, tenant: tenant.id }, 'reconcile could not settle a tenant');
       unreachable.push({ server: tenant.server, error: err instanceof Error ? err.message : String(err) });
@@ -147,15 +95,15 @@ export async function reconcile(d: ReconcileDeps): Promise<ReconcileReport> {
   }
   // Orphans: containers no live registry row owns.
   const owned = await d.registry.ownedContainers();
-  for (const server of await d.servers.list()) {
+  for (const server of await d.serverRegistry.list()) {
     try {
       const serverAdmin = await d.router.admin(server.id);
       const client = await serverAdmin.connect();
       try {
-        for (const kind of ['schema', 'database'] as const) {
-          for (const { name, marker } of await d.strategy(kind).containers(client)) {
+        for (const strategy of d.strategies) {
+          for (const { name, marker } of await strategy.containers(client)) {
             // Only this registry's containers: another registry may share the server.
-            if (marker === d.marker && owned.get(name) !== server.id) orphans.push({ server: server.id, kind, name });
+            if (marker === d.marker && owned.get(name) !== server.id) orphans.push({ server: server.id, kind: strategy.kind, name });
           }
         }
       } finally {
@@ -171,7 +119,7 @@ export async function reconcile(d: ReconcileDeps): Promise<ReconcileReport> {
   if (d.tenantRoles) {
     for (const tenant of await d.registry.withoutRole()) {
       try {
-        await d.strategy(tenant.isolation).adopt(tenant, tenant.physicalName);
+        await d.strategyFor(tenant.isolation).adopt(tenant, tenant.physicalName);
         await d.registry.setRole(tenant.id, tenant.physicalName);
         d.cache.invalidate(tenant.id);
         rolesAssigned.push({ id: tenant.id, slug: tenant.slug });
@@ -186,7 +134,7 @@ export async function reconcile(d: ReconcileDeps): Promise<ReconcileReport> {
 
 /** The tenant's ledger if its container exists and reached `target` ('' = no migrations), else undefined. */
 async function completeLedger(
-  d: ReconcileDeps,
+  d: TenancyInternals,
   strategy: IsolationStrategy,
   tenant: Tenant,
   target: string,
@@ -198,17 +146,21 @@ async function completeLedger(
   } finally {
     main.release();
   }
-  const client = await d.router.connect(strategy.target(tenant, false));
   try {
-    const table = tenant.isolation === 'schema' ? `${quoteIdent(tenant.physicalName)}.${LEDGER_TABLE}` : LEDGER_TABLE;
-    const { rows } = await client.query<{ name: string; checksum: string; applied_at: Date; duration_ms: number }>(
-      `select name, checksum, applied_at, duration_ms from ${table} order by applied_at, name`,
+    const rows = await inTransaction(
+      () => d.router.connect(strategy.target(tenant, false)),
+      async (client) =>
+        (
+          await client.query<{ name: string; checksum: string; applied_at: Date; duration_ms: number }>(
+            `select name, checksum, applied_at, duration_ms from ${LEDGER_TABLE} order by applied_at, name`,
+          )
+        ).rows,
+      { enter: (client) => strategy.enter(client, tenant) },
     );
     if (target !== '' && !rows.some((r) => r.name === target)) return undefined;
     return rows.map((r) => ({ name: r.name, checksum: r.checksum, appliedAt: r.applied_at, durationMs: r.duration_ms }));
   } catch {
+    // No ledger table: the tenant's migrations never committed.
     return undefined;
-  } finally {
-    d.router.release(client);
   }
 }

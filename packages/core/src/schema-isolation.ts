@@ -1,11 +1,12 @@
 import type pg from 'pg';
 import type { ConnectionRouter, ConnectTarget } from './connection-router.js';
 import { quoteIdent, quoteLiteral } from './identifiers.js';
-import { PHYSICAL_NAME, type IsolationStrategy } from './isolation-strategy.js';
+import { PHYSICAL_NAME, type IsolationStrategy, type ProvisionRequest } from './isolation-strategy.js';
 import type { Migration } from './migrations/migration-source.js';
 import { applyMigrations, type AppliedMigration } from './migrations/tenant-ledger.js';
 import { createTenantRole, dropTenantRole } from './tenant-roles.js';
 import { RoutePrefixes, type RoutePrefix } from './tenant-query.js';
+import { inTransaction } from './transaction.js';
 import type { Tenant } from './types.js';
 
 /**
@@ -19,11 +20,49 @@ export class SchemaIsolation implements IsolationStrategy {
   readonly #prefixes = new RoutePrefixes((tenant) => `${quoteIdent(tenant.physicalName)}, pg_temp`);
 
   readonly #marker: string;
+  readonly #registryServer: string;
 
-  /** @param marker the COMMENT that marks this registry's schemas. */
-  constructor(router: ConnectionRouter, marker: string) {
+  /**
+   * @param marker - the COMMENT that marks this registry's schemas.
+   * @param registryServer - the server whose database holds the registry.
+   */
+  constructor(router: ConnectionRouter, marker: string, registryServer: string) {
     this.#router = router;
     this.#marker = marker;
+    this.#registryServer = registryServer;
+  }
+
+  inRegistryDatabase(tenant: Tenant): boolean {
+    return tenant.server === this.#registryServer;
+  }
+
+  /**
+   * One transaction on the tenant's server: the schema, its migrations and seeds. On the
+   * registry's server it also records the tenant ACTIVE; elsewhere the schema is committed
+   * first and recorded after, and dropped again when recording fails.
+   */
+  async provision(request: ProvisionRequest): Promise<Tenant> {
+    const { tenant } = request;
+    const inRegistry = this.inRegistryDatabase(tenant);
+    const outcome = await inTransaction(
+      () => this.#router.connect({ server: tenant.server }),
+      async (client): Promise<{ tenant: Tenant } | { applied: AppliedMigration[] }> => {
+        const applied = await this.#create(client, tenant, request.migrations);
+        for (const seed of request.seeds) await client.query(seed.up);
+        // Back to the application's role for the registry writes.
+        await client.query('reset role');
+        return inRegistry ? { tenant: await request.record(applied, client) } : { applied };
+      },
+      request.lockInTransaction === undefined ? {} : { lock: request.lockInTransaction },
+    );
+    if ('tenant' in outcome) return outcome.tenant;
+    await request.created();
+    try {
+      return await request.record(outcome.applied);
+    } catch (err) {
+      await this.drop(tenant).catch(() => undefined);
+      throw err;
+    }
   }
 
   target(tenant: Tenant, readOnly: boolean): ConnectTarget {
@@ -35,7 +74,7 @@ export class SchemaIsolation implements IsolationStrategy {
    * migration as that role, on `client` inside the caller's transaction. The transaction is
    * left in the tenant's role: `reset role` before writing to the registry.
    */
-  async provision(client: pg.ClientBase, tenant: Tenant, migrations: readonly Migration[]): Promise<AppliedMigration[]> {
+  async #create(client: pg.ClientBase, tenant: Tenant, migrations: readonly Migration[]): Promise<AppliedMigration[]> {
     const schema = quoteIdent(tenant.physicalName);
     if (tenant.role !== null) {
       await createTenantRole(client, tenant.role);
@@ -61,18 +100,17 @@ export class SchemaIsolation implements IsolationStrategy {
 
   async adopt(tenant: Tenant, role: string): Promise<void> {
     const admin = await this.#router.admin(tenant.server);
-    const client = await admin.connect();
-    let destroy: Error | undefined;
-    try {
-      await client.query('begin');
-      await createTenantRole(client, role);
-      const schema = quoteIdent(tenant.physicalName);
-      await client.query(`alter schema ${schema} owner to ${quoteIdent(role)}`);
-      await client.query(`comment on schema ${schema} is ${quoteLiteral(this.#marker)}`);
-      await client.query(`revoke all on schema ${schema} from public`);
-      // Tables (with their indexes and owned sequences), views, other sequences, functions, types.
-      const { rows } = await client.query<{ sql: string }>(
-        `select format('alter %s %I.%I owner to %I', case c.relkind when 'S' then 'sequence' when 'v' then 'view' when 'm' then 'materialized view' when 'f' then 'foreign table' else 'table' end, n.nspname, c.relname, $2::text) as sql
+    await inTransaction(
+      () => admin.connect(),
+      async (client) => {
+        await createTenantRole(client, role);
+        const schema = quoteIdent(tenant.physicalName);
+        await client.query(`alter schema ${schema} owner to ${quoteIdent(role)}`);
+        await client.query(`comment on schema ${schema} is ${quoteLiteral(this.#marker)}`);
+        await client.query(`revoke all on schema ${schema} from public`);
+        // Tables (with their indexes and owned sequences), views, other sequences, functions, types.
+        const { rows } = await client.query<{ sql: string }>(
+          `select format('alter %s %I.%I owner to %I', case c.relkind when 'S' then 'sequence' when 'v' then 'view' when 'm' then 'materialized view' when 'f' then 'foreign table' else 'table' end, n.nspname, c.relname, $2::text) as sql
            from pg_class c join pg_namespace n on n.oid = c.relnamespace
           where n.nspname = $1 and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')
             and not (c.relkind = 'S' and exists (select 1 from pg_depend d where d.objid = c.oid and d.deptype in ('a', 'i')))
@@ -81,18 +119,11 @@ export class SchemaIsolation implements IsolationStrategy {
          union all
          select format('alter type %s owner to %I', t.oid::regtype, $2::text) from pg_type t join pg_namespace n on n.oid = t.typnamespace
           where n.nspname = $1 and t.typtype in ('e', 'd', 'c', 'r') and (t.typrelid = 0 or (select relkind from pg_class where oid = t.typrelid) = 'c')`,
-        [tenant.physicalName, role],
-      );
-      for (const row of rows) await client.query(row.sql);
-      await client.query('commit');
-    } catch (err) {
-      await client.query('rollback').catch((e: unknown) => {
-        destroy = e as Error;
-      });
-      throw err;
-    } finally {
-      this.#router.release(client, destroy);
-    }
+          [tenant.physicalName, role],
+        );
+        for (const row of rows) await client.query(row.sql);
+      },
+    );
   }
 
   routePrefix(tenant: Tenant, readOnly: boolean): RoutePrefix {

@@ -1,11 +1,11 @@
 import pg from 'pg';
-import { ErrorCodes, TenantryError } from './errors.js';
+import { asServerError, ErrorCodes, invalidArgument, serverUnavailable, TenantryError } from './errors.js';
 import { performance } from 'node:perf_hooks';
-import type { AdminPool, ConnectionRouter, ServerTarget } from './connection-router.js';
-import type { Logger } from './logger.js';
-import { serverUnavailable } from './pg-errors.js';
-import type { ServerRegistry, ServerRow } from './registry/server-registry.js';
-import { redactUrl, type UrlCipher } from './url-cipher.js';
+import type { AdminPool, ServerTarget } from './connection-router.js';
+import type { TenancyInternals } from './internals.js';
+import type { ServerRow } from './registry/server-registry.js';
+import { inTransaction } from './transaction.js';
+import { redactUrl, UrlCipher } from './url-cipher.js';
 
 /** What `servers.add()` takes. */
 export interface AddServerInput {
@@ -34,22 +34,14 @@ export interface ServerInfo {
 
 const SERVER_ID = /^[a-z][a-z0-9-]{0,62}$/;
 
-export interface ServersDeps {
-  readonly registry: ServerRegistry;
-  readonly router: ConnectionRouter;
-  readonly cipher: () => UrlCipher | undefined;
-  readonly registryUrl: string;
-  readonly logger: Logger;
-}
-
 function checkUrl(value: unknown, field: string): string {
   if (typeof value !== 'string' || !/^postgres(ql)?:\/\/[^/]+/.test(value)) {
-    throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, `${field} must be a postgres:// URL, e.g. postgres://user:password@db2:5432/app`);
+    throw invalidArgument(`${field} must be a postgres:// URL, e.g. postgres://user:password@db2:5432/app`);
   }
   try {
     new URL(value);
   } catch {
-    throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, `${field} is not a valid URL`);
+    throw invalidArgument(`${field} is not a valid URL`);
   }
   return value;
 }
@@ -75,16 +67,20 @@ async function probe(id: string, url: string): Promise<void> {
  * await tenancy.tenants.create({ slug: 'acme', name: 'Acme', isolation: 'database', server: 'eu-2' });
  */
 export class Servers {
-  readonly #d: ServersDeps;
+  readonly #d: TenancyInternals;
+  readonly #registryUrl: string;
+  #key: UrlCipher | undefined;
 
-  constructor(deps: ServersDeps) {
+  /** @internal created by `createTenancy()`. */
+  constructor(deps: TenancyInternals, registryUrl: string, cipher: UrlCipher | undefined) {
     this.#d = deps;
+    this.#registryUrl = registryUrl;
+    this.#key = cipher;
   }
 
   /** Registers a server after checking that it accepts connections. Throws `SERVER_EXISTS`, `SERVER_UNAVAILABLE`, `ENCRYPTION_KEY_REQUIRED`. */
   async add(input: AddServerInput): Promise<ServerInfo> {
-    if (input === null || typeof input !== 'object')
-      throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'servers.add() takes { id, url, capacity?, replicaUrl? }');
+    if (input === null || typeof input !== 'object') throw invalidArgument('servers.add() takes { id, url, capacity?, replicaUrl? }');
     if (typeof input.id !== 'string' || !SERVER_ID.test(input.id)) {
       throw new TenantryError(
         ErrorCodes.INVALID_ARGUMENT,
@@ -95,11 +91,11 @@ export class Servers {
     const replicaUrl = input.replicaUrl === undefined || input.replicaUrl === null ? null : checkUrl(input.replicaUrl, 'replicaUrl');
     const capacity = input.capacity ?? null;
     if (capacity !== null && (!Number.isInteger(capacity) || capacity < 0))
-      throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'capacity must be a non-negative integer');
+      throw invalidArgument('capacity must be a non-negative integer');
     const cipher = this.#cipher();
     await probe(input.id, url);
     if (replicaUrl) await probe(`${input.id}:replica`, replicaUrl);
-    await this.#d.registry.insert({
+    await this.#d.serverRegistry.insert({
       id: input.id,
       url: cipher.encrypt(url),
       replicaUrl: replicaUrl ? cipher.encrypt(replicaUrl) : null,
@@ -110,7 +106,7 @@ export class Servers {
   }
 
   async get(id: string): Promise<ServerInfo> {
-    const row = await this.#d.registry.get(id);
+    const row = await this.#d.serverRegistry.get(id);
     if (!row)
       throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${id}'; list them with tenancy.servers.list()`, {
         context: { server: id },
@@ -119,19 +115,19 @@ export class Servers {
   }
 
   async list(): Promise<ServerInfo[]> {
-    return (await this.#d.registry.list()).map((r) => this.#info(r));
+    return (await this.#d.serverRegistry.list()).map((r) => this.#info(r));
   }
 
   /** Stops placing new tenants on a server (its tenants keep working). */
   async drain(id: string): Promise<ServerInfo> {
-    if (!(await this.#d.registry.setDraining(id, true)))
+    if (!(await this.#d.serverRegistry.setDraining(id, true)))
       throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${id}'`, { context: { server: id } });
     return await this.get(id);
   }
 
   /** Lets a drained server take new tenants again. */
   async undrain(id: string): Promise<ServerInfo> {
-    if (!(await this.#d.registry.setDraining(id, false)))
+    if (!(await this.#d.serverRegistry.setDraining(id, false)))
       throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${id}'`, { context: { server: id } });
     return await this.get(id);
   }
@@ -155,17 +151,17 @@ export class Servers {
     try {
       await admin.query('select 1');
     } catch (err) {
-      throw err instanceof TenantryError ? err : serverUnavailable(id, err);
+      throw asServerError(id, err);
     }
     return performance.now() - started;
   }
 
   /** Decrypted connection details, for the router. @internal */
   async target(id: string): Promise<ServerTarget | undefined> {
-    const row = await this.#d.registry.get(id);
+    const row = await this.#d.serverRegistry.get(id);
     if (!row) return undefined;
     if (row.url === null)
-      return { id, url: this.#d.registryUrl, replicaUrl: row.replicaUrl === null ? null : this.#cipher().decrypt(row.replicaUrl) };
+      return { id, url: this.#registryUrl, replicaUrl: row.replicaUrl === null ? null : this.#cipher().decrypt(row.replicaUrl) };
     const cipher = this.#cipher();
     return { id, url: cipher.decrypt(row.url), replicaUrl: row.replicaUrl === null ? null : cipher.decrypt(row.replicaUrl) };
   }
@@ -181,7 +177,7 @@ export class Servers {
     };
     return Object.freeze({
       id: row.id,
-      host: row.url === null ? redactUrl(this.#d.registryUrl) : (reveal(row.url) ?? ''),
+      host: row.url === null ? redactUrl(this.#registryUrl) : (reveal(row.url) ?? ''),
       replicaHost: reveal(row.replicaUrl),
       capacity: row.capacity,
       draining: row.draining,
@@ -190,8 +186,38 @@ export class Servers {
     });
   }
 
+  /**
+   * Re-encrypts every stored server URL with `newKey` (64 hex digits or base64 of 32 bytes), in
+   * one transaction, and uses it from now on. Restart other processes with the new key.
+   * @returns how many URLs were re-encrypted.
+   */
+  async rotateEncryptionKey(newKey: string): Promise<number> {
+    const next = UrlCipher.parse(newKey);
+    const current = this.#key;
+    const count = await inTransaction(
+      () => this.#d.registryDb.connect(),
+      async (client) => {
+        let n = 0;
+        const reencrypt = (stored: string | null): string | null => {
+          if (stored === null) return null;
+          n++;
+          if (stored.split(':')[1] === next.keyId) return stored;
+          if (!current) throw new TenantryError(ErrorCodes.ENCRYPTION_KEY_REQUIRED, 'the current encryption key is needed to rotate it');
+          return next.encrypt(current.decrypt(stored));
+        };
+        for (const r of await this.#d.serverRegistry.storedUrls(client)) {
+          await this.#d.serverRegistry.setUrls(client, r.id, reencrypt(r.url), reencrypt(r.replicaUrl));
+        }
+        return n;
+      },
+    );
+    this.#key = next;
+    this.#d.logger.info({ urls: count, keyId: next.keyId }, 'server URLs re-encrypted with a new key');
+    return count;
+  }
+
   #cipher(): UrlCipher {
-    const cipher = this.#d.cipher();
+    const cipher = this.#key;
     if (!cipher) {
       throw new TenantryError(
         ErrorCodes.ENCRYPTION_KEY_REQUIRED,

@@ -1,25 +1,12 @@
-import { ErrorCodes, TenantryError } from './errors.js';
-import { assertDomain, parseTenantRef } from './identifiers.js';
-import { silentLogger, type Logger } from './logger.js';
-import { ConnectionRouter, type AdminPool, type PoolOptions, type ServerStats } from './connection-router.js';
-import { sqlFolder, migrationList, type MigrationSource } from './migrations/migration-source.js';
-import { serverUnavailable } from './pg-errors.js';
-import { TenantCache, type CacheOptions } from './registry/registry-cache.js';
-import { RegistryListener } from './registry/registry-listener.js';
-import { migrateRegistry } from './registry/registry-migrations.js';
-import { TenantRegistry, type Queryable } from './registry/tenant-registry.js';
-import { SchemaIsolation } from './schema-isolation.js';
-import { DatabaseIsolation } from './database-isolation.js';
-import type { IsolationStrategy } from './isolation-strategy.js';
-import { Servers } from './servers.js';
-import { ServerRegistry } from './registry/server-registry.js';
-import { UrlCipher } from './url-cipher.js';
-import { reconcile, lifecycleLockKey, type ReconcileReport } from './reconcile.js';
-import { canCreateRoles } from './tenant-roles.js';
-import type { IsolationKind } from './types.js';
-import { currentContext, enterContext } from './tenant-context.js';
-import { Tenants, notFound, type LifecycleStep } from './tenants.js';
-import { TenantDb, cleanConnection, type UnitOfWorkOptions } from './unit-of-work.js';
+/**
+ * `Tenancy`, the application's front: one-line methods over the services that do the work
+ * (see docs/architecture.md for the map). It is created by `createTenancy()` (create-tenancy.ts)
+ * and holds only what is shared by everything: the frozen {@link TenancyInternals}.
+ */
+import { eachTenant, seedTenants, type ForEachTenantOptions, type TenantRunResult } from './across-tenants.js';
+import type { AdminPool, ServerStats } from './connection-router.js';
+import { asServerError, invalidArgument, tenancyClosed } from './errors.js';
+import type { TenancyInternals } from './internals.js';
 import {
   Migrator,
   type MigrateOptions,
@@ -27,114 +14,20 @@ import {
   type MigrationSummary,
   type RollbackOptions,
 } from './migrations/migrator.js';
-import { runConcurrently, Semaphore } from './fan-out.js';
-import { inTenantTransaction } from './tenant-admin.js';
-import { performance } from 'node:perf_hooks';
+import { reconcile, type ReconcileReport } from './reconcile.js';
+import { Servers } from './servers.js';
+import { enterContext } from './tenant-context.js';
+import { TenantResolver } from './tenant-resolution.js';
+import { Tenants } from './tenants.js';
 import type { Tenant } from './types.js';
-
-/** Options of {@link createTenancy}. Frozen on construction. */
-export interface TenancyOptions {
-  /** URL of the registry (master) database, e.g. `postgres://app:secret@db:5432/app`. */
-  readonly registryUrl: string;
-  /**
-   * Tenant migrations: a folder of `NNNN_name.sql` files, or a {@link MigrationSource}.
-   * Applied to every new tenant. Default: none.
-   */
-  readonly migrations?: string | MigrationSource;
-  /** Connections per server. `max` bounds server connections whatever the tenant count. */
-  readonly pool?: PoolOptions;
-  /** The hard budget of connections per server (same as `pool.max`, which it overrides). */
-  readonly maxConnectionsPerServer?: number;
-  /** Isolation of new tenants unless `tenants.create()` says otherwise. Default `schema`. */
-  readonly defaultIsolation?: IsolationKind;
-  /**
-   * Key that encrypts server URLs in the registry (AES-256-GCM): 64 hex digits or base64 of
-   * 32 bytes. Default: `TENANTRY_ENCRYPTION_KEY`. Needed once servers other than the
-   * registry's own are added.
-   */
-  readonly encryptionKey?: string;
-  /**
-   * Give every tenant its own NOLOGIN role, owner of its schema or database, switched to for
-   * every statement: SQL naming another tenant's tables then fails with a permission error.
-   * Needs a superuser or CREATEROLE. Default: on when the role allows it (a warning is logged
-   * otherwise); `true` makes a missing privilege an error.
-   */
-  readonly tenantRoles?: boolean;
-  /** Run `reconcile()` at start (finishes or cleans up what killed processes left). Default true. */
-  readonly reconcileOnStart?: boolean;
-  /**
-   * Called when each unit of work ends, for metrics and logs (keep it cheap: it runs on the
-   * hot path). `outcome` is `error` when the callback threw.
-   */
-  readonly onUnitOfWork?: (event: UnitOfWorkEvent) => void;
-  /** Called at each step of provisioning and deletion (for logs, metrics, crash tests). */
-  readonly onLifecycleStep?: (step: LifecycleStep, tenant: Tenant) => void | Promise<void>;
-  /** pino-compatible logger. Default: silent. */
-  readonly logger?: Logger;
-  /** In-process registry cache. */
-  readonly cache?: CacheOptions;
-  /**
-   * LISTEN for tenant changes made by other processes (one extra connection). Default true.
-   * When false, other processes' changes are seen after `cache.ttlMs`.
-   */
-  readonly listen?: boolean;
-  /**
-   * Prepare the routing statement once per connection (faster). Set false behind PgBouncer
-   * older than 1.21 in transaction mode, which cannot keep prepared statements. Default true.
-   */
-  readonly preparedStatements?: boolean;
-  /**
-   * Seed data: a folder of `NNNN_name.sql` files (or a source) run in every new tenant after its
-   * migrations, in the same transaction, and on demand with `tenancy.seed()`. Write seeds so
-   * that running them twice is harmless (`on conflict do nothing`).
-   */
-  readonly seeds?: string | MigrationSource;
-  /** `application_name` of Tenantry's connections. Default `tenantry`. */
-  readonly applicationName?: string;
-}
-
-/** One finished unit of work, as `onUnitOfWork` reports it. */
-export interface UnitOfWorkEvent {
-  readonly tenant: Tenant;
-  readonly outcome: 'ok' | 'error';
-  readonly readOnly: boolean;
-  /** From checkout to release, in milliseconds. */
-  readonly durationMs: number;
-  readonly error?: unknown;
-}
+import { runUnitOfWork, type TenantDb, type UnitOfWorkOptions } from './unit-of-work.js';
+import type { UrlCipher } from './url-cipher.js';
+import { performance } from 'node:perf_hooks';
 
 /** Figures for monitoring. */
-/** The outcome of a function run in one tenant by `forEachTenant`. */
-export interface TenantRunResult<T> {
-  readonly tenant: { readonly id: string; readonly slug: string };
-  readonly status: 'ok' | 'failed';
-  readonly value?: T;
-  readonly error?: Error;
-  readonly durationMs: number;
-}
-
-/** Options of `forEachTenant`, `runSql` and `seed`. */
-export interface ForEachTenantOptions {
-  /** Tenants at once. Default 4. */
-  readonly concurrency?: number;
-  /** Ids or slugs; default: every ACTIVE tenant. */
-  readonly tenants?: readonly string[];
-}
-
 export interface TenancyStats {
   readonly servers: readonly ServerStats[];
   readonly cache: { readonly size: number; readonly listening: boolean };
-}
-
-const REGISTRY_SERVER = 'default';
-
-function describeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
-  } catch {
-    return '(unparseable url)';
-  }
 }
 
 /**
@@ -148,144 +41,19 @@ export class Tenancy {
   readonly servers: Servers;
   /** This registry's identity; its schemas and databases carry `COMMENT 'tenantry:<id>'`. */
   readonly registryId: string;
-  readonly #marker: string;
-  readonly #router: ConnectionRouter;
-  readonly #registry: TenantRegistry;
-  readonly #serverRegistry: ServerRegistry;
-  readonly #cache: TenantCache;
-  readonly #listener: RegistryListener | undefined;
-  readonly #strategies: { readonly schema: SchemaIsolation; readonly database: DatabaseIsolation };
-  readonly #strategyFor = (kind: IsolationKind): IsolationStrategy => this.#strategies[kind];
-  readonly #migrations: MigrationSource;
-  readonly #logger: Logger;
-  #cipher: UrlCipher | undefined;
-  readonly #tenantRoles: boolean;
-  readonly #onUnitOfWork: ((event: UnitOfWorkEvent) => void) | undefined;
-  readonly #prepare: boolean;
+  readonly #d: TenancyInternals;
+  readonly #resolver: TenantResolver;
   readonly #migrator: Migrator;
-  readonly #seeds: MigrationSource | undefined;
-  readonly #lifecycleSlots: Semaphore;
   #closed = false;
 
   /** @internal use {@link createTenancy}. */
-  constructor(parts: {
-    router: ConnectionRouter;
-    registry: TenantRegistry;
-    servers: ServerRegistry;
-    cache: TenantCache;
-    listener: RegistryListener | undefined;
-    migrations: MigrationSource;
-    seeds: MigrationSource | undefined;
-    logger: Logger;
-    prepare: boolean;
-    poolMax: number;
-    cipher: UrlCipher | undefined;
-    registryUrl: string;
-    defaultIsolation: IsolationKind;
-    onStep: ((step: LifecycleStep, tenant: Tenant) => void | Promise<void>) | undefined;
-    tenantRoles: boolean;
-    onUnitOfWork: ((event: UnitOfWorkEvent) => void) | undefined;
-    registryId: string;
-  }) {
-    this.#router = parts.router;
-    this.#registry = parts.registry;
-    this.#serverRegistry = parts.servers;
-    this.#cache = parts.cache;
-    this.#listener = parts.listener;
-    this.#logger = parts.logger;
-    this.#prepare = parts.prepare;
-    this.#seeds = parts.seeds;
-    this.#migrations = parts.migrations;
-    this.#cipher = parts.cipher;
-    this.#tenantRoles = parts.tenantRoles;
-    this.#onUnitOfWork = parts.onUnitOfWork;
-    this.registryId = parts.registryId;
-    this.#lifecycleSlots = new Semaphore(parts.poolMax - 1);
-    const marker = `tenantry:${parts.registryId}`;
-    this.#marker = marker;
-    this.#strategies = {
-      schema: new SchemaIsolation(parts.router, marker),
-      database: new DatabaseIsolation(parts.router, parts.logger, marker),
-    };
-    this.servers = new Servers({
-      registry: parts.servers,
-      router: parts.router,
-      cipher: () => this.#cipher,
-      registryUrl: parts.registryUrl,
-      logger: parts.logger,
-    });
-    this.#migrator = new Migrator({
-      registry: parts.registry,
-      cache: parts.cache,
-      router: parts.router,
-      strategy: this.#strategyFor,
-      source: parts.migrations,
-      logger: parts.logger,
-      poolMax: parts.poolMax,
-      registryServer: REGISTRY_SERVER,
-    });
-    this.tenants = new Tenants({
-      registry: parts.registry,
-      registryDb: parts.router.adminSync(REGISTRY_SERVER),
-      servers: parts.servers,
-      cache: parts.cache,
-      router: parts.router,
-      schema: this.#strategies.schema,
-      database: this.#strategies.database,
-      strategy: this.#strategyFor,
-      defaultIsolation: parts.defaultIsolation,
-      tenantRoles: parts.tenantRoles,
-      lifecycle: (tenant, fn) => this.#lifecycle(tenant, fn),
-      onStep: parts.onStep,
-      migrations: parts.migrations,
-      seeds: parts.seeds,
-      logger: parts.logger,
-      registryServer: REGISTRY_SERVER,
-    });
-  }
-
-  /**
-   * Holds a tenant's lifecycle lock while `fn` provisions or deletes it. A schema tenant in
-   * the registry's own database takes it inside its provisioning transaction (`fn` gets the
-   * key); every other case holds it in a transaction on a registry connection for the
-   * duration, which `fn` gets as `lockDb` for its registry writes (they commit with the lock).
-   *
-   * Such an operation holds that connection while it needs one more, so at most
-   * `pool.max - 1` run at once: they can never all hold one and wait for another.
-   */
-  async #lifecycle<T>(
-    tenant: Tenant,
-    fn: (lockInTransaction: string | undefined, lockDb: Queryable | undefined) => Promise<T>,
-  ): Promise<T> {
-    const key = lifecycleLockKey(tenant.id);
-    if (tenant.isolation === 'schema' && tenant.server === REGISTRY_SERVER && tenant.status === 'PROVISIONING')
-      return await fn(key, undefined);
-    if (tenant.server === REGISTRY_SERVER && this.#router.capacity < 2) {
-      throw new TenantryError(
-        ErrorCodes.INVALID_ARGUMENT,
-        `this needs two connections to the registry's server at once (the tenant's lifecycle lock and its work) but pool.max is ${this.#router.capacity}; raise pool.max to at least 2`,
-        { context: { tenant: tenant.slug } },
-      );
-    }
-    return await this.#lifecycleSlots.run(async () => {
-      // A transaction-level lock inside an open transaction: it stays on one server connection
-      // even behind PgBouncer in transaction mode, and ends with the transaction.
-      const client = await this.#router.adminSync(REGISTRY_SERVER).connect();
-      let destroy: Error | undefined;
-      try {
-        await client.query('begin');
-        await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
-        try {
-          return await fn(undefined, client);
-        } finally {
-          await client.query('commit').catch((e: unknown) => {
-            destroy = e as Error;
-          });
-        }
-      } finally {
-        this.#router.release(client, destroy);
-      }
-    });
+  constructor(internals: TenancyInternals, registryId: string, registryUrl: string, cipher: UrlCipher | undefined) {
+    this.#d = internals;
+    this.registryId = registryId;
+    this.tenants = new Tenants(internals);
+    this.servers = new Servers(internals, registryUrl, cipher);
+    this.#resolver = new TenantResolver(internals);
+    this.#migrator = new Migrator(internals);
   }
 
   /**
@@ -295,20 +63,7 @@ export class Tenancy {
    */
   async reconcile(): Promise<ReconcileReport> {
     this.#assertOpen();
-    return await reconcile({
-      registry: this.#registry,
-      servers: this.#serverRegistry,
-      router: this.#router,
-      cache: this.#cache,
-      strategy: this.#strategyFor,
-      migrations: this.#migrations,
-      logger: this.#logger,
-      registryServer: REGISTRY_SERVER,
-      tenantRoles: this.#tenantRoles,
-      marker: this.#marker,
-      capacity: this.#router.capacity,
-      lifecycleSlot: (fn) => this.#lifecycleSlots.run(fn),
-    });
+    return await reconcile(this.#d);
   }
 
   /**
@@ -318,33 +73,7 @@ export class Tenancy {
    */
   async rotateEncryptionKey(newKey: string): Promise<number> {
     this.#assertOpen();
-    const next = UrlCipher.parse(newKey);
-    const current = this.#cipher;
-    const client = await this.#router.adminSync(REGISTRY_SERVER).connect();
-    let count = 0;
-    try {
-      await client.query('begin');
-      const { rows } = await client.query<{ id: string; url: string | null; replica_url: string | null }>(
-        'select id, url, replica_url from tenantry.servers order by id for update',
-      );
-      const reencrypt = (stored: string | null): string | null => {
-        if (stored === null) return null;
-        count++;
-        if (stored.split(':')[1] === next.keyId) return stored;
-        if (!current) throw new TenantryError(ErrorCodes.ENCRYPTION_KEY_REQUIRED, 'the current encryption key is needed to rotate it');
-        return next.encrypt(current.decrypt(stored));
-      };
-      for (const r of rows) await this.#serverRegistry.setUrls(client, r.id, reencrypt(r.url), reencrypt(r.replica_url));
-      await client.query('commit');
-    } catch (err) {
-      await client.query('rollback').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
-    this.#cipher = next;
-    this.#logger.info({ urls: count, keyId: next.keyId }, 'server URLs re-encrypted with a new key');
-    return count;
+    return await this.servers.rotateEncryptionKey(newKey);
   }
 
   /**
@@ -391,37 +120,8 @@ export class Tenancy {
    * const counts = await tenancy.forEachTenant(async (db) => (await db.query('select count(*) from posts')).rows[0]);
    */
   async forEachTenant<T>(fn: (db: TenantDb) => Promise<T>, options: ForEachTenantOptions = {}): Promise<TenantRunResult<T>[]> {
-    return await this.#eachTenant((t) => this.withTenant(t.id, fn), options);
-  }
-
-  async #eachTenant<T>(fn: (tenant: Tenant) => Promise<T>, options: ForEachTenantOptions): Promise<TenantRunResult<T>[]> {
     this.#assertOpen();
-    const concurrency = options.concurrency ?? 4;
-    if (!Number.isInteger(concurrency) || concurrency < 1)
-      throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'concurrency must be a positive integer');
-    const targets: Tenant[] = [];
-    if (options.tenants !== undefined) {
-      for (const ref of options.tenants) targets.push(await this.resolve(ref));
-    } else {
-      let page = await this.tenants.list({ status: 'ACTIVE', limit: 1000 });
-      targets.push(...page.items);
-      while (page.nextCursor) {
-        page = await this.tenants.list({ status: 'ACTIVE', limit: 1000, cursor: page.nextCursor });
-        targets.push(...page.items);
-      }
-    }
-    const results: TenantRunResult<T>[] = new Array(targets.length);
-    await runConcurrently(targets, concurrency, async (t, i) => {
-      const t0 = performance.now();
-      const tenant = { id: t.id, slug: t.slug };
-      try {
-        const value = await fn(t);
-        results[i] = { tenant, status: 'ok', value, durationMs: Math.round(performance.now() - t0) };
-      } catch (err) {
-        results[i] = { tenant, status: 'failed', error: err as Error, durationMs: Math.round(performance.now() - t0) };
-      }
-    });
-    return results;
+    return await eachTenant(this.#d, this.#resolver, (t) => this.withTenant(t.id, fn), options);
   }
 
   /**
@@ -433,8 +133,7 @@ export class Tenancy {
     values?: readonly unknown[],
     options: ForEachTenantOptions = {},
   ): Promise<TenantRunResult<{ rowCount: number | null; rows: Record<string, unknown>[] }>[]> {
-    if (typeof sql !== 'string' || sql.trim() === '')
-      throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'runSql() needs an SQL statement');
+    if (typeof sql !== 'string' || sql.trim() === '') throw invalidArgument('runSql() needs an SQL statement');
     return await this.forEachTenant(async (db) => {
       const r = await db.query(sql, values);
       return { rowCount: r.rowCount, rows: r.rows };
@@ -443,17 +142,8 @@ export class Tenancy {
 
   /** Runs the seeds folder in each ACTIVE tenant (or `tenants`), each tenant in one transaction. */
   async seed(options: ForEachTenantOptions = {}): Promise<TenantRunResult<string[]>[]> {
-    const source = this.#seeds;
-    if (source === undefined) throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'no seeds configured: pass seeds to createTenancy()');
-    const seeds = await source.load();
-    return await this.#eachTenant(
-      (tenant) =>
-        inTenantTransaction(this.#router, this.#strategyFor(tenant.isolation), tenant, async (client) => {
-          for (const s of seeds) await client.query(s.up);
-          return seeds.map((s) => s.name);
-        }),
-      options,
-    );
+    this.#assertOpen();
+    return await seedTenants(this.#d, this.#resolver, options);
   }
 
   /**
@@ -462,7 +152,7 @@ export class Tenancy {
    * are reachable (`TENANT_NOT_FOUND`, `TENANT_SUSPENDED`, `TENANT_NOT_READY` otherwise).
    * Without a tenant argument, the tenant of the current context is used (`TENANT_REQUIRED`
    * when there is none). Each `db.query` is one round trip and autocommits; use
-   * `db.transaction()` to group statements.
+   * `db.transaction()` to group statements. The work itself: `runUnitOfWork` in unit-of-work.ts.
    *
    * @example
    * const posts = await tenancy.withTenant('acme', async (db) =>
@@ -475,53 +165,14 @@ export class Tenancy {
     b?: ((db: TenantDb) => Promise<T>) | UnitOfWorkOptions,
     c?: UnitOfWorkOptions,
   ): Promise<T> {
-    let fn: (db: TenantDb) => Promise<T>;
-    let options: UnitOfWorkOptions | undefined;
-    let tenant: Tenant;
+    this.#assertOpen();
     if (typeof a === 'function') {
-      fn = a;
-      options = b as UnitOfWorkOptions | undefined;
-      tenant = await this.#fromContext();
-    } else {
-      if (typeof b !== 'function')
-        throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'withTenant(tenant, fn, options?) needs a function as its second argument');
-      fn = b;
-      options = c;
-      tenant = this.#cachedActive(a) ?? (await this.resolve(a));
+      const tenant = await this.#resolver.fromContext();
+      return await runUnitOfWork(this.#d, this, tenant, a, b as UnitOfWorkOptions | undefined);
     }
-    const readOnly = options?.readOnly === true;
-    const strategy = this.#strategyFor(tenant.isolation);
-    const conn = await this.#router.connect(strategy.target(tenant, readOnly));
-    const started = this.#onUnitOfWork === undefined ? 0 : performance.now();
-    const db = new TenantDb(tenant, conn, strategy.routePrefix(tenant, readOnly), this.#prepare);
-    let failure: { error: unknown } | undefined;
-    try {
-      return await enterContext({ tenant, owner: this, db }, () => {
-        const result = fn(db);
-        // A lazy thenable (a Drizzle query) runs when awaited: await it inside the context.
-        return result instanceof Promise ? result : (async () => await result)();
-      });
-    } catch (error) {
-      failure = { error };
-      throw error;
-    } finally {
-      const closing = db.close();
-      if (closing !== undefined) await closing;
-      const cleaned = cleanConnection(conn, this.#logger, tenant);
-      this.#router.release(conn, cleaned instanceof Promise ? await cleaned : cleaned);
-      if (this.#onUnitOfWork !== undefined) {
-        const durationMs = performance.now() - started;
-        try {
-          this.#onUnitOfWork(
-            failure
-              ? { tenant, outcome: 'error', readOnly, durationMs, error: failure.error }
-              : { tenant, outcome: 'ok', readOnly, durationMs },
-          );
-        } catch (err) {
-          this.#logger.warn({ err }, 'onUnitOfWork threw; ignored');
-        }
-      }
-    }
+    if (typeof b !== 'function') throw invalidArgument('withTenant(tenant, fn, options?) needs a function as its second argument');
+    const tenant = this.#resolver.cachedActive(a) ?? (await this.#resolver.resolve(a));
+    return await runUnitOfWork(this.#d, this, tenant, b, c);
   }
 
   /**
@@ -542,20 +193,7 @@ export class Tenancy {
    */
   async resolve(tenant: string | Tenant): Promise<Tenant> {
     this.#assertOpen();
-    const input = typeof tenant === 'string' ? tenant : tenant?.id;
-    const ref = parseTenantRef(input);
-    const trusted = this.#listener === undefined || this.#listener.connected;
-    let found = trusted ? this.#cache.get(ref) : undefined;
-    if (found === undefined) {
-      const epoch = this.#cache.epoch;
-      try {
-        found = await this.#registry.find(ref, this.#router.adminSync(REGISTRY_SERVER));
-      } catch (err) {
-        throw err instanceof TenantryError ? err : serverUnavailable(REGISTRY_SERVER, err);
-      }
-      if (found !== undefined && trusted) this.#cache.set(found, epoch);
-    }
-    return gate(found, String(input));
+    return await this.#resolver.resolve(tenant);
   }
 
   /**
@@ -567,26 +205,7 @@ export class Tenancy {
    */
   async resolveDomain(hostname: string): Promise<Tenant> {
     this.#assertOpen();
-    const host = assertDomain(hostname);
-    const trusted = this.#listener === undefined || this.#listener.connected;
-    let id = trusted ? this.#cache.getDomain(host) : undefined;
-    if (id === undefined) {
-      const epoch = this.#cache.epoch;
-      try {
-        id = (await this.#registry.tenantIdForDomain(host, this.#router.adminSync(REGISTRY_SERVER))) ?? null;
-      } catch (err) {
-        throw err instanceof TenantryError ? err : serverUnavailable(REGISTRY_SERVER, err);
-      }
-      if (trusted) this.#cache.setDomain(host, id, epoch);
-    }
-    if (id === null) {
-      throw new TenantryError(
-        ErrorCodes.TENANT_NOT_FOUND,
-        `no tenant has the domain '${host}'; register it with tenancy.tenants.addDomain()`,
-        { context: { tenant: host } },
-      );
-    }
-    return await this.resolve(id);
+    return await this.#resolver.resolveDomain(hostname);
   }
 
   /**
@@ -594,9 +213,9 @@ export class Tenancy {
    * reports). Queries through it run with the server's default search_path and no tenant —
    * never use it for tenant data; that is what {@link Tenancy.withTenant} is for.
    */
-  adminPool(server = REGISTRY_SERVER): AdminPool {
+  adminPool(server = this.#d.registryServer): AdminPool {
     this.#assertOpen();
-    return this.#router.adminSync(server);
+    return this.#d.router.adminSync(server);
   }
 
   /**
@@ -607,181 +226,30 @@ export class Tenancy {
     this.#assertOpen();
     const started = performance.now();
     try {
-      await this.#router.adminSync(REGISTRY_SERVER).query('select 1');
+      await this.#d.registryDb.query('select 1');
     } catch (err) {
-      throw err instanceof TenantryError ? err : serverUnavailable(REGISTRY_SERVER, err);
+      throw asServerError(this.#d.registryServer, err);
     }
     return performance.now() - started;
   }
 
-  /** The tenant from the cache when it is there and ACTIVE (the hot path: no promise); else undefined. */
-  #cachedActive(tenant: string | Tenant): Tenant | undefined {
-    if (this.#closed || (this.#listener !== undefined && !this.#listener.connected)) return undefined;
-    const input = typeof tenant === 'string' ? tenant : tenant?.id;
-    if (typeof input !== 'string') return undefined;
-    const found = this.#cache.get(parseTenantRef(input));
-    return found?.status === 'ACTIVE' ? found : undefined;
-  }
-
   /** Pool and cache figures. */
   stats(): TenancyStats {
-    return { servers: this.#router.stats(), cache: { size: this.#cache.size, listening: this.#listener?.connected ?? false } };
+    return {
+      servers: this.#d.router.stats(),
+      cache: { size: this.#d.cache.size, listening: this.#d.listener?.connected ?? false },
+    };
   }
 
   /** Closes the listener and every pool, waiting for running units of work. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#listener?.close();
-    await this.#router.close();
-  }
-
-  async #fromContext(): Promise<Tenant> {
-    const ctx = currentContext();
-    if (ctx === undefined) {
-      throw new TenantryError(
-        ErrorCodes.TENANT_REQUIRED,
-        'no tenant in the current context: pass one to withTenant(tenant, fn), or run inside tenancy.run(tenant, fn)',
-      );
-    }
-    // Re-check the status: the context may be older than a suspension.
-    return this.#cachedActive(ctx.tenant.id) ?? (await this.resolve(ctx.tenant.id));
+    await this.#d.listener?.close();
+    await this.#d.router.close();
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new TenantryError(ErrorCodes.TENANCY_CLOSED, 'the tenancy was closed; create a new one with createTenancy()');
+    if (this.#closed) throw tenancyClosed();
   }
-}
-
-function gate(tenant: Tenant | undefined, asked: string): Tenant {
-  if (tenant === undefined || tenant.status === 'DELETED' || tenant.status === 'DELETING') throw notFound(asked);
-  switch (tenant.status) {
-    case 'ACTIVE':
-      return tenant;
-    case 'SUSPENDED':
-      throw new TenantryError(
-        ErrorCodes.TENANT_SUSPENDED,
-        `tenant '${tenant.slug}' is SUSPENDED; resume it with tenancy.tenants.resume('${tenant.slug}')`,
-        { context: { tenant: tenant.slug } },
-      );
-    case 'FAILED':
-      throw new TenantryError(
-        ErrorCodes.TENANT_NOT_READY,
-        `tenant '${tenant.slug}' failed to provision (${tenant.errorMessage ?? 'no detail'}); delete it and create it again`,
-        { context: { tenant: tenant.slug } },
-      );
-    default:
-      throw new TenantryError(ErrorCodes.TENANT_NOT_READY, `tenant '${tenant.slug}' is ${tenant.status}; retry in a few seconds`, {
-        context: { tenant: tenant.slug, retryAfterSeconds: 5 },
-      });
-  }
-}
-
-/**
- * Starts Tenantry: connects to the registry, brings its schema up to date (safe with many
- * processes starting at once), and listens for changes from other processes.
- *
- * @example
- * const tenancy = await createTenancy({
- *   registryUrl: process.env.DATABASE_URL!,
- *   migrations: './migrations',
- *   pool: { max: 10 },
- * });
- * await tenancy.tenants.create({ slug: 'acme', name: 'Acme' });
- * await tenancy.withTenant('acme', (db) => db.query('select * from posts'));
- * await tenancy.close();
- */
-export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
-  if (options === null || typeof options !== 'object')
-    throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'createTenancy() takes an options object with at least registryUrl');
-  const opts = Object.freeze({ ...options });
-  if (typeof opts.registryUrl !== 'string' || !/^postgres(ql)?:\/\//.test(opts.registryUrl)) {
-    throw new TenantryError(
-      ErrorCodes.INVALID_ARGUMENT,
-      'registryUrl must be a postgres:// URL, e.g. postgres://user:password@localhost:5432/app',
-    );
-  }
-  const logger = opts.logger ?? silentLogger;
-  const applicationName = opts.applicationName ?? 'tenantry';
-  const migrations =
-    opts.migrations === undefined ? migrationList([]) : typeof opts.migrations === 'string' ? sqlFolder(opts.migrations) : opts.migrations;
-  const seeds = opts.seeds === undefined ? undefined : typeof opts.seeds === 'string' ? sqlFolder(opts.seeds) : opts.seeds;
-  // Fail at start, not at the first create, when the migration folder is broken.
-  await migrations.load();
-  await seeds?.load();
-  const keyText = opts.encryptionKey ?? process.env['TENANTRY_ENCRYPTION_KEY'];
-  const cipher = keyText ? UrlCipher.parse(keyText) : undefined;
-  let servers: Servers | undefined;
-  const router = new ConnectionRouter(
-    { ...opts.pool, ...(opts.maxConnectionsPerServer === undefined ? {} : { capacity: opts.maxConnectionsPerServer }) },
-    applicationName,
-    logger,
-    async (id) => servers?.target(id),
-  );
-  router.addServer({ id: REGISTRY_SERVER, url: opts.registryUrl });
-  const registryPool = router.adminSync(REGISTRY_SERVER);
-  try {
-    await migrateRegistry(registryPool, logger);
-  } catch (err) {
-    await router.close();
-    if (err instanceof TenantryError && err.code !== ErrorCodes.SERVER_UNAVAILABLE) throw err;
-    throw new TenantryError(
-      ErrorCodes.SERVER_UNAVAILABLE,
-      `cannot prepare the registry at ${describeUrl(opts.registryUrl)}: ${(err as Error).message}`,
-      { cause: err, context: { server: REGISTRY_SERVER } },
-    );
-  }
-  const cache = new TenantCache(opts.cache);
-  let listener: RegistryListener | undefined;
-  if (opts.listen !== false) {
-    listener = new RegistryListener(opts.registryUrl, cache, logger, applicationName);
-    try {
-      await listener.start();
-    } catch (err) {
-      await router.close();
-      throw serverUnavailable(REGISTRY_SERVER, err);
-    }
-  }
-  let tenantRoles = opts.tenantRoles ?? true;
-  if (tenantRoles && !(await canCreateRoles(registryPool))) {
-    if (opts.tenantRoles === true) {
-      await router.close();
-      throw new TenantryError(
-        ErrorCodes.INVALID_ARGUMENT,
-        'tenantRoles needs a registry user that may create roles: ALTER ROLE <app user> CREATEROLE, or set tenantRoles: false',
-      );
-    }
-    logger.warn({}, 'per-tenant roles are off: the registry user may not create roles (grant it CREATEROLE to turn them on)');
-    tenantRoles = false;
-  }
-  const serverRegistry = new ServerRegistry(registryPool);
-  const tenancy = new Tenancy({
-    router,
-    registry: new TenantRegistry(registryPool),
-    servers: serverRegistry,
-    cache,
-    listener,
-    migrations,
-    seeds,
-    logger,
-    prepare: opts.preparedStatements !== false,
-    poolMax: router.capacity,
-    cipher,
-    registryUrl: opts.registryUrl,
-    defaultIsolation: opts.defaultIsolation ?? 'schema',
-    onStep: opts.onLifecycleStep,
-    tenantRoles,
-    onUnitOfWork: opts.onUnitOfWork,
-    registryId: await new TenantRegistry(registryPool).registryId(),
-  });
-  servers = tenancy.servers;
-  if (opts.reconcileOnStart !== false) {
-    const report = await tenancy.reconcile().catch((err: unknown) => {
-      logger.error({ err }, 'reconcile at start failed; call tenancy.reconcile() to retry');
-      return undefined;
-    });
-    if (report && (report.finished.length > 0 || report.cleaned.length > 0))
-      logger.warn({ finished: report.finished, cleaned: report.cleaned }, 'reconcile settled tenants left behind by stopped processes');
-  }
-  return tenancy;
 }

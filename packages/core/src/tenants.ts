@@ -1,18 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { ErrorCodes, TenantryError } from './errors.js';
+import { ErrorCodes, invalidArgument, tenantNotFound, TenantryError } from './errors.js';
 import { assertDomain, assertSlug, parseTenantRef, physicalNameFor } from './identifiers.js';
-import type { IsolationStrategy } from './isolation-strategy.js';
-import type { SchemaIsolation } from './schema-isolation.js';
-import type { DatabaseIsolation } from './database-isolation.js';
-import type { PooledClient } from './server-pool.js';
-import type { ServerRegistry } from './registry/server-registry.js';
+import type { TenancyInternals } from './internals.js';
 import type { AppliedMigration } from './migrations/tenant-ledger.js';
-import type { Logger } from './logger.js';
-import type { MigrationSource } from './migrations/migration-source.js';
-import type { ConnectionRouter } from './connection-router.js';
-import type { TenantCache } from './registry/registry-cache.js';
-import type { Queryable, TenantRegistry, Transition } from './registry/tenant-registry.js';
+import type { Queryable, Transition } from './registry/tenant-registry.js';
 import { TenantStatuses, type ActivityEntry, type ActorOptions, type IsolationKind, type Tenant, type TenantStatus } from './types.js';
 
 /** What `tenants.create()` takes. */
@@ -46,57 +38,19 @@ export interface TenantPage {
   readonly nextCursor: string | null;
 }
 
-/** Internal collaborators of the tenants API. */
-/** Points in provisioning and deletion, reported to `onLifecycleStep` (logging, metrics, crash tests). */
-export type LifecycleStep = 'registered' | 'container-created' | 'provisioned' | 'delete-marked' | 'container-dropped' | 'deleted';
-
-export interface TenantsDeps {
-  readonly onStep: ((step: LifecycleStep, tenant: Tenant) => void | Promise<void>) | undefined;
-  readonly registry: TenantRegistry;
-  /** The registry's pool, for writes outside a provisioning transaction. */
-  readonly registryDb: Queryable;
-  readonly servers: ServerRegistry;
-  readonly cache: TenantCache;
-  readonly router: ConnectionRouter;
-  readonly schema: SchemaIsolation;
-  readonly database: DatabaseIsolation;
-  readonly strategy: (kind: IsolationKind) => IsolationStrategy;
-  readonly defaultIsolation: IsolationKind;
-  /** Give every new tenant its own role. */
-  readonly tenantRoles: boolean;
-  /**
-   * Runs a provisioning or deletion step holding the tenant's lifecycle lock, so that
-   * `reconcile()` never finishes or undoes work another process is doing. When the lock must
-   * be taken inside the schema transaction (same database as the registry), `fn` gets its key;
-   * otherwise it gets the registry connection holding the lock, for registry writes.
-   */
-  readonly lifecycle: <T>(
-    tenant: Tenant,
-    fn: (lockInTransaction: string | undefined, lockDb: Queryable | undefined) => Promise<T>,
-  ) => Promise<T>;
-  readonly migrations: MigrationSource;
-  readonly seeds: MigrationSource | undefined;
-  readonly logger: Logger;
-  readonly registryServer: string;
-}
-
-function invalid(message: string): TenantryError {
-  return new TenantryError(ErrorCodes.INVALID_ARGUMENT, message);
-}
-
 function checkText(value: unknown, field: string, max: number): string {
-  if (typeof value !== 'string') throw invalid(`${field} must be a string`);
+  if (typeof value !== 'string') throw invalidArgument(`${field} must be a string`);
   const trimmed = value.trim();
-  if (trimmed.length === 0 || trimmed.length > max) throw invalid(`${field} must be 1–${max} characters`);
+  if (trimmed.length === 0 || trimmed.length > max) throw invalidArgument(`${field} must be 1–${max} characters`);
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw invalid(`${field} must not contain control characters`);
+  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw invalidArgument(`${field} must not contain control characters`);
   return trimmed;
 }
 
 function checkMetadata(value: unknown): Record<string, unknown> {
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) {
-    throw invalid('metadata must be a plain JSON object');
+    throw invalidArgument('metadata must be a plain JSON object');
   }
   let json: string;
   try {
@@ -104,7 +58,7 @@ function checkMetadata(value: unknown): Record<string, unknown> {
   } catch (err) {
     throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'metadata must be JSON-serialisable', { cause: err });
   }
-  if (Buffer.byteLength(json) > 65_536) throw invalid('metadata must be at most 64 KiB as JSON');
+  if (Buffer.byteLength(json) > 65_536) throw invalidArgument('metadata must be at most 64 KiB as JSON');
   return JSON.parse(json) as Record<string, unknown>;
 }
 
@@ -113,10 +67,10 @@ function encodeCursor(seq: string): string {
 }
 
 function decodeCursor(cursor: unknown): string {
-  if (typeof cursor !== 'string' || cursor.length > 64) throw invalid('cursor is not a cursor returned by tenants.list()');
+  if (typeof cursor !== 'string' || cursor.length > 64) throw invalidArgument('cursor is not a cursor returned by tenants.list()');
   const raw = Buffer.from(cursor, 'base64url').toString();
   const m = /^t1:(\d{1,18})$/.exec(raw);
-  if (!m) throw invalid('cursor is not a cursor returned by tenants.list()');
+  if (!m) throw invalidArgument('cursor is not a cursor returned by tenants.list()');
   return m[1]!;
 }
 
@@ -131,9 +85,10 @@ function decodeCursor(cursor: unknown): string {
  * ```
  */
 export class Tenants {
-  readonly #d: TenantsDeps;
+  readonly #d: TenancyInternals;
 
-  constructor(deps: TenantsDeps) {
+  /** @internal created by `createTenancy()`. */
+  constructor(deps: TenancyInternals) {
     this.#d = deps;
   }
 
@@ -148,13 +103,15 @@ export class Tenants {
    */
   async create(input: CreateTenantInput, options: ActorOptions = {}): Promise<Tenant> {
     if (input === null || typeof input !== 'object')
-      throw invalid('tenants.create() takes { slug, name, plan?, metadata?, isolation?, server? }');
+      throw invalidArgument('tenants.create() takes { slug, name, plan?, metadata?, isolation?, server? }');
     const slug = assertSlug(input.slug);
     const name = checkText(input.name, 'name', 200);
     const plan = input.plan === undefined || input.plan === null ? null : checkText(input.plan, 'plan', 100);
     const metadata = checkMetadata(input.metadata);
     const isolation = input.isolation ?? this.#d.defaultIsolation;
-    if (isolation !== 'schema' && isolation !== 'database') throw invalid("isolation must be 'schema' or 'database'");
+    if (!this.#d.strategies.some((s) => s.kind === isolation)) {
+      throw invalidArgument(`isolation must be ${this.#d.strategies.map((s) => `'${s.kind}'`).join(' or ')}`);
+    }
     const server = await this.#place(input.server);
     const migrations = await this.#d.migrations.load();
     const seeds = (await this.#d.seeds?.load()) ?? [];
@@ -177,57 +134,41 @@ export class Tenants {
     logger.info({ tenant: id, slug, isolation, server }, 'provisioning tenant');
     await this.#d.onStep?.('registered', created);
     const started = performance.now();
+    const strategy = this.#d.strategyFor(isolation);
     try {
-      const tenant = await this.#d.lifecycle(created, async (lockedTx, lockDb) => {
-        // Registry writes go on the connection already held (no second one while holding it).
-        const finish = async (applied: readonly AppliedMigration[], on: Queryable | undefined = lockDb): Promise<Tenant> => {
-          const durationMs = Math.round(performance.now() - started);
-          const done = await registry.transition(
-            id,
-            {
-              from: ['PROVISIONING'],
-              to: 'ACTIVE',
-              action: 'provisioned',
-              actor: options.actor,
-              detail: { isolation, server, migrations: applied.length, durationMs },
-              schemaVersion: applied.at(-1)?.name ?? null,
-            },
-            on,
-          );
-          if (!done.ok)
-            throw new TenantryError(
-              ErrorCodes.PROVISIONING_FAILED,
-              `tenant '${slug}' changed to ${done.current?.status ?? 'nothing'} while it was being provisioned`,
-              { context: { tenant: slug } },
+      const tenant = await this.#d.lifecycle.hold(created, strategy.inRegistryDatabase(created), (lockInTransaction, lockDb) =>
+        strategy.provision({
+          tenant: created,
+          migrations,
+          seeds,
+          lockInTransaction,
+          created: async () => await this.#d.onStep?.('container-created', created),
+          // Registry writes go on the connection already held (no second one while holding it).
+          record: async (applied: readonly AppliedMigration[], db: Queryable | undefined = lockDb): Promise<Tenant> => {
+            const durationMs = Math.round(performance.now() - started);
+            const done = await registry.transition(
+              id,
+              {
+                from: ['PROVISIONING'],
+                to: 'ACTIVE',
+                action: 'provisioned',
+                actor: options.actor,
+                detail: { isolation, server, migrations: applied.length, durationMs },
+                schemaVersion: applied.at(-1)?.name ?? null,
+              },
+              db,
             );
-          await registry.recordMigrations(on ?? this.#d.registryDb, id, applied);
-          return done.tenant;
-        };
-        if (created.isolation === 'database') {
-          const applied = await this.#d.database.provision(created, migrations, seeds);
-          await this.#d.onStep?.('container-created', created);
-          try {
-            return await finish(applied);
-          } catch (err) {
-            await this.#d.database.drop(created).catch(() => undefined);
-            throw err;
-          }
-        }
-        // Schema: one transaction. On the registry's server it also marks the tenant ACTIVE, so
-        // the tenant is routable if and only if its schema and migrations are committed.
-        return await this.#schemaTransaction(
-          created,
-          lockedTx,
-          async (client, sameDatabase) => {
-            const applied = await this.#d.schema.provision(client, created, migrations);
-            for (const seed of seeds) await client.query(seed.up);
-            // Back to the application's role for the registry writes.
-            await client.query('reset role');
-            return sameDatabase ? { tenant: await finish(applied, client) } : { applied };
+            if (!done.ok)
+              throw new TenantryError(
+                ErrorCodes.PROVISIONING_FAILED,
+                `tenant '${slug}' changed to ${done.current?.status ?? 'nothing'} while it was being provisioned`,
+                { context: { tenant: slug } },
+              );
+            await registry.recordMigrations(db ?? this.#d.registryDb, id, applied);
+            return done.tenant;
           },
-          finish,
-        );
-      });
+        }),
+      );
       this.#d.cache.invalidate(id);
       logger.info({ tenant: id, slug, durationMs: Math.round(performance.now() - started) }, 'tenant provisioned');
       await this.#d.onStep?.('provisioned', tenant);
@@ -250,49 +191,10 @@ export class Tenants {
     }
   }
 
-  /**
-   * Runs schema provisioning in one transaction on the tenant's server. When that server's
-   * database is the registry's, `fn` finishes the registry work inside it; otherwise the
-   * schema is committed first and `finish` records it, dropping the schema if that fails.
-   */
-  async #schemaTransaction(
-    tenant: Tenant,
-    lockedTx: string | undefined,
-    fn: (client: PooledClient, sameDatabase: boolean) => Promise<{ tenant: Tenant } | { applied: AppliedMigration[] }>,
-    finish: (applied: readonly AppliedMigration[]) => Promise<Tenant>,
-  ): Promise<Tenant> {
-    const { router } = this.#d;
-    const sameDatabase = tenant.server === this.#d.registryServer;
-    const client = await router.connect({ server: tenant.server });
-    let destroy: Error | undefined;
-    let outcome: { tenant: Tenant } | { applied: AppliedMigration[] };
-    try {
-      await client.query('begin');
-      if (lockedTx !== undefined) await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [lockedTx]);
-      outcome = await fn(client, sameDatabase);
-      await client.query('commit');
-    } catch (err) {
-      await client.query('rollback').catch((e: unknown) => {
-        destroy = e as Error;
-      });
-      throw err;
-    } finally {
-      router.release(client, destroy);
-    }
-    if ('tenant' in outcome) return outcome.tenant;
-    await this.#d.onStep?.('container-created', tenant);
-    try {
-      return await finish(outcome.applied);
-    } catch (err) {
-      await this.#d.schema.drop(tenant).catch(() => undefined);
-      throw err;
-    }
-  }
-
   /** The server a new tenant goes to: the one asked for, else the least-loaded with room. */
   async #place(requested: string | undefined): Promise<string> {
     if (requested !== undefined) {
-      const row = await this.#d.servers.get(requested);
+      const row = await this.#d.serverRegistry.get(requested);
       if (!row)
         throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${String(requested)}'; list them with tenancy.servers.list()`, {
           context: { server: String(requested) },
@@ -312,7 +214,7 @@ export class Tenants {
       }
       return requested;
     }
-    const picked = await this.#d.servers.pick();
+    const picked = await this.#d.serverRegistry.pick();
     if (!picked)
       throw new TenantryError(
         ErrorCodes.NO_SERVER_CAPACITY,
@@ -328,7 +230,7 @@ export class Tenants {
   async get(idOrSlug: string): Promise<Tenant> {
     const ref = parseTenantRef(idOrSlug);
     const tenant = await this.#d.registry.find(ref);
-    if (!tenant) throw notFound(idOrSlug);
+    if (!tenant) throw tenantNotFound(idOrSlug);
     return tenant;
   }
 
@@ -340,9 +242,9 @@ export class Tenants {
    */
   async list(options: ListTenantsOptions = {}): Promise<TenantPage> {
     const limit = options.limit ?? 50;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid('limit must be an integer from 1 to 1000');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalidArgument('limit must be an integer from 1 to 1000');
     if (options.status !== undefined && !TenantStatuses.includes(options.status))
-      throw invalid(`status must be one of ${TenantStatuses.join(', ')}`);
+      throw invalidArgument(`status must be one of ${TenantStatuses.join(', ')}`);
     const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
     const { tenants, last } = await this.#d.registry.list({ status: options.status, limit, after });
     return { items: tenants, nextCursor: last === undefined ? null : encodeCursor(last) };
@@ -369,7 +271,7 @@ export class Tenants {
     patch: { readonly name?: string; readonly plan?: string | null; readonly metadata?: Record<string, unknown> },
     options: ActorOptions = {},
   ): Promise<Tenant> {
-    if (patch === null || typeof patch !== 'object') throw invalid('tenants.update() takes { name?, plan?, metadata? }');
+    if (patch === null || typeof patch !== 'object') throw invalidArgument('tenants.update() takes { name?, plan?, metadata? }');
     const clean: { name?: string; plan?: string | null; metadata?: Record<string, unknown> } = {};
     if (patch.name !== undefined) clean.name = checkText(patch.name, 'name', 200);
     if (patch.plan !== undefined) clean.plan = patch.plan === null ? null : checkText(patch.plan, 'plan', 100);
@@ -378,7 +280,7 @@ export class Tenants {
     if (Object.keys(clean).length === 0) return current;
     const updated = await this.#d.registry.update(current.id, clean, options.actor);
     this.#d.cache.invalidate(current.id);
-    if (!updated) throw notFound(idOrSlug);
+    if (!updated) throw tenantNotFound(idOrSlug);
     return updated;
   }
 
@@ -392,7 +294,7 @@ export class Tenants {
     if (current.slug === slug) return current;
     const renamed = await this.#d.registry.rename(current.id, slug, options.actor);
     this.#d.cache.invalidate(current.id);
-    if (!renamed) throw notFound(idOrSlug);
+    if (!renamed) throw tenantNotFound(idOrSlug);
     return renamed;
   }
 
@@ -415,8 +317,8 @@ export class Tenants {
     this.#d.cache.invalidate(tenant.id);
     const doomed = tenant;
     await this.#d.onStep?.('delete-marked', doomed);
-    const deleted = await this.#d.lifecycle(doomed, async () => {
-      await this.#d.strategy(doomed.isolation).drop(doomed);
+    const deleted = await this.#d.lifecycle.hold(doomed, false, async () => {
+      await this.#d.strategyFor(doomed.isolation).drop(doomed);
       await this.#d.onStep?.('container-dropped', doomed);
       return await this.#change(doomed.id, { from: ['DELETING'], to: 'DELETED', action: 'deleted', actor: options.actor });
     });
@@ -432,7 +334,7 @@ export class Tenants {
   async addDomain(idOrSlug: string, domain: string, options: ActorOptions = {}): Promise<string> {
     const host = assertDomain(domain);
     const tenant = await this.get(idOrSlug);
-    if (tenant.status === 'DELETED' || tenant.status === 'DELETING') throw notFound(idOrSlug);
+    if (tenant.status === 'DELETED' || tenant.status === 'DELETING') throw tenantNotFound(idOrSlug);
     await this.#d.registry.addDomain(tenant.id, host, options.actor);
     this.#d.cache.invalidate(tenant.id);
     return host;
@@ -462,7 +364,7 @@ export class Tenants {
   /** A tenant's activity log, oldest first. */
   async activity(idOrSlug: string, options: { readonly limit?: number } = {}): Promise<ActivityEntry[]> {
     const limit = options.limit ?? 1000;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw invalid('limit must be an integer from 1 to 10000');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw invalidArgument('limit must be an integer from 1 to 10000');
     const tenant = await this.get(idOrSlug);
     return await this.#d.registry.activity(tenant.id, limit);
   }
@@ -476,7 +378,7 @@ export class Tenants {
       this.#d.logger.info({ tenant: tenant.id, from: tenant.status, to: change.to, action: change.action }, 'tenant status changed');
       return result.tenant;
     }
-    if (!result.current) throw notFound(idOrSlug);
+    if (!result.current) throw tenantNotFound(idOrSlug);
     if (result.current.status === change.to) return result.current;
     throw new TenantryError(
       ErrorCodes.INVALID_STATE_TRANSITION,
@@ -484,11 +386,4 @@ export class Tenants {
       { context: { tenant: result.current.slug } },
     );
   }
-}
-
-/** `TENANT_NOT_FOUND` for a reference. */
-export function notFound(idOrSlug: string): TenantryError {
-  return new TenantryError(ErrorCodes.TENANT_NOT_FOUND, `no tenant '${idOrSlug}'; list tenants with tenancy.tenants.list()`, {
-    context: { tenant: idOrSlug },
-  });
 }

@@ -2,7 +2,10 @@ import type pg from 'pg';
 import { ErrorCodes, TenantryError } from './errors.js';
 import { classifyPgError, isServerError, sqlState } from './pg-errors.js';
 import { TenantQuery, newConnectionState, prefixMode, type ConnectionState, type QueryConfig, type RoutePrefix } from './tenant-query.js';
+import type { TenancyInternals } from './internals.js';
 import type { Logger } from './logger.js';
+import { performance } from 'node:perf_hooks';
+import { enterContext } from './tenant-context.js';
 import type { Tenant } from './types.js';
 
 /** Options of one unit of work. */
@@ -317,5 +320,64 @@ async function resetConnection(conn: pg.PoolClient, state: ConnectionState, logg
     return undefined;
   } catch (err) {
     return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+/** One finished unit of work, as `onUnitOfWork` reports it. */
+export interface UnitOfWorkEvent {
+  readonly tenant: Tenant;
+  readonly outcome: 'ok' | 'error';
+  readonly readOnly: boolean;
+  /** From checkout to release, in milliseconds. */
+  readonly durationMs: number;
+  readonly error?: unknown;
+}
+
+/**
+ * The unit of work — the one place a connection is checked out for tenant data: from the pool
+ * of the tenant's server (and database), chosen by its isolation strategy; `fn` runs inside the
+ * tenant's context with a {@link TenantDb} whose every statement carries the tenant; when `fn`
+ * settles the handle is closed, the connection cleaned (or destroyed) and released, and
+ * `onUnitOfWork` told. `owner` is the Tenancy (the context says which one entered it).
+ */
+export async function runUnitOfWork<T>(
+  d: TenancyInternals,
+  owner: object,
+  tenant: Tenant,
+  fn: (db: TenantDb) => Promise<T>,
+  options: UnitOfWorkOptions | undefined,
+): Promise<T> {
+  const readOnly = options?.readOnly === true;
+  const strategy = d.strategyFor(tenant.isolation);
+  const conn = await d.router.connect(strategy.target(tenant, readOnly));
+  const started = d.onUnitOfWork === undefined ? 0 : performance.now();
+  const db = new TenantDb(tenant, conn, strategy.routePrefix(tenant, readOnly), d.prepare);
+  let failure: { error: unknown } | undefined;
+  try {
+    return await enterContext({ tenant, owner, db }, () => {
+      const result = fn(db);
+      // A lazy thenable (a Drizzle query) runs when awaited: await it inside the context.
+      return result instanceof Promise ? result : (async () => await result)();
+    });
+  } catch (error) {
+    failure = { error };
+    throw error;
+  } finally {
+    const closing = db.close();
+    if (closing !== undefined) await closing;
+    const cleaned = cleanConnection(conn, d.logger, tenant);
+    d.router.release(conn, cleaned instanceof Promise ? await cleaned : cleaned);
+    if (d.onUnitOfWork !== undefined) {
+      const durationMs = performance.now() - started;
+      try {
+        d.onUnitOfWork(
+          failure
+            ? { tenant, outcome: 'error', readOnly, durationMs, error: failure.error }
+            : { tenant, outcome: 'ok', readOnly, durationMs },
+        );
+      } catch (err) {
+        d.logger.warn({ err }, 'onUnitOfWork threw; ignored');
+      }
+    }
   }
 }

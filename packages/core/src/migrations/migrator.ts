@@ -1,17 +1,14 @@
 import type pg from 'pg';
 import { performance } from 'node:perf_hooks';
-import { ErrorCodes, TenantryError } from '../errors.js';
+import { ErrorCodes, invalidArgument, TenantryError } from '../errors.js';
 import { parseTenantRef } from '../identifiers.js';
-import type { ConnectionRouter } from '../connection-router.js';
 import { runConcurrently } from '../fan-out.js';
-import type { IsolationStrategy } from '../isolation-strategy.js';
-import type { Logger } from '../logger.js';
-import type { TenantCache } from '../registry/registry-cache.js';
+import type { TenancyInternals } from '../internals.js';
 import type { TenantRegistry } from '../registry/tenant-registry.js';
 import type { Tenant } from '../types.js';
-import type { Migration, MigrationSource } from './migration-source.js';
+import type { Migration } from './migration-source.js';
 import { applyMigrations, ensureLedger, LEDGER_TABLE, type AppliedMigration } from './tenant-ledger.js';
-import { inTenantTransaction } from '../tenant-admin.js';
+import { inTenantTransaction, inTransaction } from '../transaction.js';
 
 /** What to do when a tenant's migration fails. */
 export type OnMigrationError = 'stop' | 'continue' | 'rollback-all';
@@ -91,17 +88,6 @@ export interface MigrationStatusReport {
   readonly failed: readonly { readonly id: string; readonly slug: string; readonly error: string | null }[];
 }
 
-export interface MigratorDeps {
-  readonly registry: TenantRegistry;
-  readonly cache: TenantCache;
-  readonly router: ConnectionRouter;
-  readonly strategy: (kind: Tenant['isolation']) => IsolationStrategy;
-  readonly source: MigrationSource;
-  readonly logger: Logger;
-  readonly poolMax: number;
-  readonly registryServer: string;
-}
-
 interface Candidate {
   readonly tenant: Tenant;
   readonly applied: readonly string[];
@@ -123,20 +109,21 @@ function asTenantryError(err: unknown, tenant: Tenant): TenantryError {
  * one transaction per tenant, a failure policy, progress, and a result per tenant.
  */
 export class Migrator {
-  readonly #d: MigratorDeps;
+  readonly #d: TenancyInternals;
 
-  constructor(deps: MigratorDeps) {
+  constructor(deps: TenancyInternals) {
     this.#d = deps;
   }
 
   async migrate(options: MigrateOptions = {}): Promise<MigrationSummary> {
     const started = performance.now();
     const onError = options.onError ?? 'stop';
-    if (!['stop', 'continue', 'rollback-all'].includes(onError)) throw invalid(`onError must be 'stop', 'continue' or 'rollback-all'`);
+    if (!['stop', 'continue', 'rollback-all'].includes(onError))
+      throw invalidArgument(`onError must be 'stop', 'continue' or 'rollback-all'`);
     const concurrency = this.#concurrency(options.concurrency);
     const canary = options.canary ?? 0;
-    if (!Number.isInteger(canary) || canary < 0) throw invalid('canary must be a non-negative integer');
-    const source = await this.#d.source.load();
+    if (!Number.isInteger(canary) || canary < 0) throw invalidArgument('canary must be a non-negative integer');
+    const source = await this.#d.migrations.load();
     const candidates = await this.#candidates(source, options.tenants);
     const results = new Map<string, TenantMigrationResult>();
     const total = candidates.length;
@@ -193,9 +180,9 @@ export class Migrator {
   async rollback(options: RollbackOptions = {}): Promise<MigrationSummary> {
     const started = performance.now();
     const steps = options.steps ?? 1;
-    if (!Number.isInteger(steps) || steps < 1) throw invalid('steps must be a positive integer');
+    if (!Number.isInteger(steps) || steps < 1) throw invalidArgument('steps must be a positive integer');
     const concurrency = this.#concurrency(options.concurrency);
-    const source = await this.#d.source.load();
+    const source = await this.#d.migrations.load();
     const candidates = await this.#candidates(source, options.tenants);
     const results = new Map<string, TenantMigrationResult>();
     await runConcurrently(candidates, concurrency, async (c) => {
@@ -209,7 +196,7 @@ export class Migrator {
   /** Accepts the current files' checksums for migrations already applied (after a deliberate edit). */
   async repair(options: { readonly tenants?: readonly string[]; readonly actor?: string } = {}): Promise<MigrationSummary> {
     const started = performance.now();
-    const source = await this.#d.source.load();
+    const source = await this.#d.migrations.load();
     const candidates = await this.#candidates(source, options.tenants);
     const results = new Map<string, TenantMigrationResult>();
     await runConcurrently(candidates, this.#concurrency(undefined), async (c) => {
@@ -233,7 +220,7 @@ export class Migrator {
   }
 
   async status(): Promise<MigrationStatusReport> {
-    const source = await this.#d.source.load();
+    const source = await this.#d.migrations.load();
     const candidates = await this.#candidates(source, undefined);
     const overview = await this.#d.registry.migrationOverview();
     return {
@@ -248,14 +235,14 @@ export class Migrator {
 
   #concurrency(requested: number | undefined): number {
     const c = requested ?? 4;
-    if (!Number.isInteger(c) || c < 1) throw invalid('concurrency must be a positive integer');
-    return Math.max(1, Math.min(c, this.#d.poolMax - 1));
+    if (!Number.isInteger(c) || c < 1) throw invalidArgument('concurrency must be a positive integer');
+    return Math.max(1, Math.min(c, this.#d.router.capacity - 1));
   }
 
   async #candidates(source: readonly Migration[], tenants: readonly string[] | undefined): Promise<Candidate[]> {
     let ids: string[] | null = null;
     if (tenants !== undefined) {
-      if (!Array.isArray(tenants)) throw invalid('tenants must be an array of ids or slugs');
+      if (!Array.isArray(tenants)) throw invalidArgument('tenants must be an array of ids or slugs');
       ids = [];
       for (const ref of tenants) {
         const parsed = parseTenantRef(ref);
@@ -270,7 +257,7 @@ export class Migrator {
   /** Runs `fn` in one transaction on the tenant, under its migration lock; returns its value and the ledger as committed. */
   async #inTenant<T>(tenant: Tenant, fn: (client: pg.PoolClient) => Promise<T>): Promise<{ value: T; ledger: AppliedMigration[] }> {
     // Two migrators never run one tenant at once: the second waits, then finds nothing to do.
-    const strategy = this.#d.strategy(tenant.isolation);
+    const strategy = this.#d.strategyFor(tenant.isolation);
     return await inTenantTransaction(
       this.#d.router,
       strategy,
@@ -398,26 +385,21 @@ export class Migrator {
   ): Promise<void> {
     const order = new Map(source.map((m, i) => [m.name, i]));
     const version = [...ledger].sort((a, b) => (order.get(a.name) ?? -1) - (order.get(b.name) ?? -1)).at(-1)?.name ?? null;
-    const client = await (await this.#d.router.admin(this.#d.registryServer)).connect();
-    try {
-      await client.query('begin');
-      // The mirror is rebuilt from the tenant's ledger whenever it lags: no need to wait for the flush.
-      await client.query('set local synchronous_commit = off');
-      await this.#d.registry.replaceMigrations(client, tenant.id, ledger);
-      if (action !== null) {
-        await this.#d.registry.transition(
-          tenant.id,
-          { from: ['ACTIVE', 'MIGRATING', 'FAILED'], to: 'ACTIVE', action, actor, detail, schemaVersion: version },
-          client,
-        );
-      }
-      await client.query('commit');
-    } catch (err) {
-      await client.query('rollback').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    await inTransaction(
+      () => this.#d.registryDb.connect(),
+      async (client) => {
+        // The mirror is rebuilt from the tenant's ledger whenever it lags: no need to wait for the flush.
+        await client.query('set local synchronous_commit = off');
+        await this.#d.registry.replaceMigrations(client, tenant.id, ledger);
+        if (action !== null) {
+          await this.#d.registry.transition(
+            tenant.id,
+            { from: ['ACTIVE', 'MIGRATING', 'FAILED'], to: 'ACTIVE', action, actor, detail, schemaVersion: version },
+            client,
+          );
+        }
+      },
+    );
     this.#d.cache.invalidate(tenant.id);
   }
 
@@ -425,10 +407,6 @@ export class Migrator {
     await this.#d.registry.transition(tenant.id, change);
     this.#d.cache.invalidate(tenant.id);
   }
-}
-
-function invalid(message: string): TenantryError {
-  return new TenantryError(ErrorCodes.INVALID_ARGUMENT, message);
 }
 
 function result(

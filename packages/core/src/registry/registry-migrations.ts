@@ -1,5 +1,6 @@
 import type { AdminPool } from '../connection-router.js';
 import type { Logger } from '../logger.js';
+import { inTransaction } from '../transaction.js';
 
 /**
  * The registry's own schema, versioned. Append new versions; never edit an applied one.
@@ -115,29 +116,26 @@ export const REGISTRY_LOCK_KEY = '8389736474527872633';
  * @returns the versions applied by this call.
  */
 export async function migrateRegistry(pool: AdminPool, logger: Logger): Promise<number[]> {
-  const client = await pool.connect();
-  const applied: number[] = [];
-  try {
-    await client.query('begin');
-    await client.query('select pg_advisory_xact_lock($1::bigint)', [REGISTRY_LOCK_KEY]);
-    await client.query('create schema if not exists tenantry');
-    await client.query(`create table if not exists tenantry.registry_migrations (
+  const applied = await inTransaction(
+    () => pool.connect(),
+    async (client) => {
+      // Its own lock key (not a hashed name): every version of Tenantry takes this same lock.
+      await client.query('select pg_advisory_xact_lock($1::bigint)', [REGISTRY_LOCK_KEY]);
+      await client.query('create schema if not exists tenantry');
+      await client.query(`create table if not exists tenantry.registry_migrations (
       version integer primary key, name text not null, applied_at timestamptz not null default now())`);
-    const { rows } = await client.query<{ version: number }>('select version from tenantry.registry_migrations');
-    const done = new Set(rows.map((r) => r.version));
-    for (const m of REGISTRY_MIGRATIONS) {
-      if (done.has(m.version)) continue;
-      await client.query(m.sql);
-      await client.query('insert into tenantry.registry_migrations (version, name) values ($1, $2)', [m.version, m.name]);
-      applied.push(m.version);
-    }
-    await client.query('commit');
-    if (applied.length > 0) logger.info({ versions: applied }, 'tenantry registry migrated');
-    client.release();
-    return applied;
-  } catch (err) {
-    await client.query('rollback').catch(() => undefined);
-    client.release(err as Error);
-    throw err;
-  }
+      const { rows } = await client.query<{ version: number }>('select version from tenantry.registry_migrations');
+      const done = new Set(rows.map((r) => r.version));
+      const versions: number[] = [];
+      for (const m of REGISTRY_MIGRATIONS) {
+        if (done.has(m.version)) continue;
+        await client.query(m.sql);
+        await client.query('insert into tenantry.registry_migrations (version, name) values ($1, $2)', [m.version, m.name]);
+        versions.push(m.version);
+      }
+      return versions;
+    },
+  );
+  if (applied.length > 0) logger.info({ versions: applied }, 'tenantry registry migrated');
+  return applied;
 }

@@ -79,6 +79,14 @@ export class ServerRegistry {
     return (rowCount ?? 0) > 0;
   }
 
+  /** Every server's stored (encrypted) URLs, locked for update in `db`'s transaction (key rotation). */
+  async storedUrls(db: Queryable): Promise<{ id: string; url: string | null; replicaUrl: string | null }[]> {
+    const { rows } = await db.query<{ id: string; url: string | null; replica_url: string | null }>(
+      'select id, url, replica_url from tenantry.servers order by id for update',
+    );
+    return rows.map((r) => ({ id: r.id, url: r.url, replicaUrl: r.replica_url }));
+  }
+
   async setUrls(db: Queryable, id: string, url: string | null, replicaUrl: string | null): Promise<void> {
     await db.query('update tenantry.servers set url = $2, replica_url = $3 where id = $1', [id, url, replicaUrl]);
   }

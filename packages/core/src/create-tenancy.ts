@@ -1,0 +1,218 @@
+/**
+ * Start-up: `createTenancy()` checks the options, loads the migration and seed sets, opens the
+ * registry's pool, brings the registry schema up to date, starts the listener, decides whether
+ * tenants get roles, wires every service to one frozen {@link TenancyInternals}, and runs
+ * `reconcile()`. Nothing here runs per request.
+ */
+import { ConnectionRouter, type PoolOptions } from './connection-router.js';
+import { DatabaseIsolation } from './database-isolation.js';
+import { ErrorCodes, invalidArgument, serverUnavailable, TenantryError } from './errors.js';
+import { REGISTRY_SERVER, type LifecycleStep, type TenancyInternals } from './internals.js';
+import type { IsolationStrategy } from './isolation-strategy.js';
+import { LifecycleLock } from './lifecycle-lock.js';
+import { silentLogger, type Logger } from './logger.js';
+import { migrationList, sqlFolder, type MigrationSource } from './migrations/migration-source.js';
+import { TenantCache, type CacheOptions } from './registry/registry-cache.js';
+import { RegistryListener } from './registry/registry-listener.js';
+import { migrateRegistry } from './registry/registry-migrations.js';
+import { ServerRegistry } from './registry/server-registry.js';
+import { TenantRegistry } from './registry/tenant-registry.js';
+import { SchemaIsolation } from './schema-isolation.js';
+import type { Servers } from './servers.js';
+import { Tenancy } from './tenancy.js';
+import { canCreateRoles } from './tenant-roles.js';
+import type { IsolationKind, Tenant } from './types.js';
+import type { UnitOfWorkEvent } from './unit-of-work.js';
+import { UrlCipher } from './url-cipher.js';
+
+/** Options of {@link createTenancy}. Frozen on construction. */
+export interface TenancyOptions {
+  /** URL of the registry (master) database, e.g. `postgres://app:secret@db:5432/app`. */
+  readonly registryUrl: string;
+  /**
+   * Tenant migrations: a folder of `NNNN_name.sql` files, or a {@link MigrationSource}.
+   * Applied to every new tenant. Default: none.
+   */
+  readonly migrations?: string | MigrationSource;
+  /** Connections per server. `max` bounds server connections whatever the tenant count. */
+  readonly pool?: PoolOptions;
+  /** The hard budget of connections per server (same as `pool.max`, which it overrides). */
+  readonly maxConnectionsPerServer?: number;
+  /** Isolation of new tenants unless `tenants.create()` says otherwise. Default `schema`. */
+  readonly defaultIsolation?: IsolationKind;
+  /**
+   * Key that encrypts server URLs in the registry (AES-256-GCM): 64 hex digits or base64 of
+   * 32 bytes. Default: `TENANTRY_ENCRYPTION_KEY`. Needed once servers other than the
+   * registry's own are added.
+   */
+  readonly encryptionKey?: string;
+  /**
+   * Give every tenant its own NOLOGIN role, owner of its schema or database, switched to for
+   * every statement: SQL naming another tenant's tables then fails with a permission error.
+   * Needs a superuser or CREATEROLE. Default: on when the role allows it (a warning is logged
+   * otherwise); `true` makes a missing privilege an error.
+   */
+  readonly tenantRoles?: boolean;
+  /** Run `reconcile()` at start (finishes or cleans up what killed processes left). Default true. */
+  readonly reconcileOnStart?: boolean;
+  /**
+   * Called when each unit of work ends, for metrics and logs (keep it cheap: it runs on the
+   * hot path). `outcome` is `error` when the callback threw.
+   */
+  readonly onUnitOfWork?: (event: UnitOfWorkEvent) => void;
+  /** Called at each step of provisioning and deletion (for logs, metrics, crash tests). */
+  readonly onLifecycleStep?: (step: LifecycleStep, tenant: Tenant) => void | Promise<void>;
+  /** pino-compatible logger. Default: silent. */
+  readonly logger?: Logger;
+  /** In-process registry cache. */
+  readonly cache?: CacheOptions;
+  /**
+   * LISTEN for tenant changes made by other processes (one extra connection). Default true.
+   * When false, other processes' changes are seen after `cache.ttlMs`.
+   */
+  readonly listen?: boolean;
+  /**
+   * Prepare the routing statement once per connection (faster). Set false behind PgBouncer
+   * older than 1.21 in transaction mode, which cannot keep prepared statements. Default true.
+   */
+  readonly preparedStatements?: boolean;
+  /**
+   * Seed data: a folder of `NNNN_name.sql` files (or a source) run in every new tenant after its
+   * migrations, in the same transaction, and on demand with `tenancy.seed()`. Write seeds so
+   * that running them twice is harmless (`on conflict do nothing`).
+   */
+  readonly seeds?: string | MigrationSource;
+  /** `application_name` of Tenantry's connections. Default `tenantry`. */
+  readonly applicationName?: string;
+}
+
+function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return '(unparseable url)';
+  }
+}
+
+/**
+ * Starts Tenantry: connects to the registry, brings its schema up to date (safe with many
+ * processes starting at once), and listens for changes from other processes.
+ *
+ * @example
+ * const tenancy = await createTenancy({
+ *   registryUrl: process.env.DATABASE_URL!,
+ *   migrations: './migrations',
+ *   pool: { max: 10 },
+ * });
+ * await tenancy.tenants.create({ slug: 'acme', name: 'Acme' });
+ * await tenancy.withTenant('acme', (db) => db.query('select * from posts'));
+ * await tenancy.close();
+ */
+export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
+  if (options === null || typeof options !== 'object')
+    throw invalidArgument('createTenancy() takes an options object with at least registryUrl');
+  const opts = Object.freeze({ ...options });
+  if (typeof opts.registryUrl !== 'string' || !/^postgres(ql)?:\/\//.test(opts.registryUrl)) {
+    throw invalidArgument('registryUrl must be a postgres:// URL, e.g. postgres://user:password@localhost:5432/app');
+  }
+  const logger = opts.logger ?? silentLogger;
+  const applicationName = opts.applicationName ?? 'tenantry';
+  const migrations =
+    opts.migrations === undefined ? migrationList([]) : typeof opts.migrations === 'string' ? sqlFolder(opts.migrations) : opts.migrations;
+  const seeds = opts.seeds === undefined ? undefined : typeof opts.seeds === 'string' ? sqlFolder(opts.seeds) : opts.seeds;
+  // Fail at start, not at the first create, when the migration folder is broken.
+  await migrations.load();
+  await seeds?.load();
+  const keyText = opts.encryptionKey ?? process.env['TENANTRY_ENCRYPTION_KEY'];
+  const cipher = keyText ? UrlCipher.parse(keyText) : undefined;
+  let servers: Servers | undefined;
+  const router = new ConnectionRouter(
+    { ...opts.pool, ...(opts.maxConnectionsPerServer === undefined ? {} : { capacity: opts.maxConnectionsPerServer }) },
+    applicationName,
+    logger,
+    async (id) => servers?.target(id),
+  );
+  router.addServer({ id: REGISTRY_SERVER, url: opts.registryUrl });
+  const registryPool = router.adminSync(REGISTRY_SERVER);
+  try {
+    await migrateRegistry(registryPool, logger);
+  } catch (err) {
+    await router.close();
+    if (err instanceof TenantryError && err.code !== ErrorCodes.SERVER_UNAVAILABLE) throw err;
+    throw new TenantryError(
+      ErrorCodes.SERVER_UNAVAILABLE,
+      `cannot prepare the registry at ${describeUrl(opts.registryUrl)}: ${(err as Error).message}`,
+      { cause: err, context: { server: REGISTRY_SERVER } },
+    );
+  }
+  const cache = new TenantCache(opts.cache);
+  let listener: RegistryListener | undefined;
+  if (opts.listen !== false) {
+    listener = new RegistryListener(opts.registryUrl, cache, logger, applicationName);
+    try {
+      await listener.start();
+    } catch (err) {
+      await router.close();
+      throw serverUnavailable(REGISTRY_SERVER, err);
+    }
+  }
+  let tenantRoles = opts.tenantRoles ?? true;
+  if (tenantRoles && !(await canCreateRoles(registryPool))) {
+    if (opts.tenantRoles === true) {
+      await router.close();
+      await listener?.close();
+      throw invalidArgument(
+        'tenantRoles needs a registry user that may create roles: ALTER ROLE <app user> CREATEROLE, or set tenantRoles: false',
+      );
+    }
+    logger.warn({}, 'per-tenant roles are off: the registry user may not create roles (grant it CREATEROLE to turn them on)');
+    tenantRoles = false;
+  }
+  const registry = new TenantRegistry(registryPool);
+  let registryId: string;
+  try {
+    registryId = await registry.registryId();
+  } catch (err) {
+    await listener?.close();
+    await router.close();
+    throw serverUnavailable(REGISTRY_SERVER, err);
+  }
+  const marker = `tenantry:${registryId}`;
+  const strategies: Record<IsolationKind, IsolationStrategy> = {
+    schema: new SchemaIsolation(router, marker, REGISTRY_SERVER),
+    database: new DatabaseIsolation(router, logger, marker),
+  };
+  const internals: TenancyInternals = Object.freeze({
+    registryServer: REGISTRY_SERVER,
+    marker,
+    router,
+    registryDb: registryPool,
+    registry,
+    serverRegistry: new ServerRegistry(registryPool),
+    cache,
+    listener,
+    strategyFor: (kind: IsolationKind) => strategies[kind],
+    strategies: Object.freeze(Object.values(strategies)),
+    lifecycle: new LifecycleLock(router, REGISTRY_SERVER),
+    migrations,
+    seeds,
+    defaultIsolation: opts.defaultIsolation ?? 'schema',
+    tenantRoles,
+    prepare: opts.preparedStatements !== false,
+    logger,
+    onStep: opts.onLifecycleStep,
+    onUnitOfWork: opts.onUnitOfWork,
+  });
+  const tenancy = new Tenancy(internals, registryId, opts.registryUrl, cipher);
+  servers = tenancy.servers;
+  if (opts.reconcileOnStart !== false) {
+    const report = await tenancy.reconcile().catch((err: unknown) => {
+      logger.error({ err }, 'reconcile at start failed; call tenancy.reconcile() to retry');
+      return undefined;
+    });
+    if (report && (report.finished.length > 0 || report.cleaned.length > 0))
+      logger.warn({ finished: report.finished, cleaned: report.cleaned }, 'reconcile settled tenants left behind by stopped processes');
+  }
+  return tenancy;
+}

@@ -1,0 +1,123 @@
+/**
+ * Tenant resolution: from an id, a slug, a tenant object, a custom domain or the current
+ * context to the routable registry row. Reads go through the in-process cache, trusted only
+ * while the registry listener is connected (otherwise another process's change could be
+ * missed); a miss reads the registry. Then the status gate: only ACTIVE tenants are routable.
+ */
+import { asServerError, ErrorCodes, tenantNotFound, tenantRequired, TenantryError } from './errors.js';
+import { assertDomain, parseTenantRef } from './identifiers.js';
+import type { TenancyInternals } from './internals.js';
+import { currentContext } from './tenant-context.js';
+import type { Tenant } from './types.js';
+
+/** Resolves references to routable tenants, through the registry cache. */
+export class TenantResolver {
+  readonly #d: TenancyInternals;
+
+  constructor(d: TenancyInternals) {
+    this.#d = d;
+  }
+
+  /** Whether cached entries can be trusted: no listener, or a connected one. */
+  get #trusted(): boolean {
+    return this.#d.listener === undefined || this.#d.listener.connected;
+  }
+
+  /**
+   * Resolves an id, slug or tenant to the current, routable registry row (cached).
+   * Throws `INVALID_TENANT_ID`, `TENANT_NOT_FOUND`, `TENANT_SUSPENDED` or `TENANT_NOT_READY`.
+   */
+  async resolve(tenant: string | Tenant): Promise<Tenant> {
+    const input = typeof tenant === 'string' ? tenant : tenant?.id;
+    const ref = parseTenantRef(input);
+    const trusted = this.#trusted;
+    let found = trusted ? this.#d.cache.get(ref) : undefined;
+    if (found === undefined) {
+      const epoch = this.#d.cache.epoch;
+      try {
+        found = await this.#d.registry.find(ref, this.#d.registryDb);
+      } catch (err) {
+        throw asServerError(this.#d.registryServer, err);
+      }
+      if (found !== undefined && trusted) this.#d.cache.set(found, epoch);
+    }
+    return gate(found, String(input));
+  }
+
+  /**
+   * Resolves a custom domain (a request's host name) to its routable tenant (cached).
+   * Throws `INVALID_DOMAIN`, `TENANT_NOT_FOUND` (no tenant has that domain), or the status
+   * errors of {@link TenantResolver.resolve}.
+   */
+  async resolveDomain(hostname: string): Promise<Tenant> {
+    const host = assertDomain(hostname);
+    const trusted = this.#trusted;
+    let id = trusted ? this.#d.cache.getDomain(host) : undefined;
+    if (id === undefined) {
+      const epoch = this.#d.cache.epoch;
+      try {
+        id = (await this.#d.registry.tenantIdForDomain(host, this.#d.registryDb)) ?? null;
+      } catch (err) {
+        throw asServerError(this.#d.registryServer, err);
+      }
+      if (trusted) this.#d.cache.setDomain(host, id, epoch);
+    }
+    if (id === null) {
+      throw new TenantryError(
+        ErrorCodes.TENANT_NOT_FOUND,
+        `no tenant has the domain '${host}'; register it with tenancy.tenants.addDomain()`,
+        { context: { tenant: host } },
+      );
+    }
+    return await this.resolve(id);
+  }
+
+  /** The tenant from the cache when it is there and ACTIVE (the hot path: no promise); else undefined. */
+  cachedActive(tenant: string | Tenant): Tenant | undefined {
+    if (!this.#trusted) return undefined;
+    const input = typeof tenant === 'string' ? tenant : tenant?.id;
+    if (typeof input !== 'string') return undefined;
+    const found = this.#d.cache.get(parseTenantRef(input));
+    return found?.status === 'ACTIVE' ? found : undefined;
+  }
+
+  /** The routable tenant of `tenant`: from the cache when it is ACTIVE there, else resolved. */
+  routable(tenant: string | Tenant): Tenant | Promise<Tenant> {
+    return this.cachedActive(tenant) ?? this.resolve(tenant);
+  }
+
+  /**
+   * The tenant of the current context, re-checked (the context may be older than a
+   * suspension). Throws `TENANT_REQUIRED` outside a context.
+   */
+  fromContext(): Tenant | Promise<Tenant> {
+    const ctx = currentContext();
+    if (ctx === undefined) throw tenantRequired();
+    return this.routable(ctx.tenant.id);
+  }
+}
+
+/** Only ACTIVE tenants are routable; every other status has its own error and remedy. */
+function gate(tenant: Tenant | undefined, asked: string): Tenant {
+  if (tenant === undefined || tenant.status === 'DELETED' || tenant.status === 'DELETING') throw tenantNotFound(asked);
+  switch (tenant.status) {
+    case 'ACTIVE':
+      return tenant;
+    case 'SUSPENDED':
+      throw new TenantryError(
+        ErrorCodes.TENANT_SUSPENDED,
+        `tenant '${tenant.slug}' is SUSPENDED; resume it with tenancy.tenants.resume('${tenant.slug}')`,
+        { context: { tenant: tenant.slug } },
+      );
+    case 'FAILED':
+      throw new TenantryError(
+        ErrorCodes.TENANT_NOT_READY,
+        `tenant '${tenant.slug}' failed to provision (${tenant.errorMessage ?? 'no detail'}); delete it and create it again`,
+        { context: { tenant: tenant.slug } },
+      );
+    default:
+      throw new TenantryError(ErrorCodes.TENANT_NOT_READY, `tenant '${tenant.slug}' is ${tenant.status}; retry in a few seconds`, {
+        context: { tenant: tenant.slug, retryAfterSeconds: 5 },
+      });
+  }
+}
