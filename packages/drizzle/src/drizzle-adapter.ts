@@ -1,17 +1,15 @@
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { DrizzleConfig } from 'drizzle-orm';
+import { ErrorCodes, TenantryError, type TenantDb } from '@tenantry/core';
 import {
-  ErrorCodes,
-  TenantryError,
   currentTenancyOwner,
   ormClient,
   tenantPool,
   type AdapterCapabilities,
   type OrmPool,
   type TenancyAdapter,
-  type TenantDb,
   type UnitOfWorkProvider,
-} from '@tenantry/core';
+} from '@tenantry/core/adapter';
 
 /** A Drizzle database over Tenantry (node-postgres driver). */
 export type TenantDrizzle<TSchema extends Record<string, unknown> = Record<string, never>> = NodePgDatabase<TSchema>;

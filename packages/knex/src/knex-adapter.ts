@@ -1,7 +1,6 @@
 import knex, { type Knex } from 'knex';
+import { ErrorCodes, TenantryError, type TenantDb } from '@tenantry/core';
 import {
-  ErrorCodes,
-  TenantryError,
   currentTenancyOwner,
   ormClient,
   tenantPool,
@@ -9,9 +8,8 @@ import {
   type OrmClient,
   type OrmPool,
   type TenancyAdapter,
-  type TenantDb,
   type UnitOfWorkProvider,
-} from '@tenantry/core';
+} from '@tenantry/core/adapter';
 
 /**
  * Knex's options that {@link knexTenancy} takes: everything but what says where connections come

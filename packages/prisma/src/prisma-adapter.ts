@@ -1,14 +1,6 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import {
-  ErrorCodes,
-  TenantryError,
-  currentTenancyOwner,
-  currentTenant,
-  type AdapterCapabilities,
-  type TenancyAdapter,
-  type Tenant,
-  type TenantDb,
-} from '@tenantry/core';
+import { ErrorCodes, TenantryError, currentTenant, type Tenant, type TenantDb } from '@tenantry/core';
+import { currentTenancyOwner, type AdapterCapabilities, type TenancyAdapter } from '@tenantry/core/adapter';
 import { TenantRoute, boundUnitOfWork, routePool, type PrismaTenancyHost } from './prisma-pool.js';
 
 export type { PrismaTenancyHost } from './prisma-pool.js';

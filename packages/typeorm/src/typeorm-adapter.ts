@@ -1,7 +1,6 @@
 import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryRunner, Repository } from 'typeorm';
+import { ErrorCodes, TenantryError, type TenantDb } from '@tenantry/core';
 import {
-  ErrorCodes,
-  TenantryError,
   currentTenancyOwner,
   ormClient,
   tenantPool,
@@ -9,9 +8,8 @@ import {
   type OrmClient,
   type OrmPool,
   type TenancyAdapter,
-  type TenantDb,
   type UnitOfWorkProvider,
-} from '@tenantry/core';
+} from '@tenantry/core/adapter';
 
 /** The parts of TypeORM's PostgresDriver the adapter takes over. */
 interface PostgresDriverInternals {
