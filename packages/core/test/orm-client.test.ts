@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setupHarness } from './helpers.js';
-import { ormClient, type Tenancy, type Tenant } from '../src/index.js';
+import type { Tenancy, Tenant } from '../src/index.js';
+import { ormClient } from '../src/for-adapters.js';
 
 /**
  * The ORM-facing client turns an ORM's transaction statements into the unit of work's

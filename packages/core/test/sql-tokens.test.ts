@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sqlTokens, unqualifyPublic } from '../src/index.js';
+import { sqlTokens, unqualifyPublic } from '../src/for-adapters.js';
 
 describe('sqlTokens', () => {
   const sql = `select "public".a, 'it''s "public".b', E'\\'$1', $tag$ "public".c $tag$ -- "public".d\n/* x /* "public".e */ */ $1 from "public"."t"`;

@@ -1,17 +1,15 @@
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { DrizzleConfig } from 'drizzle-orm';
+import { ErrorCodes, TenantryError, type TenantDb } from '@tenantry/core';
 import {
-  ErrorCodes,
-  TenantryError,
-  currentTenancyOwner,
+  adapterRegistry,
   ormClient,
   tenantPool,
   type AdapterCapabilities,
   type OrmPool,
   type TenancyAdapter,
-  type TenantDb,
   type UnitOfWorkProvider,
-} from '@tenantry/core';
+} from '@tenantry/core/adapter';
 
 /** A Drizzle database over Tenantry (node-postgres driver). */
 export type TenantDrizzle<TSchema extends Record<string, unknown> = Record<string, never>> = NodePgDatabase<TSchema>;
@@ -79,10 +77,11 @@ export class DrizzleAdapter<TSchema extends Record<string, unknown> = Record<str
   }
 }
 
-const byTenancy = new WeakMap<object, DrizzleAdapter<Record<string, unknown>>>();
-/** How many adapters were made, and the last one: without a tenant context, the only one is used. */
-let made = 0;
-let last: WeakRef<DrizzleAdapter<Record<string, unknown>>> | undefined;
+const adapters = adapterRegistry<DrizzleAdapter<Record<string, unknown>>>({
+  orm: 'Drizzle',
+  setup: 'drizzleTenancy(tenancy, { schema })',
+  instead: 'adapter.db',
+});
 
 /**
  * Sets Drizzle up on a tenancy, once at start. Tables are declared with `pgTable()` (no
@@ -105,9 +104,7 @@ export function drizzleTenancy<TSchema extends Record<string, unknown> = Record<
     );
   }
   const adapter = new DrizzleAdapter<TSchema>(tenantPool(tenancy), Object.freeze({ ...config }));
-  byTenancy.set(tenancy, adapter as unknown as DrizzleAdapter<Record<string, unknown>>);
-  made++;
-  last = new WeakRef(adapter as unknown as DrizzleAdapter<Record<string, unknown>>);
+  adapters.register(tenancy, adapter as unknown as DrizzleAdapter<Record<string, unknown>>);
   return adapter;
 }
 
@@ -120,13 +117,5 @@ export function drizzleTenancy<TSchema extends Record<string, unknown> = Record<
  * await tenancy.run('acme', () => tenantDb<typeof schema>().select().from(posts));
  */
 export function tenantDb<TSchema extends Record<string, unknown> = Record<string, never>>(): TenantDrizzle<TSchema> {
-  const owner = currentTenancyOwner();
-  const found = (owner === undefined ? undefined : byTenancy.get(owner)) ?? (made === 1 ? last?.deref() : undefined);
-  if (found !== undefined) return found.db as unknown as TenantDrizzle<TSchema>;
-  if (made === 0)
-    throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'no Drizzle adapter: call drizzleTenancy(tenancy, { schema }) at start');
-  throw new TenantryError(
-    ErrorCodes.INVALID_ARGUMENT,
-    'several tenancies have Drizzle adapters and none is in the current context: use adapter.db',
-  );
+  return adapters.forContext().db as unknown as TenantDrizzle<TSchema>;
 }

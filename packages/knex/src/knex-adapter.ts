@@ -1,17 +1,15 @@
 import knex, { type Knex } from 'knex';
+import { ErrorCodes, TenantryError, type TenantDb } from '@tenantry/core';
 import {
-  ErrorCodes,
-  TenantryError,
-  currentTenancyOwner,
+  adapterRegistry,
   ormClient,
   tenantPool,
   type AdapterCapabilities,
   type OrmClient,
   type OrmPool,
   type TenancyAdapter,
-  type TenantDb,
   type UnitOfWorkProvider,
-} from '@tenantry/core';
+} from '@tenantry/core/adapter';
 
 /**
  * Knex's options that {@link knexTenancy} takes: everything but what says where connections come
@@ -160,10 +158,7 @@ export class KnexAdapter implements TenancyAdapter<Knex> {
   }
 }
 
-const byTenancy = new WeakMap<object, KnexAdapter>();
-/** How many adapters were made, and the last one: without a tenant context, the only one is used. */
-let made = 0;
-let last: WeakRef<KnexAdapter> | undefined;
+const adapters = adapterRegistry<KnexAdapter>({ orm: 'Knex', setup: 'knexTenancy(tenancy)', instead: 'adapter.knex' });
 
 /**
  * Sets Knex up on a tenancy, once at start. Table names are written without a schema (no
@@ -180,9 +175,7 @@ let last: WeakRef<KnexAdapter> | undefined;
 export function knexTenancy(tenancy: UnitOfWorkProvider, options: KnexTenancyOptions = {}): KnexAdapter {
   checkOptions(options);
   const adapter = new KnexAdapter(tenantPool(tenancy), Object.freeze({ ...options }));
-  byTenancy.set(tenancy, adapter);
-  made++;
-  last = new WeakRef(adapter);
+  adapters.register(tenancy, adapter);
   return adapter;
 }
 
@@ -199,9 +192,5 @@ export function knexTenancy(tenancy: UnitOfWorkProvider, options: KnexTenancyOpt
  * });
  */
 export function tenantKnex(): Knex {
-  const owner = currentTenancyOwner();
-  const found = (owner === undefined ? undefined : byTenancy.get(owner)) ?? (made === 1 ? last?.deref() : undefined);
-  if (found !== undefined) return found.knex;
-  if (made === 0) throw invalid('no Knex adapter: call knexTenancy(tenancy) at start');
-  throw invalid('several tenancies have Knex adapters and none is in the current context: use adapter.knex');
+  return adapters.forContext().knex;
 }

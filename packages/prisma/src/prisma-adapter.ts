@@ -1,14 +1,6 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import {
-  ErrorCodes,
-  TenantryError,
-  currentTenancyOwner,
-  currentTenant,
-  type AdapterCapabilities,
-  type TenancyAdapter,
-  type Tenant,
-  type TenantDb,
-} from '@tenantry/core';
+import { ErrorCodes, TenantryError, currentTenant, type Tenant, type TenantDb } from '@tenantry/core';
+import { adapterRegistry, type AdapterCapabilities, type TenancyAdapter } from '@tenantry/core/adapter';
 import { TenantRoute, boundUnitOfWork, routePool, type PrismaTenancyHost } from './prisma-pool.js';
 
 export type { PrismaTenancyHost } from './prisma-pool.js';
@@ -266,10 +258,11 @@ function bindResult(result: unknown, db: TenantDb): unknown {
   return bindTo(result, db);
 }
 
-const byTenancy = new WeakMap<object, PrismaAdapter<PrismaClientLike>>();
-/** How many adapters were made, and the last one: without a tenant context, the only one is used. */
-let made = 0;
-let last: WeakRef<PrismaAdapter<PrismaClientLike>> | undefined;
+const adapters = adapterRegistry<PrismaAdapter<PrismaClientLike>>({
+  orm: 'Prisma',
+  setup: 'prismaTenancy(tenancy, { createClient })',
+  instead: 'adapter.client',
+});
 
 /**
  * Sets Prisma up on a tenancy, once at start. Tenant tables are declared in `schema.prisma`
@@ -292,9 +285,7 @@ export function prismaTenancy<C extends PrismaClientLike>(tenancy: PrismaTenancy
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw invalid(`${key} must be a positive integer`);
   }
   const adapter = new PrismaAdapter<C>(tenancy, Object.freeze({ ...options }));
-  byTenancy.set(tenancy, adapter as unknown as PrismaAdapter<PrismaClientLike>);
-  made++;
-  last = new WeakRef(adapter as unknown as PrismaAdapter<PrismaClientLike>);
+  adapters.register(tenancy, adapter as unknown as PrismaAdapter<PrismaClientLike>);
   return adapter;
 }
 
@@ -309,14 +300,5 @@ export function prismaTenancy<C extends PrismaClientLike>(tenancy: PrismaTenancy
 export function tenantPrisma<C extends PrismaClientLike = PrismaClientLike>(): C {
   const tenant = currentTenant();
   if (tenant === undefined) throw tenantRequired();
-  const owner = currentTenancyOwner();
-  const adapter = (owner === undefined ? undefined : byTenancy.get(owner)) ?? (made === 1 ? last?.deref() : undefined);
-  if (adapter === undefined) {
-    throw invalid(
-      made === 0
-        ? 'no Prisma adapter: call prismaTenancy(tenancy, { createClient }) at start'
-        : 'several tenancies have Prisma adapters and none is the one of the current context: use adapter.client',
-    );
-  }
-  return adapter.clientFor(tenant) as C;
+  return adapters.forContext().clientFor(tenant) as C;
 }

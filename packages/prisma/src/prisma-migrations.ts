@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ErrorCodes, TenantryError, checksum, unqualifyPublic, type Migration, type MigrationSource } from '@tenantry/core';
+import { ErrorCodes, TenantryError, checksum, type Migration, type MigrationSource } from '@tenantry/core';
+import { unqualifyPublic } from '@tenantry/core/adapter';
 
 export { unqualifyPublic };
 

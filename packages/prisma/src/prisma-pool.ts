@@ -1,15 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import type pg from 'pg';
-import {
-  checkOutClient,
-  currentUnitOfWork,
-  ormClient,
-  type OrmClient,
-  type QueryConfig as CoreQueryConfig,
-  type Tenant,
-  type TenantDb,
-} from '@tenantry/core';
+import type { QueryConfig as CoreQueryConfig, Tenant, TenantDb } from '@tenantry/core';
+import { checkOutClient, currentUnitOfWork, ormClient, type OrmClient } from '@tenantry/core/adapter';
 
 /** What the adapter needs of a `Tenancy`: units of work for a given tenant, and tenant lookups. */
 export interface PrismaTenancyHost {

@@ -1,4 +1,5 @@
-import { migrationList, ormClient, tenantPool, TenantDb, type OrmClient, type OrmPool, type TenancyAdapter } from '@tenantry/core';
+import { migrationList, TenantDb } from '@tenantry/core';
+import { ormClient, tenantPool, type OrmClient, type OrmPool, type TenancyAdapter } from '@tenantry/core/adapter';
 import { runAdapterConformance } from '../dist/conformance/index.js';
 
 /** Plain pg: the unit of work itself (`db`), or the pg-shaped pool over the context's tenant. */

@@ -1,17 +1,15 @@
 import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryRunner, Repository } from 'typeorm';
+import { ErrorCodes, TenantryError, type TenantDb } from '@tenantry/core';
 import {
-  ErrorCodes,
-  TenantryError,
-  currentTenancyOwner,
+  adapterRegistry,
   ormClient,
   tenantPool,
   type AdapterCapabilities,
   type OrmClient,
   type OrmPool,
   type TenancyAdapter,
-  type TenantDb,
   type UnitOfWorkProvider,
-} from '@tenantry/core';
+} from '@tenantry/core/adapter';
 
 /** The parts of TypeORM's PostgresDriver the adapter takes over. */
 interface PostgresDriverInternals {
@@ -101,10 +99,11 @@ export class TypeormAdapter implements TenancyAdapter<EntityManager> {
   }
 }
 
-const byTenancy = new WeakMap<object, TypeormAdapter>();
-/** How many adapters were made, and the last one: without a tenant context, the only one is used. */
-let made = 0;
-let last: WeakRef<TypeormAdapter> | undefined;
+const adapters = adapterRegistry<TypeormAdapter>({
+  orm: 'TypeORM',
+  setup: 'typeormTenancy(tenancy, dataSource)',
+  instead: 'adapter.current() or adapter.repository()',
+});
 
 function invalid(message: string): TenantryError {
   return new TenantryError(ErrorCodes.INVALID_ARGUMENT, message);
@@ -164,22 +163,8 @@ export async function typeormTenancy(
   await (dataSource as unknown as { buildMetadatas(): Promise<void> }).buildMetadatas();
   Object.assign(dataSource, { isInitialized: true });
   const adapter = new TypeormAdapter(dataSource, pool);
-  byTenancy.set(tenancy, adapter);
-  made++;
-  last = new WeakRef(adapter);
+  adapters.register(tenancy, adapter);
   return adapter;
-}
-
-function adapterForContext(): TypeormAdapter {
-  const owner = currentTenancyOwner();
-  const found = owner === undefined ? undefined : byTenancy.get(owner);
-  if (found !== undefined) return found;
-  const only = made === 1 ? last?.deref() : undefined;
-  if (only !== undefined) return only;
-  if (made === 0) throw invalid('no TypeORM adapter: call typeormTenancy(tenancy, dataSource) at start');
-  throw invalid(
-    'several tenancies have TypeORM adapters and none is in the current context: use adapter.current() or adapter.repository()',
-  );
 }
 
 /**
@@ -194,7 +179,7 @@ function adapterForContext(): TypeormAdapter {
  * });
  */
 export function tenantManager(): EntityManager {
-  return adapterForContext().current();
+  return adapters.forContext().current();
 }
 
 /**
@@ -206,5 +191,5 @@ export function tenantManager(): EntityManager {
  * const posts = await tenantRepository(Post).findBy({ published: true });
  */
 export function tenantRepository<E extends ObjectLiteral>(target: EntityTarget<E>): Repository<E> {
-  return adapterForContext().repository(target);
+  return adapters.forContext().repository(target);
 }

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { DataSource, QueryResult, type DataSourceOptions, type MigrationInterface, type QueryRunner } from 'typeorm';
-import { ErrorCodes, TenantryError, checksum, sqlTokens, type Migration, type MigrationSource } from '@tenantry/core';
+import { ErrorCodes, TenantryError, checksum, type Migration, type MigrationSource } from '@tenantry/core';
+import { sqlTokens } from '@tenantry/core/adapter';
 
 const require = createRequire(import.meta.url);
 /** pg's conversion of a parameter to its text form (Date, Buffer, arrays, objects, toPostgres). */

@@ -1,14 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
-import {
-  createTenancy,
-  currentUnitOfWork,
-  type MigrationSource,
-  type TenancyAdapter,
-  type Tenancy,
-  type TenancyOptions,
-  type Tenant,
-} from '@tenantry/core';
+import { createTenancy, type MigrationSource, type Tenancy, type TenancyOptions, type Tenant } from '@tenantry/core';
+import { currentUnitOfWork, type TenancyAdapter } from '@tenantry/core/adapter';
 import { createTestDatabase, type TestDatabase } from '../test-database.js';
 
 /**
