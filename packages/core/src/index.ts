@@ -40,3 +40,9 @@ export { silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { TenantStatuses } from './types.js';
 export type { Tenant, TenantStatus, IsolationKind, ActivityEntry, ActorOptions } from './types.js';
+// Plain `pg` code (a pg.Pool / pg.Client user) can run on a tenant with these; ORM adapter
+// authors find them, with the rest of what they need, in `@tenantry/core/adapter`.
+export { tenantPool } from './tenant-pool.js';
+export type { TenantPoolOptions } from './tenant-pool.js';
+export { ormClient } from './orm-client.js';
+export type { OrmClient, OrmPool } from './adapter.js';
