@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ErrorCodes, TenantryError, checksum, type Migration, type MigrationSource } from '@tenantry/core';
+import { checksum, migrationInvalid, type Migration, type MigrationSource } from '@tenantry/core';
 import { unqualifyPublic } from '@tenantry/core/adapter';
 
 export { unqualifyPublic };
@@ -23,10 +23,6 @@ interface Journal {
 
 const BREAKPOINT = '--> statement-breakpoint';
 
-function invalid(message: string, migration?: string, cause?: unknown): TenantryError {
-  return new TenantryError(ErrorCodes.MIGRATION_INVALID, message, { cause, context: migration === undefined ? {} : { migration } });
-}
-
 /**
  * A drizzle-kit output folder as Tenantry's migration source: the migrations of
  * `meta/_journal.json`, in its order, each named by its tag (`0000_init`), its statements
@@ -43,7 +39,7 @@ function invalid(message: string, migration?: string, cause?: unknown): Tenantry
 export function drizzleMigrations(options: string | DrizzleMigrationsOptions): MigrationSource {
   const opts: DrizzleMigrationsOptions = typeof options === 'string' ? { folder: options } : options;
   if (opts === null || typeof opts !== 'object' || typeof opts.folder !== 'string' || opts.folder === '') {
-    throw invalid("drizzleMigrations() takes drizzle-kit's output folder, e.g. drizzleMigrations('./drizzle')");
+    throw migrationInvalid("drizzleMigrations() takes drizzle-kit's output folder, e.g. drizzleMigrations('./drizzle')");
   }
   const folder = resolve(opts.folder);
   const unqualify = opts.unqualifyPublic !== false;
@@ -55,35 +51,39 @@ export function drizzleMigrations(options: string | DrizzleMigrationsOptions): M
       try {
         journal = JSON.parse(await readFile(journalPath, 'utf8')) as Journal;
       } catch (err) {
-        throw invalid(
+        throw migrationInvalid(
           `cannot read drizzle-kit's journal ${journalPath}: ${(err as Error).message}; generate migrations with \`drizzle-kit generate\``,
           undefined,
           err,
         );
       }
-      if (!Array.isArray(journal?.entries)) throw invalid(`${journalPath} has no entries`);
+      if (!Array.isArray(journal?.entries)) throw migrationInvalid(`${journalPath} has no entries`);
       if (journal.dialect !== undefined && journal.dialect !== 'postgresql')
-        throw invalid(`${journalPath} is for ${journal.dialect}, not postgresql`);
+        throw migrationInvalid(`${journalPath} is for ${journal.dialect}, not postgresql`);
       const entries = [...journal.entries].sort((a, b) => a.idx - b.idx);
       const list: Migration[] = [];
       const seen = new Set<string>();
       for (const entry of entries) {
         const name = entry.tag;
         if (typeof name !== 'string' || !/^[A-Za-z0-9_-]+$/.test(name))
-          throw invalid(`${journalPath} has an entry with a malformed tag '${String(name)}'`);
-        if (seen.has(name)) throw invalid(`duplicate migration '${name}' in ${journalPath}`, name);
+          throw migrationInvalid(`${journalPath} has an entry with a malformed tag '${String(name)}'`);
+        if (seen.has(name)) throw migrationInvalid(`duplicate migration '${name}' in ${journalPath}`, name);
         seen.add(name);
         let text: string;
         try {
           text = await readFile(join(folder, `${name}.sql`), 'utf8');
         } catch (err) {
-          throw invalid(`migration '${name}' is in ${journalPath} but ${name}.sql cannot be read: ${(err as Error).message}`, name, err);
+          throw migrationInvalid(
+            `migration '${name}' is in ${journalPath} but ${name}.sql cannot be read: ${(err as Error).message}`,
+            name,
+            err,
+          );
         }
         const statements = text
           .split(BREAKPOINT)
           .map((s) => (unqualify ? unqualifyPublic(s) : s).trim().replace(/;+\s*$/, ''))
           .filter((s) => s.length > 0);
-        if (statements.length === 0) throw invalid(`migration '${name}' (${name}.sql) is empty`, name);
+        if (statements.length === 0) throw migrationInvalid(`migration '${name}' (${name}.sql) is empty`, name);
         const up = statements.join('\n;\n') + '\n;';
         list.push(Object.freeze({ name, up, checksum: checksum(up) }));
       }

@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import knex, { type Knex } from 'knex';
-import { ErrorCodes, TenantryError, checksum, type Migration, type MigrationSource } from '@tenantry/core';
+import { checksum, migrationInvalid, type Migration, type MigrationSource } from '@tenantry/core';
 import { CONNECTIONS, knexPgClient, type KnexTenancyOptions } from './knex-adapter.js';
 
 /** A Knex migration module: `exports.up = (knex) => …`, `exports.down`, `exports.config`. */
@@ -34,10 +34,6 @@ const READ = /^(?:\s|--[^\n]*\n|\/\*[\s\S]*?\*\/|\()*(select|with|show|table|val
 /** Transaction control: Tenantry runs each tenant's migrations in its own transaction. */
 const CONTROL = /^\s*(begin|start\s+transaction|commit|end|rollback|abort|savepoint|release)\b/i;
 const READ_METHODS = new Set(['select', 'first', 'pluck', 'columnInfo']);
-
-function invalid(message: string, migration?: string, cause?: unknown): TenantryError {
-  return new TenantryError(ErrorCodes.MIGRATION_INVALID, message, { cause, context: migration === undefined ? {} : { migration } });
-}
 
 /** Knex's query object, as a client's `query()` receives it. */
 interface QueryObject {
@@ -137,7 +133,7 @@ function folderSource(directories: readonly string[]): Knex.MigrationSource<{ fi
         try {
           files = await readdir(path);
         } catch (err) {
-          throw invalid(`cannot read the Knex migrations folder ${path}: ${(err as Error).message}`, undefined, err);
+          throw migrationInvalid(`cannot read the Knex migrations folder ${path}: ${(err as Error).message}`, undefined, err);
         }
         for (const file of files) if (extensions.includes(extname(file))) found.push({ file, path: join(path, file) });
       }
@@ -180,7 +176,9 @@ export function knexMigrations(options: string | readonly string[] | KnexMigrati
       ? { directory: options as string | readonly string[] }
       : (options as KnexMigrationsOptions);
   if (opts === null || typeof opts !== 'object' || (opts.directory === undefined) === (opts.migrationSource === undefined)) {
-    throw invalid("knexMigrations() takes a folder of Knex migrations, e.g. knexMigrations('./migrations'), or { migrationSource }");
+    throw migrationInvalid(
+      "knexMigrations() takes a folder of Knex migrations, e.g. knexMigrations('./migrations'), or { migrationSource }",
+    );
   }
   const directories = opts.directory === undefined ? [] : typeof opts.directory === 'string' ? [opts.directory] : [...opts.directory];
   const source = opts.migrationSource ?? folderSource(directories);
@@ -212,13 +210,13 @@ async function build(
     const file = source.getMigrationName(spec);
     const ext = extname(file);
     const name = extensions.includes(ext) ? file.slice(0, -ext.length) : file;
-    if (seen.has(name)) throw invalid(`duplicate Knex migration '${name}'`, name);
+    if (seen.has(name)) throw migrationInvalid(`duplicate Knex migration '${name}'`, name);
     seen.add(name);
     let migration: KnexMigration;
     try {
       migration = (await source.getMigration(spec)) as KnexMigration;
     } catch (err) {
-      throw invalid(
+      throw migrationInvalid(
         `cannot load Knex migration '${file}': ${(err as Error).message}${/exports is not defined/.test(String(err)) ? ' (a CommonJS migration in an ES module package: name it .cjs)' : ''}`,
         name,
         err,
@@ -228,10 +226,10 @@ async function build(
       const hint = file.endsWith('.js')
         ? ' (CommonJS `exports.up = …` in a package with "type": "module" is loaded as an ES module: name the file .cjs)'
         : '';
-      throw invalid(`Knex migration '${file}' exports no up(knex) function${hint}`, name);
+      throw migrationInvalid(`Knex migration '${file}' exports no up(knex) function${hint}`, name);
     }
     if (migration.config?.transaction === false) {
-      throw invalid(
+      throw migrationInvalid(
         `Knex migration '${file}' sets config.transaction = false; Tenantry applies each tenant's migrations in one transaction (statements such as CREATE INDEX CONCURRENTLY cannot run there)`,
         name,
       );
@@ -240,7 +238,7 @@ async function build(
     try {
       up = await record(options, (k) => migration.up(k));
     } catch (err) {
-      throw invalid(`cannot record Knex migration '${file}': ${(err as Error).message}`, name, err);
+      throw migrationInvalid(`cannot record Knex migration '${file}': ${(err as Error).message}`, name, err);
     }
     if (up.length === 0) up = `-- ${name}: no statement`;
     let down: string | undefined;

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ErrorCodes, TenantryError, checksum, type Migration, type MigrationSource } from '@tenantry/core';
+import { checksum, migrationInvalid, type Migration, type MigrationSource } from '@tenantry/core';
 import { unqualifyPublic } from '@tenantry/core/adapter';
 
 export { unqualifyPublic };
@@ -17,10 +17,6 @@ export interface PrismaMigrationsOptions {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
-
-function invalid(message: string, migration?: string, cause?: unknown): TenantryError {
-  return new TenantryError(ErrorCodes.MIGRATION_INVALID, message, { cause, context: migration === undefined ? {} : { migration } });
-}
 
 async function readOptional(path: string): Promise<string | undefined> {
   try {
@@ -53,7 +49,7 @@ async function readOptional(path: string): Promise<string | undefined> {
 export function prismaMigrations(options: string | PrismaMigrationsOptions): MigrationSource {
   const opts: PrismaMigrationsOptions = typeof options === 'string' ? { folder: options } : options;
   if (opts === null || typeof opts !== 'object' || typeof opts.folder !== 'string' || opts.folder === '') {
-    throw invalid("prismaMigrations() takes Prisma's migrations folder, e.g. prismaMigrations('./prisma/migrations')");
+    throw migrationInvalid("prismaMigrations() takes Prisma's migrations folder, e.g. prismaMigrations('./prisma/migrations')");
   }
   const folder = resolve(opts.folder);
   const unqualify = opts.unqualifyPublic === false ? (s: string) => s : unqualifyPublic;
@@ -64,7 +60,7 @@ export function prismaMigrations(options: string | PrismaMigrationsOptions): Mig
       try {
         entries = await readdir(folder, { withFileTypes: true });
       } catch (err) {
-        throw invalid(`cannot read Prisma's migrations folder ${folder}: ${(err as Error).message}`, undefined, err);
+        throw migrationInvalid(`cannot read Prisma's migrations folder ${folder}: ${(err as Error).message}`, undefined, err);
       }
       const names = entries
         .filter((e) => e.isDirectory())
@@ -72,10 +68,10 @@ export function prismaMigrations(options: string | PrismaMigrationsOptions): Mig
         .sort();
       const list: Migration[] = [];
       for (const name of names) {
-        if (!NAME.test(name)) throw invalid(`migration folder '${name}' in ${folder} has a malformed name`, name);
+        if (!NAME.test(name)) throw migrationInvalid(`migration folder '${name}' in ${folder} has a malformed name`, name);
         const up = (await readOptional(join(folder, name, 'migration.sql')))?.trim();
-        if (up === undefined) throw invalid(`migration folder '${name}' in ${folder} has no migration.sql`, name);
-        if (up.length === 0) throw invalid(`migration '${name}' (migration.sql) is empty`, name);
+        if (up === undefined) throw migrationInvalid(`migration folder '${name}' in ${folder} has no migration.sql`, name);
+        if (up.length === 0) throw migrationInvalid(`migration '${name}' (migration.sql) is empty`, name);
         const sql = unqualify(up);
         const downText = (await readOptional(join(folder, name, 'down.sql')))?.trim();
         const down = downText === undefined || downText.length === 0 ? undefined : unqualify(downText);

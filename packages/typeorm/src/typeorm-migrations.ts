@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { DataSource, QueryResult, type DataSourceOptions, type MigrationInterface, type QueryRunner } from 'typeorm';
-import { ErrorCodes, TenantryError, checksum, type Migration, type MigrationSource } from '@tenantry/core';
+import { checksum, migrationInvalid, type Migration, type MigrationSource } from '@tenantry/core';
 import { sqlTokens } from '@tenantry/core/adapter';
 
 const require = createRequire(import.meta.url);
@@ -24,10 +24,6 @@ export interface TypeormMigrationsOptions {
 }
 
 const READ = /^(?:\s|--[^\n]*\n|\/\*[\s\S]*?\*\/|\()*(select|with|show|table|values|explain|fetch)\b/i;
-
-function invalid(message: string, migration?: string, cause?: unknown): TenantryError {
-  return new TenantryError(ErrorCodes.MIGRATION_INVALID, message, { cause, context: migration === undefined ? {} : { migration } });
-}
 
 /** An SQL literal of a parameter's text form, as pg would send it (an untyped value). */
 function literal(value: unknown): string {
@@ -119,7 +115,7 @@ function nameOf(migration: MigrationInterface): string {
  */
 export function typeormMigrations(options: TypeormMigrationsOptions): MigrationSource {
   if (options === null || typeof options !== 'object' || !Array.isArray(options.migrations)) {
-    throw invalid('typeormMigrations() takes { migrations: [MigrationClass, …] }');
+    throw migrationInvalid('typeormMigrations() takes { migrations: [MigrationClass, …] }');
   }
   const description = `TypeORM migrations (${options.migrations.map((m) => (typeof m === 'string' ? m : typeof m === 'function' ? m.name : nameOf(m))).join(', ')})`;
   let loaded: Promise<readonly Migration[]> | undefined;
@@ -137,7 +133,7 @@ export function typeormMigrations(options: TypeormMigrationsOptions): MigrationS
 
 async function build(options: TypeormMigrationsOptions): Promise<readonly Migration[]> {
   const base = (options.dataSource?.options ?? { type: 'postgres' }) as DataSourceOptions;
-  if (base.type !== 'postgres') throw invalid(`typeormMigrations() needs a DataSource of type 'postgres', not '${base.type}'`);
+  if (base.type !== 'postgres') throw migrationInvalid(`typeormMigrations() needs a DataSource of type 'postgres', not '${base.type}'`);
   const { schema: _schema, ...rest } = base;
   const dataSource = new DataSource({
     ...rest,
@@ -151,13 +147,13 @@ async function build(options: TypeormMigrationsOptions): Promise<readonly Migrat
   try {
     await (dataSource as unknown as { buildMetadatas(): Promise<void> }).buildMetadatas();
   } catch (err) {
-    throw invalid(`cannot load the TypeORM migrations: ${(err as Error).message}`, undefined, err);
+    throw migrationInvalid(`cannot load the TypeORM migrations: ${(err as Error).message}`, undefined, err);
   }
   const list = dataSource.migrations.map((migration) => {
     const name = nameOf(migration);
     const timestamp = Number.parseInt(name.slice(-13), 10);
     if (!/\d{13}$/.test(name) || !Number.isFinite(timestamp)) {
-      throw invalid(
+      throw migrationInvalid(
         `TypeORM migration '${name}' has no timestamp at the end of its name (e.g. CreatePosts1700000000000), which orders migrations`,
         name,
       );
@@ -168,10 +164,10 @@ async function build(options: TypeormMigrationsOptions): Promise<readonly Migrat
   const result: Migration[] = [];
   const seen = new Set<string>();
   for (const { migration, name } of list) {
-    if (seen.has(name)) throw invalid(`duplicate TypeORM migration '${name}'`, name);
+    if (seen.has(name)) throw migrationInvalid(`duplicate TypeORM migration '${name}'`, name);
     seen.add(name);
     if (migration.transaction === false) {
-      throw invalid(
+      throw migrationInvalid(
         `TypeORM migration '${name}' sets transaction = false; Tenantry applies each tenant's migrations in one transaction (statements such as CREATE INDEX CONCURRENTLY cannot run there)`,
         name,
       );
@@ -180,7 +176,7 @@ async function build(options: TypeormMigrationsOptions): Promise<readonly Migrat
     try {
       up = script(await record(dataSource, (runner) => migration.up(runner)));
     } catch (err) {
-      throw invalid(`cannot record TypeORM migration '${name}': ${(err as Error).message}`, name, err);
+      throw migrationInvalid(`cannot record TypeORM migration '${name}': ${(err as Error).message}`, name, err);
     }
     if (up.length === 0) up = `-- ${name}: no statement`;
     let down: string | undefined;
