@@ -1,5 +1,5 @@
 import { currentTenancyOwner } from './adapter.js';
-import { ErrorCodes, TenantryError } from './errors.js';
+import { invalidArgument } from './errors.js';
 
 /**
  * Which adapter belongs to the current tenancy: what lets an adapter package offer a
@@ -64,8 +64,7 @@ class WeakAdapterRegistry<A extends object> implements AdapterRegistry<A> {
     const found = (owner === undefined ? undefined : this.#byTenancy.get(owner)) ?? (this.#made === 1 ? this.#last?.deref() : undefined);
     if (found !== undefined) return found;
     const { orm, setup, instead } = this.#options;
-    throw new TenantryError(
-      ErrorCodes.INVALID_ARGUMENT,
+    throw invalidArgument(
       this.#made === 0
         ? `no ${orm} adapter: call ${setup} at start`
         : `several tenancies have ${orm} adapters and none of them is the tenancy of the current context: use ${instead}`,
