@@ -59,10 +59,12 @@ export class DrizzleAdapter<TSchema extends Record<string, unknown> = Record<str
    * `transaction()` a transaction (or savepoint) of the unit of work.
    *
    * @example
+   * ```ts
    * await tenancy.withTenant('acme', async (uow) => {
    *   const db = adapter.bind(uow);
    *   await db.transaction(async (tx) => { await tx.insert(posts).values({ title: 'Hi' }); });
    * });
+   * ```
    */
   bind(uow: TenantDb): TenantDrizzle<TSchema> {
     let db = this.#bound.get(uow);
@@ -89,8 +91,10 @@ let last: WeakRef<DrizzleAdapter<Record<string, unknown>>> | undefined;
  * `pgSchema()`): Tenantry puts each statement in its tenant.
  *
  * @example
+ * ```ts
  * const { db } = drizzleTenancy(tenancy, { schema });
  * await tenancy.run('acme', () => db.select().from(posts));
+ * ```
  */
 export function drizzleTenancy<TSchema extends Record<string, unknown> = Record<string, never>>(
   tenancy: UnitOfWorkProvider,
@@ -117,7 +121,9 @@ export function drizzleTenancy<TSchema extends Record<string, unknown> = Record<
  * It resolves the tenant at each statement, so it may be kept and used in any request.
  *
  * @example
+ * ```ts
  * await tenancy.run('acme', () => tenantDb<typeof schema>().select().from(posts));
+ * ```
  */
 export function tenantDb<TSchema extends Record<string, unknown> = Record<string, never>>(): TenantDrizzle<TSchema> {
   const owner = currentTenancyOwner();

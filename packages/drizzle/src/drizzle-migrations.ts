@@ -37,7 +37,9 @@ function invalid(message: string, migration?: string, cause?: unknown): Tenantry
  * one schema shared by every tenant of a server.
  *
  * @example
+ * ```ts
  * createTenancy({ registryUrl, migrations: drizzleMigrations('./drizzle') });
+ * ```
  */
 export function drizzleMigrations(options: string | DrizzleMigrationsOptions): MigrationSource {
   const opts: DrizzleMigrationsOptions = typeof options === 'string' ? { folder: options } : options;

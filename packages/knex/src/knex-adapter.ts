@@ -139,10 +139,12 @@ export class KnexAdapter implements TenancyAdapter<Knex> {
    * its tenant, `transaction()` a transaction — or a savepoint — of the unit of work.
    *
    * @example
+   * ```ts
    * await tenancy.withTenant('acme', async (db) => {
    *   const k = adapter.bind(db);
    *   await k.transaction(async (trx) => { await trx('users').insert({ name: 'Ada' }); });
    * });
+   * ```
    */
   bind(db: TenantDb): Knex {
     let bound = this.#bound.get(db);
@@ -174,8 +176,10 @@ let last: WeakRef<KnexAdapter> | undefined;
  * close the tenancy).
  *
  * @example
+ * ```ts
  * const { knex } = knexTenancy(tenancy);
  * await tenancy.run('acme', () => knex('users').where({ active: true }));
+ * ```
  */
 export function knexTenancy(tenancy: UnitOfWorkProvider, options: KnexTenancyOptions = {}): KnexAdapter {
   checkOptions(options);
@@ -193,10 +197,12 @@ export function knexTenancy(tenancy: UnitOfWorkProvider, options: KnexTenancyOpt
  * (`{ provide: KNEX, useFactory: () => tenantKnex() }`) needs no request scope.
  *
  * @example
+ * ```ts
  * await tenancy.run('acme', async () => {
  *   await tenantKnex()('users').insert({ name: 'Ada' });
  *   await tenantKnex().transaction(async (trx) => { … });
  * });
+ * ```
  */
 export function tenantKnex(): Knex {
   const owner = currentTenancyOwner();

@@ -154,8 +154,10 @@ export class PrismaAdapter<C extends PrismaClientLike> implements TenancyAdapter
    * `TENANT_SUSPENDED`…). Its statements run in that tenant in any context.
    *
    * @example
+   * ```ts
    * const prisma = await adapter.forTenant('acme');
    * await prisma.journal.count();
+   * ```
    */
   async forTenant(tenant: string | Tenant): Promise<C> {
     return this.clientFor(await this.#host.resolve(tenant));
@@ -171,10 +173,12 @@ export class PrismaAdapter<C extends PrismaClientLike> implements TenancyAdapter
    * units of work for that read.
    *
    * @example
+   * ```ts
    * await tenancy.withTenant('acme', (db) => db.transaction(async (tx) => {
    *   await tx.query('update counters set n = n + 1');
    *   await prisma.bind(tx).post.create({ data: { title: 'Hi' } }); // same transaction
    * }));
+   * ```
    */
   bind(db: TenantDb): C {
     let bound = this.#bound.get(db);
@@ -277,9 +281,11 @@ let last: WeakRef<PrismaAdapter<PrismaClientLike>> | undefined;
  * (or, for a database tenant, its database's `public`).
  *
  * @example
+ * ```ts
  * import { PrismaClient } from './generated/prisma/client.js';
  * const prisma = prismaTenancy(tenancy, { createClient: (adapter) => new PrismaClient({ adapter }) });
  * await tenancy.run('acme', () => tenantPrisma<PrismaClient>().post.findMany());
+ * ```
  */
 export function prismaTenancy<C extends PrismaClientLike>(tenancy: PrismaTenancyHost, options: PrismaTenancyOptions<C>): PrismaAdapter<C> {
   if (options === null || typeof options !== 'object' || typeof options.createClient !== 'function') {
@@ -304,7 +310,9 @@ export function prismaTenancy<C extends PrismaClientLike>(tenancy: PrismaTenancy
  * singleton, use the adapter's {@link PrismaAdapter.client}, which resolves the tenant at each use.
  *
  * @example
+ * ```ts
  * await tenancy.run('acme', () => tenantPrisma<PrismaClient>().journal.findMany());
+ * ```
  */
 export function tenantPrisma<C extends PrismaClientLike = PrismaClientLike>(): C {
   const tenant = currentTenant();

@@ -158,10 +158,12 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number,
  * `pgbouncer` is not installed.
  *
  * @example
+ * ```ts
  * const bouncer = await startPgBouncer({ serverUrl: server.url });
  * const tenancy = await createTenancy({ registryUrl: bouncer.url, preparedStatements: false, listen: false });
  * // …
  * await bouncer.stop();
+ * ```
  */
 export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBouncer> {
   const binary = findPgBouncer(options.binary);
