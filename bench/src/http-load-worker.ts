@@ -40,7 +40,7 @@ async function run(req: Extract<LoadRequest, { type: 'run' }>): Promise<RoundRes
         onResponse: (status, body) => {
           if (status !== 200) return;
           checked++;
-          let ok = false;
+          let ok: boolean;
           try {
             const post = JSON.parse(body) as { id?: unknown; title?: unknown };
             ok = typeof post.id === 'string' && titles.get(post.id) === post.title;

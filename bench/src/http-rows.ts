@@ -63,7 +63,7 @@ function sleep(ms: number): Promise<void> {
 function serverError(server: RunningServer): string | undefined {
   const lines = server
     .tail()
-    // eslint-disable-next-line no-control-regex
+    // eslint-disable-next-line no-control-regex -- strips ANSI colour codes (ESC [ … m)
     .replace(/\x1b\[[0-9;]*m/g, '')
     .split('\n')
     .map((l) => l.trim());

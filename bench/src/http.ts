@@ -3,7 +3,7 @@
  *
  * 1. the reference API (apps/api) over N schema tenants, a random tenant per request
  *    (`x-tenant-id` + that tenant's JWT);
- * 2. the plain app in tenancy mode: NestJS + @tenantry/nestjs only, over the reference API's
+ * 2. the plain app in tenancy mode: NestJS + `@tenantry/nestjs` only, over the reference API's
  *    tenants, a random tenant per request (`x-tenant-id` only);
  * 3. a plain NestJS app without tenancy on ONE schema holding the same rows (the baseline);
  * 4. nestjs-multitenant (npm, NestJS 11 + TypeORM 0.3, in its own project under bench/peers/)

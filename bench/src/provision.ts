@@ -4,8 +4,8 @@
  * schema tenant, ≤ 40 ms for a database tenant (cloned from the template).
  *
  * Beside each kind, interleaved with it, the bare PostgreSQL floor: the same DDL in one
- * transaction on a plain connection (`CREATE SCHEMA` + the migration), and `CREATE DATABASE …
- * TEMPLATE` of Tenantry's own template. What Tenantry adds is the difference.
+ * transaction on a plain connection (`CREATE SCHEMA` + the migration), and
+ * `CREATE DATABASE … TEMPLATE` of Tenantry's own template. What Tenantry adds is the difference.
  *
  * Knobs: BENCH_TENANTS (per kind, default 200), TENANTRY_BENCH_DATABASE_URL.
  */

@@ -126,7 +126,7 @@ async function findPostmaster(client: pg.Client): Promise<number | undefined> {
   if (backend === undefined) return undefined;
   const stat = readProcStat(backend);
   if (stat === undefined) return undefined; // the server is not on this machine (or /proc is hidden)
-  let comm = '';
+  let comm: string;
   try {
     comm = readFileSync(`/proc/${stat.ppid}/comm`, 'utf8').trim();
   } catch {

@@ -15,7 +15,6 @@ const LATEST = '0002_create_users';
 const alpha = await tenantWithToken(u, 'Alpha', 'mig-alpha');
 const beta = await tenantWithToken(u, 'Beta', 'mig-beta');
 const gamma = await tenantWithToken(u, 'Gamma', 'mig-gamma');
-const slugs = ['mig-alpha', 'mig-beta', 'mig-gamma'];
 
 async function schemaVersion(slug: string): Promise<string | null> {
   const res = await http(u, 'GET', `/tenants/${slug}`, admin);

@@ -8,7 +8,7 @@ import { configFromEnv } from '../dist/config.js';
 import { ADMIN_TOKEN, http, JWT_SECRET, setupApi, type Reply } from './helpers.js';
 
 /**
- * The hostile corpus (@tenantry/testing) in every input that reaches Tenantry over HTTP: the
+ * The hostile corpus (`@tenantry/testing`) in every input that reaches Tenantry over HTTP: the
  * slug of POST /tenants, the x-tenant-id header, the /t/:slug path, the Host header (subdomain
  * and custom domain), POST /tenants/:id/domains, the tid/sub claims of tokens signed with the
  * real key, and the bodies of posts, users and login. Each is refused with a 4xx and a stable
@@ -153,7 +153,6 @@ const RESOLUTION = ['INVALID_TENANT_ID', 'TENANT_NOT_FOUND', 'TENANT_REQUIRED'];
  * Strings no text column can hold: U+0000 (PostgreSQL refuses it, SQLSTATE 22021) and unpaired
  * surrogates (not representable in UTF-8). The API refuses them in every input with 400.
  */
-const HAS_NUL = /\u0000/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 describe(`the hostile corpus (${HOSTILE_STRINGS.length} strings) in every HTTP input`, () => {
@@ -238,7 +237,7 @@ describe(`the hostile corpus (${HOSTILE_STRINGS.length} strings) in every HTTP i
         { title: 't', content: s },
       ]) {
         // NUL and unpaired surrogates cannot be stored as text: refused, whatever the length.
-        const storable = !HAS_NUL.test(s) && !LONE_SURROGATE.test(s);
+        const storable = !s.includes('\u0000') && !LONE_SURROGATE.test(s);
         const allowed = storable && vlength(body.title) >= 1 && vlength(body.title) <= 200 && vlength(body.content) <= 50_000;
         const res = await http(u, 'POST', '/posts', { tenant: 'target', token, body });
         if (!allowed) {

@@ -34,7 +34,9 @@ export interface ExampleAppParts {
  * Wraps a tenancy and the server that uses it as an {@link ExampleApp}.
  *
  * @example
+ * ```ts
  * return exampleApp(tenancy, jsonServer(routes, options.onError));
+ * ```
  */
 export function exampleApp(tenancy: Tenancy, server: Server, parts: ExampleAppParts = {}): ExampleApp {
   return {

@@ -88,7 +88,9 @@ function send(res: ServerResponse, reply: Reply): void {
  * any other error a 500 (after `onError` sees it).
  *
  * @example
+ * ```ts
  * const server = jsonServer([{ method: 'GET', path: '/hello/:name', handle: async ({ params }) => ({ status: 200, body: { hello: params['name'] } }) }]);
+ * ```
  */
 export function jsonServer(routes: readonly Route[], onError: (err: unknown) => void = () => undefined): Server {
   return createServer((req, res) => {

@@ -51,7 +51,8 @@ function postInput(body: unknown, partial: boolean): Partial<PostInput> {
     if (b[key] === undefined && partial) continue;
     if (typeof b[key] !== 'string' || (b[key] as string).trim() === '') throw new HttpError(400, `${key} must be a non-empty string`);
     // PostgreSQL text cannot hold NUL, nor UTF-8 encode a lone surrogate.
-    if (/[\u0000\uD800-\uDFFF]/u.test(b[key] as string)) throw new HttpError(400, `${key} must be valid text without NUL characters`);
+    if ((b[key] as string).includes('\u0000') || /[\uD800-\uDFFF]/u.test(b[key] as string))
+      throw new HttpError(400, `${key} must be valid text without NUL characters`);
     out[key] = b[key] as string;
   }
   if (b['published'] !== undefined) {
@@ -67,8 +68,10 @@ function postInput(body: unknown, partial: boolean): Partial<PostInput> {
  * `x-tenant-id` header (its id or slug), through `posts`.
  *
  * @example
+ * ```ts
  * const posts = new PostsService(db); // any ORM; implements PostsStore
  * const server = jsonServer(postsApi(tenancy, posts), onError);
+ * ```
  */
 export function postsApi(tenancy: Tenancy, posts: PostsStore): Route[] {
   /** Runs the handler in the tenant of the request: the one place tenancy appears. */

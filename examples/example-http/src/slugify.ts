@@ -3,8 +3,10 @@
  * made one `-`, at most 63 characters (PostgreSQL's identifier length).
  *
  * @example
+ * ```ts
  * slugify('Tenant A'); // 'tenant-a'
  * slugify('AcmeCorp'); // 'acmecorp'
+ * ```
  */
 export function slugify(name: string): string {
   return name

@@ -22,7 +22,9 @@ export interface StartExampleOptions {
  * on SIGINT or SIGTERM, then exits.
  *
  * @example
+ * ```ts
  * await startExample({ name: 'typeorm-posts', createApp: createPostsApp, usage: postsApiUsage });
+ * ```
  */
 export async function startExample({ name, createApp, usage }: StartExampleOptions): Promise<ExampleApp> {
   let embedded: EmbeddedServer | undefined;

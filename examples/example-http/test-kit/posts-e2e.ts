@@ -18,7 +18,9 @@ export interface Seed000PostsApiSpec {
  * database, then declares the suite.
  *
  * @example
+ * ```ts
  * await describeSeed000PostsApi('typeorm-posts example (real HTTP)', { createApp: createPostsApp, schemaVersion: 'CreatePosts1700000000000' });
+ * ```
  */
 export async function describeSeed000PostsApi(name: string, { createApp, schemaVersion }: Seed000PostsApiSpec): Promise<void> {
   const served = await serveExample((test) => createApp({ ...test, poolMax: 4 }));

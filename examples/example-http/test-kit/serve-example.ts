@@ -32,7 +32,9 @@ export interface ServedExample<A extends ExampleApp> {
  * `onError` that collects into `errors`.
  *
  * @example
+ * ```ts
  * const { call, errors } = await serveExample((test) => createOrgsApp({ ...test, poolMax: 5 }));
+ * ```
  */
 export async function serveExample<A extends ExampleApp>(
   createApp: (test: { databaseUrl: string; onError: (err: unknown) => void }) => Promise<A>,

@@ -9,8 +9,10 @@ import { ConfigError } from './command.js';
  * Relative folders are resolved from the config file's own folder.
  *
  * @example
+ * ```ts
  * // tenantry.config.js
  * export default { registryUrl: process.env.DATABASE_URL, migrations: './migrations', pool: { max: 12 } };
+ * ```
  */
 export interface CliConfigFile {
   /** URL of the registry database. */

@@ -376,6 +376,6 @@ describe('tenantry usage errors', () => {
     expect(help.stdout).toMatch(/^Usage: tenantry migrate \[flags\]/);
     expect(help.stdout).toContain('--on-error <policy>');
     const top = await runCli(['--help'], { env: cleanEnv(), cwd: work });
-    expect(top.stdout).toMatch(/^  servers add <id>\s+Register a PostgreSQL server/m);
+    expect(top.stdout).toMatch(/^ {2}servers add <id>\s+Register a PostgreSQL server/m);
   });
 });

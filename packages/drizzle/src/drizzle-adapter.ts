@@ -57,10 +57,12 @@ export class DrizzleAdapter<TSchema extends Record<string, unknown> = Record<str
    * `transaction()` a transaction (or savepoint) of the unit of work.
    *
    * @example
+   * ```ts
    * await tenancy.withTenant('acme', async (uow) => {
    *   const db = adapter.bind(uow);
    *   await db.transaction(async (tx) => { await tx.insert(posts).values({ title: 'Hi' }); });
    * });
+   * ```
    */
   bind(uow: TenantDb): TenantDrizzle<TSchema> {
     let db = this.#bound.get(uow);
@@ -88,8 +90,10 @@ const adapters = adapterRegistry<DrizzleAdapter<Record<string, unknown>>>({
  * `pgSchema()`): Tenantry puts each statement in its tenant.
  *
  * @example
+ * ```ts
  * const { db } = drizzleTenancy(tenancy, { schema });
  * await tenancy.run('acme', () => db.select().from(posts));
+ * ```
  */
 export function drizzleTenancy<TSchema extends Record<string, unknown> = Record<string, never>>(
   tenancy: UnitOfWorkProvider,
@@ -114,7 +118,9 @@ export function drizzleTenancy<TSchema extends Record<string, unknown> = Record<
  * It resolves the tenant at each statement, so it may be kept and used in any request.
  *
  * @example
+ * ```ts
  * await tenancy.run('acme', () => tenantDb<typeof schema>().select().from(posts));
+ * ```
  */
 export function tenantDb<TSchema extends Record<string, unknown> = Record<string, never>>(): TenantDrizzle<TSchema> {
   return adapters.forContext().db as unknown as TenantDrizzle<TSchema>;

@@ -34,7 +34,9 @@ const BREAKPOINT = '--> statement-breakpoint';
  * one schema shared by every tenant of a server.
  *
  * @example
+ * ```ts
  * createTenancy({ registryUrl, migrations: drizzleMigrations('./drizzle') });
+ * ```
  */
 export function drizzleMigrations(options: string | DrizzleMigrationsOptions): MigrationSource {
   const opts: DrizzleMigrationsOptions = typeof options === 'string' ? { folder: options } : options;

@@ -137,10 +137,12 @@ export class KnexAdapter implements TenancyAdapter<Knex> {
    * its tenant, `transaction()` a transaction — or a savepoint — of the unit of work.
    *
    * @example
+   * ```ts
    * await tenancy.withTenant('acme', async (db) => {
    *   const k = adapter.bind(db);
    *   await k.transaction(async (trx) => { await trx('users').insert({ name: 'Ada' }); });
    * });
+   * ```
    */
   bind(db: TenantDb): Knex {
     let bound = this.#bound.get(db);
@@ -169,8 +171,10 @@ const adapters = adapterRegistry<KnexAdapter>({ orm: 'Knex', setup: 'knexTenancy
  * close the tenancy).
  *
  * @example
+ * ```ts
  * const { knex } = knexTenancy(tenancy);
  * await tenancy.run('acme', () => knex('users').where({ active: true }));
+ * ```
  */
 export function knexTenancy(tenancy: UnitOfWorkProvider, options: KnexTenancyOptions = {}): KnexAdapter {
   checkOptions(options);
@@ -186,10 +190,12 @@ export function knexTenancy(tenancy: UnitOfWorkProvider, options: KnexTenancyOpt
  * (`{ provide: KNEX, useFactory: () => tenantKnex() }`) needs no request scope.
  *
  * @example
+ * ```ts
  * await tenancy.run('acme', async () => {
  *   await tenantKnex()('users').insert({ name: 'Ada' });
  *   await tenantKnex().transaction(async (trx) => { … });
  * });
+ * ```
  */
 export function tenantKnex(): Knex {
   return adapters.forContext().knex;

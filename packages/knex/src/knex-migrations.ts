@@ -163,12 +163,14 @@ function folderSource(directories: readonly string[]): Knex.MigrationSource<{ fi
  *
  * Limits (refused with `MIGRATION_INVALID` when the source loads): a migration must not read from
  * the database (`hasTable()`, `hasColumn()`, a select or `returning()` whose result it uses); a
- * `down` that reads is left out (rollback reports it irreversible); `exports.config = {
- * transaction: false }` is refused (each tenant migrates in one transaction). In a package with
+ * `down` that reads is left out (rollback reports it irreversible);
+ * `exports.config = { transaction: false }` is refused (each tenant migrates in one transaction). In a package with
  * `"type": "module"`, CommonJS migrations (`exports.up = …`) must be named `.cjs`.
  *
  * @example
+ * ```ts
  * const tenancy = await createTenancy({ registryUrl, migrations: knexMigrations('./migrations') });
+ * ```
  */
 export function knexMigrations(options: string | readonly string[] | KnexMigrationsOptions): MigrationSource {
   const opts: KnexMigrationsOptions =

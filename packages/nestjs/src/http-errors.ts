@@ -58,10 +58,12 @@ function flatten(errors: readonly ValidationErrorLike[], parent: string, out: Fi
  * each field with its messages.
  *
  * @example
+ * ```ts
  * app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true,
  *   exceptionFactory: validationExceptionFactory }));
  * // 400 { statusCode: 400, code: 'VALIDATION_FAILED', message: 'title must be a string',
  * //       errors: [{ field: 'title', messages: ['title must be a string'] }] }
+ * ```
  */
 export function validationExceptionFactory(errors: readonly ValidationErrorLike[]): BadRequestException {
   const fields = flatten(errors, '', []);

@@ -21,7 +21,9 @@ export const SkipTenancy = (): MethodDecorator & ClassDecorator => SetMetadata(S
  * The tenant of the request, or one of its fields.
  *
  * @example
+ * ```ts
  * @Get('me') whoAmI(@CurrentTenant() tenant: Tenant, @CurrentTenant('slug') slug: string) {}
+ * ```
  */
 export const CurrentTenant: (field?: keyof Tenant) => ParameterDecorator = createParamDecorator(
   (field: keyof Tenant | undefined, ctx: ExecutionContext) => {

@@ -6,7 +6,10 @@ import type { TenantResolver } from './resolvers/tenant-resolver.js';
 export interface TenancyHttpOptions {
   /**
    * Tried in order; the first to find a tenant wins. Default `[header('x-tenant-id')]`.
-   * @example resolvers: [path(), subdomain('example.com'), domain(), header()]
+   * @example
+   * ```ts
+   * resolvers: [path(), subdomain('example.com'), domain(), header()]
+   * ```
    */
   readonly resolvers?: readonly TenantResolver[];
   /**
@@ -49,11 +52,13 @@ export interface TenancyOptionsFactory {
  * `useExisting`.
  *
  * @example
+ * ```ts
  * TenancyModule.forRootAsync({
  *   imports: [ConfigModule],
  *   inject: [ConfigService],
  *   useFactory: (config: ConfigService) => ({ registryUrl: config.getOrThrow('DATABASE_URL') }),
  * })
+ * ```
  */
 export interface TenancyModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   readonly useFactory?: (...args: never[]) => TenancyModuleOptions | Promise<TenancyModuleOptions>;

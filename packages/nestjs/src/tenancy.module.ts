@@ -11,6 +11,7 @@ import { TenancyCoreModule } from './tenancy-core.module.js';
  * `@SkipTenancy()`.
  *
  * @example
+ * ```ts
  * @Module({
  *   imports: [
  *     TenancyModule.forRoot({
@@ -22,6 +23,7 @@ import { TenancyCoreModule } from './tenancy-core.module.js';
  *   controllers: [PostsController],
  * })
  * export class AppModule {}
+ * ```
  */
 @Module({})
 export class TenancyModule {

@@ -146,8 +146,10 @@ export class PrismaAdapter<C extends PrismaClientLike> implements TenancyAdapter
    * `TENANT_SUSPENDED`…). Its statements run in that tenant in any context.
    *
    * @example
+   * ```ts
    * const prisma = await adapter.forTenant('acme');
    * await prisma.journal.count();
+   * ```
    */
   async forTenant(tenant: string | Tenant): Promise<C> {
     return this.clientFor(await this.#host.resolve(tenant));
@@ -163,10 +165,12 @@ export class PrismaAdapter<C extends PrismaClientLike> implements TenancyAdapter
    * units of work for that read.
    *
    * @example
+   * ```ts
    * await tenancy.withTenant('acme', (db) => db.transaction(async (tx) => {
    *   await tx.query('update counters set n = n + 1');
    *   await prisma.bind(tx).post.create({ data: { title: 'Hi' } }); // same transaction
    * }));
+   * ```
    */
   bind(db: TenantDb): C {
     let bound = this.#bound.get(db);
@@ -270,9 +274,11 @@ const adapters = adapterRegistry<PrismaAdapter<PrismaClientLike>>({
  * (or, for a database tenant, its database's `public`).
  *
  * @example
+ * ```ts
  * import { PrismaClient } from './generated/prisma/client.js';
  * const prisma = prismaTenancy(tenancy, { createClient: (adapter) => new PrismaClient({ adapter }) });
  * await tenancy.run('acme', () => tenantPrisma<PrismaClient>().post.findMany());
+ * ```
  */
 export function prismaTenancy<C extends PrismaClientLike>(tenancy: PrismaTenancyHost, options: PrismaTenancyOptions<C>): PrismaAdapter<C> {
   if (options === null || typeof options !== 'object' || typeof options.createClient !== 'function') {
@@ -295,7 +301,9 @@ export function prismaTenancy<C extends PrismaClientLike>(tenancy: PrismaTenancy
  * singleton, use the adapter's {@link PrismaAdapter.client}, which resolves the tenant at each use.
  *
  * @example
+ * ```ts
  * await tenancy.run('acme', () => tenantPrisma<PrismaClient>().journal.findMany());
+ * ```
  */
 export function tenantPrisma<C extends PrismaClientLike = PrismaClientLike>(): C {
   const tenant = currentTenant();

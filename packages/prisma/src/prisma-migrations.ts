@@ -44,7 +44,9 @@ async function readOptional(path: string): Promise<string | undefined> {
  * without `@@schema`.
  *
  * @example
+ * ```ts
  * createTenancy({ registryUrl, migrations: prismaMigrations('./prisma/migrations') });
+ * ```
  */
 export function prismaMigrations(options: string | PrismaMigrationsOptions): MigrationSource {
   const opts: PrismaMigrationsOptions = typeof options === 'string' ? { folder: options } : options;

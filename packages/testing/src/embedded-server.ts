@@ -106,10 +106,12 @@ async function exists(path: string): Promise<boolean> {
  * install). Works as root (it then runs the server as a `postgres` system user).
  *
  * @example
+ * ```ts
  * const server = await startEmbeddedServer();
  * const tenancy = await createTenancy({ registryUrl: server.url });
  * // …
  * await server.stop();
+ * ```
  */
 export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): Promise<EmbeddedServer> {
   const temporary = options.temporary ?? options.dataDir === undefined;

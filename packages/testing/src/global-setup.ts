@@ -33,8 +33,10 @@ function keepExitCode(): void {
  * URL to test files as `inject('tenantryServerUrl')`.
  *
  * @example
+ * ```ts
  * // vitest.config.ts
  * export default defineConfig({ test: { globalSetup: ['@tenantry/testing/global-setup'] } });
+ * ```
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   keepExitCode();

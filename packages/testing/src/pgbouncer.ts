@@ -58,11 +58,17 @@ export class PgBouncerNotFoundError extends Error {
   override readonly name = 'PgBouncerNotFoundError';
   constructor(tried: string) {
     super(
-      `pgbouncer was not found (looked for ${tried}). Install it — Debian/Ubuntu: \`sudo apt-get install -y pgbouncer\`; ` +
-        'macOS: `brew install pgbouncer` — or point PGBOUNCER at the executable. ' +
-        'To skip the PgBouncer tests instead, set TENANTRY_SKIP_PGBOUNCER=1.',
+      `pgbouncer was not found (looked for ${tried}). Install it — Debian/Ubuntu: \`sudo apt-get install pgbouncer\`; ` +
+        'macOS: `brew install pgbouncer` — or point PGBOUNCER at the executable.',
     );
   }
+}
+
+/** What {@link findPgBouncer} looks for, for error messages. */
+function lookedFor(binary: string | undefined): string {
+  if (binary !== undefined && binary !== '') return binary;
+  const env = process.env['PGBOUNCER'];
+  return env !== undefined && env !== '' ? env : 'pgbouncer on PATH and in /usr/sbin';
 }
 
 function executable(path: string): boolean {
@@ -97,10 +103,28 @@ export function findPgBouncer(binary = process.env['PGBOUNCER']): string | undef
   return undefined;
 }
 
+/**
+ * Why PgBouncer cannot be started here — the message of the {@link PgBouncerNotFoundError}
+ * {@link startPgBouncer} would throw, which says how to install it — or `undefined` when
+ * {@link findPgBouncer} finds it. The library prints nothing: a suite that skips itself when
+ * pgbouncer is missing prints this line itself.
+ *
+ * @example
+ * ```ts
+ * const missing = pgbouncerMissing();
+ * const skip = missing !== undefined && process.env['CI'] !== 'true'; // CI must have it
+ * if (skip) console.warn(`PgBouncer tests skipped: ${missing}`);
+ * describe.skipIf(skip)('behind PgBouncer', () => { … });
+ * ```
+ */
+export function pgbouncerMissing(binary?: string): string | undefined {
+  return findPgBouncer(binary) === undefined ? new PgBouncerNotFoundError(lookedFor(binary)).message : undefined;
+}
+
 /** `pgbouncer --version`'s first line and its version number. Throws {@link PgBouncerNotFoundError}. */
 export function pgbouncerVersion(binary?: string): { version: string; versionNumber: [number, number] } {
   const path = findPgBouncer(binary);
-  if (path === undefined) throw new PgBouncerNotFoundError(binary ?? 'pgbouncer on PATH and in /usr/sbin');
+  if (path === undefined) throw new PgBouncerNotFoundError(lookedFor(binary));
   const out = execFileSync(path, ['--version'], { encoding: 'utf8' });
   const version = out.split('\n')[0]!.trim();
   const m = /(\d+)\.(\d+)/.exec(version);
@@ -158,15 +182,16 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number,
  * `pgbouncer` is not installed.
  *
  * @example
+ * ```ts
  * const bouncer = await startPgBouncer({ serverUrl: server.url });
  * const tenancy = await createTenancy({ registryUrl: bouncer.url, preparedStatements: false, listen: false });
  * // …
  * await bouncer.stop();
+ * ```
  */
 export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBouncer> {
   const binary = findPgBouncer(options.binary);
-  if (binary === undefined)
-    throw new PgBouncerNotFoundError(options.binary ?? process.env['PGBOUNCER'] ?? 'pgbouncer on PATH and in /usr/sbin');
+  if (binary === undefined) throw new PgBouncerNotFoundError(lookedFor(options.binary));
   const { version, versionNumber } = pgbouncerVersion(binary);
   const server = new URL(options.serverUrl);
   const user = decodeURIComponent(server.username || 'postgres');

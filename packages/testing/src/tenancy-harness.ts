@@ -19,9 +19,11 @@ export interface TenancyHarness<T, O> {
  * a vitest file that runs under `@tenantry/testing/global-setup`.
  *
  * @example
+ * ```ts
  * import { createTenancy } from '@tenantry/core';
  * const h = await setupTenancyHarness(createTenancy, { migrations: './migrations' });
  * it('…', async () => { const tenancy = await h.tenancy(); … });
+ * ```
  */
 export async function setupTenancyHarness<T extends { close(): Promise<void> }, O extends { registryUrl: string }>(
   create: (options: O) => Promise<T>,

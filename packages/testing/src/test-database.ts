@@ -62,11 +62,13 @@ export async function ensureTemplate(serverUrl: string, setupSql?: string): Prom
  * Clones the template into a fresh database for one test file, so files run in parallel
  * without seeing each other's tenants.
  *
- * @param serverUrl a superuser URL of the server (from `inject('tenantryServerUrl')` in vitest,
+ * @param serverUrl - a superuser URL of the server (from `inject('tenantryServerUrl')` in vitest,
  *   or `TENANTRY_TEST_DATABASE_URL`).
  * @example
+ * ```ts
  * const db = await createTestDatabase(inject('tenantryServerUrl'));
  * afterAll(() => db.drop());
+ * ```
  */
 export async function createTestDatabase(serverUrl: string, prefix = 'test'): Promise<TestDatabase> {
   if (!/^[a-z][a-z0-9_]{0,30}$/.test(prefix)) throw new Error(`invalid test database prefix '${prefix}'`);

@@ -70,10 +70,12 @@ export class TypeormAdapter implements TenancyAdapter<EntityManager> {
    * `transaction()` a transaction (or savepoint) of the unit of work.
    *
    * @example
+   * ```ts
    * await tenancy.withTenant('acme', async (db) => {
    *   const em = typeorm.bind(db);
    *   await em.transaction(async (tx) => { await tx.save(Post, { title: 'Hi' }); });
    * });
+   * ```
    */
   bind(db: TenantDb): EntityManager {
     const driver = this.dataSource.driver as unknown as PostgresDriverInternals;
@@ -121,9 +123,11 @@ function invalid(message: string): TenantryError {
  * through Tenantry migrations ({@link typeormMigrations}).
  *
  * @example
+ * ```ts
  * const dataSource = new DataSource({ type: 'postgres', entities: [Post] });
  * const typeorm = await typeormTenancy(tenancy, dataSource);
  * await tenancy.run('acme', () => dataSource.getRepository(Post).find());
+ * ```
  */
 export async function typeormTenancy(
   tenancy: TypeormTenancyHost,
@@ -173,10 +177,12 @@ export async function typeormTenancy(
  * operation, so it may be kept (e.g. in a NestJS singleton) and used in any request.
  *
  * @example
+ * ```ts
  * await tenancy.run('acme', async () => {
  *   await tenantManager().save(Post, { title: 'Hello' });
  *   await tenantManager().transaction(async (tx) => { … });
  * });
+ * ```
  */
 export function tenantManager(): EntityManager {
   return adapters.forContext().current();
@@ -187,8 +193,10 @@ export function tenantManager(): EntityManager {
  * singleton provider can return it (no request-scoped injection needed).
  *
  * @example
+ * ```ts
  * // NestJS: { provide: POSTS, useFactory: () => tenantRepository(Post) }
  * const posts = await tenantRepository(Post).findBy({ published: true });
+ * ```
  */
 export function tenantRepository<E extends ObjectLiteral>(target: EntityTarget<E>): Repository<E> {
   return adapters.forContext().repository(target);

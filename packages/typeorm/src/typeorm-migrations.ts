@@ -108,10 +108,12 @@ function nameOf(migration: MigrationInterface): string {
  * migrations are refused: each tenant migrates in one transaction.
  *
  * @example
+ * ```ts
  * const tenancy = await createTenancy({
  *   registryUrl,
  *   migrations: typeormMigrations({ migrations: [CreatePosts1700000000000], dataSource }),
  * });
+ * ```
  */
 export function typeormMigrations(options: TypeormMigrationsOptions): MigrationSource {
   if (options === null || typeof options !== 'object' || !Array.isArray(options.migrations)) {

@@ -30,8 +30,8 @@ function summaryJson(s: MigrationSummary): Record<string, unknown> {
 
 /**
  * 200 and the summary when no tenant failed. Otherwise 409 with the error body every failure
- * has (`statusCode`, `code: MIGRATION_FAILED`, `message`) and the whole summary beside it: `curl
- * --fail` and CI steps stop on it, and the results say which tenants failed and why.
+ * has (`statusCode`, `code: MIGRATION_FAILED`, `message`) and the whole summary beside it:
+ * `curl --fail` and CI steps stop on it, and the results say which tenants failed and why.
  */
 function reply(res: StatusSink, summary: MigrationSummary, run: 'migration' | 'rollback'): Record<string, unknown> {
   const body = summaryJson(summary);

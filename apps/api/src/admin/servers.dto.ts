@@ -5,8 +5,9 @@ import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateBy, 
 const SERVER_ID = /^[a-z][a-z0-9-]{0,62}$/;
 const SERVER_ID_MESSAGE = '$property must be a server id: 1–63 lowercase letters, digits and hyphens, starting with a letter (e.g. eu-2)';
 /** Scheme, then a host part; no whitespace or control characters anywhere. */
-// eslint-disable-next-line no-control-regex
-const PG_URL = /^postgres(ql)?:\/\/[^/\s\u0000-\u001f\u007f]+[^\s\u0000-\u001f\u007f]*$/;
+const PG_URL =
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
+  /^postgres(ql)?:\/\/[^/\s\u0000-\u001f\u007f]+[^\s\u0000-\u001f\u007f]*$/;
 
 function isPostgresUrl(value: unknown): boolean {
   if (typeof value !== 'string' || !PG_URL.test(value)) return false;

@@ -5,7 +5,6 @@ import { InjectTenancy, SkipTenancy } from '@tenantry/nestjs';
 import { ADMIN_ACTOR } from '../api.constants.js';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { TokenService } from '../auth/token.service.js';
-import { ApiStore } from '../store/api-store.js';
 import { fieldError } from '../field-error.js';
 import { slugify } from './slugify.js';
 import { activityJson, tenantJson } from './tenant-json.js';
@@ -29,12 +28,10 @@ import {
 @Controller('tenants')
 export class TenantsController {
   readonly #tenancy: Tenancy;
-  readonly #store: ApiStore;
   readonly #tokens: TokenService;
 
-  constructor(@InjectTenancy() tenancy: Tenancy, @Inject(ApiStore) store: ApiStore, @Inject(TokenService) tokens: TokenService) {
+  constructor(@InjectTenancy() tenancy: Tenancy, @Inject(TokenService) tokens: TokenService) {
     this.#tenancy = tenancy;
-    this.#store = store;
     this.#tokens = tokens;
   }
 

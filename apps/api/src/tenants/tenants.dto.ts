@@ -10,7 +10,7 @@ const SLUG_MESSAGE = '$property must be 3–63 lowercase letters, digits and sin
 const ID_OR_SLUG = /^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[a-z][a-z0-9-]{1,61}[a-z0-9])$/;
 /** A server id as core accepts it. */
 const SERVER_ID = /^[a-z][a-z0-9-]{0,62}$/;
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- control characters are what it refuses
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
 
 // Validators run bottom-up and stop at a field's first failure (stopAtFirstError): the type

@@ -14,6 +14,7 @@ const METRICS_OWNED = Symbol.for('tenantry:nestjs:metrics-owned');
  * factory, to give the tenancy its `onUnitOfWork` hook. Singletons only; no request scope.
  *
  * @example
+ * ```ts
  * imports: [
  *   TenancyMetricsModule.forRoot(),
  *   TenancyModule.forRootAsync({
@@ -21,6 +22,7 @@ const METRICS_OWNED = Symbol.for('tenantry:nestjs:metrics-owned');
  *     useFactory: (metrics: TenancyMetrics) => ({ registryUrl: process.env.DATABASE_URL!, onUnitOfWork: metrics.onUnitOfWork }),
  *   }),
  * ]
+ * ```
  */
 @Global()
 @Module({})

@@ -56,11 +56,13 @@ function nonNegativeInteger(value: number | undefined, fallback: number, name: s
  * (`TenancyMetricsModule` attaches it for you in a Nest application).
  *
  * @example
+ * ```ts
  * const metrics = new TenancyMetrics({ registry: new Registry() });
  * const tenancy = await createTenancy({ registryUrl, onUnitOfWork: metrics.onUnitOfWork });
  * metrics.attach(tenancy);
  * await tenancy.migrate({ onProgress: metrics.onMigrationProgress });
  * const text = await metrics.metrics(); // Prometheus text format, for GET /metrics
+ * ```
  */
 export class TenancyMetrics {
   /** The registry the metrics live in. */

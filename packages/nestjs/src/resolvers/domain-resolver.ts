@@ -7,7 +7,10 @@ import { describedResolver, requestHost, type TenantResolver } from './tenant-re
  * is no tenant's domain is left to the next resolver; a domain of a suspended tenant fails with
  * `TENANT_SUSPENDED`.
  *
- * @example TenancyModule.forRoot({ registryUrl, resolvers: [domain(), header()] })
+ * @example
+ * ```ts
+ * TenancyModule.forRoot({ registryUrl, resolvers: [domain(), header()] })
+ * ```
  */
 export function domain(): TenantResolver {
   return describedResolver('custom domain', async (req, tenancy) => {

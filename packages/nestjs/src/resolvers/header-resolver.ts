@@ -4,8 +4,11 @@ import { describedResolver, headerValue, type TenantResolver } from './tenant-re
  * Reads the tenant id or slug from a request header (default `x-tenant-id`, as in the
  * reference API).
  *
- * @example TenancyModule.forRoot({ registryUrl, resolvers: [header()] })
+ * @example
+ * ```ts
+ * TenancyModule.forRoot({ registryUrl, resolvers: [header()] })
  * // curl -H 'x-tenant-id: acme' http://localhost:3000/posts
+ * ```
  */
 export function header(name = 'x-tenant-id'): TenantResolver {
   const key = name.toLowerCase();

@@ -41,8 +41,10 @@ export function bearerToken(req: TenancyRequest): string | undefined {
  * tenant. A request without a token, or whose token lacks the claim, goes to the next resolver.
  *
  * @example
+ * ```ts
  * jwtClaim('tid', { key: new TextEncoder().encode(process.env.JWT_SECRET), algorithms: ['HS256'],
  *   issuer: 'my-api', audience: 'my-api' })
+ * ```
  */
 export function jwtClaim(claim: string, options: JwtClaimResolverOptions): TenantResolver {
   if (typeof claim !== 'string' || claim.length === 0)

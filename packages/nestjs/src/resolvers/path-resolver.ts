@@ -20,7 +20,10 @@ export interface PathResolverOptions {
  * Put it first in the chain when `rewrite` is on: a request whose tenant an earlier resolver
  * found keeps its `/t/<slug>` path and matches no route.
  *
- * @example TenancyModule.forRoot({ registryUrl, resolvers: [path(), header()] })
+ * @example
+ * ```ts
+ * TenancyModule.forRoot({ registryUrl, resolvers: [path(), header()] })
+ * ```
  */
 export function path(options: PathResolverOptions = {}): TenantResolver {
   const prefix = (options.prefix ?? 't').replace(/^\/+|\/+$/g, '');

@@ -5,7 +5,10 @@ import { describedResolver, splitUrl, type TenantResolver } from './tenant-resol
  * Reads the tenant id or slug from a query parameter (default `tenant`): `/posts?tenant=acme`.
  * A repeated parameter is rejected rather than guessed.
  *
- * @example query('tenant')
+ * @example
+ * ```ts
+ * query('tenant')
+ * ```
  */
 export function query(name = 'tenant'): TenantResolver {
   return describedResolver(`query parameter ${name}`, (req) => {

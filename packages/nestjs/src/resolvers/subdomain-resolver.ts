@@ -12,7 +12,10 @@ export interface SubdomainResolverOptions {
  * `acme.example.com` → `acme`. Hosts not directly under the base domain (the base itself,
  * `a.b.example.com`, other domains) are left to the next resolver.
  *
- * @example subdomain('example.com')
+ * @example
+ * ```ts
+ * subdomain('example.com')
+ * ```
  */
 export function subdomain(baseDomain: string, options: SubdomainResolverOptions = {}): TenantResolver {
   const base = String(baseDomain ?? '')

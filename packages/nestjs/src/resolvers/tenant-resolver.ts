@@ -25,8 +25,10 @@ export type TenantResolution = string | Tenant | undefined | null;
  * Custom resolvers are plain functions:
  *
  * @example
+ * ```ts
  * const fromApiKey: TenantResolver = async (req) => lookUpApiKey(req.headers['x-api-key']);
  * TenancyModule.forRoot({ registryUrl, resolvers: [fromApiKey, header()] });
+ * ```
  */
 export type TenantResolver = ((req: TenancyRequest, tenancy: Tenancy) => TenantResolution | Promise<TenantResolution>) & {
   /** Where the resolver looks, for the "tenant missing" message, e.g. `x-tenant-id header`. */

@@ -82,12 +82,14 @@ function sortItems(items: readonly ConformanceItem[]): ConformanceItem[] {
  * a test file of the adapter; the file gets a database of its own.
  *
  * @example
+ * ```ts
  * runAdapterConformance({
  *   name: 'drizzle',
  *   migrations: (v) => drizzleMigrations(v === 1 ? V1 : V2),
  *   adapter: (tenancy) => drizzleTenancy(tenancy, { schema }),
  *   ops: { insert: (db, item) => db.insert(items).values(item).then(() => undefined), … },
  * });
+ * ```
  */
 export function runAdapterConformance<H>(spec: AdapterConformanceSpec<H>): void {
   const { ops } = spec;

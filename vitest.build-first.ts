@@ -1,0 +1,35 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { TestProject } from 'vitest/node';
+
+/**
+ * Vitest global setup: builds the workspace (`tsc -b`, incremental) before any test runs, so
+ * no test runs stale code — the tests of the adapters, the NestJS package, the apps and the
+ * examples import `../dist`, and `npx vitest run one.test.ts` right after editing a `src` file
+ * must see the edit. A compile error fails the run with the compiler's output.
+ *
+ * It then runs `@tenantry/testing`'s global setup (embedded PostgreSQL) itself: that file is
+ * under `packages/testing/dist`, which does not exist on a fresh clone until this build has
+ * run, and vitest imports every `globalSetup` file before it calls the first one.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  await build();
+  // In watch mode, a rerun builds again too.
+  project.onTestsRerun(build);
+  const testing = (await import('./packages/testing/dist/global-setup.js')) as {
+    default: (project: TestProject) => Promise<() => Promise<void>>;
+  };
+  return await testing.default(project);
+}
+
+/** `tsc -b` with the workspace's own TypeScript; rejects with the compiler's output. */
+async function build(): Promise<void> {
+  const root = fileURLToPath(new URL('.', import.meta.url));
+  const tsc = fileURLToPath(new URL('./node_modules/.bin/tsc', import.meta.url));
+  await new Promise<void>((resolve, reject) => {
+    execFile(tsc, ['-b'], { cwd: root, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err === null) resolve();
+      else reject(new Error(`tsc -b failed, so no test ran:\n${`${stdout}${stderr}`.trim() || err.message}`));
+    });
+  });
+}
