@@ -42,6 +42,9 @@ export default defineConfig(
     plugins: { tsdoc },
     rules: {
       'tsdoc/syntax': 'error',
+      // `let x; … () => x …; x = value` — a variable a closure reads but that can only be set after
+      // the closure exists (a lookup wired before the object it looks up) is not a const.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       // `_`-prefixed names are deliberately unused: destructuring a field out (`{ pid: _, ...rest }`),
       // a parameter kept for the signature.
       '@typescript-eslint/no-unused-vars': [

@@ -77,6 +77,7 @@ class WeakAdapterRegistry<A extends object> implements AdapterRegistry<A> {
  * Make one per adapter package, at module level.
  *
  * @example
+ * ```ts
  * const adapters = adapterRegistry<KnexAdapter>({ orm: 'Knex', setup: 'knexTenancy(tenancy)', instead: 'adapter.knex' });
  * export function knexTenancy(tenancy: UnitOfWorkProvider): KnexAdapter {
  *   const adapter = new KnexAdapter(tenantPool(tenancy));
@@ -84,6 +85,7 @@ class WeakAdapterRegistry<A extends object> implements AdapterRegistry<A> {
  *   return adapter;
  * }
  * export const tenantKnex = (): Knex => adapters.forContext().knex;
+ * ```
  */
 export function adapterRegistry<A extends object>(options: AdapterRegistryOptions): AdapterRegistry<A> {
   return new WeakAdapterRegistry<A>(Object.freeze({ ...options }));

@@ -38,11 +38,13 @@ export interface AdapterCapabilities {
  * An ORM adapter: the ORM's handle for one unit of work, or for the current context.
  *
  * @example
+ * ```ts
  * await tenancy.withTenant('acme', async (db) => {
  *   const em = typeorm.bind(db); // an EntityManager on this unit of work's connection
  *   await em.save(Post, { title: 'Hello' });
  * });
  * await tenancy.run('acme', () => typeorm.current().find(Post)); // one unit of work per operation
+ * ```
  */
 export interface TenancyAdapter<Handle> {
   /** The ORM's name, e.g. `typeorm`. */

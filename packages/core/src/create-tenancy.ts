@@ -100,6 +100,7 @@ function describeUrl(url: string): string {
  * processes starting at once), and listens for changes from other processes.
  *
  * @example
+ * ```ts
  * const tenancy = await createTenancy({
  *   registryUrl: process.env.DATABASE_URL!,
  *   migrations: './migrations',
@@ -108,6 +109,7 @@ function describeUrl(url: string): string {
  * await tenancy.tenants.create({ slug: 'acme', name: 'Acme' });
  * await tenancy.withTenant('acme', (db) => db.query('select * from posts'));
  * await tenancy.close();
+ * ```
  */
 export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
   if (options === null || typeof options !== 'object')

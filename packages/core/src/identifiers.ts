@@ -19,7 +19,10 @@ function describe(input: unknown): string {
 /**
  * Validates a slug and returns it. Throws `INVALID_TENANT_ID` otherwise; never touches SQL.
  *
- * @example assertSlug('acme-corp') // 'acme-corp'
+ * @example
+ * ```ts
+ * assertSlug('acme-corp') // 'acme-corp'
+ * ```
  */
 export function assertSlug(input: unknown): string {
   if (
@@ -72,7 +75,10 @@ export function assertIdent(input: unknown): string {
  * Quotes an identifier for SQL, after validating it with {@link assertIdent}. The only way
  * Tenantry puts a name into SQL text.
  *
- * @example quoteIdent('t_0f3a…') // '"t_0f3a…"'
+ * @example
+ * ```ts
+ * quoteIdent('t_0f3a…') // '"t_0f3a…"'
+ * ```
  */
 export function quoteIdent(input: string): string {
   return `"${assertIdent(input).replace(/"/g, '""')}"`;
@@ -102,7 +108,10 @@ const DOMAIN_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
  * trailing dot removed, ASCII only (use punycode for international names). Throws
  * `INVALID_DOMAIN`.
  *
- * @example assertDomain('App.Acme.COM.') // 'app.acme.com'
+ * @example
+ * ```ts
+ * assertDomain('App.Acme.COM.') // 'app.acme.com'
+ * ```
  */
 export function assertDomain(input: unknown): string {
   const fail = (): never => {

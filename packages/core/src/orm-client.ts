@@ -250,10 +250,12 @@ const clients = new WeakMap<TenantDb, UnitOfWorkClient>();
  * handle bound to it shares one transaction stack.
  *
  * @example
+ * ```ts
  * await tenancy.withTenant('acme', async (db) => {
  *   const orm = drizzle({ client: ormClient(db) });
  *   await orm.transaction(async (tx) => { … }); // BEGIN … COMMIT through db.transaction()
  * });
+ * ```
  */
 export function ormClient(db: TenantDb): OrmClient {
   let client = clients.get(db);

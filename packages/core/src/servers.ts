@@ -63,8 +63,10 @@ async function probe(id: string, url: string): Promise<void> {
  * `default`. Connection URLs are stored encrypted (AES-256-GCM).
  *
  * @example
+ * ```ts
  * await tenancy.servers.add({ id: 'eu-2', url: 'postgres://app:secret@db2:5432/app', capacity: 500 });
  * await tenancy.tenants.create({ slug: 'acme', name: 'Acme', isolation: 'database', server: 'eu-2' });
+ * ```
  */
 export class Servers {
   readonly #d: TenancyInternals;

@@ -83,8 +83,10 @@ export class Tenancy {
    * query and no tenant connection.
    *
    * @example
+   * ```ts
    * const run = await tenancy.migrate({ concurrency: 8, onError: 'continue', onProgress: (p) => bar.update(p.done / p.total) });
    * if (!run.ok) console.table(run.results.filter((r) => r.status === 'failed'));
+   * ```
    */
   async migrate(options: MigrateOptions = {}): Promise<MigrationSummary> {
     this.#assertOpen();
@@ -117,7 +119,9 @@ export class Tenancy {
    * time. Never throws for a tenant's failure: returns a result per tenant.
    *
    * @example
+   * ```ts
    * const counts = await tenancy.forEachTenant(async (db) => (await db.query('select count(*) from posts')).rows[0]);
+   * ```
    */
   async forEachTenant<T>(fn: (db: TenantDb) => Promise<T>, options: ForEachTenantOptions = {}): Promise<TenantRunResult<T>[]> {
     this.#assertOpen();
@@ -155,8 +159,10 @@ export class Tenancy {
    * `db.transaction()` to group statements. The work itself: `runUnitOfWork` in unit-of-work.ts.
    *
    * @example
+   * ```ts
    * const posts = await tenancy.withTenant('acme', async (db) =>
    *   (await db.query('select * from posts where published = $1', [true])).rows);
+   * ```
    */
   withTenant<T>(tenant: string | Tenant, fn: (db: TenantDb) => Promise<T>, options?: UnitOfWorkOptions): Promise<T>;
   withTenant<T>(fn: (db: TenantDb) => Promise<T>, options?: UnitOfWorkOptions): Promise<T>;
@@ -180,7 +186,9 @@ export class Tenancy {
    * `withTenant(fn)` inside it use this tenant. For queues, cron jobs, CLI and tests.
    *
    * @example
+   * ```ts
    * await tenancy.run('acme', () => sendInvoices());
+   * ```
    */
   async run<T>(tenant: string | Tenant, fn: () => T | Promise<T>): Promise<T> {
     const resolved = await this.resolve(tenant);
@@ -201,7 +209,10 @@ export class Tenancy {
    * Throws `INVALID_DOMAIN`, `TENANT_NOT_FOUND` (no tenant has that domain), or the status
    * errors of {@link Tenancy.resolve}.
    *
-   * @example const tenant = await tenancy.resolveDomain(req.hostname);
+   * @example
+   * ```ts
+   * const tenant = await tenancy.resolveDomain(req.hostname);
+   * ```
    */
   async resolveDomain(hostname: string): Promise<Tenant> {
     this.#assertOpen();

@@ -28,9 +28,11 @@ export function currentContext(): TenantContext | undefined {
  * NestJS middleware), or `undefined` outside one.
  *
  * @example
+ * ```ts
  * await tenancy.run('acme', async () => {
  *   currentTenant()?.slug; // 'acme'
  * });
+ * ```
  */
 export function currentTenant(): Tenant | undefined {
   return storage.getStore()?.tenant;

@@ -148,8 +148,10 @@ class TenantPool extends InertEmitter implements OrmPool {
  * `release()` — exactly like a pooled `pg` client; ORMs release theirs.
  *
  * @example
+ * ```ts
  * const pool = tenantPool(tenancy);
  * await tenancy.run('acme', () => pool.query('select * from posts')); // a unit of work of its own
+ * ```
  */
 export function tenantPool(tenancy: UnitOfWorkProvider, options: TenantPoolOptions = {}): OrmPool {
   return new TenantPool(tenancy, options);

@@ -31,10 +31,12 @@ export interface TransactionOptions {
  * after `COMMIT` or a clean `ROLLBACK`, destroyed when ending the transaction failed.
  *
  * @example
+ * ```ts
  * const ids = await inTransaction(() => router.connect({ server: 'default' }), async (client) => {
  *   await client.query('update tenantry.servers set draining = true where id = $1', ['eu-2']);
  *   return (await client.query('select id from tenantry.servers')).rows;
  * }, { lock: 'tenantry.servers' });
+ * ```
  */
 export async function inTransaction<T>(
   connect: () => Promise<PooledClient>,

@@ -20,7 +20,10 @@ export class UrlCipher {
 
   /**
    * Reads a key given as 64 hex digits or as base64 of 32 bytes.
-   * @example UrlCipher.parse(process.env.TENANTRY_ENCRYPTION_KEY) // generate one: openssl rand -hex 32
+   * @example
+   * ```ts
+   * UrlCipher.parse(process.env.TENANTRY_ENCRYPTION_KEY) // generate one: openssl rand -hex 32
+   * ```
    */
   static parse(text: string): UrlCipher {
     const trimmed = text.trim();
