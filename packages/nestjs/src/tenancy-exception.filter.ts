@@ -1,6 +1,6 @@
 import { Catch, HttpException, HttpStatus, Inject, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { isTenantryError, type TenantryError } from '@tenantry/core';
+import { isTenantryError, type ErrorCode, type TenantryError } from '@tenantry/core';
 import { HttpErrorCodes } from './http-errors.js';
 
 /** The JSON body of every error response. */
@@ -21,10 +21,11 @@ export interface HttpErrorResponse {
 }
 
 /**
- * HTTP status of each Tenantry error code. Codes not listed answer 500 with a generic message
- * (the details go to the log, not to the client).
+ * HTTP status of each Tenantry error code — every code, checked by the compiler: a code added
+ * to `ErrorCodes` without its status here does not build. A 5xx answers with a generic message
+ * (the details go to the log, not to the client), except a 503, which says when to retry.
  */
-export const TENANTRY_HTTP_STATUS: Readonly<Record<string, number>> = Object.freeze({
+export const TENANTRY_HTTP_STATUS = Object.freeze({
   TENANT_REQUIRED: 400,
   INVALID_TENANT_ID: 400,
   INVALID_ARGUMENT: 400,
@@ -42,7 +43,19 @@ export const TENANTRY_HTTP_STATUS: Readonly<Record<string, number>> = Object.fre
   SERVER_NOT_FOUND: 404,
   SERVER_EXISTS: 409,
   SERVER_DRAINING: 409,
-});
+  // Operator and server-side failures: the client can do nothing about them.
+  PROVISIONING_FAILED: 500,
+  MIGRATION_INVALID: 500,
+  MIGRATION_CHECKSUM_MISMATCH: 500,
+  MIGRATION_IRREVERSIBLE: 500,
+  MIGRATION_FAILED: 500,
+  ENCRYPTION_KEY_REQUIRED: 500,
+  ENCRYPTION_KEY_MISMATCH: 500,
+  UNIT_OF_WORK_CLOSED: 500,
+  TRANSACTION_ABORTED: 500,
+  TENANCY_CLOSED: 500,
+  INTERNAL: 500,
+} satisfies Record<ErrorCode, number>) as Readonly<Record<ErrorCode, number>>;
 
 /** Codes for Nest's own HTTP errors, by status. */
 const STATUS_CODES: Readonly<Record<number, string>> = {
@@ -69,7 +82,7 @@ const STATUS_CODES: Readonly<Record<number, string>> = {
 const INTERNAL_MESSAGE = 'Internal server error';
 
 function fromTenantryError(err: TenantryError): HttpErrorResponse {
-  const status = TENANTRY_HTTP_STATUS[err.code] ?? 500;
+  const status: number = TENANTRY_HTTP_STATUS[err.code] ?? 500;
   const tenant = err.context.tenant;
   const headers: Record<string, string> = {};
   let message = err.message;
