@@ -131,12 +131,14 @@ export function tenantNotFound(idOrSlug: string): TenantryError {
   });
 }
 
-/** `TENANT_REQUIRED`: no tenant was given and none is in the current context. */
-export function tenantRequired(): TenantryError {
-  return new TenantryError(
-    ErrorCodes.TENANT_REQUIRED,
-    'no tenant in the current context: pass one to withTenant(tenant, fn), or run inside tenancy.run(tenant, fn)',
-  );
+/**
+ * `TENANT_REQUIRED`: no tenant was given and none is in the current context. `message` says
+ * what to do in the caller's terms (default: the unit of work's).
+ */
+export function tenantRequired(
+  message = 'no tenant in the current context: pass one to withTenant(tenant, fn), or run inside tenancy.run(tenant, fn)',
+): TenantryError {
+  return new TenantryError(ErrorCodes.TENANT_REQUIRED, message);
 }
 
 /** `TENANCY_CLOSED`: the tenancy was closed (`while` says during what, e.g. "while waiting for a connection"). */

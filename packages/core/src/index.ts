@@ -20,7 +20,7 @@ export { TenantDb } from './unit-of-work.js';
 export type { UnitOfWorkOptions, UnitOfWorkEvent, TenantQueryable, TenantBoundClient, Row } from './unit-of-work.js';
 export type { QueryConfig } from './tenant-query.js';
 export { currentTenant } from './tenant-context.js';
-export { TenantryError, ErrorCodes, isTenantryError, invalidArgument, migrationInvalid } from './errors.js';
+export { TenantryError, ErrorCodes, isTenantryError, invalidArgument, migrationInvalid, tenantRequired } from './errors.js';
 export type { ErrorCode, ErrorContext } from './errors.js';
 export { classifyPgError, sqlState } from './pg-errors.js';
 export type { PgErrorClass } from './pg-errors.js';

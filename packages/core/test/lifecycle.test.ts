@@ -143,7 +143,7 @@ describe('lifecycle', () => {
     const t = await tenancy.tenants.create({ slug: 'later', name: 'Later' });
     // Another process's change, announced as Tenantry announces its own.
     await h.admin.query("update tenantry.tenants set status = 'PROVISIONING' where id = $1", [t.id]);
-    await h.admin.query("select pg_notify('tenantry_tenants', $1)", [t.id]);
+    await h.admin.query('select tenantry.notify_change($1)', [t.id]);
     await expect
       .poll(() => tenancy.withTenant(t.id, (db) => db.query('select 1')).catch((e: TenantryError) => e.code))
       .toBe('TENANT_NOT_READY');

@@ -10,6 +10,9 @@ import {
   type TenancyAdapter,
   type UnitOfWorkProvider,
 } from '@tenantry/core/adapter';
+import { currentTenant, type Tenant } from '@tenantry/core';
+import type { Cache } from 'drizzle-orm/cache/core';
+import { tenantKeyed } from './drizzle-result-cache.js';
 
 /** A Drizzle database over Tenantry (node-postgres driver). */
 export type TenantDrizzle<TSchema extends Record<string, unknown> = Record<string, never>> = NodePgDatabase<TSchema>;
@@ -49,7 +52,8 @@ export class DrizzleAdapter<TSchema extends Record<string, unknown> = Record<str
   constructor(pool: OrmPool, config: DrizzleTenancyOptions<TSchema>) {
     this.pool = pool;
     this.#config = config;
-    this.db = drizzle({ ...config, client: pool as never });
+    // The pool runs each statement in the tenant of the current context: so is the cache keyed.
+    this.db = drizzle({ ...config, ...cacheOption(config, currentTenant), client: pool as never });
   }
 
   /**
@@ -67,7 +71,7 @@ export class DrizzleAdapter<TSchema extends Record<string, unknown> = Record<str
   bind(uow: TenantDb): TenantDrizzle<TSchema> {
     let db = this.#bound.get(uow);
     if (db === undefined) {
-      db = drizzle({ ...this.#config, client: ormClient(uow) as never });
+      db = drizzle({ ...this.#config, ...cacheOption(this.#config, () => uow.tenant), client: ormClient(uow) as never });
       this.#bound.set(uow, db);
     }
     return db;
@@ -79,6 +83,12 @@ export class DrizzleAdapter<TSchema extends Record<string, unknown> = Record<str
   }
 }
 
+/** Drizzle's `cache` option, keyed by the tenant `tenant()` gives (see drizzle-result-cache.ts). */
+function cacheOption(config: DrizzleConfig<Record<string, unknown>>, tenant: () => Tenant | undefined): { cache?: Cache } {
+  const cache = tenantKeyed(config.cache, tenant);
+  return cache === undefined ? {} : { cache };
+}
+
 const adapters = adapterRegistry<DrizzleAdapter<Record<string, unknown>>>({
   orm: 'Drizzle',
   setup: 'drizzleTenancy(tenancy, { schema })',
@@ -88,6 +98,10 @@ const adapters = adapterRegistry<DrizzleAdapter<Record<string, unknown>>>({
 /**
  * Sets Drizzle up on a tenancy, once at start. Tables are declared with `pgTable()` (no
  * `pgSchema()`): Tenantry puts each statement in its tenant.
+ *
+ * Drizzle's `cache` option is accepted and keyed by tenant: every key, tag and table name the
+ * cache sees is prefixed with the tenant's id, so a tenant is only answered from its own cached
+ * results, and a cached query outside a tenant context throws `TENANT_REQUIRED`.
  *
  * @example
  * ```ts

@@ -1,5 +1,5 @@
 import knex, { type Knex } from 'knex';
-import { ErrorCodes, TenantryError, type TenantDb } from '@tenantry/core';
+import { invalidArgument, type TenantDb } from '@tenantry/core';
 import {
   adapterRegistry,
   ormClient,
@@ -73,18 +73,14 @@ function tenantClient(): ClientClass {
   return tenantClientClass;
 }
 
-function invalid(message: string): TenantryError {
-  return new TenantryError(ErrorCodes.INVALID_ARGUMENT, message);
-}
-
 const FORBIDDEN = ['client', 'dialect', 'connection', 'connectionPool', 'pool', 'searchPath'] as const;
 
 function checkOptions(options: KnexTenancyOptions): void {
   if (options === null || typeof options !== 'object')
-    throw invalid('knexTenancy(tenancy, options?) takes Knex options such as { postProcessResponse }');
+    throw invalidArgument('knexTenancy(tenancy, options?) takes Knex options such as { postProcessResponse }');
   for (const key of FORBIDDEN) {
     if (key in options) {
-      throw invalid(
+      throw invalidArgument(
         key === 'searchPath'
           ? "knexTenancy() takes no 'searchPath': Tenantry sets the tenant's search_path on every statement"
           : `knexTenancy() takes no '${key}': Tenantry supplies the connections, within each server's budget`,

@@ -84,7 +84,7 @@ describe('TenancyExceptionFilter', () => {
     const { rows } = await h.admin.query<{ id: string }>(
       "update tenantry.tenants set status = 'MIGRATING' where slug = 'acme' returning id",
     );
-    await h.admin.query("select pg_notify('tenantry_tenants', $1)", [rows[0]!.id]);
+    await h.admin.query('select tenantry.notify_change($1)', [rows[0]!.id]);
     try {
       // The notification reaches the cache asynchronously: ask until it did.
       let res = await get('/notes');
@@ -97,7 +97,7 @@ describe('TenancyExceptionFilter', () => {
       expect(res.body).toEqual({ statusCode: 503, code: 'TENANT_NOT_READY', message: "tenant 'acme' is not ready; retry in 5 seconds" });
     } finally {
       await h.admin.query("update tenantry.tenants set status = 'ACTIVE' where slug = 'acme'");
-      await h.admin.query("select pg_notify('tenantry_tenants', $1)", [rows[0]!.id]);
+      await h.admin.query('select tenantry.notify_change($1)', [rows[0]!.id]);
       const tenancy = booted.app.get<Tenancy>(TENANCY);
       for (
         let i = 0;

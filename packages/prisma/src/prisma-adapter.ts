@@ -1,5 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { ErrorCodes, TenantryError, currentTenant, type Tenant, type TenantDb } from '@tenantry/core';
+import { ErrorCodes, TenantryError, invalidArgument, tenantRequired, currentTenant, type Tenant, type TenantDb } from '@tenantry/core';
 import { adapterRegistry, type AdapterCapabilities, type TenancyAdapter } from '@tenantry/core/adapter';
 import { TenantRoute, boundUnitOfWork, routePool, type PrismaTenancyHost } from './prisma-pool.js';
 
@@ -50,16 +50,8 @@ const CAPABILITIES: AdapterCapabilities = Object.freeze({
   isolationLevels: false,
 });
 
-function invalid(message: string): TenantryError {
-  return new TenantryError(ErrorCodes.INVALID_ARGUMENT, message);
-}
-
-function tenantRequired(): TenantryError {
-  return new TenantryError(
-    ErrorCodes.TENANT_REQUIRED,
-    'no tenant in the current context: use the Prisma client inside tenancy.run(tenant, fn) or tenancy.withTenant(tenant, fn), or get one with adapter.forTenant(tenant)',
-  );
-}
+const TENANT_REQUIRED_HINT =
+  'no tenant in the current context: use the Prisma client inside tenancy.run(tenant, fn) or tenancy.withTenant(tenant, fn), or get one with adapter.forTenant(tenant)';
 
 /**
  * Prisma 7 on Tenantry: one Prisma client per tenant — Prisma schema-qualifies every table, so
@@ -76,10 +68,12 @@ export class PrismaAdapter<C extends PrismaClientLike> implements TenancyAdapter
   readonly name = 'prisma';
   readonly capabilities = CAPABILITIES;
   /**
-   * A client for the tenant of whatever context it is used in: each property access
-   * (`client.post`, `client.$transaction`) resolves the context's tenant. Keep it in a
-   * singleton (a NestJS provider, a service) — no request scope. Outside a tenant context every
-   * access throws `TENANT_REQUIRED`.
+   * A client for the tenant of whatever context it is used in: every call resolves the context's
+   * tenant — through a model delegate kept from an earlier request (`const posts = client.post`)
+   * and through `client.$extends(…)` clients too (the extension is applied to each tenant's own
+   * client, once). Keep it, or anything taken from it, in a singleton (a NestJS provider, a
+   * service) — no request scope. Outside a tenant context its properties throw
+   * `TENANT_REQUIRED`. The only client pinned to one tenant is {@link forTenant}'s.
    */
   readonly client: C;
   readonly #host: PrismaTenancyHost;
@@ -100,25 +94,15 @@ export class PrismaAdapter<C extends PrismaClientLike> implements TenancyAdapter
     this.#ttl = options.idleTimeoutMs ?? 30 * 60_000;
     this.#timer = setInterval(() => this.#sweep(), Math.min(this.#ttl, 60_000));
     this.#timer.unref();
-    this.client = new Proxy(Object.create(null) as object, {
-      get: (_target, prop) => {
-        const tenant = currentTenant();
-        if (tenant === undefined) {
-          if (prop === 'then' || typeof prop === 'symbol') return undefined;
-          throw tenantRequired();
-        }
-        const client = this.clientFor(tenant);
-        const value = Reflect.get(client, prop, client) as unknown;
-        return typeof value === 'function' ? value.bind(client) : value;
-      },
+    this.client = contextClient(() => {
+      const tenant = currentTenant();
+      if (tenant === undefined) throw tenantRequired(TENANT_REQUIRED_HINT);
+      return this.#clientFor(tenant);
     }) as C;
   }
 
-  /**
-   * The cached client of a resolved tenant (made on first use). Prefer {@link client},
-   * `tenantPrisma()` or {@link forTenant}, which check the tenant's status.
-   */
-  clientFor(tenant: Tenant): C {
+  /** The cached client of a resolved tenant (made on first use). */
+  #clientFor(tenant: Tenant): C {
     if (this.#closed)
       throw new TenantryError(ErrorCodes.TENANCY_CLOSED, 'the Prisma adapter was closed; make a new one with prismaTenancy()');
     const now = Date.now();
@@ -152,7 +136,7 @@ export class PrismaAdapter<C extends PrismaClientLike> implements TenancyAdapter
    * ```
    */
   async forTenant(tenant: string | Tenant): Promise<C> {
-    return this.clientFor(await this.#host.resolve(tenant));
+    return this.#clientFor(await this.#host.resolve(tenant));
   }
 
   /**
@@ -175,7 +159,7 @@ export class PrismaAdapter<C extends PrismaClientLike> implements TenancyAdapter
   bind(db: TenantDb): C {
     let bound = this.#bound.get(db);
     if (bound === undefined) {
-      bound = bindTo(this.clientFor(db.tenant), db);
+      bound = bindTo(this.#clientFor(db.tenant), db);
       this.#bound.set(db, bound);
     }
     return bound;
@@ -221,6 +205,72 @@ export class PrismaAdapter<C extends PrismaClientLike> implements TenancyAdapter
       void retire(entry);
     }
   }
+}
+
+/** What `$extends(extension)` made of each tenant client, per extension: applied once per client. */
+const extended = new WeakMap<object, WeakMap<object, object>>();
+
+function extendOnce(client: object, args: unknown[]): object {
+  const ext = args[0];
+  const apply = () => Reflect.apply((client as { $extends: (...a: unknown[]) => object }).$extends, client, args) as object;
+  if (args.length !== 1 || ext === null || (typeof ext !== 'object' && typeof ext !== 'function')) return apply();
+  let byExt = extended.get(client);
+  if (byExt === undefined) extended.set(client, (byExt = new WeakMap()));
+  let made = byExt.get(ext);
+  if (made === undefined) byExt.set(ext, (made = apply()));
+  return made;
+}
+
+/** The value at `path` from `root`, and the object it was read from (the `this` of a call). */
+function walk(root: object, path: readonly PropertyKey[]): { parent: object; value: unknown } {
+  let parent: object = root;
+  let value: unknown = root;
+  for (const key of path) {
+    if (value === null || (typeof value !== 'object' && typeof value !== 'function')) {
+      throw new TypeError(`cannot read '${String(key)}' of ${String(value)} on the Prisma client`);
+    }
+    parent = value;
+    value = Reflect.get(value, key, value) as unknown;
+  }
+  return { parent, value };
+}
+
+/**
+ * A Prisma client whose tenant is resolved at each call: `resolve()` gives the client of the
+ * current context, and whatever is taken from this one — a model delegate, a method, a
+ * `$extends(…)` client — is a path replayed on the client `resolve()` gives at call time. So a
+ * delegate or an extended client memoised in one request never answers another from its tenant.
+ * Reading a property with no tenant in the context throws (as `resolve()` does) at the top
+ * level; further down, only the call does.
+ */
+function contextClient(resolve: () => object, path: readonly PropertyKey[] = []): object {
+  const top = path.length === 0;
+  return new Proxy(function prismaContextClient() {} as object, {
+    get(_t, prop) {
+      if (prop === 'then') return undefined; // not a thenable: awaiting it is harmless
+      if (typeof prop === 'symbol') {
+        if (top && currentTenant() === undefined) return undefined;
+        return Reflect.get(walk(resolve(), path).value as object, prop);
+      }
+      if (prop === '$extends') {
+        return (...args: unknown[]) => contextClient(() => extendOnce(walk(resolve(), path).value as object, args));
+      }
+      if (top || currentTenant() !== undefined) {
+        // Plain values (a model's name…) as they are; anything callable or walkable stays lazy.
+        const { value } = walk(resolve(), [...path, prop]);
+        if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return value;
+      }
+      return contextClient(resolve, [...path, prop]);
+    },
+    apply(_t, _this, args) {
+      const { parent, value } = walk(resolve(), path);
+      if (typeof value !== 'function') throw new TypeError(`'${path.map(String).join('.')}' of the Prisma client is not a function`);
+      return Reflect.apply(value, parent, args) as unknown;
+    },
+    has(_t, prop) {
+      return Reflect.has(walk(resolve(), path).value as object, prop);
+    },
+  });
 }
 
 /** Disconnects an evicted client once nothing of it is in flight. */
@@ -282,13 +332,13 @@ const adapters = adapterRegistry<PrismaAdapter<PrismaClientLike>>({
  */
 export function prismaTenancy<C extends PrismaClientLike>(tenancy: PrismaTenancyHost, options: PrismaTenancyOptions<C>): PrismaAdapter<C> {
   if (options === null || typeof options !== 'object' || typeof options.createClient !== 'function') {
-    throw invalid('prismaTenancy(tenancy, { createClient: (adapter) => new PrismaClient({ adapter }) }) needs createClient');
+    throw invalidArgument('prismaTenancy(tenancy, { createClient: (adapter) => new PrismaClient({ adapter }) }) needs createClient');
   }
   for (const [key, value] of [
     ['maxClients', options.maxClients],
     ['idleTimeoutMs', options.idleTimeoutMs],
   ] as const) {
-    if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw invalid(`${key} must be a positive integer`);
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw invalidArgument(`${key} must be a positive integer`);
   }
   const adapter = new PrismaAdapter<C>(tenancy, Object.freeze({ ...options }));
   adapters.register(tenancy, adapter as unknown as PrismaAdapter<PrismaClientLike>);
@@ -296,9 +346,10 @@ export function prismaTenancy<C extends PrismaClientLike>(tenancy: PrismaTenancy
 }
 
 /**
- * The Prisma client of the current context's tenant (`tenancy.run()`, `tenancy.withTenant()`,
- * or Tenantry's NestJS middleware). Throws `TENANT_REQUIRED` outside one. To keep a client in a
- * singleton, use the adapter's {@link PrismaAdapter.client}, which resolves the tenant at each use.
+ * The Prisma client of the current context (`tenancy.run()`, `tenancy.withTenant()`, or
+ * Tenantry's NestJS middleware): the adapter's {@link PrismaAdapter.client}, which resolves the
+ * tenant at each call — keeping it, or a delegate taken from it, never pins a tenant. Throws
+ * `TENANT_REQUIRED` outside a tenant context. A client of one tenant: `adapter.forTenant(tenant)`.
  *
  * @example
  * ```ts
@@ -307,6 +358,6 @@ export function prismaTenancy<C extends PrismaClientLike>(tenancy: PrismaTenancy
  */
 export function tenantPrisma<C extends PrismaClientLike = PrismaClientLike>(): C {
   const tenant = currentTenant();
-  if (tenant === undefined) throw tenantRequired();
-  return adapters.forContext().clientFor(tenant) as C;
+  if (tenant === undefined) throw tenantRequired(TENANT_REQUIRED_HINT);
+  return adapters.forContext().client as unknown as C;
 }

@@ -103,7 +103,7 @@ describe('@tenantry/prisma', () => {
       await tenancy.tenants.create({ slug: 'lru-b', name: 'B' }),
       await tenancy.tenants.create({ slug: 'lru-c', name: 'C' }),
     ];
-    const evictedLater = await tenancy.run(a.id, async () => tenantPrisma<PrismaClient>());
+    const evictedLater = await adapter.forTenant(a.id); // a client pinned to a, by name
     let finish!: () => void;
     const holding = new Promise<void>((r) => (finish = r));
     let started!: () => void;
@@ -127,7 +127,7 @@ describe('@tenantry/prisma', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(disconnected).toEqual(['lru-a']);
     expect(await tenancy.run(a.id, () => tenantPrisma<PrismaClient>().item.count())).toBe(2); // a new client
-    expect(await tenancy.run(a.id, async () => tenantPrisma())).not.toBe(evictedLater);
+    expect(await adapter.forTenant(a.id)).not.toBe(evictedLater);
     expect(await evictedLater.item.count()).toBe(2); // a client held past its eviction still works
     // Idle clients go after idleTimeoutMs.
     await expect.poll(() => adapter.stats().clients, { timeout: 5_000, interval: 50 }).toBe(0);

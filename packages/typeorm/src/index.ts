@@ -1,4 +1,5 @@
 export { TypeormAdapter, typeormTenancy, tenantManager, tenantRepository } from './typeorm-adapter.js';
 export type { TypeormTenancyHost, TypeormTenancyOptions } from './typeorm-adapter.js';
 export { typeormMigrations, inlineParameters } from './typeorm-migrations.js';
+export { TenantKeyedResultCache, cacheKeyPrefix } from './typeorm-result-cache.js';
 export type { TypeormMigration, TypeormMigrationsOptions } from './typeorm-migrations.js';

@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryRunner, Repository } from 'typeorm';
-import { ErrorCodes, TenantryError, type TenantDb } from '@tenantry/core';
+import { invalidArgument, type TenantDb } from '@tenantry/core';
 import {
   adapterRegistry,
   ormClient,
@@ -10,6 +10,12 @@ import {
   type TenancyAdapter,
   type UnitOfWorkProvider,
 } from '@tenantry/core/adapter';
+import { checkOutClient, currentUnitOfWork } from '@tenantry/core/adapter';
+import type { Tenant } from '@tenantry/core';
+import { TenantKeyedResultCache } from './typeorm-result-cache.js';
+
+/** The tenant of each connection handed to a query runner: what the result cache is keyed by. */
+const connectionTenants = new WeakMap<object, Tenant>();
 
 /** The parts of TypeORM's PostgresDriver the adapter takes over. */
 interface PostgresDriverInternals {
@@ -81,7 +87,9 @@ export class TypeormAdapter implements TenancyAdapter<EntityManager> {
     const driver = this.dataSource.driver as unknown as PostgresDriverInternals;
     const runner = driver.createQueryRunner('master');
     // connect() returns an existing databaseConnection as is: the runner never touches a pool.
-    Object.assign(runner, { databaseConnection: ormClient(db) });
+    const client = ormClient(db);
+    connectionTenants.set(client, db.tenant);
+    Object.assign(runner, { databaseConnection: client });
     const manager = this.dataSource.createEntityManager(runner);
     Object.assign(runner, { manager });
     return manager;
@@ -107,10 +115,6 @@ const adapters = adapterRegistry<TypeormAdapter>({
   instead: 'adapter.current() or adapter.repository()',
 });
 
-function invalid(message: string): TenantryError {
-  return new TenantryError(ErrorCodes.INVALID_ARGUMENT, message);
-}
-
 /**
  * Prepares an application's (not initialized) TypeORM DataSource to work through Tenantry, and
  * returns the adapter. The DataSource builds its entity metadata but never connects: do not call
@@ -121,6 +125,12 @@ function invalid(message: string): TenantryError {
  * Pitfalls: the DataSource must not set `schema` (it would qualify every table and bypass the
  * tenant); `synchronize`, `migrationsRun` and `dropSchema` are refused — tenant schemas change
  * through Tenantry migrations ({@link typeormMigrations}).
+ *
+ * Result cache (`cache` option, any provider): every key is prefixed with the tenant's id, so a
+ * tenant is only ever answered from its own cached results, and a cached query outside a tenant
+ * context throws `TENANT_REQUIRED`. The `db` provider's `query-result-cache` table is unqualified:
+ * each tenant has its own, made by a tenant migration (`typeorm migration:generate` writes it when
+ * `cache` is on). The provider is connected here (Redis clients too), as `initialize()` would.
  *
  * @example
  * ```ts
@@ -135,20 +145,23 @@ export async function typeormTenancy(
   options: TypeormTenancyOptions = {},
 ): Promise<TypeormAdapter> {
   const opts = dataSource.options as unknown as Record<string, unknown>;
-  if (opts['type'] !== 'postgres') throw invalid(`typeormTenancy() needs a DataSource of type 'postgres', not '${String(opts['type'])}'`);
+  if (opts['type'] !== 'postgres')
+    throw invalidArgument(`typeormTenancy() needs a DataSource of type 'postgres', not '${String(opts['type'])}'`);
   if (dataSource.isInitialized) {
-    throw invalid(
+    throw invalidArgument(
       'pass a DataSource that is not initialized: Tenantry supplies its connections (an initialized DataSource holds a pool of its own); remove the initialize() call',
     );
   }
   if (opts['schema'] !== undefined) {
-    throw invalid(
+    throw invalidArgument(
       `remove 'schema' from the DataSource options: it qualifies every table with '${String(opts['schema'])}' and so bypasses the tenant; entities are written without a schema`,
     );
   }
   for (const key of ['synchronize', 'migrationsRun', 'dropSchema'] as const) {
     if (opts[key] === true)
-      throw invalid(`remove '${key}' from the DataSource options: tenant schemas change through Tenantry migrations (typeormMigrations())`);
+      throw invalidArgument(
+        `remove '${key}' from the DataSource options: tenant schemas change through Tenantry migrations (typeormMigrations())`,
+      );
   }
   const version =
     options.serverVersion ?? String((await tenancy.adminPool().query('show server_version')).rows[0]?.['server_version'] ?? '');
@@ -158,13 +171,32 @@ export async function typeormTenancy(
   driver.version = version;
   driver.isGeneratedColumnsSupported = Number.isFinite(major) && major >= 12;
   const obtain = async (): Promise<[OrmClient, (err?: unknown) => void]> => {
-    const client = await pool.connect();
+    // As the pool's connect(), remembering the unit of work's tenant for the result cache.
+    const current = currentUnitOfWork(tenancy);
+    let tenant = current?.tenant;
+    const client = await checkOutClient(current, (fn) =>
+      tenancy.withTenant((db) => {
+        tenant = db.tenant;
+        return fn(db);
+      }),
+    );
+    if (tenant !== undefined) connectionTenants.set(client, tenant);
     return [client, () => client.release()];
   };
   driver.obtainMasterConnection = obtain;
   driver.obtainSlaveConnection = obtain;
   driver.disconnect = async () => undefined;
   await (dataSource as unknown as { buildMetadatas(): Promise<void> }).buildMetadatas();
+  const cache = dataSource.queryResultCache;
+  if (cache !== undefined && !(cache instanceof TenantKeyedResultCache)) {
+    const keyedCache = new TenantKeyedResultCache(cache, (connection) => connectionTenants.get(connection));
+    await keyedCache.connect();
+    // Reads get 'slave' query runners, and the db provider stores a slave runner's result through
+    // a second, master runner: a second unit of work (and, on a full pool, a deadlock). Both modes
+    // reach the same unit of work here, so reads are labelled master and the result is stored on
+    // the runner that read it, in its tenant.
+    Object.assign(dataSource, { queryResultCache: keyedCache, defaultReplicationModeForReads: () => 'master' });
+  }
   Object.assign(dataSource, { isInitialized: true });
   const adapter = new TypeormAdapter(dataSource, pool);
   adapters.register(tenancy, adapter);

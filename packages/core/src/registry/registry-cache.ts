@@ -7,6 +7,12 @@ export interface CacheOptions {
   readonly max?: number;
   /** An entry is re-read after this long even without a notification. Default 60 000 ms. */
   readonly ttlMs?: number;
+  /**
+   * Another process's changes (NOTIFY) invalidate a tenant — or, for `*`, everything — at most
+   * once per this many ms; more in the interval are folded into one at its end. Bounds what a
+   * flood of notifications can cost. Default 250 ms.
+   */
+  readonly invalidationIntervalMs?: number;
 }
 
 interface Entry {
@@ -31,11 +37,18 @@ export class TenantCache {
   readonly #domains = new Map<string, { id: string | null; epoch: number; expires: number }>();
   readonly #max: number;
   readonly #ttl: number;
+  readonly #invalidationInterval: number;
   #epoch = 0;
 
   constructor(options: CacheOptions = {}) {
     this.#max = options.max ?? 10_000;
     this.#ttl = options.ttlMs ?? 60_000;
+    this.#invalidationInterval = options.invalidationIntervalMs ?? 250;
+  }
+
+  /** See {@link CacheOptions.invalidationIntervalMs}. */
+  get invalidationIntervalMs(): number {
+    return this.#invalidationInterval;
   }
 
   /** Changes whenever anything is invalidated. */

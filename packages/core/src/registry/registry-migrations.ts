@@ -106,6 +106,37 @@ export const REGISTRY_MIGRATIONS: readonly { readonly version: number; readonly 
       insert into tenantry.registry_info default values;
     `,
   },
+  {
+    version: 5,
+    name: 'signed change notifications',
+    sql: `
+      -- NOTIFY needs no privilege: tenant SQL could announce changes. Tenantry's announcements
+      -- carry a tag made with these keys (see registry-notification.ts), which tenant roles cannot
+      -- read. Two uuids give 244 random bits per key.
+      create table tenantry.notify_key (
+        singleton boolean primary key default true check (singleton),
+        inner_key bytea not null,
+        outer_key bytea not null
+      );
+      insert into tenantry.notify_key (inner_key, outer_key) values (
+        decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'),
+        decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'));
+      revoke all on tenantry.notify_key from public;
+
+      -- Announces a change of one tenant (its id) or of everything ('*') to every process.
+      create function tenantry.notify_change(target text) returns void
+        language sql volatile
+        set search_path = pg_catalog, pg_temp
+      as $fn$
+        select pg_notify('tenantry_tenants', m.body || '.' ||
+                 encode(sha256(k.outer_key || sha256(k.inner_key || convert_to(m.body, 'UTF8'))), 'hex'))
+          from tenantry.notify_key k,
+               lateral (select 'v1.' || target || '.' || floor(extract(epoch from clock_timestamp()) * 1000)::bigint::text
+                               || '.' || replace(gen_random_uuid()::text, '-', '') as body) m
+      $fn$;
+      revoke all on function tenantry.notify_change(text) from public;
+    `,
+  },
 ];
 
 /** Advisory lock key for registry migrations (an arbitrary constant; never change it). */

@@ -12,6 +12,13 @@ export interface Queryable {
 /** The channel on which tenant changes are announced to every process. */
 export const TENANT_CHANNEL = 'tenantry_tenants';
 
+/**
+ * The SQL function that announces a change on {@link TENANT_CHANNEL} with a signed payload
+ * (registry migration 5; see registry-notification.ts). Every registry write that changes what a
+ * process may have cached calls it in the same statement, so the announcement commits with it.
+ */
+const NOTIFY = 'tenantry.notify_change';
+
 const COLUMNS = `id, slug, name, status, isolation, server_id, physical_name, role, schema_version,
   last_migration_at, error_message, plan, metadata, created_at, updated_at`;
 
@@ -85,7 +92,7 @@ export type TransitionResult =
 
 /**
  * Reads and writes the `tenantry` schema. Every state change is a compare-and-set on the
- * status, writes an activity row and sends a NOTIFY, atomically.
+ * status, writes an activity row and sends a signed NOTIFY, atomically.
  */
 export class TenantRegistry {
   readonly #db: Queryable;
@@ -127,7 +134,7 @@ export class TenantRegistry {
          act as (
            insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail)
            select id, 'create', null, 'PROVISIONING', $9, jsonb_build_object('slug', slug) from ins)
-         select ins.*, pg_notify('${TENANT_CHANNEL}', ins.id::text), ${ASYNC_COMMIT} from ins`,
+         select ins.*, ${NOTIFY}(ins.id::text), ${ASYNC_COMMIT} from ins`,
         [
           t.id,
           t.slug,
@@ -177,7 +184,7 @@ export class TenantRegistry {
          select id, $5, prev_status, $2, $6, $7::jsonb, $3 from upd),
        -- A deleted tenant gives its custom domains back.
        dom as (delete from tenantry.tenant_domains d using upd where $2 = 'DELETED' and d.tenant_id = upd.id)
-       select ${UPD_COLUMNS}, pg_notify('${TENANT_CHANNEL}', upd.id::text)${change.asyncCommit ? `, ${ASYNC_COMMIT}` : ''} from upd`,
+       select ${UPD_COLUMNS}, ${NOTIFY}(upd.id::text)${change.asyncCommit ? `, ${ASYNC_COMMIT}` : ''} from upd`,
       [
         id,
         change.to,
@@ -203,7 +210,7 @@ export class TenantRegistry {
          act as (
            insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail)
            select id, 'rename', status, status, $3, jsonb_build_object('from', prev_slug, 'to', slug) from upd)
-         select ${UPD_COLUMNS}, pg_notify('${TENANT_CHANNEL}', upd.id::text) from upd`,
+         select ${UPD_COLUMNS}, ${NOTIFY}(upd.id::text) from upd`,
         [id, slug, actor ?? null],
       );
       return rows[0] ? toTenant(rows[0]) : undefined;
@@ -236,7 +243,7 @@ export class TenantRegistry {
        act as (
          insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail)
          select id, 'update', status, status, $6, $7::jsonb from upd)
-       select ${UPD_COLUMNS}, pg_notify('${TENANT_CHANNEL}', upd.id::text) from upd`,
+       select ${UPD_COLUMNS}, ${NOTIFY}(upd.id::text) from upd`,
       [
         id,
         patch.name ?? null,
@@ -277,7 +284,7 @@ export class TenantRegistry {
       await this.#db.query(
         `with ins as (insert into tenantry.tenant_domains (domain, tenant_id) values ($1, $2) returning tenant_id),
          act as (insert into tenantry.activity (tenant_id, action, actor, detail) select tenant_id, 'domain-add', $3, jsonb_build_object('domain', $1::text) from ins)
-         select pg_notify('${TENANT_CHANNEL}', tenant_id::text) from ins`,
+         select ${NOTIFY}(tenant_id::text) from ins`,
         [domain, tenantId, actor ?? null],
       );
     } catch (err) {
@@ -295,7 +302,7 @@ export class TenantRegistry {
     const { rowCount } = await this.#db.query(
       `with del as (delete from tenantry.tenant_domains where domain = $1 and tenant_id = $2 returning tenant_id),
        act as (insert into tenantry.activity (tenant_id, action, actor, detail) select tenant_id, 'domain-remove', $3, jsonb_build_object('domain', $1::text) from del)
-       select pg_notify('${TENANT_CHANNEL}', tenant_id::text) from del`,
+       select ${NOTIFY}(tenant_id::text) from del`,
       [domain, tenantId, actor ?? null],
     );
     return (rowCount ?? 0) > 0;
@@ -384,7 +391,7 @@ export class TenantRegistry {
     await this.#db.query(
       `with upd as (update tenantry.tenants set role = $2, updated_at = now() where id = $1 returning id),
        act as (insert into tenantry.activity (tenant_id, action, actor, detail) select id, 'role-assigned', 'reconcile', jsonb_build_object('role', $2::text) from upd)
-       select pg_notify('${TENANT_CHANNEL}', id::text) from upd`,
+       select ${NOTIFY}(id::text) from upd`,
       [id, role],
     );
   }
