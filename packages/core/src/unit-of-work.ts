@@ -1,7 +1,14 @@
 import type pg from 'pg';
 import { ErrorCodes, TenantryError } from './errors.js';
 import { classifyPgError, isServerError, sqlState } from './pg-errors.js';
-import { TenantQuery, newConnectionState, prefixMode, type ConnectionState, type QueryConfig, type RoutePrefix } from './tenant-query.js';
+import {
+  TenantQuery,
+  newConnectionState,
+  sessionWasReset,
+  type ConnectionState,
+  type QueryConfig,
+  type RoutePrefix,
+} from './tenant-query.js';
 import type { Logger } from './logger.js';
 import type { Tenant } from './types.js';
 
@@ -51,24 +58,41 @@ export interface TenantBoundClient {
 /** Connection state kept beside pg's, one per physical connection. */
 const states = new WeakMap<pg.PoolClient, ConnectionState>();
 
-/** Tenantry's state for a pooled connection, created (and wired) on first checkout. */
-export function connectionState(client: pg.PoolClient): ConnectionState {
-  let state = states.get(client);
+/**
+ * Tenantry's state for a pooled connection, created (and wired) on first use. The pool creates
+ * it before the connection opens, so that the parameter values the server reports at startup
+ * are the baseline against which later reports are compared.
+ */
+export function connectionState(client: pg.PoolClient | pg.Client): ConnectionState {
+  const key = client as pg.PoolClient;
+  let state = states.get(key);
   if (state === undefined) {
     const s: ConnectionState = newConnectionState();
     state = s;
-    states.set(client, s);
+    states.set(key, s);
     // A checked-out client that loses its socket emits 'error'; without a listener the process dies.
     client.on('error', () => {
       s.broken = true;
     });
-    // PostgreSQL 18 reports search_path changes: only a session-level SET reaches the client
-    // (transaction-local ones are undone before ReadyForQuery). Such a connection is reset.
-    const connection = (client as unknown as { connection?: { on(event: string, fn: (msg: { parameterName: string }) => void): void } })
-      .connection;
-    connection?.on('parameterStatus', (msg) => {
-      if (msg.parameterName === 'search_path' || msg.parameterName === 'role' || msg.parameterName === 'session_authorization')
-        s.dirty = true;
+    // PostgreSQL reports (ParameterStatus) the session-level value of TimeZone, DateStyle,
+    // search_path (18+), client_encoding, session_authorization… when it changes, even through
+    // a function: a value that differs from the one at startup is session state left behind.
+    // Transaction-local changes are reported too when a transaction is open, and reported back
+    // at its end, so a connection whose values all returned is clean.
+    const baseline = new Map<string, string>();
+    const conn = client as unknown as {
+      _connecting?: boolean;
+      _connected?: boolean;
+      connection?: { on(event: string, fn: (msg: { parameterName: string; parameterValue: string }) => void): void };
+    };
+    const starting = conn._connected !== true;
+    conn.connection?.on('parameterStatus', (msg) => {
+      if (starting && conn._connected !== true) {
+        baseline.set(msg.parameterName, msg.parameterValue);
+        return;
+      }
+      if (baseline.get(msg.parameterName) === msg.parameterValue) s.changed.delete(msg.parameterName);
+      else s.changed.add(msg.parameterName);
     });
   }
   return state;
@@ -98,7 +122,6 @@ export class TenantDb implements TenantQueryable {
   readonly #conn: pg.PoolClient;
   readonly #state: ConnectionState;
   readonly #prefix: RoutePrefix;
-  readonly #prepare: boolean;
   #client: TenantBoundClient | undefined;
   /** Queries sent and not yet settled; close() waits for them. */
   #pending = 0;
@@ -107,13 +130,16 @@ export class TenantDb implements TenantQueryable {
   #txDepth = 0;
   #beginPending = false;
 
-  constructor(tenant: Tenant, conn: pg.PoolClient, prefix: RoutePrefix, prepare: boolean) {
+  /**
+   * @param _prepare ignored: the routing statement is always sent unnamed (see tenant-query.ts);
+   *   kept so that callers passing `preparedStatements` keep compiling.
+   */
+  constructor(tenant: Tenant, conn: pg.PoolClient, prefix: RoutePrefix, _prepare?: boolean) {
     this.tenant = tenant;
     this.readOnly = prefix.readOnly;
     this.#conn = conn;
     this.#state = connectionState(conn);
     this.#prefix = prefix;
-    this.#prepare = prepare;
   }
 
   /** The pg-compatible client for ORM adapters (made on first use). */
@@ -187,7 +213,7 @@ export class TenantDb implements TenantQueryable {
     }
   }
 
-  #send(config: QueryConfig, retried = false): Promise<pg.QueryResult> {
+  #send(config: QueryConfig): Promise<pg.QueryResult> {
     this.#assertOpen();
     const begin = this.#beginPending;
     this.#beginPending = false;
@@ -200,24 +226,13 @@ export class TenantDb implements TenantQueryable {
           resolve(res as pg.QueryResult);
           return;
         }
-        const code = sqlState(err);
-        if (!retried && (err as { tenantryPrefixFailed?: boolean }).tenantryPrefixFailed && (code === '26000' || code === '42P05')) {
-          // Our prepared prefix was deallocated (DISCARD/DEALLOCATE) or already exists: nothing of
-          // the caller's statement ran. Fix the bookkeeping and send it again, once.
-          if (code === '42P05') state.prepared[prefixMode(this.#prefix)] = true;
-          else Object.assign(state.prepared, newConnectionState().prepared);
-          this.#beginPending = begin;
-          this.#settled();
-          this.#send(config, true).then(resolve, reject);
-          return;
-        }
         if (!(err instanceof TenantryError) && (!isServerError(err) || classifyPgError(err).connectionLevel)) state.broken = true;
         this.#settled();
         reject(err);
       };
       let query: TenantQuery;
       try {
-        query = new TenantQuery(config, this.#prefix, state, this.#prepare, begin, () => transactionStatus(conn), settle);
+        query = new TenantQuery(config, this.#prefix, state, begin, () => transactionStatus(conn), settle);
       } catch (err) {
         // Nothing was written (a value could not be serialised): the connection is fine.
         this.#beginPending = begin;
@@ -297,7 +312,7 @@ export class TenantDb implements TenantQueryable {
 export function cleanConnection(conn: pg.PoolClient, logger: Logger, tenant: Tenant): Error | undefined | Promise<Error | undefined> {
   const state = connectionState(conn);
   if (state.broken) return new Error('connection failed during the unit of work');
-  if (!state.dirty && transactionStatus(conn) === 'I') return undefined;
+  if (!state.dirty && state.changed.size === 0 && transactionStatus(conn) === 'I') return undefined;
   return resetConnection(conn, state, logger, tenant);
 }
 
@@ -308,11 +323,14 @@ async function resetConnection(conn: pg.PoolClient, state: ConnectionState, logg
       logger.warn({ tenant: tenant.id }, 'unit of work ended inside an open transaction; it was rolled back');
       await conn.query('rollback');
     }
-    if (state.dirty) {
-      // Session state was touched (SET, temp tables, cursors WITH HOLD, LISTEN, PREPARE…).
+    if (state.dirty || state.changed.size > 0) {
+      // Session state was seen (SET, temp tables, cursors WITH HOLD, LISTEN, PREPARE, a reported
+      // setting…): reset now, so that even the same tenant's next unit of work starts clean and
+      // session advisory locks are not held while the connection is idle. What was NOT seen is
+      // reset when the connection changes hands (ConnectionState.resetPending).
       await conn.query('discard all');
-      Object.assign(state.prepared, newConnectionState().prepared);
-      state.dirty = false;
+      sessionWasReset(state);
+      state.owner = undefined;
     }
     return undefined;
   } catch (err) {
