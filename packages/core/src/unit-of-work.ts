@@ -87,6 +87,9 @@ export function connectionState(client: pg.PoolClient | pg.Client): ConnectionSt
     };
     const starting = conn._connected !== true;
     conn.connection?.on('parameterStatus', (msg) => {
+      // Behind PgBouncer a server connection reports its own application_name after a reset,
+      // not this client's; a changed application_name is harmless anyway.
+      if (msg.parameterName === 'application_name') return;
       if (starting && conn._connected !== true) {
         baseline.set(msg.parameterName, msg.parameterValue);
         return;
