@@ -610,7 +610,7 @@ async function main(): Promise<void> {
       },
       {
         key: 'tenantry',
-        label: 'tenantry withTenant (single-Sync batch, prepared prefix)',
+        label: 'tenantry withTenant (single-Sync batch, unnamed prefix, reset on owner change)',
         appName: 'bench:tenantry',
         op: async (t, id) => {
           const r = await tenancy.withTenant(t.id, (db) => db.query<Row>(QUERY, [id]));
@@ -618,8 +618,21 @@ async function main(): Promise<void> {
         },
       },
       {
+        // Same calls, one tenant: every connection keeps its owner, so no unit of work carries
+        // a session reset. Against 'tenantry' (a random tenant per call: the connection changes
+        // owner — and is reset — on nearly every unit of work) it shows what the reset costs.
+        key: 'tenantry-1tenant',
+        label: 'tenantry withTenant, ONE tenant (no session reset)',
+        appName: 'bench:tenantry',
+        op: async (_t, id) => {
+          const t = targets[0]!;
+          const r = await tenancy.withTenant(t.id, (db) => db.query<Row>(QUERY, [id]));
+          check(r.rows, t.schema, id);
+        },
+      },
+      {
         key: 'tenantry-noprep',
-        label: 'tenantry withTenant, preparedStatements: false',
+        label: 'tenantry withTenant, preparedStatements: false (ignored now: a control row)',
         appName: 'bench:tenantry-noprep',
         op: async (t, id) => {
           const r = await tenancyNoPrep.withTenant(t.id, (db) => db.query<Row>(QUERY, [id]));

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ErrorCodes, TenantryError } from './errors.js';
+import { ErrorCodes, invalidArgument, tenancyClosed, TenantryError } from './errors.js';
 import type { Logger } from './logger.js';
 import { ServerPool, type PooledClient, type ServerPoolSettings, type ServerStats } from './server-pool.js';
 
@@ -92,7 +92,7 @@ export class ConnectionRouter {
     for (const [key, value] of Object.entries(o)) {
       const min = key === 'max' || key === 'databasePoolMax' || key === 'maxUses' || key === 'maxWaiting' ? 1 : 0;
       if (!Number.isInteger(value) || value < min) {
-        throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, `pool.${key} must be an integer ≥ ${min}, got ${String(value)}`);
+        throw invalidArgument(`pool.${key} must be an integer ≥ ${min}, got ${String(value)}`);
       }
     }
     this.#settings = Object.freeze({ ...o, capacity: o.max, applicationName });
@@ -152,7 +152,7 @@ export class ConnectionRouter {
   }
 
   async #entry(serverId: string): Promise<Entry> {
-    if (this.#closed) throw new TenantryError(ErrorCodes.TENANCY_CLOSED, 'the tenancy was closed; create a new one with createTenancy()');
+    if (this.#closed) throw tenancyClosed();
     const entry = this.#entries.get(serverId);
     if (entry) return entry;
     let pending = this.#pending.get(serverId);

@@ -72,8 +72,11 @@ export interface TenancyOptions {
    */
   readonly listen?: boolean;
   /**
-   * Prepare the routing statement once per connection (faster). Set false behind PgBouncer
-   * older than 1.21 in transaction mode, which cannot keep prepared statements. Default true.
+   * Ignored, kept so that existing configurations still compile: the routing statement is always
+   * sent unnamed, so no SQL of a tenant can replace it (see docs/security.md), and it works
+   * behind any PgBouncer.
+   *
+   * @deprecated has no effect.
    */
   readonly preparedStatements?: boolean;
   /**
@@ -201,7 +204,6 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     seeds,
     defaultIsolation: opts.defaultIsolation ?? 'schema',
     tenantRoles,
-    prepare: opts.preparedStatements !== false,
     logger,
     onStep: opts.onLifecycleStep,
     onUnitOfWork: opts.onUnitOfWork,

@@ -80,11 +80,13 @@ export interface ErrorContext {
  * The one error type of Tenantry.
  *
  * @example
+ * ```ts
  * try {
  *   await tenancy.withTenant('acme', (db) => db.query('select 1'));
  * } catch (err) {
  *   if (err instanceof TenantryError && err.code === 'TENANT_SUSPENDED') { … }
  * }
+ * ```
  */
 export class TenantryError extends Error {
   override readonly name = 'TenantryError';

@@ -52,8 +52,6 @@ export interface TenancyInternals {
   readonly defaultIsolation: IsolationKind;
   /** Every new tenant gets its own role. */
   readonly tenantRoles: boolean;
-  /** Prepare the route statement once per connection. */
-  readonly prepare: boolean;
   readonly logger: Logger;
   readonly onStep: ((step: LifecycleStep, tenant: Tenant) => void | Promise<void>) | undefined;
   readonly onUnitOfWork: ((event: UnitOfWorkEvent) => void) | undefined;

@@ -1,7 +1,9 @@
 import pg from 'pg';
-import { ErrorCodes, TenantryError } from './errors.js';
+import { ErrorCodes, tenancyClosed, TenantryError } from './errors.js';
 import { classifyPgError, sqlState } from './pg-errors.js';
 import type { Logger } from './logger.js';
+import { ADMIN_OWNER, SessionReset, TenantQuery } from './tenant-query.js';
+import { connectionState } from './unit-of-work.js';
 
 /** Settings of one server's connections. */
 export interface ServerPoolSettings {
@@ -77,6 +79,38 @@ function urlFor(base: string, database: string): string {
   return u.toString();
 }
 
+/**
+ * A connection changes hands: when whoever used it last (a tenant, or Tenantry's own registry
+ * and administrative work) is not who gets it now, its session is reset before the next
+ * statement runs — whatever the previous owner's SQL did to it, seen or not. Same-owner reuse
+ * (tenant affinity makes it the common case) needs no reset: routing never depends on session
+ * state (see tenant-query.ts).
+ */
+function handOver(client: pg.Client, affinity: string | undefined): void {
+  const state = connectionState(client);
+  const owner = affinity ?? ADMIN_OWNER;
+  if (state.owner !== undefined && state.owner !== owner) state.resetPending = true;
+  state.owner = owner;
+}
+
+/**
+ * Queries that are not a {@link TenantQuery} (which carries the reset in its own batch) are
+ * preceded by a {@link SessionReset} when one is pending: registry and admin queries,
+ * migrations and seeds, whatever uses the pooled client directly.
+ */
+function resetBeforeRawQueries(client: pg.Client): void {
+  const state = connectionState(client);
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]): unknown => {
+    if (state.resetPending && !(args[0] instanceof TenantQuery)) {
+      // Queued first: pg sends the next query only once this one is answered.
+      state.resetPending = false;
+      query(new SessionReset(state));
+    }
+    return query(...args);
+  };
+}
+
 /** The database named in a connection URL (PostgreSQL defaults it to the user name). */
 export function databaseOf(url: string): string {
   const u = new URL(url);
@@ -127,16 +161,16 @@ export class ServerPool {
     this.#reaper.unref();
   }
 
-  /** Checks out a connection to `database` (default: the server's own database). */
   /**
-   * @param affinity who the connection is for (a tenant id): an idle connection that last served
+   * Checks out a connection to `database` (default: the server's own database).
+   *
+   * @param affinity - who the connection is for (a tenant id): an idle connection that last served
    *   it is preferred, and so is a waiter for it when a connection comes back. Each backend then
    *   sees fewer tenants — warmer catalog caches, less memory — at no cost to isolation, which
    *   every statement carries itself.
    */
   acquire(database: string = this.mainDatabase, affinity?: string): Promise<PooledClient> {
-    if (this.#closed)
-      return Promise.reject(new TenantryError(ErrorCodes.TENANCY_CLOSED, 'the tenancy was closed; create a new one with createTenancy()'));
+    if (this.#closed) return Promise.reject(tenancyClosed());
     if (this.#downUntil !== 0 && Date.now() < this.#downUntil) return Promise.reject(this.#unavailable(this.#lastError));
     const idle = this.#takeIdle(database, affinity);
     if (idle !== undefined) return Promise.resolve(this.#checkout(idle, affinity));
@@ -147,6 +181,7 @@ export class ServerPool {
     conn.idle = false;
     // Registry and admin work (no affinity) leaves the tenant it last served in place.
     if (affinity !== undefined) conn.affinity = affinity;
+    handOver(conn.client, affinity);
     this.#checkouts++;
     return conn.client as PooledClient;
   }
@@ -237,7 +272,7 @@ export class ServerPool {
     this.#waitingFor.clear();
     for (const w of this.#waiters.splice(0)) {
       clearTimeout(w.timer);
-      w.reject(new TenantryError(ErrorCodes.TENANCY_CLOSED, 'the tenancy was closed while waiting for a connection'));
+      w.reject(tenancyClosed('while waiting for a connection'));
     }
     for (const conn of [...this.#idleOrder]) void this.#close(conn);
     if (this.#open > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
@@ -347,6 +382,8 @@ export class ServerPool {
       idle: false,
       closed: false,
     };
+    // Before connecting: the parameter values reported at startup are the session's baseline.
+    connectionState(client);
     client.on('error', (err) => {
       // An idle connection whose server went away: drop it. An in-use one is handled by its user.
       if (conn.idle) {
@@ -379,6 +416,7 @@ export class ServerPool {
     }
     this.#downUntil = 0;
     this.#opened++;
+    resetBeforeRawQueries(client);
     conns.set(client, conn);
     (client as unknown as { release: (err?: Error | boolean) => void }).release = (err?: Error | boolean) =>
       this.release(client, err !== undefined && err !== false);

@@ -8,8 +8,8 @@ import type { Tenant } from './types.js';
  *
  * One write sends, for each query:
  *
- *   [Parse "tenantry_route" — once per connection]
- *   Bind/Execute  tenantry_route($1 = search_path [, $2 = 'on' for read-only])
+ *   [Parse/Bind/Execute  discard all — only when the connection changed hands, see below]
+ *   Parse (unnamed)/Bind/Execute  select set_config('search_path', $1, true) [, role, read-only]
  *   Parse/Bind/Describe/Execute  the caller's query with its bind parameters
  *   Sync
  *
@@ -18,12 +18,27 @@ import type { Tenant } from './types.js';
  * parameters, nothing is left on the connection. Inside an explicit `BEGIN … COMMIT` the
  * prefix is harmless (it sets the same value again).
  *
+ * The routing statement is parsed UNNAMED in every batch. SQL can reach only named prepared
+ * statements (`PREPARE`, `EXECUTE`, `DEALLOCATE`), never the unnamed one, so nothing a tenant
+ * runs can replace or remove what Tenantry binds: the statement bound is always the one parsed
+ * in the same write, a few bytes before.
+ *
+ * When the connection's session may hold another owner's state ({@link ConnectionState.resetPending}),
+ * the batch starts with `DISCARD ALL`. As the FIRST statement of the group PostgreSQL runs it
+ * outside any transaction block and commits it at once; the rest of the group then runs in a
+ * new implicit transaction. So the reset holds whatever the caller's statement does (fails,
+ * opens a transaction that is later rolled back), and if the reset itself fails, PostgreSQL
+ * skips everything up to the Sync: the caller's statement never runs on an un-reset session.
+ *
  * This is a pg "Submittable": `client.query(new TenantQuery(…))`. It must not have a `name`
  * property (pg would treat it as a named statement).
  */
 
 const SYNC = serialize.sync();
 const BEGIN = Buffer.concat([serialize.parse({ text: 'begin', types: [] }), serialize.bind({}), serialize.execute({})]);
+/** `DISCARD ALL`: settings (custom ones too), role and session authorization, temporary objects,
+ * prepared statements, cursors, LISTEN, session advisory locks, cached plans and sequence state. */
+const DISCARD_ALL = Buffer.concat([serialize.parse({ text: 'discard all', types: [] }), serialize.bind({}), serialize.execute({})]);
 
 /** How the prefix sets the tenant. */
 export interface RoutePrefix {
@@ -50,45 +65,57 @@ export function prefixMode(prefix: RoutePrefix): PrefixMode {
   return prefix.role === null ? (prefix.readOnly ? 'ro' : 'rw') : prefix.readOnly ? 'roRole' : 'rwRole';
 }
 
-const PREFIX = Object.fromEntries(
-  MODES.map((mode) => {
-    const text = prefixText(mode);
-    const name = `tenantry_route_${mode}`;
-    return [mode, { name, parse: serialize.parse({ name, text, types: [] }), parseUnnamed: serialize.parse({ text, types: [] }) }];
-  }),
-) as Record<PrefixMode, { name: string; parse: Buffer; parseUnnamed: Buffer }>;
+/** The unnamed Parse of each prefix statement. */
+const PREFIX_PARSE = Object.fromEntries(MODES.map((mode) => [mode, serialize.parse({ text: prefixText(mode), types: [] })])) as Record<
+  PrefixMode,
+  Buffer
+>;
 
-/** Per-connection protocol state Tenantry keeps beside pg's. */
+/** Who uses a connection for Tenantry's own registry and administrative work (not a tenant id). */
+export const ADMIN_OWNER = '\0admin';
+
+/** Per-connection session state Tenantry keeps beside pg's. */
 export interface ConnectionState {
-  /** Which prefix statements are prepared on this backend. */
-  readonly prepared: Record<PrefixMode, boolean>;
-  /** Session state was touched (SET, temp tables, cursors WITH HOLD…): reset before reuse. */
+  /**
+   * Whose session state may be on this connection: the tenant id of the last unit of work (or
+   * {@link ADMIN_OWNER}); undefined when it is fresh or was reset since.
+   */
+  owner: string | undefined;
+  /**
+   * The connection changed hands since its last owner used it: `DISCARD ALL` runs before the
+   * next statement — in the same batch for a tenant's statement, as a statement of its own
+   * otherwise. Cleared only when a reset succeeded.
+   */
+  resetPending: boolean;
+  /** The unit of work was seen touching session state (SET, temp tables, cursors WITH HOLD…): reset at release. */
   dirty: boolean;
-  /** The connection failed at the connection level: destroy it. */
+  /** Reported parameters (ParameterStatus) whose value differs from the one the connection started with. */
+  readonly changed: Set<string>;
+  /** The connection failed at the connection level, or its reset failed: destroy it. */
   broken: boolean;
 }
 
 /** A fresh connection's state. */
 export function newConnectionState(): ConnectionState {
-  return { prepared: { rw: false, ro: false, rwRole: false, roRole: false }, dirty: false, broken: false };
+  return { owner: undefined, resetPending: false, dirty: false, changed: new Set(), broken: false };
 }
 
-/** The Bind+Execute bytes of each route's prefix, named and unnamed; a route's bytes never change. */
-const namedBinds = new WeakMap<RoutePrefix, Buffer>();
-const unnamedBinds = new WeakMap<RoutePrefix, Buffer>();
-function prefixBind(prefix: RoutePrefix, named: boolean): Buffer {
-  const cache = named ? namedBinds : unnamedBinds;
-  let buf = cache.get(prefix);
+/** Records a successful `DISCARD ALL`: the session is as it started (ParameterStatus follows on its own). */
+export function sessionWasReset(state: ConnectionState): void {
+  state.resetPending = false;
+  state.dirty = false;
+}
+
+/** The Bind+Execute bytes of each route's prefix; a route's bytes never change. */
+const prefixBinds = new WeakMap<RoutePrefix, Buffer>();
+function prefixBind(prefix: RoutePrefix): Buffer {
+  let buf = prefixBinds.get(prefix);
   if (buf === undefined) {
-    const mode = prefixMode(prefix);
     buf = Buffer.concat([
-      serialize.bind({
-        statement: named ? PREFIX[mode].name : '',
-        values: prefix.role === null ? [prefix.searchPath] : [prefix.searchPath, prefix.role],
-      }),
+      serialize.bind({ values: prefix.role === null ? [prefix.searchPath] : [prefix.searchPath, prefix.role] }),
       serialize.execute({}),
     ]);
-    cache.set(prefix, buf);
+    prefixBinds.set(prefix, buf);
   }
   return buf;
 }
@@ -102,7 +129,7 @@ export class RoutePrefixes {
   readonly #byTenant = new WeakMap<Tenant, { rw: RoutePrefix; ro: RoutePrefix }>();
   readonly #byValue = new Map<string, { rw: RoutePrefix; ro: RoutePrefix }>();
 
-  /** @param searchPath the `search_path` value of a tenant's statements (quoted identifiers). */
+  /** @param searchPath - the `search_path` value of a tenant's statements (quoted identifiers). */
   constructor(searchPath: (tenant: Tenant) => string) {
     this.#searchPath = searchPath;
   }
@@ -181,24 +208,25 @@ export class TenantQuery {
   #mapped: unknown[] | undefined;
   readonly #prefix: RoutePrefix;
   readonly #state: ConnectionState;
-  readonly #prepare: boolean;
 
   /** Statements sent before the caller's whose results are not the caller's. */
   #prelude = 0;
   readonly #begin: boolean;
-  #sentParse = false;
+  /** `DISCARD ALL` leads this batch and has not completed yet. */
+  #resetting = false;
+  /** The statement's text suggests it touches session state: marked dirty once it has run (after any reset in its batch). */
+  readonly #touchesSession: boolean;
   readonly #status: () => string | null;
 
   /**
-   * @param begin send `BEGIN` in the same batch (the first statement of a transaction).
-   * @param status the connection's transaction status at submit time (`I`, `T`, `E`); in a
+   * @param begin - send `BEGIN` in the same batch (the first statement of a transaction).
+   * @param status - the connection's transaction status at submit time (`I`, `T`, `E`); in a
    *   failed transaction (`E`) the prefix is left out so that `ROLLBACK` can run.
    */
   constructor(
     config: QueryConfig,
     prefix: RoutePrefix,
     state: ConnectionState,
-    preparePrefix: boolean,
     begin: boolean,
     status: () => string | null,
     callback: Callback,
@@ -210,7 +238,6 @@ export class TenantQuery {
     this.callback = callback;
     this.#prefix = prefix;
     this.#state = state;
-    this.#prepare = preparePrefix;
     this._result = new PgResult(config.rowMode, config.types);
     if (config.binary) this.binary = true;
     // Map values before anything is written: a throwing toPostgres must not wedge the client.
@@ -218,29 +245,31 @@ export class TenantQuery {
       if (!Array.isArray(config.values)) throw new TypeError('query values must be an array');
       this.#mapped = config.values.map((v) => prepareValue(v));
     }
-    if (touchesSession(this.text)) state.dirty = true;
+    this.#touchesSession = touchesSession(this.text);
   }
 
   /** Called by pg when the query reaches the head of the client's queue. */
   submit(connection: ConnectionLike): Error | null {
-    const mode = prefixMode(this.#prefix);
     const parts: Buffer[] = [];
+    const status = this.#status();
+    if (this.#state.resetPending) {
+      // Decided at submit time: whatever ran on the connection before this batch, it is reset first.
+      if (status !== 'I') {
+        this.#state.broken = true;
+        return new Error(`the connection must be reset before its next statement but is inside a transaction (status ${status ?? '?'})`);
+      }
+      parts.push(DISCARD_ALL);
+      this.#resetting = true;
+      this.#prelude++;
+    }
     if (this.#begin) {
       parts.push(BEGIN);
       this.#prelude++;
     }
-    if (this.#status() === 'E') {
-      // Nothing but ROLLBACK can run in a failed transaction; the tenant is still set in it.
-    } else if (this.#prepare) {
+    if (status !== 'E') {
+      // In a failed transaction nothing but ROLLBACK can run; the tenant is still set in it.
+      parts.push(PREFIX_PARSE[prefixMode(this.#prefix)], prefixBind(this.#prefix));
       this.#prelude++;
-      if (!this.#state.prepared[mode]) {
-        parts.push(PREFIX[mode].parse);
-        this.#sentParse = true;
-      }
-      parts.push(prefixBind(this.#prefix, true));
-    } else {
-      this.#prelude++;
-      parts.push(PREFIX[mode].parseUnnamed, prefixBind(this.#prefix, false));
     }
     parts.push(
       serialize.parse({ text: this.text, types: [] }),
@@ -269,7 +298,10 @@ export class TenantQuery {
   handleCommandComplete(msg: { text: string }): void {
     if (this.#prelude > 0) {
       this.#prelude--;
-      if (this.#prelude === 0 && this.#sentParse) this.#state.prepared[prefixMode(this.#prefix)] = true;
+      if (this.#resetting) {
+        this.#resetting = false;
+        sessionWasReset(this.#state);
+      }
       return;
     }
     this._result.addCommandComplete(msg);
@@ -288,13 +320,20 @@ export class TenantQuery {
   handleError(err: Error): void {
     const cb = this.callback;
     this.callback = undefined;
+    if (this.#resetting) {
+      // The reset failed: PostgreSQL skipped the rest of the batch. Never reuse the connection.
+      this.#state.broken = true;
+      (err as Error & { tenantryResetFailed?: boolean }).tenantryResetFailed = true;
+    }
     if (this.#prelude > 0) (err as Error & { tenantryPrefixFailed?: boolean }).tenantryPrefixFailed = true;
+    if (this.#touchesSession) this.#state.dirty = true;
     cb?.(this.#rowError ?? err);
   }
 
   handleReadyForQuery(): void {
     const cb = this.callback;
     this.callback = undefined;
+    if (this.#touchesSession) this.#state.dirty = true;
     if (this.#rowError) cb?.(this.#rowError);
     else cb?.(null, this._result as unknown as pg.QueryResult);
   }
@@ -308,4 +347,44 @@ export class TenantQuery {
   handleCopyData(): void {
     // COPY TO STDOUT data is not collected.
   }
+}
+
+/**
+ * `DISCARD ALL` as a statement of its own, queued on a pg client ahead of a query that is not a
+ * {@link TenantQuery} (registry, administrative and migration work, which use the client
+ * directly). If it fails, the socket is destroyed so that the query queued behind it fails
+ * too instead of running on the un-reset session.
+ */
+export class SessionReset {
+  readonly #state: ConnectionState;
+  #failed = false;
+
+  constructor(state: ConnectionState) {
+    this.#state = state;
+  }
+
+  submit(connection: ConnectionLike): Error | null {
+    connection.stream.write(Buffer.concat([DISCARD_ALL, SYNC]));
+    return null;
+  }
+
+  handleCommandComplete(): void {
+    if (!this.#failed) sessionWasReset(this.#state);
+  }
+
+  handleError(err: Error, connection?: { stream?: { destroy?(err?: Error): void } }): void {
+    this.#failed = true;
+    this.#state.broken = true;
+    this.#state.resetPending = true;
+    const wrapped = new Error(`resetting the connection's session failed: ${err.message}`, { cause: err });
+    connection?.stream?.destroy?.(wrapped);
+  }
+
+  handleReadyForQuery(): void {}
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  handlePortalSuspended(): void {}
+  handleCopyInResponse(): void {}
+  handleCopyData(): void {}
 }

@@ -1,7 +1,14 @@
 import type pg from 'pg';
 import { ErrorCodes, TenantryError } from './errors.js';
 import { classifyPgError, isServerError, sqlState } from './pg-errors.js';
-import { TenantQuery, newConnectionState, prefixMode, type ConnectionState, type QueryConfig, type RoutePrefix } from './tenant-query.js';
+import {
+  TenantQuery,
+  newConnectionState,
+  sessionWasReset,
+  type ConnectionState,
+  type QueryConfig,
+  type RoutePrefix,
+} from './tenant-query.js';
 import type { TenancyInternals } from './internals.js';
 import type { Logger } from './logger.js';
 import { performance } from 'node:perf_hooks';
@@ -54,24 +61,44 @@ export interface TenantBoundClient {
 /** Connection state kept beside pg's, one per physical connection. */
 const states = new WeakMap<pg.PoolClient, ConnectionState>();
 
-/** Tenantry's state for a pooled connection, created (and wired) on first checkout. */
-export function connectionState(client: pg.PoolClient): ConnectionState {
-  let state = states.get(client);
+/**
+ * Tenantry's state for a pooled connection, created (and wired) on first use. The pool creates
+ * it before the connection opens, so that the parameter values the server reports at startup
+ * are the baseline against which later reports are compared.
+ */
+export function connectionState(client: pg.PoolClient | pg.Client): ConnectionState {
+  const key = client as pg.PoolClient;
+  let state = states.get(key);
   if (state === undefined) {
     const s: ConnectionState = newConnectionState();
     state = s;
-    states.set(client, s);
+    states.set(key, s);
     // A checked-out client that loses its socket emits 'error'; without a listener the process dies.
     client.on('error', () => {
       s.broken = true;
     });
-    // PostgreSQL 18 reports search_path changes: only a session-level SET reaches the client
-    // (transaction-local ones are undone before ReadyForQuery). Such a connection is reset.
-    const connection = (client as unknown as { connection?: { on(event: string, fn: (msg: { parameterName: string }) => void): void } })
-      .connection;
-    connection?.on('parameterStatus', (msg) => {
-      if (msg.parameterName === 'search_path' || msg.parameterName === 'role' || msg.parameterName === 'session_authorization')
-        s.dirty = true;
+    // PostgreSQL reports (ParameterStatus) the session-level value of TimeZone, DateStyle,
+    // search_path (18+), client_encoding, session_authorization… when it changes, even through
+    // a function: a value that differs from the one at startup is session state left behind.
+    // Transaction-local changes are reported too when a transaction is open, and reported back
+    // at its end, so a connection whose values all returned is clean.
+    const baseline = new Map<string, string>();
+    const conn = client as unknown as {
+      _connecting?: boolean;
+      _connected?: boolean;
+      connection?: { on(event: string, fn: (msg: { parameterName: string; parameterValue: string }) => void): void };
+    };
+    const starting = conn._connected !== true;
+    conn.connection?.on('parameterStatus', (msg) => {
+      // Behind PgBouncer a server connection reports its own application_name after a reset,
+      // not this client's; a changed application_name is harmless anyway.
+      if (msg.parameterName === 'application_name') return;
+      if (starting && conn._connected !== true) {
+        baseline.set(msg.parameterName, msg.parameterValue);
+        return;
+      }
+      if (baseline.get(msg.parameterName) === msg.parameterValue) s.changed.delete(msg.parameterName);
+      else s.changed.add(msg.parameterName);
     });
   }
   return state;
@@ -86,6 +113,7 @@ function transactionStatus(client: pg.PoolClient): string | null {
  * `withTenant` callback settles; afterwards every call fails with `UNIT_OF_WORK_CLOSED`.
  *
  * @example
+ * ```ts
  * await tenancy.withTenant('acme', async (db) => {
  *   await db.transaction(async (tx) => {
  *     await tx.query('insert into posts (title) values ($1)', ['Hello']);
@@ -93,6 +121,7 @@ function transactionStatus(client: pg.PoolClient): string | null {
  *   });
  *   const { rows } = await db.query('select * from posts where id = $1', [id]);
  * });
+ * ```
  */
 export class TenantDb implements TenantQueryable {
   /** The tenant this unit of work is bound to. */
@@ -101,7 +130,6 @@ export class TenantDb implements TenantQueryable {
   readonly #conn: pg.PoolClient;
   readonly #state: ConnectionState;
   readonly #prefix: RoutePrefix;
-  readonly #prepare: boolean;
   #client: TenantBoundClient | undefined;
   /** Queries sent and not yet settled; close() waits for them. */
   #pending = 0;
@@ -110,13 +138,13 @@ export class TenantDb implements TenantQueryable {
   #txDepth = 0;
   #beginPending = false;
 
-  constructor(tenant: Tenant, conn: pg.PoolClient, prefix: RoutePrefix, prepare: boolean) {
+  /** @internal made by the unit of work (`runUnitOfWork`). */
+  constructor(tenant: Tenant, conn: pg.PoolClient, prefix: RoutePrefix) {
     this.tenant = tenant;
     this.readOnly = prefix.readOnly;
     this.#conn = conn;
     this.#state = connectionState(conn);
     this.#prefix = prefix;
-    this.#prepare = prepare;
   }
 
   /** The pg-compatible client for ORM adapters (made on first use). */
@@ -190,7 +218,7 @@ export class TenantDb implements TenantQueryable {
     }
   }
 
-  #send(config: QueryConfig, retried = false): Promise<pg.QueryResult> {
+  #send(config: QueryConfig): Promise<pg.QueryResult> {
     this.#assertOpen();
     const begin = this.#beginPending;
     this.#beginPending = false;
@@ -203,24 +231,13 @@ export class TenantDb implements TenantQueryable {
           resolve(res as pg.QueryResult);
           return;
         }
-        const code = sqlState(err);
-        if (!retried && (err as { tenantryPrefixFailed?: boolean }).tenantryPrefixFailed && (code === '26000' || code === '42P05')) {
-          // Our prepared prefix was deallocated (DISCARD/DEALLOCATE) or already exists: nothing of
-          // the caller's statement ran. Fix the bookkeeping and send it again, once.
-          if (code === '42P05') state.prepared[prefixMode(this.#prefix)] = true;
-          else Object.assign(state.prepared, newConnectionState().prepared);
-          this.#beginPending = begin;
-          this.#settled();
-          this.#send(config, true).then(resolve, reject);
-          return;
-        }
         if (!(err instanceof TenantryError) && (!isServerError(err) || classifyPgError(err).connectionLevel)) state.broken = true;
         this.#settled();
         reject(err);
       };
       let query: TenantQuery;
       try {
-        query = new TenantQuery(config, this.#prefix, state, this.#prepare, begin, () => transactionStatus(conn), settle);
+        query = new TenantQuery(config, this.#prefix, state, begin, () => transactionStatus(conn), settle);
       } catch (err) {
         // Nothing was written (a value could not be serialised): the connection is fine.
         this.#beginPending = begin;
@@ -300,7 +317,7 @@ export class TenantDb implements TenantQueryable {
 export function cleanConnection(conn: pg.PoolClient, logger: Logger, tenant: Tenant): Error | undefined | Promise<Error | undefined> {
   const state = connectionState(conn);
   if (state.broken) return new Error('connection failed during the unit of work');
-  if (!state.dirty && transactionStatus(conn) === 'I') return undefined;
+  if (!state.dirty && state.changed.size === 0 && transactionStatus(conn) === 'I') return undefined;
   return resetConnection(conn, state, logger, tenant);
 }
 
@@ -311,11 +328,14 @@ async function resetConnection(conn: pg.PoolClient, state: ConnectionState, logg
       logger.warn({ tenant: tenant.id }, 'unit of work ended inside an open transaction; it was rolled back');
       await conn.query('rollback');
     }
-    if (state.dirty) {
-      // Session state was touched (SET, temp tables, cursors WITH HOLD, LISTEN, PREPARE…).
+    if (state.dirty || state.changed.size > 0) {
+      // Session state was seen (SET, temp tables, cursors WITH HOLD, LISTEN, PREPARE, a reported
+      // setting…): reset now, so that even the same tenant's next unit of work starts clean and
+      // session advisory locks are not held while the connection is idle. What was NOT seen is
+      // reset when the connection changes hands (ConnectionState.resetPending).
       await conn.query('discard all');
-      Object.assign(state.prepared, newConnectionState().prepared);
-      state.dirty = false;
+      sessionWasReset(state);
+      state.owner = undefined;
     }
     return undefined;
   } catch (err) {
@@ -351,7 +371,7 @@ export async function runUnitOfWork<T>(
   const strategy = d.strategyFor(tenant.isolation);
   const conn = await d.router.connect(strategy.target(tenant, readOnly));
   const started = d.onUnitOfWork === undefined ? 0 : performance.now();
-  const db = new TenantDb(tenant, conn, strategy.routePrefix(tenant, readOnly), d.prepare);
+  const db = new TenantDb(tenant, conn, strategy.routePrefix(tenant, readOnly));
   let failure: { error: unknown } | undefined;
   try {
     return await enterContext({ tenant, owner, db }, () => {

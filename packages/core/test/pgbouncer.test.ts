@@ -243,7 +243,7 @@ describe.skipIf(SKIP)('behind PgBouncer in transaction mode', () => {
     expect(after.map(({ pid: _, ...s }) => s)).toEqual(after.map(() => CLEAN));
   });
 
-  it('LIMIT: a session SET by raw SQL stays on the server connection behind PgBouncer (Tenantry’s DISCARD ALL reaches another) — no tenant reads another’s data, but the registry and other tenants’ writes fail there until server_reset_query_always = 1', async () => {
+  it('LIMIT: a session SET by raw SQL stays on the server connection behind PgBouncer (Tenantry’s DISCARD ALL reaches another) — no tenant reads another’s data; server_reset_query_always = 1 clears it', async () => {
     const run = async (b: PgBouncer, poolSize: number) => {
       const ten = await tenancyVia(b, { pool: { max: 4 } });
       const [x, y] = await seedTenants(ten, `lk${b.port}`, 2, 0);
@@ -300,8 +300,11 @@ describe.skipIf(SKIP)('behind PgBouncer in transaction mode', () => {
     expect(plain.xRows.every((r) => r.owner === plain.x.slug && r.u === plain.x.role)).toBe(true);
     // …but the server connection kept x's session state, which Tenantry could not reset:
     expect(plain.state).toMatchObject({ path: plain.y.physicalName, user: plain.x.role, ro: 'on' });
-    expect(plain.yWrite).toBe('25006'); // another tenant's write fails (read-only session default)
-    expect(plain.registry).toMatch(/permission denied for schema tenantry/); // registry runs as x's role there
+    // Whether y's write and the registry then fail there (25006, permission denied for schema
+    // tenantry) depends on which Tenantry connection they use: one that changes owner carries a
+    // DISCARD ALL in its batch, which lands on that server connection and clears it; one that
+    // does not, does not. session-leaks-pgbouncer.test.ts shows the leak deterministically.
+    expect(['ok', '25006']).toContain(plain.yWrite);
 
     // PgBouncer's own reset after every transaction clears it.
     const resetting = await bouncer({ server_reset_query: 'DISCARD ALL', server_reset_query_always: 1 });
@@ -311,7 +314,7 @@ describe.skipIf(SKIP)('behind PgBouncer in transaction mode', () => {
     expect({ yWrite: reset.yWrite, registry: reset.registry }).toEqual({ yWrite: 'ok', registry: 'ok' });
   });
 
-  it('preparedStatements: true — on PgBouncer < 1.21 statements fail (26000 / 42P05), never with another tenant’s rows; from 1.21 (max_prepared_statements) they work', async () => {
+  it('preparedStatements: true is accepted and ignored — the routing statement is unnamed, so units of work succeed on any PgBouncer, never with another tenant’s rows', async () => {
     const [major, minor] = main.versionNumber;
     const tracks = major > 1 || (major === 1 && minor >= 21);
     const b = await bouncer(tracks ? { max_prepared_statements: 200 } : {}, 2);
@@ -344,15 +347,8 @@ describe.skipIf(SKIP)('behind PgBouncer in transaction mode', () => {
       `[pgbouncer.test] ${b.version}, preparedStatements: true → ${failed}/600 units failed ${JSON.stringify(Object.fromEntries(codes))}`,
     );
     expect(wrong).toBe(0);
-    if (tracks) {
-      expect(failed).toBe(0);
-    } else {
-      expect(failed).toBeGreaterThan(0);
-      expect(
-        [...codes.keys()].every((c) => ['26000', '42P05', '25P02'].includes(c)),
-        JSON.stringify([...codes]),
-      ).toBe(true);
-    }
+    // The option is accepted and ignored: the routing statement is always unnamed.
+    expect(failed).toBe(0);
   });
 
   it('listen: LISTEN through transaction pooling silently misses other processes’ changes; listen: false with a short cache.ttlMs bounds the staleness', async () => {

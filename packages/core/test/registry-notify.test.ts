@@ -119,10 +119,10 @@ describe('registry invalidation that tenants cannot forge', () => {
       expect(clears).toBeGreaterThanOrEqual(1);
       expect(clears).toBeLessThanOrEqual(allowed);
       expect(invalidations).toBeLessThanOrEqual(allowed);
-      // A genuine change after the flood still lands (at most one interval late).
+      // A genuine change after the flood still lands (at most one interval late; the poll allows a slow machine).
       await h.admin.query("select tenantry.notify_change('*')");
       const before = clears;
-      await expect.poll(() => clears, { timeout: 1_000 }).toBe(before + 1);
+      await expect.poll(() => clears, { timeout: 5_000 }).toBe(before + 1);
     } finally {
       await listener.close();
     }

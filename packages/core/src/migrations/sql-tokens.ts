@@ -45,9 +45,13 @@ export function* sqlTokens(sql: string): Generator<SqlToken> {
       let depth = 1;
       end = i + 2;
       while (end < n && depth > 0) {
-        if (sql.startsWith('/*', end)) (depth++, (end += 2));
-        else if (sql.startsWith('*/', end)) (depth--, (end += 2));
-        else end++;
+        if (sql.startsWith('/*', end)) {
+          depth++;
+          end += 2;
+        } else if (sql.startsWith('*/', end)) {
+          depth--;
+          end += 2;
+        } else end++;
       }
     } else if (c === '$' && (i === 0 || !/[\w$]/.test(sql[i - 1]!))) {
       const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i, i + 64));

@@ -9,7 +9,9 @@ import { isUuid } from '../identifiers.js';
  * `tenantry.notify_change(target)` (registry migration 5) with two random keys kept in
  * `tenantry.notify_key`, a table tenant roles cannot read:
  *
- *     v1.<target>.<unix ms, server clock>.<nonce>.<hex sha256(outer ‖ sha256(inner ‖ "v1.<target>.<ms>.<nonce>"))>
+ * ```text
+ * v1.<target>.<unix ms, server clock>.<nonce>.<hex sha256(outer ‖ sha256(inner ‖ "v1.<target>.<ms>.<nonce>"))>
+ * ```
  *
  * `target` is a tenant id or `*` (everything). The listener drops a payload whose tag does not
  * verify, that is older or newer than {@link NOTIFICATION_WINDOW_MS} by the registry server's
