@@ -252,7 +252,7 @@ describe('a run that fails', () => {
     expect(status.body.failed).toEqual([{ id: beta.tenant.id, slug: 'mig-beta', error: expect.stringContaining('already exists') }]);
     expect((await http(u, 'GET', '/tenants/mig-beta', admin)).body.status).toBe('MIGRATION_FAILED');
     // Its requests are told the truth: out of service, data intact — not 'retry in 5 seconds'.
-    const refused = await http(u, 'GET', '/posts', { token: beta.token });
+    const refused = await http(u, 'GET', '/posts', { token: beta.token, tenant: 'mig-beta' });
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBeNull();
     expect(refused.body).toMatchObject({ code: 'TENANT_MIGRATION_FAILED', message: expect.stringMatching(/data is intact/) });
