@@ -224,7 +224,7 @@ describe('rolling back every tenant', () => {
 });
 
 describe('a run that fails', () => {
-  it('answers 409 MIGRATION_FAILED with the summary: which tenant, why; the tenant shows as failed until fixed', async () => {
+  it('answers 409 MIGRATION_FAILED with the summary: which tenant, why; the tenant is MIGRATION_FAILED (503, data intact) until fixed', async () => {
     // Beta's schema drifts: 0002 is rolled back and a stray `users` table takes its place.
     expect((await http(u, 'POST', '/admin/migrations/rollback', { ...admin, body: { tenants: ['mig-beta'] } })).status).toBe(200);
     const schema = h.admin.escapeIdentifier(beta.tenant.schema);
@@ -249,7 +249,12 @@ describe('a run that fails', () => {
 
     const status = await http(u, 'GET', '/admin/migrations', admin);
     expect(status.body.failed).toEqual([{ id: beta.tenant.id, slug: 'mig-beta', error: expect.stringContaining('already exists') }]);
-    expect((await http(u, 'GET', '/tenants/mig-beta', admin)).body.status).toBe('FAILED');
+    expect((await http(u, 'GET', '/tenants/mig-beta', admin)).body.status).toBe('MIGRATION_FAILED');
+    // Its requests are told the truth: out of service, data intact — not 'retry in 5 seconds'.
+    const refused = await http(u, 'GET', '/posts', { token: beta.token, tenant: 'mig-beta' });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBeNull();
+    expect(refused.body).toMatchObject({ code: 'TENANT_MIGRATION_FAILED', message: expect.stringMatching(/data is intact/) });
 
     await h.admin.query(`drop table ${schema}.users`);
     const fixed = await http(u, 'POST', '/admin/migrations', { ...admin, body: { tenants: ['mig-beta'] } });

@@ -43,6 +43,22 @@ describe('tenants', () => {
     expect(res.body.schema).toBe(`t_${res.body.id.replace(/-/g, '')}`);
   });
 
+  it('takes an Idempotency-Key: a retry gets the same tenant, not 409; the same key with another body answers 422', async () => {
+    const headers = { 'idempotency-key': 'create-idem-1' };
+    const first = await http(u, 'POST', '/tenants', { ...admin, headers, body: { name: 'Idem', slug: 'idem-one' } });
+    expect(first.status).toBe(201);
+    const retry = await http(u, 'POST', '/tenants', { ...admin, headers, body: { name: 'Idem', slug: 'idem-one' } });
+    expect(retry.status).toBe(201);
+    expect(retry.body).toMatchObject({ id: first.body.id, status: 'ACTIVE' });
+    const other = await http(u, 'POST', '/tenants', { ...admin, headers, body: { name: 'Idem', slug: 'idem-two' } });
+    expect(other.status).toBe(422);
+    expect(other.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    // Without a key, the same request is a conflict as before.
+    expect((await http(u, 'POST', '/tenants', { ...admin, body: { name: 'Idem', slug: 'idem-one' } })).status).toBe(409);
+    const bad = await http(u, 'POST', '/tenants', { ...admin, headers: { 'idempotency-key': 'k'.repeat(256) }, body: { name: 'Idem' } });
+    expect(bad.status).toBe(400);
+  });
+
   it('takes an explicit slug, or seed 000’s subdomain as the slug', async () => {
     expect((await http(u, 'POST', '/tenants', { ...admin, body: { name: 'Explicit', slug: 'explicit-one' } })).body.slug).toBe(
       'explicit-one',

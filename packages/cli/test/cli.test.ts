@@ -121,7 +121,7 @@ describe('tenantry CLI against PostgreSQL', () => {
     expect(run.stdout).toMatch(/^beta\s+failed\s+\d+ ms\s+MIGRATION_FAILED: migration '0002_add_tags' failed: poisoned tenant$/m);
     expect(run.stdout).toContain('3 tenants: 2 migrated, 1 failed · latest 0002_add_tags');
 
-    // Rerun as JSON: the others are up to date, beta (FAILED) is retried and fails again.
+    // Rerun as JSON: the others are up to date, beta (MIGRATION_FAILED) is retried and fails again.
     const again = await tenantry('migrate', '--on-error', 'continue', '--json');
     expect(again.code).toBe(1);
     const summary = json(again);
@@ -155,7 +155,7 @@ describe('tenantry CLI against PostgreSQL', () => {
     const r = await tenantry('run', 'select count(*) from posts', '--json');
     expect(r.code, r.stderr).toBe(0);
     const out = json(r);
-    // beta is FAILED, so not routable: every ACTIVE tenant means alpha and gamma.
+    // beta is MIGRATION_FAILED, so not routable: every ACTIVE tenant means alpha and gamma.
     expect(out.results.map((x: any) => [x.tenant.slug, x.status, x.value.rows])).toEqual([
       ['alpha', 'ok', [{ count: '0' }]],
       ['gamma', 'ok', [{ count: '0' }]],
@@ -175,10 +175,37 @@ describe('tenantry CLI against PostgreSQL', () => {
     const report = json(r);
     expect(report.ok).toBe(false);
     const byName = Object.fromEntries(report.checks.map((c: any) => [c.name, c]));
-    expect(byName['failed']).toMatchObject({ level: 'fail', tenants: [expect.objectContaining({ slug: 'beta' })] });
+    expect(byName['failed']).toMatchObject({ level: 'ok' });
+    expect(byName['migration failed']).toMatchObject({
+      level: 'fail',
+      message: expect.stringContaining('data intact'),
+      tenants: [expect.objectContaining({ slug: 'beta' })],
+    });
     expect(byName['version drift'].level).toBe('warn');
     expect(byName['pending'].level).toBe('warn');
     expect(byName['stuck MIGRATING'].level).toBe('ok');
+  });
+
+  it('a MIGRATION_FAILED tenant: resume retries it and fails while the cause stays; doctor --fix brings it back once fixed', async () => {
+    const again = await tenantry('tenants', 'resume', 'beta');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/MIGRATION_FAILED.*poisoned tenant/);
+    const beta = json(await tenantry('tenants', 'show', 'beta', '--json')).tenant;
+    expect(beta.status).toBe('MIGRATION_FAILED');
+    // The cause fixed (the poisoned row removed, straight in its schema: the tenant is not routable).
+    const tenancy = await createTenancy({ registryUrl: db.url, listen: false, reconcileOnStart: false });
+    try {
+      await tenancy.adminPool().query(`delete from "${beta.physicalName}".posts where title = 'poison'`);
+    } finally {
+      await tenancy.close();
+    }
+    const fixed = json(await tenantry('doctor', '--fix', '--json'));
+    expect(fixed.retried).toEqual([expect.objectContaining({ tenant: expect.objectContaining({ slug: 'beta' }), status: 'migrated' })]);
+    expect(fixed.checks.find((c: any) => c.name === 'migration failed')).toMatchObject({ level: 'ok' });
+    expect(json(await tenantry('tenants', 'show', 'beta', '--json')).tenant).toMatchObject({
+      status: 'ACTIVE',
+      schemaVersion: '0002_add_tags',
+    });
   });
 
   it('an unknown tenant exits 1 with TENANT_NOT_FOUND on stderr', async () => {
@@ -191,6 +218,18 @@ describe('tenantry CLI against PostgreSQL', () => {
     expect(migrate.code).toBe(1);
     expect(migrate.stderr).toContain('error [TENANT_NOT_FOUND]');
     expect(json(migrate).error).toMatchObject({ code: 'TENANT_NOT_FOUND' });
+  });
+
+  it('migrate:rollback over every tenant needs --all', async () => {
+    const refused = await tenantry('migrate:rollback');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('without --all');
+    expect(json(await tenantry('tenants', 'show', 'gamma', '--json')).tenant.schemaVersion).toBe('0002_add_tags');
+    const all = await tenantry('migrate:rollback', '--all', '--json');
+    expect(all.code, all.stderr).toBe(0);
+    expect(json(all).counts).toMatchObject({ 'rolled-back': 3, failed: 0 });
+    const back = await tenantry('migrate', '--json');
+    expect(json(back).counts).toMatchObject({ migrated: 3, failed: 0 });
   });
 
   it('migrate:rollback undoes the last migration of the tenants asked for', async () => {
@@ -259,7 +298,7 @@ describe('tenantry CLI against PostgreSQL', () => {
   });
 
   it('doctor reports a tenant stuck DELETING; doctor --fix settles it', async () => {
-    expect((await tenantry('tenants', 'delete', 'beta', '--yes')).code).toBe(0); // the FAILED one, out of the way
+    expect((await tenantry('tenants', 'delete', 'beta', '--yes')).code).toBe(0); // out of the way
     expect((await tenantry('tenants', 'create', 'stuck-one', '--name', 'Stuck')).code).toBe(0);
     // As if a delete stopped after marking the tenant: DELETING, schema still there.
     const tenancy = await createTenancy({ registryUrl: db.url, listen: false, reconcileOnStart: false });

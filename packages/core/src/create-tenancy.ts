@@ -12,6 +12,7 @@ import type { IsolationStrategy } from './isolation-strategy.js';
 import { LifecycleLock } from './lifecycle-lock.js';
 import { silentLogger, type Logger } from './logger.js';
 import { migrationList, sqlFolder, type MigrationSource } from './migrations/migration-source.js';
+import { pinnedMigrations } from './migrations/migration-set.js';
 import { TenantCache, type CacheOptions } from './registry/registry-cache.js';
 import { RegistryListener } from './registry/registry-listener.js';
 import { migrateRegistry } from './registry/registry-migrations.js';
@@ -127,7 +128,7 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     opts.migrations === undefined ? migrationList([]) : typeof opts.migrations === 'string' ? sqlFolder(opts.migrations) : opts.migrations;
   const seeds = opts.seeds === undefined ? undefined : typeof opts.seeds === 'string' ? sqlFolder(opts.seeds) : opts.seeds;
   // Fail at start, not at the first create, when the migration folder is broken.
-  await migrations.load();
+  await pinnedMigrations(migrations);
   await seeds?.load();
   const keyText = opts.encryptionKey ?? process.env['TENANTRY_ENCRYPTION_KEY'];
   const cipher = keyText ? UrlCipher.parse(keyText) : undefined;

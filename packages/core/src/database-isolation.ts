@@ -3,12 +3,13 @@ import type pg from 'pg';
 import type { ConnectionRouter, ConnectTarget } from './connection-router.js';
 import { ErrorCodes, TenantryError } from './errors.js';
 import { assertIdent, quoteIdent, quoteLiteral } from './identifiers.js';
-import { PHYSICAL_NAME, type IsolationStrategy, type ProvisionRequest } from './isolation-strategy.js';
+import { PHYSICAL_NAME, type IsolationStrategy, type ProvisionRequest, type TenantCheck } from './isolation-strategy.js';
+import type { LifecycleStep } from './internals.js';
 import type { Logger } from './logger.js';
 import type { Migration } from './migrations/migration-source.js';
-import { applyMigrations, LEDGER_TABLE, type AppliedMigration } from './migrations/tenant-ledger.js';
+import { applyMigrations, LEDGER_TABLE, readLedgerIn, type AppliedMigration } from './migrations/tenant-ledger.js';
 import { sqlState } from './pg-errors.js';
-import { createTenantRole, dropTenantRole } from './tenant-roles.js';
+import { createTenantRole, dropTenantRole, missingPrivileges, missingSteps, type ContainerFacts } from './tenant-roles.js';
 import { RoutePrefixes, type RoutePrefix } from './tenant-query.js';
 import { inTransaction } from './transaction.js';
 import type { Tenant } from './types.js';
@@ -80,6 +81,37 @@ export class DatabaseIsolation implements IsolationStrategy {
     return this.#prefixes.get(tenant, readOnly);
   }
 
+  async verify(tenant: Tenant, target: string): Promise<TenantCheck> {
+    const facts = await this.#withMain(tenant.server, async (main) => {
+      const { rows } = await main.query<ContainerFacts>(
+        `select d.oid is not null as container,
+                coalesce(shobj_description(d.oid, 'pg_database') = $2, false) as marked,
+                coalesce(not has_database_privilege('public', d.oid, 'CONNECT'), false) as closed,
+                ($3::text is null or r.oid is not null) as role,
+                ($3::text is null or coalesce(d.datdba = r.oid, false)) as owned,
+                ($3::text is null or coalesce(pg_has_role(current_user, r.oid, 'MEMBER'), false)) as member
+           from (select 1) as one
+           left join pg_database d on d.datname = $1
+           left join pg_roles r on r.rolname = $3`,
+        [tenant.physicalName, this.#marker, tenant.role],
+      );
+      return rows[0]!;
+    });
+    const missing = missingSteps(facts, 'database');
+    if (!facts.container) return { missing, ledger: [] };
+    const ledger = await this.#inDatabase(tenant.server, tenant.physicalName, async (client) => {
+      const ledger = await readLedgerIn(client, 'public');
+      if (ledger === undefined) missing.push('migration ledger');
+      else if (target !== '' && !ledger.some((l) => l.name === target)) missing.push(`migration ${target}`);
+      // The ledger table is always there: privileges on it prove the grants (and the seeds, in
+      // the same transaction) committed even when the tenant has no table of its own.
+      if (tenant.role !== null && facts.role)
+        for (const name of await missingPrivileges(client, 'public', tenant.role)) missing.push(`privileges on ${name}`);
+      return ledger ?? [];
+    });
+    return { missing, ledger };
+  }
+
   async exists(client: pg.ClientBase, tenant: Tenant): Promise<boolean> {
     const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [tenant.physicalName]);
     return rowCount === 1;
@@ -95,7 +127,7 @@ export class DatabaseIsolation implements IsolationStrategy {
    * recording fails the database is dropped again.
    */
   async provision(request: ProvisionRequest): Promise<Tenant> {
-    const applied = await this.#create(request.tenant, request.migrations, request.seeds);
+    const applied = await this.#create(request.tenant, request.migrations, request.seeds, request.step ?? (async () => undefined));
     await request.created();
     try {
       return await request.record(applied);
@@ -110,7 +142,12 @@ export class DatabaseIsolation implements IsolationStrategy {
    * it can), then runs `seeds` in it. On failure the database is dropped. Holds one connection of
    * the server at a time.
    */
-  async #create(tenant: Tenant, migrations: readonly Migration[], seeds: readonly Migration[]): Promise<AppliedMigration[]> {
+  async #create(
+    tenant: Tenant,
+    migrations: readonly Migration[],
+    seeds: readonly Migration[],
+    step: (step: LifecycleStep) => Promise<void>,
+  ): Promise<AppliedMigration[]> {
     const name = quoteIdent(tenant.physicalName);
     try {
       let template: string | undefined;
@@ -122,7 +159,10 @@ export class DatabaseIsolation implements IsolationStrategy {
       }
       const owner = tenant.role === null ? '' : ` owner ${quoteIdent(tenant.role)}`;
       const cloned = await this.#withMain(tenant.server, async (main) => {
-        if (tenant.role !== null) await createTenantRole(main, tenant.role);
+        if (tenant.role !== null) {
+          await createTenantRole(main, tenant.role);
+          await step('role-created');
+        }
         const done =
           template !== undefined &&
           (await this.#clone(main, name, template, owner).catch((err: unknown) => {
@@ -134,10 +174,14 @@ export class DatabaseIsolation implements IsolationStrategy {
             return false;
           }));
         if (!done) await main.query(`create database ${name}${owner}`);
+        await step('database-created');
         await main.query(`revoke connect, temporary on database ${name} from public`);
         await main.query(`comment on database ${name} is ${quoteLiteral(this.#marker)}`);
         return done;
       });
+      // Cloned, the database has its ledger already: its privileges (granted next) are what
+      // tells a finished tenant apart.
+      await step('database-secured');
       return await this.#inDatabase(tenant.server, tenant.physicalName, async (client) => {
         const ledger = cloned ? await readLedger(client) : await applyMigrations(client, migrations);
         await this.grantAccess(client, tenant);

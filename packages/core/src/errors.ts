@@ -59,6 +59,14 @@ export const ErrorCodes = {
   TENANCY_CLOSED: 'TENANCY_CLOSED',
   /** Something that should not happen did; the cause says what. */
   INTERNAL: 'INTERNAL',
+  /**
+   * The tenant is out of service because a migration failed on it (status `MIGRATION_FAILED`).
+   * Its data is intact at its previous version; fix the migration and run `migrate` (or
+   * `tenants.resume`) to bring it back.
+   */
+  TENANT_MIGRATION_FAILED: 'TENANT_MIGRATION_FAILED',
+  /** An idempotency key was used again with a different request (HTTP 422). */
+  IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
 } as const;
 
 /** The stable error codes of Tenantry. */
@@ -164,4 +172,31 @@ export function serverUnavailable(server: string, cause: unknown): TenantryError
 /** Passes a TenantryError through; anything else thrown while reaching `server` becomes `SERVER_UNAVAILABLE`. */
 export function asServerError(server: string, err: unknown): TenantryError {
   return err instanceof TenantryError ? err : serverUnavailable(server, err);
+}
+
+/**
+ * `TENANT_MIGRATION_FAILED`: `tenant` is out of service because a migration failed on it. Says
+ * what failed, that its data is intact, and how to bring it back.
+ */
+export function tenantMigrationFailed(tenant: {
+  readonly slug: string;
+  readonly schemaVersion: string | null;
+  readonly errorMessage: string | null;
+}): TenantryError {
+  return new TenantryError(
+    ErrorCodes.TENANT_MIGRATION_FAILED,
+    `tenant '${tenant.slug}' is out of service: a migration failed on it (${tenant.errorMessage ?? 'no detail'}). ` +
+      `Its data is intact at version ${tenant.schemaVersion ?? '(none)'}. Fix or remove the migration, then run ` +
+      `tenancy.migrate() (CLI: tenantry migrate --tenant ${tenant.slug}) or tenancy.tenants.resume('${tenant.slug}')`,
+    { context: { tenant: tenant.slug } },
+  );
+}
+
+/** `IDEMPOTENCY_KEY_REUSED`: `key` was first used for another request than this one. */
+export function idempotencyKeyReused(key: string, tenant: string): TenantryError {
+  return new TenantryError(
+    ErrorCodes.IDEMPOTENCY_KEY_REUSED,
+    `idempotency key '${key}' was already used to create tenant '${tenant}' with different input; use a new key for a new request`,
+    { context: { tenant } },
+  );
 }

@@ -18,8 +18,22 @@ import type { TenantRegistry } from './registry/tenant-registry.js';
 import type { IsolationKind, Tenant } from './types.js';
 import type { UnitOfWorkEvent } from './unit-of-work.js';
 
-/** Points in provisioning and deletion, reported to `onLifecycleStep` (logging, metrics, crash tests). */
-export type LifecycleStep = 'registered' | 'container-created' | 'provisioned' | 'delete-marked' | 'container-dropped' | 'deleted';
+/**
+ * Points in provisioning and deletion, reported to `onLifecycleStep` (logging, metrics, crash tests).
+ * A database tenant also reports the statements of its container: `role-created`,
+ * `database-created` (before it is closed to PUBLIC and marked), `database-secured` (before its
+ * migrations, privileges and seeds).
+ */
+export type LifecycleStep =
+  | 'registered'
+  | 'role-created'
+  | 'database-created'
+  | 'database-secured'
+  | 'container-created'
+  | 'provisioned'
+  | 'delete-marked'
+  | 'container-dropped'
+  | 'deleted';
 
 /** The id of the registry's own server in the fleet. */
 export const REGISTRY_SERVER = 'default';

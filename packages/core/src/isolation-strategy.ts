@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { ConnectTarget } from './connection-router.js';
+import type { LifecycleStep } from './internals.js';
 import type { Migration } from './migrations/migration-source.js';
 import type { AppliedMigration } from './migrations/tenant-ledger.js';
 import type { Queryable } from './registry/tenant-registry.js';
@@ -21,6 +22,8 @@ export interface ProvisionRequest {
   readonly lockInTransaction: string | undefined;
   /** Called once the container is committed and before it is recorded (a lifecycle step). */
   readonly created: () => Promise<void>;
+  /** Reports a step between the statements that make the container (crash tests, logs). */
+  readonly step?: (step: LifecycleStep) => Promise<void>;
   /**
    * Records the tenant ACTIVE with its migration ledger in the registry, exactly once: with
    * `db` inside the provisioning transaction when that is in the registry's database (so the
@@ -56,6 +59,14 @@ export interface IsolationStrategy {
   enter(client: pg.ClientBase, tenant: Tenant): Promise<void>;
   /** What every statement of a unit of work sets before it runs. */
   routePrefix(tenant: Tenant, readOnly: boolean): RoutePrefix;
+  /**
+   * Checks, without changing anything, that every step of the tenant's provisioning is done:
+   * its container (marked as this registry's), its role, the container owned by it, the
+   * application's membership in it, its ledger up to `target` ('' = no migrations), and the
+   * role's privileges on every table and sequence. `reconcile()` finishes a tenant only when
+   * `missing` is empty.
+   */
+  verify(tenant: Tenant, target: string): Promise<TenantCheck>;
   /** Whether the tenant's schema or database exists, checked on `client` (the server's own database). */
   exists(client: pg.ClientBase, tenant: Tenant): Promise<boolean>;
   /**
@@ -69,6 +80,14 @@ export interface IsolationStrategy {
   drop(tenant: Tenant): Promise<void>;
   /** Every container on a server named like a tenant's, with its registry marker (its COMMENT), to find orphans. */
   containers(client: pg.ClientBase): Promise<{ name: string; marker: string | null }[]>;
+}
+
+/** What {@link IsolationStrategy.verify} found. */
+export interface TenantCheck {
+  /** The steps not done, in words (`role`, `ownership`, `privileges on posts`, `migration 0002_x`…); empty when whole. */
+  readonly missing: readonly string[];
+  /** The tenant's ledger as committed (empty when it has none). */
+  readonly ledger: readonly AppliedMigration[];
 }
 
 /** Tenantry's physical names: `t_` and the id's 32 hex digits. */

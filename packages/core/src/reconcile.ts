@@ -1,14 +1,17 @@
-import type { IsolationStrategy } from './isolation-strategy.js';
+import { ErrorCodes, TenantryError } from './errors.js';
 import type { TenancyInternals } from './internals.js';
-import { LEDGER_TABLE, type AppliedMigration } from './migrations/tenant-ledger.js';
-import { inTransaction } from './transaction.js';
+import { pinnedMigrations } from './migrations/migration-set.js';
+import type { Queryable } from './registry/tenant-registry.js';
 import type { IsolationKind, Tenant } from './types.js';
 
 /** What `reconcile()` did and found. */
 export interface ReconcileReport {
-  /** Tenants left PROVISIONING whose schema/database was complete: made ACTIVE. */
+  /** Tenants left PROVISIONING whose every provisioning step was verified done: made ACTIVE. */
   readonly finished: readonly { readonly id: string; readonly slug: string }[];
-  /** Tenants left PROVISIONING half-made (cleaned up, now FAILED) or DELETING (now DELETED). */
+  /**
+   * Tenants left PROVISIONING half-made (undone: container and role dropped, now DELETED, their
+   * slug free) or DELETING (now DELETED). `FAILED` is no longer reported (kept for compatibility).
+   */
   readonly cleaned: readonly { readonly id: string; readonly slug: string; readonly status: 'FAILED' | 'DELETED' }[];
   /** Tenants another process is provisioning or deleting right now: left alone. */
   readonly inProgress: readonly { readonly id: string; readonly slug: string }[];
@@ -21,6 +24,66 @@ export interface ReconcileReport {
 }
 
 /**
+ * Settles a tenant left PROVISIONING, holding its lifecycle lock on `lock`: finishes it (ACTIVE,
+ * its ledger mirrored) when the strategy verifies that every step of its provisioning is done —
+ * container, role, ownership, privileges, ledger up to the migration it was being provisioned
+ * to — and otherwise undoes it completely: container and role dropped, the row DELETED with the
+ * reason in its activity, so that its slug (and idempotency key) are free again.
+ */
+export async function settleProvisioning(
+  d: TenancyInternals,
+  tenant: Tenant,
+  lock: Queryable,
+  actor: string,
+): Promise<{ outcome: 'finished' | 'undone'; tenant: Tenant; missing: readonly string[] }> {
+  const strategy = d.strategyFor(tenant.isolation);
+  // Done means: every step checked, up to the migration the creating process was heading to.
+  // (Rows from before that was recorded fall back to this process's migrations.)
+  const recorded = await d.registry.provisioningTarget(tenant.id, lock);
+  const target = recorded ?? (await pinnedMigrations(d.migrations)).at(-1)?.name ?? '';
+  const { missing, ledger } = await strategy.verify(tenant, target);
+  if (missing.length === 0) {
+    await d.registry.recordMigrations(lock, tenant.id, ledger);
+    const done = await d.registry.transition(
+      tenant.id,
+      {
+        from: ['PROVISIONING'],
+        to: 'ACTIVE',
+        action: 'provisioned',
+        actor,
+        detail: { reconciled: true },
+        schemaVersion: ledger.at(-1)?.name ?? null,
+      },
+      lock,
+    );
+    d.cache.invalidate(tenant.id);
+    if (done.ok) return { outcome: 'finished', tenant: done.tenant, missing };
+    throw new TenantryError(ErrorCodes.INTERNAL, `tenant '${tenant.slug}' changed while it was being settled`, {
+      context: { tenant: tenant.slug },
+    });
+  }
+  d.logger.warn({ tenant: tenant.id, missing }, 'an interrupted create is undone: its provisioning was not complete');
+  await strategy.drop(tenant);
+  const undone = await d.registry.transition(
+    tenant.id,
+    {
+      from: ['PROVISIONING'],
+      to: 'DELETED',
+      action: 'create-undone',
+      actor,
+      detail: { missing },
+      error: `provisioning was interrupted (the process stopped) before it was complete (missing: ${missing.join(', ')}); nothing was kept and the slug is free — create the tenant again`,
+    },
+    lock,
+  );
+  d.cache.invalidate(tenant.id);
+  if (undone.ok) return { outcome: 'undone', tenant: undone.tenant, missing };
+  throw new TenantryError(ErrorCodes.INTERNAL, `tenant '${tenant.slug}' changed while it was being settled`, {
+    context: { tenant: tenant.slug },
+  });
+}
+
+/**
  * Finishes or cleans up what killed processes left behind, and reports orphans.
  * Safe to run while other processes work: a tenant whose lifecycle lock is held is skipped.
  */
@@ -30,64 +93,31 @@ export async function reconcile(d: TenancyInternals): Promise<ReconcileReport> {
   const inProgress: { id: string; slug: string }[] = [];
   const orphans: { server: string; kind: IsolationKind; name: string }[] = [];
   const unreachable: { server: string; error: string }[] = [];
-  const source = await d.migrations.load();
   const stuck = await d.registry.stuck();
   /**
    * Settles one stuck tenant under its lifecycle lock, held on a registry connection that also
    * carries the registry writes; its container work takes one more connection at a time.
    */
-  const settle = async (tenant: Tenant, targetVersion: string | null): Promise<void> => {
+  const settle = async (tenant: Tenant): Promise<void> => {
     const outcome = await d.lifecycle.tryHold(tenant, async (lock) => {
       const fresh = await d.registry.find({ kind: 'id', value: tenant.id }, lock);
       if (!fresh || (fresh.status !== 'PROVISIONING' && fresh.status !== 'DELETING')) return;
-      const strategy = d.strategyFor(fresh.isolation);
       if (fresh.status === 'DELETING') {
-        await strategy.drop(fresh);
+        await d.strategyFor(fresh.isolation).drop(fresh);
         await d.registry.transition(fresh.id, { from: ['DELETING'], to: 'DELETED', action: 'deleted', actor: 'reconcile' }, lock);
+        d.cache.invalidate(fresh.id);
         cleaned.push({ id: fresh.id, slug: fresh.slug, status: 'DELETED' });
-      } else {
-        // Done means: the ledger reached the migration the creating process was heading to.
-        // (Rows from before that was recorded fall back to this process's migrations.)
-        const target = targetVersion ?? source.at(-1)?.name ?? null;
-        const ledger = target === null ? undefined : await completeLedger(d, strategy, fresh, target);
-        if (ledger) {
-          await d.registry.recordMigrations(lock, fresh.id, ledger);
-          await d.registry.transition(
-            fresh.id,
-            {
-              from: ['PROVISIONING'],
-              to: 'ACTIVE',
-              action: 'provisioned',
-              actor: 'reconcile',
-              detail: { reconciled: true },
-              schemaVersion: ledger.at(-1)?.name ?? null,
-            },
-            lock,
-          );
-          finished.push({ id: fresh.id, slug: fresh.slug });
-        } else {
-          await strategy.drop(fresh);
-          await d.registry.transition(
-            fresh.id,
-            {
-              from: ['PROVISIONING'],
-              to: 'FAILED',
-              action: 'failed',
-              actor: 'reconcile',
-              error: 'provisioning was interrupted (the process stopped); nothing was kept — delete the tenant and create it again',
-            },
-            lock,
-          );
-          cleaned.push({ id: fresh.id, slug: fresh.slug, status: 'FAILED' });
-        }
+        return;
       }
-      d.cache.invalidate(fresh.id);
+      const settled = await settleProvisioning(d, fresh, lock, 'reconcile');
+      if (settled.outcome === 'finished') finished.push({ id: fresh.id, slug: fresh.slug });
+      else cleaned.push({ id: fresh.id, slug: fresh.slug, status: 'DELETED' });
     });
     if (outcome.skipped) inProgress.push({ id: tenant.id, slug: tenant.slug });
   };
-  for (const { tenant, targetVersion } of stuck) {
+  for (const { tenant } of stuck) {
     try {
-      await settle(tenant, targetVersion);
+      await settle(tenant);
     } catch (err) {
       d.logger.error({ err, tenant: tenant.id }, 'reconcile could not settle a tenant');
       unreachable.push({ server: tenant.server, error: err instanceof Error ? err.message : String(err) });
@@ -130,37 +160,4 @@ export async function reconcile(d: TenancyInternals): Promise<ReconcileReport> {
     }
   }
   return { finished, cleaned, inProgress, orphans, rolesAssigned, unreachable };
-}
-
-/** The tenant's ledger if its container exists and reached `target` ('' = no migrations), else undefined. */
-async function completeLedger(
-  d: TenancyInternals,
-  strategy: IsolationStrategy,
-  tenant: Tenant,
-  target: string,
-): Promise<AppliedMigration[] | undefined> {
-  const admin = await d.router.admin(tenant.server);
-  const main = await admin.connect();
-  try {
-    if (!(await strategy.exists(main, tenant))) return undefined;
-  } finally {
-    main.release();
-  }
-  try {
-    const rows = await inTransaction(
-      () => d.router.connect(strategy.target(tenant, false)),
-      async (client) =>
-        (
-          await client.query<{ name: string; checksum: string; applied_at: Date; duration_ms: number }>(
-            `select name, checksum, applied_at, duration_ms from ${LEDGER_TABLE} order by applied_at, name`,
-          )
-        ).rows,
-      { enter: (client) => strategy.enter(client, tenant) },
-    );
-    if (target !== '' && !rows.some((r) => r.name === target)) return undefined;
-    return rows.map((r) => ({ name: r.name, checksum: r.checksum, appliedAt: r.applied_at, durationMs: r.duration_ms }));
-  } catch {
-    // No ledger table: the tenant's migrations never committed.
-    return undefined;
-  }
 }

@@ -1,10 +1,10 @@
 import type pg from 'pg';
 import type { ConnectionRouter, ConnectTarget } from './connection-router.js';
 import { quoteIdent, quoteLiteral } from './identifiers.js';
-import { PHYSICAL_NAME, type IsolationStrategy, type ProvisionRequest } from './isolation-strategy.js';
+import { PHYSICAL_NAME, type IsolationStrategy, type ProvisionRequest, type TenantCheck } from './isolation-strategy.js';
 import type { Migration } from './migrations/migration-source.js';
-import { applyMigrations, type AppliedMigration } from './migrations/tenant-ledger.js';
-import { createTenantRole, dropTenantRole } from './tenant-roles.js';
+import { applyMigrations, readLedgerIn, type AppliedMigration } from './migrations/tenant-ledger.js';
+import { createTenantRole, dropTenantRole, missingPrivileges, missingSteps, type ContainerFacts } from './tenant-roles.js';
 import { RoutePrefixes, type RoutePrefix } from './tenant-query.js';
 import { inTransaction } from './transaction.js';
 import type { Tenant } from './types.js';
@@ -128,6 +128,35 @@ export class SchemaIsolation implements IsolationStrategy {
 
   routePrefix(tenant: Tenant, readOnly: boolean): RoutePrefix {
     return this.#prefixes.get(tenant, readOnly);
+  }
+
+  async verify(tenant: Tenant, target: string): Promise<TenantCheck> {
+    const admin = await this.#router.admin(tenant.server);
+    return await inTransaction(
+      () => admin.connect(),
+      async (client) => {
+        const { rows } = await client.query<ContainerFacts>(
+          `select n.oid is not null as container,
+                  coalesce(obj_description(n.oid, 'pg_namespace') = $2, false) as marked,
+                  coalesce(not has_schema_privilege('public', n.oid, 'USAGE'), false) as closed,
+                  ($3::text is null or r.oid is not null) as role,
+                  ($3::text is null or coalesce(n.nspowner = r.oid, false)) as owned,
+                  ($3::text is null or coalesce(pg_has_role(current_user, r.oid, 'MEMBER'), false)) as member
+             from (select 1) as one
+             left join pg_namespace n on n.nspname = $1
+             left join pg_roles r on r.rolname = $3`,
+          [tenant.physicalName, this.#marker, tenant.role],
+        );
+        const missing = missingSteps(rows[0]!, 'schema');
+        if (!rows[0]!.container) return { missing, ledger: [] };
+        const ledger = await readLedgerIn(client, tenant.physicalName);
+        if (ledger === undefined) missing.push('migration ledger');
+        else if (target !== '' && !ledger.some((l) => l.name === target)) missing.push(`migration ${target}`);
+        if (tenant.role !== null && rows[0]!.role)
+          for (const name of await missingPrivileges(client, tenant.physicalName, tenant.role)) missing.push(`privileges on ${name}`);
+        return { missing, ledger: ledger ?? [] };
+      },
+    );
   }
 
   async exists(client: pg.ClientBase, tenant: Tenant): Promise<boolean> {

@@ -4,7 +4,7 @@
  * while the registry listener is connected (otherwise another process's change could be
  * missed); a miss reads the registry. Then the status gate: only ACTIVE tenants are routable.
  */
-import { asServerError, ErrorCodes, tenantNotFound, tenantRequired, TenantryError } from './errors.js';
+import { asServerError, ErrorCodes, tenantMigrationFailed, tenantNotFound, tenantRequired, TenantryError } from './errors.js';
 import { assertDomain, parseTenantRef } from './identifiers.js';
 import type { TenancyInternals } from './internals.js';
 import { currentContext } from './tenant-context.js';
@@ -25,7 +25,8 @@ export class TenantResolver {
 
   /**
    * Resolves an id, slug or tenant to the current, routable registry row (cached).
-   * Throws `INVALID_TENANT_ID`, `TENANT_NOT_FOUND`, `TENANT_SUSPENDED` or `TENANT_NOT_READY`.
+   * Throws `INVALID_TENANT_ID`, `TENANT_NOT_FOUND`, `TENANT_SUSPENDED`, `TENANT_MIGRATION_FAILED`
+   * or `TENANT_NOT_READY`.
    */
   async resolve(tenant: string | Tenant): Promise<Tenant> {
     const input = typeof tenant === 'string' ? tenant : tenant?.id;
@@ -109,6 +110,9 @@ function gate(tenant: Tenant | undefined, asked: string): Tenant {
         `tenant '${tenant.slug}' is SUSPENDED; resume it with tenancy.tenants.resume('${tenant.slug}')`,
         { context: { tenant: tenant.slug } },
       );
+    case 'MIGRATION_FAILED':
+      // Not a provisioning failure: the data is there, at its previous version.
+      throw tenantMigrationFailed(tenant);
     case 'FAILED':
       throw new TenantryError(
         ErrorCodes.TENANT_NOT_READY,

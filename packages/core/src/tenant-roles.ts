@@ -33,3 +33,48 @@ export async function canCreateRoles(client: Queryable): Promise<boolean> {
   const { rows } = await client.query<{ ok: boolean }>('select rolsuper or rolcreaterole as ok from pg_roles where rolname = current_user');
   return rows[0]?.ok === true;
 }
+
+/**
+ * The tables and sequences of `schema` that `role` cannot fully use (read, insert, update,
+ * delete; use a sequence), and the schema itself when the role may not use it. Empty when the
+ * role can work with everything there.
+ */
+export async function missingPrivileges(client: Queryable, schema: string, role: string): Promise<string[]> {
+  // has_table_privilege with several privileges is true when any is held: one call each.
+  const { rows } = await client.query<{ name: string }>(
+    `select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = $1
+        and ((c.relkind in ('r', 'p') and not (has_table_privilege($2, c.oid, 'SELECT') and has_table_privilege($2, c.oid, 'INSERT')
+                                              and has_table_privilege($2, c.oid, 'UPDATE') and has_table_privilege($2, c.oid, 'DELETE')))
+          or (c.relkind = 'S' and not has_sequence_privilege($2, c.oid, 'USAGE')))
+     union all
+     select $1 from pg_namespace n where n.nspname = $1 and not has_schema_privilege($2, n.oid, 'USAGE')
+     order by 1`,
+    [schema, role],
+  );
+  return rows.map((r) => r.name);
+}
+
+/** What the checks of a tenant's container and role found (see `IsolationStrategy.verify`). */
+export interface ContainerFacts {
+  readonly container: boolean;
+  readonly marked: boolean;
+  readonly role: boolean;
+  readonly owned: boolean;
+  readonly member: boolean;
+  readonly closed: boolean;
+}
+
+/** The missing steps `facts` reveal, in words. */
+export function missingSteps(facts: ContainerFacts, kind: string): string[] {
+  const missing: string[] = [];
+  if (!facts.container) return [kind];
+  if (!facts.marked) missing.push(`${kind} marker`);
+  if (!facts.closed) missing.push(`${kind} closed to PUBLIC`);
+  if (!facts.role) missing.push('role');
+  else {
+    if (!facts.member) missing.push('membership in the role');
+    if (!facts.owned) missing.push(`${kind} owned by the role`);
+  }
+  return missing;
+}

@@ -1,9 +1,12 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { ErrorCodes, invalidArgument, tenantNotFound, TenantryError } from './errors.js';
+import { ErrorCodes, idempotencyKeyReused, invalidArgument, isTenantryError, tenantNotFound, TenantryError } from './errors.js';
 import { assertDomain, assertSlug, parseTenantRef, physicalNameFor } from './identifiers.js';
 import type { TenancyInternals } from './internals.js';
+import { pinnedMigrations } from './migrations/migration-set.js';
+import { Migrator } from './migrations/migrator.js';
 import type { AppliedMigration } from './migrations/tenant-ledger.js';
+import { settleProvisioning } from './reconcile.js';
 import type { Queryable, Transition } from './registry/tenant-registry.js';
 import { TenantStatuses, type ActivityEntry, type ActorOptions, type IsolationKind, type Tenant, type TenantStatus } from './types.js';
 
@@ -20,6 +23,18 @@ export interface CreateTenantInput {
   readonly isolation?: IsolationKind;
   /** A server id; default: the least-loaded server with room that is not draining. */
   readonly server?: string;
+}
+
+/** Options of `tenants.create()`. */
+export interface CreateTenantOptions extends ActorOptions {
+  /**
+   * A key the caller picks once per create request (1–255 printable ASCII characters, e.g. a
+   * UUID), so that a client that timed out can retry safely: a retry with the same key and the
+   * same input returns the tenant the first attempt made — waiting for that attempt, or
+   * finishing or undoing it when its process stopped — instead of `TENANT_EXISTS`. The same key
+   * with other input throws `IDEMPOTENCY_KEY_REUSED`. A key is held until its tenant is deleted.
+   */
+  readonly idempotencyKey?: string;
 }
 
 /** What `tenants.list()` takes. */
@@ -62,6 +77,23 @@ function checkMetadata(value: unknown): Record<string, unknown> {
   return JSON.parse(json) as Record<string, unknown>;
 }
 
+function checkIdempotencyKey(value: unknown): string {
+  if (typeof value !== 'string' || !/^[\x21-\x7e][\x20-\x7e]{0,254}$/.test(value) || value.trim() !== value)
+    throw invalidArgument('idempotencyKey must be 1–255 printable ASCII characters, e.g. a UUID');
+  return value;
+}
+
+/** JSON with object keys sorted, so that equal requests hash alike. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object')
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(value) ?? 'null';
+}
+
 function encodeCursor(seq: string): string {
   return Buffer.from(`t1:${seq}`).toString('base64url');
 }
@@ -79,10 +111,12 @@ function decodeCursor(cursor: unknown): string {
  * transition is written to the activity log.
  *
  * ```
- * PROVISIONING → ACTIVE ⇄ SUSPENDED
- *      ↓           any → DELETING → DELETED
- *    FAILED
+ * PROVISIONING → ACTIVE ⇄ SUSPENDED               any → DELETING → DELETED
+ *      ↓           ↓  ↑ (migrate, resume)
+ *    FAILED     MIGRATION_FAILED
  * ```
+ *
+ * A create interrupted by a stopped process is finished or undone (DELETED) by `reconcile()`.
  */
 export class Tenants {
   readonly #d: TenancyInternals;
@@ -93,15 +127,18 @@ export class Tenants {
   }
 
   /**
-   * Creates a tenant: a registry row, its schema and every migration, in one transaction.
-   * On failure nothing of the schema remains; the tenant is `FAILED` with `errorMessage` and
-   * the error is thrown as `PROVISIONING_FAILED`. A taken slug throws `TENANT_EXISTS`.
+   * Creates a tenant: a registry row, its schema or database, its role and every migration.
+   * On failure nothing of the container remains; the tenant is `FAILED` with `errorMessage` and
+   * the error is thrown as `PROVISIONING_FAILED`. A taken slug throws `TENANT_EXISTS`. When the
+   * process stops before it answers, `reconcile()` (at the next start) finishes the tenant if
+   * every step was done, and otherwise undoes it so that its slug is free again. New tenants get
+   * the migration set this process loaded at start (or at its last `migrate()`).
    *
    * @example
-   * const acme = await tenancy.tenants.create({ slug: 'acme', name: 'Acme Corp' });
+   * const acme = await tenancy.tenants.create({ slug: 'acme', name: 'Acme Corp' }, { idempotencyKey: req.headers['idempotency-key'] });
    * acme.status; // 'ACTIVE'
    */
-  async create(input: CreateTenantInput, options: ActorOptions = {}): Promise<Tenant> {
+  async create(input: CreateTenantInput, options: CreateTenantOptions = {}): Promise<Tenant> {
     if (input === null || typeof input !== 'object')
       throw invalidArgument('tenants.create() takes { slug, name, plan?, metadata?, isolation?, server? }');
     const slug = assertSlug(input.slug);
@@ -112,8 +149,73 @@ export class Tenants {
     if (!this.#d.strategies.some((s) => s.kind === isolation)) {
       throw invalidArgument(`isolation must be ${this.#d.strategies.map((s) => `'${s.kind}'`).join(' or ')}`);
     }
-    const server = await this.#place(input.server);
-    const migrations = await this.#d.migrations.load();
+    const request = { slug, name, plan, metadata, isolation, server: input.server ?? null };
+    if (options.idempotencyKey === undefined) return await this.#provision(request, undefined, options);
+    const key = {
+      key: checkIdempotencyKey(options.idempotencyKey),
+      hash: createHash('sha256').update(canonicalJson(request)).digest('hex'),
+    };
+    // An attempt undone after its process stopped frees the key: then this one creates anew.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const earlier = await this.#replay(key, options);
+      if (earlier !== undefined) return earlier;
+      try {
+        return await this.#provision(request, key, options);
+      } catch (err) {
+        // Another attempt with this key registered first: answer as it does.
+        if (!isTenantryError(err, ErrorCodes.TENANT_EXISTS) || (await this.#d.registry.findByIdempotencyKey(key.key)) === undefined)
+          throw err;
+      }
+    }
+    throw new TenantryError(ErrorCodes.INTERNAL, `tenant '${slug}': attempts with idempotency key '${key.key}' kept being undone`, {
+      context: { tenant: slug },
+    });
+  }
+
+  /**
+   * The answer of an earlier create with the same idempotency key: its tenant (once its
+   * provisioning ended: waited for, or finished or undone when its process stopped), its
+   * failure, or undefined when there is none (or it was undone).
+   */
+  async #replay(key: { key: string; hash: string }, options: ActorOptions): Promise<Tenant | undefined> {
+    const found = await this.#d.registry.findByIdempotencyKey(key.key);
+    if (found === undefined) return undefined;
+    if (found.requestHash !== key.hash) throw idempotencyKeyReused(key.key, found.tenant.slug);
+    let tenant = found.tenant;
+    if (tenant.status === 'PROVISIONING') {
+      // Its lifecycle lock is held while the first attempt runs: this waits for it to end.
+      const first = tenant;
+      tenant = await this.#d.lifecycle.hold(first, false, async (_key, lock) => {
+        const fresh = await this.#d.registry.find({ kind: 'id', value: first.id }, lock);
+        if (fresh?.status !== 'PROVISIONING') return fresh ?? first;
+        return (await settleProvisioning(this.#d, fresh, lock!, options.actor ?? 'idempotent-retry')).tenant;
+      });
+    }
+    if (tenant.status === 'DELETED') return undefined;
+    if (tenant.status === 'FAILED')
+      throw new TenantryError(
+        ErrorCodes.PROVISIONING_FAILED,
+        `tenant '${tenant.slug}' could not be provisioned: ${tenant.errorMessage ?? 'no detail'}. Nothing was kept; fix the cause, delete the FAILED tenant and create it again`,
+        { context: { tenant: tenant.slug } },
+      );
+    return tenant;
+  }
+
+  async #provision(
+    input: {
+      slug: string;
+      name: string;
+      plan: string | null;
+      metadata: Record<string, unknown>;
+      isolation: IsolationKind;
+      server: string | null;
+    },
+    key: { key: string; hash: string } | undefined,
+    options: ActorOptions,
+  ): Promise<Tenant> {
+    const { slug, name, plan, metadata, isolation } = input;
+    const server = await this.#place(input.server ?? undefined);
+    const migrations = await pinnedMigrations(this.#d.migrations);
     const seeds = (await this.#d.seeds?.load()) ?? [];
     const id = randomUUID();
     const { registry, logger } = this.#d;
@@ -130,19 +232,33 @@ export class Tenants {
       server,
       targetVersion: migrations.at(-1)?.name ?? '',
       actor: options.actor,
+      idempotencyKey: key?.key,
+      requestHash: key?.hash,
     });
     logger.info({ tenant: id, slug, isolation, server }, 'provisioning tenant');
     await this.#d.onStep?.('registered', created);
     const started = performance.now();
     const strategy = this.#d.strategyFor(isolation);
     try {
-      const tenant = await this.#d.lifecycle.hold(created, strategy.inRegistryDatabase(created), (lockInTransaction, lockDb) =>
-        strategy.provision({
+      const tenant = await this.#d.lifecycle.hold(created, strategy.inRegistryDatabase(created), async (lockInTransaction, lockDb) => {
+        // Until its lock was taken, another process may have taken this create for an
+        // interrupted one and undone it: then nothing is made. (In the registry's database the
+        // recording below is the check: it commits only from PROVISIONING.)
+        if (lockDb !== undefined && (await registry.find({ kind: 'id', value: id }, lockDb))?.status !== 'PROVISIONING')
+          throw new TenantryError(
+            ErrorCodes.PROVISIONING_FAILED,
+            `tenant '${slug}' was settled by another process before it was provisioned`,
+            {
+              context: { tenant: slug },
+            },
+          );
+        return await strategy.provision({
           tenant: created,
           migrations,
           seeds,
           lockInTransaction,
           created: async () => await this.#d.onStep?.('container-created', created),
+          step: async (step) => await this.#d.onStep?.(step, created),
           // Registry writes go on the connection already held (no second one while holding it).
           record: async (applied: readonly AppliedMigration[], db: Queryable | undefined = lockDb): Promise<Tenant> => {
             const durationMs = Math.round(performance.now() - started);
@@ -167,8 +283,8 @@ export class Tenants {
             await registry.recordMigrations(db ?? this.#d.registryDb, id, applied);
             return done.tenant;
           },
-        }),
-      );
+        });
+      });
       this.#d.cache.invalidate(id);
       logger.info({ tenant: id, slug, durationMs: Math.round(performance.now() - started) }, 'tenant provisioned');
       await this.#d.onStep?.('provisioned', tenant);
@@ -256,9 +372,25 @@ export class Tenants {
     return await this.#change(idOrSlug, { from: ['ACTIVE'], to: 'SUSPENDED', action: 'suspend', actor: options.actor, detail });
   }
 
-  /** Makes a SUSPENDED tenant ACTIVE again. Idempotent. */
+  /**
+   * Makes a SUSPENDED tenant ACTIVE again. A `MIGRATION_FAILED` tenant is retried: its pending
+   * migrations (re-read from the migration source) are applied, and it is ACTIVE again when
+   * they succeed or when none is pending any more; when they fail again it stays
+   * MIGRATION_FAILED and the migration's error is thrown. Idempotent.
+   */
   async resume(idOrSlug: string, options: ActorOptions = {}): Promise<Tenant> {
-    return await this.#change(idOrSlug, { from: ['SUSPENDED'], to: 'ACTIVE', action: 'resume', actor: options.actor });
+    const tenant = await this.get(idOrSlug);
+    if (tenant.status === 'MIGRATION_FAILED') {
+      const run = await new Migrator(this.#d).migrate({
+        tenants: [tenant.id],
+        canary: 0,
+        ...(options.actor === undefined ? {} : { actor: options.actor }),
+      });
+      const error = run.results[0]?.error;
+      if (error) throw error;
+      return await this.get(tenant.id);
+    }
+    return await this.#change(tenant.id, { from: ['SUSPENDED'], to: 'ACTIVE', action: 'resume', actor: options.actor });
   }
 
   /**
@@ -308,7 +440,7 @@ export class Tenants {
     if (tenant.status === 'DELETED') return tenant;
     if (tenant.status !== 'DELETING') {
       tenant = await this.#change(tenant.id, {
-        from: ['ACTIVE', 'SUSPENDED', 'FAILED', 'PROVISIONING', 'MIGRATING'],
+        from: ['ACTIVE', 'SUSPENDED', 'FAILED', 'MIGRATION_FAILED', 'PROVISIONING', 'MIGRATING'],
         to: 'DELETING',
         action: 'delete',
         actor: options.actor,

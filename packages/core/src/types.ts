@@ -1,5 +1,18 @@
-/** Lifecycle of a tenant. Only `ACTIVE` tenants are routable. */
-export const TenantStatuses = ['PROVISIONING', 'ACTIVE', 'SUSPENDED', 'MIGRATING', 'FAILED', 'DELETING', 'DELETED'] as const;
+/**
+ * Lifecycle of a tenant. Only `ACTIVE` tenants are routable. `FAILED`: its provisioning failed
+ * (nothing of it was kept). `MIGRATION_FAILED`: a migration failed on it; its data is intact at
+ * its previous version and `migrate` (or `tenants.resume`) brings it back.
+ */
+export const TenantStatuses = [
+  'PROVISIONING',
+  'ACTIVE',
+  'SUSPENDED',
+  'MIGRATING',
+  'FAILED',
+  'DELETING',
+  'DELETED',
+  'MIGRATION_FAILED',
+] as const;
 export type TenantStatus = (typeof TenantStatuses)[number];
 
 /** Where a tenant's data lives: its own schema (now) or its own database (later). */
@@ -26,7 +39,7 @@ export interface Tenant {
   /** Name of the last migration applied, or null before any. */
   readonly schemaVersion: string | null;
   readonly lastMigrationAt: Date | null;
-  /** Why the tenant is `FAILED`, when it is. */
+  /** Why the tenant is `FAILED` or `MIGRATION_FAILED`, when it is. */
   readonly errorMessage: string | null;
   readonly plan: string | null;
   readonly metadata: Readonly<Record<string, unknown>>;

@@ -300,6 +300,7 @@ describe('crash safety', () => {
     isolation: 'schema' | 'database',
     slug: string,
     server: string,
+    idempotencyKey = '',
   ): Promise<void> {
     const script = `
       const { createTenancy } = await import(${JSON.stringify(core)});
@@ -307,32 +308,76 @@ describe('crash safety', () => {
         registryUrl: process.env.URL, migrations: process.env.MIGRATIONS, encryptionKey: process.env.KEY, reconcileOnStart: false,
         onLifecycleStep: (step) => { if (step === process.env.STEP) process.kill(process.pid, 'SIGKILL'); },
       });
-      if (process.env.ACTION === 'create') await tenancy.tenants.create({ slug: process.env.SLUG, name: 'Crash', isolation: process.env.ISOLATION, server: process.env.SERVER });
+      const options = process.env.IDEMPOTENCY_KEY ? { idempotencyKey: process.env.IDEMPOTENCY_KEY } : {};
+      if (process.env.ACTION === 'create') await tenancy.tenants.create({ slug: process.env.SLUG, name: 'Crash', isolation: process.env.ISOLATION, server: process.env.SERVER }, options);
       else await tenancy.tenants.delete(process.env.SLUG);
       process.exit(3);`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      env: { ...process.env, URL: h.db.url, MIGRATIONS, KEY, STEP: step, ACTION: action, SLUG: slug, ISOLATION: isolation, SERVER: server },
+      env: {
+        ...process.env,
+        URL: h.db.url,
+        MIGRATIONS,
+        KEY,
+        STEP: step,
+        ACTION: action,
+        SLUG: slug,
+        ISOLATION: isolation,
+        SERVER: server,
+        IDEMPOTENCY_KEY: idempotencyKey,
+      },
       stdio: 'ignore',
     });
     const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.on('exit', (c, s) => r([c, s])));
     expect(signal, `child should die at ${step} (exit code ${code})`).toBe('SIGKILL');
   }
 
+  const urlOf = (server: string): string => (server === 'default' ? h.db.url : extra[0]!.url);
+  const roleExists = (url: string, name: string) => count(url, 'select count(*) as n from pg_roles where rolname = $1', [name]);
+
+  /** The tenant works: a real insert and select through withTenant, as its role. */
+  async function assertUsable(tenancy: Tenancy, id: string, what: string): Promise<void> {
+    const rows = await tenancy.withTenant(id, async (db) => {
+      await db.query("insert into posts (title) values ('after the crash')");
+      return (await db.query<{ title: string; who: string }>('select title, current_user as who from posts')).rows;
+    });
+    expect(
+      rows.map((r) => r.title),
+      what,
+    ).toEqual(['after the crash']);
+    const t = await tenancy.tenants.get(id);
+    if (t.role !== null) expect(rows[0]!.who, `${what}: runs as the tenant's role`).toBe(t.role);
+  }
+
   it(
-    'a process killed at each provisioning and deletion step leaves nothing half-made after reconcile()',
-    { timeout: 180_000 },
+    'a process killed at each step of create and delete, both isolation kinds: the tenant is whole and usable, or gone with its slug free',
+    { timeout: 300_000 },
     async () => {
       const tenancy = await fleetTenancy();
-      const cases: { step: string; action: 'create' | 'delete'; isolation: 'schema' | 'database'; server: string; expect: string }[] = [
-        { step: 'registered', action: 'create', isolation: 'schema', server: 'default', expect: 'FAILED' },
-        { step: 'registered', action: 'create', isolation: 'database', server: 's2', expect: 'FAILED' },
+      // A database tenant first, so that s2 has a template and later creates clone it (the
+      // clone brings the ledger along: only its privileges tell a finished tenant apart).
+      await tenancy.tenants.create({ slug: 'crash-warm', name: 'W', isolation: 'database', server: 's2' });
+      type Case = { step: string; action: 'create' | 'delete'; isolation: 'schema' | 'database'; server: string; expect: string };
+      const cases: Case[] = [
+        { step: 'registered', action: 'create', isolation: 'schema', server: 'default', expect: 'DELETED' },
+        { step: 'registered', action: 'create', isolation: 'schema', server: 's2', expect: 'DELETED' },
+        { step: 'registered', action: 'create', isolation: 'database', server: 's2', expect: 'DELETED' },
+        { step: 'role-created', action: 'create', isolation: 'database', server: 's2', expect: 'DELETED' },
+        { step: 'database-created', action: 'create', isolation: 'database', server: 's2', expect: 'DELETED' },
+        // The case that answered `permission denied for table posts`: cloned, ledger complete, no privileges yet.
+        { step: 'database-secured', action: 'create', isolation: 'database', server: 's2', expect: 'DELETED' },
         { step: 'container-created', action: 'create', isolation: 'database', server: 's2', expect: 'ACTIVE' },
         { step: 'container-created', action: 'create', isolation: 'schema', server: 's2', expect: 'ACTIVE' },
+        { step: 'provisioned', action: 'create', isolation: 'schema', server: 'default', expect: 'ACTIVE' },
+        { step: 'provisioned', action: 'create', isolation: 'database', server: 's2', expect: 'ACTIVE' },
         { step: 'delete-marked', action: 'delete', isolation: 'database', server: 's2', expect: 'DELETED' },
+        { step: 'container-dropped', action: 'delete', isolation: 'database', server: 's2', expect: 'DELETED' },
+        { step: 'delete-marked', action: 'delete', isolation: 'schema', server: 'default', expect: 'DELETED' },
         { step: 'container-dropped', action: 'delete', isolation: 'schema', server: 'default', expect: 'DELETED' },
         { step: 'delete-marked', action: 'delete', isolation: 'schema', server: 's2', expect: 'DELETED' },
       ];
+      const undone = new Set<string>();
       for (const [i, c] of cases.entries()) {
+        const what = `${c.action} of a ${c.isolation} tenant on ${c.server} killed at ${c.step}`;
         const slug = `crash-${i}`;
         if (c.action === 'delete') await tenancy.tenants.create({ slug, name: 'C', isolation: c.isolation, server: c.server });
         await killedAt(c.step, c.action, c.isolation, slug, c.server);
@@ -342,7 +387,6 @@ describe('crash safety', () => {
             [slug],
           )
         ).rows[0]!;
-        expect(['PROVISIONING', 'DELETING']).toContain(left.status);
         // The killed process's backend lets go of its lifecycle lock a moment after the kill;
         // until then reconcile() rightly reports the tenant as in progress.
         const settledBy: string[] = [];
@@ -357,12 +401,51 @@ describe('crash safety', () => {
           )
           .toBe(c.expect);
         const t = await tenancy.tenants.get(left.id);
-        const url = c.server === 'default' ? h.db.url : extra[0]!.url;
+        if (c.expect !== 'ACTIVE') undone.add(t.physicalName);
+        const url = urlOf(c.server);
         const exists = c.isolation === 'database' ? await dbExists(url, t.physicalName) : await schemaExists(url, t.physicalName);
-        expect(exists, `${c.action} killed at ${c.step}: container`).toBe(c.expect === 'ACTIVE' ? 1 : 0);
-        expect(settledBy).toContain(t.id);
-        if (c.expect === 'ACTIVE') await tenancy.withTenant(t.id, (db) => db.query('select count(*) from posts'));
+        expect(exists, `${what}: container`).toBe(c.expect === 'ACTIVE' ? 1 : 0);
+        expect(await roleExists(url, t.physicalName), `${what}: role`).toBe(c.expect === 'ACTIVE' ? 1 : 0);
+        if (left.status !== c.expect) expect(settledBy, what).toContain(t.id);
+        if (c.expect === 'ACTIVE') {
+          await assertUsable(tenancy, t.id, what);
+        } else {
+          // Gone, and its slug is free: the same create succeeds and the tenant works.
+          const again = await tenancy.tenants.create({ slug, name: 'Again', isolation: c.isolation, server: c.server });
+          expect(again.status, what).toBe('ACTIVE');
+          await assertUsable(tenancy, again.id, `${what}, created again`);
+        }
       }
+      // Nothing of the undone or deleted tenants was left behind on any server.
+      const report = await tenancy.reconcile();
+      expect(report.orphans.filter((o) => undone.has(o.name))).toEqual([]);
+    },
+  );
+
+  it(
+    'a create retried with its idempotency key after the process was killed finishes or redoes it: one tenant, usable',
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      const tenancy = await fleetTenancy();
+      const input = (slug: string) => ({ slug, name: 'Crash', isolation: 'database' as const, server: 's2' });
+      // Killed before its container was complete: the retry undoes the first attempt and makes the tenant anew.
+      await killedAt('database-secured', 'create', 'database', 'retry-early', 's2', 'key-early');
+      const first = (await h.admin.query<{ id: string }>("select id from tenantry.tenants where slug = 'retry-early'")).rows[0]!;
+      const early = await tenancy.tenants.create(input('retry-early'), { idempotencyKey: 'key-early' });
+      expect(early.status).toBe('ACTIVE');
+      expect(early.id).not.toBe(first.id);
+      expect((await tenancy.tenants.get(first.id)).status).toBe('DELETED');
+      await assertUsable(tenancy, early.id, 'redone');
+      // Killed once the container was complete: the retry finishes the first attempt and returns it.
+      await killedAt('container-created', 'create', 'database', 'retry-late', 's2', 'key-late');
+      const late = await tenancy.tenants.create(input('retry-late'), { idempotencyKey: 'key-late' });
+      expect(late.status).toBe('ACTIVE');
+      expect((await h.admin.query("select count(*)::int as n from tenantry.tenants where slug = 'retry-late'")).rows[0].n).toBe(1);
+      await assertUsable(tenancy, late.id, 'finished');
+      // Afterwards the same key answers the same tenant.
+      expect((await tenancy.tenants.create(input('retry-late'), { idempotencyKey: 'key-late' })).id).toBe(late.id);
     },
   );
 
@@ -399,7 +482,7 @@ describe('crash safety', () => {
     const bare = await h.tenancy({ encryptionKey: KEY, migrations: migrationList([]), reconcileOnStart: false });
     const bareReport = await bare.reconcile();
     expect(bareReport.cleaned.map((x) => x.id)).toContain(half.id);
-    expect((await bare.tenants.get(half.id)).status).toBe('FAILED');
+    expect((await bare.tenants.get(half.id)).status).toBe('DELETED');
     // A tenant whose lifecycle lock is held by another process is not touched.
     const t = await tenancy.tenants.create({ slug: 'busy-lock', name: 'B', migrations: undefined } as never);
     await h.admin.query("update tenantry.tenants set status = 'PROVISIONING' where id = $1", [t.id]);

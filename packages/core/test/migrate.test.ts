@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { setupHarness } from './helpers.js';
@@ -43,7 +46,7 @@ async function statusOf(tenancy: Tenancy, t: Tenant) {
 }
 
 describe('migrations across tenants', () => {
-  it("onError 'stop': tenants before the failure are migrated, the failing one is FAILED, the rest untouched", async () => {
+  it("onError 'stop': tenants before the failure are migrated, the failing one is MIGRATION_FAILED, the rest untouched", async () => {
     const { tenants } = await fleet(5, [2]);
     const tenancy = await h.tenancy({ migrations: migrationList(V2) });
     const progress: MigrationProgress[] = [];
@@ -62,7 +65,7 @@ describe('migrations across tenants', () => {
     expect(await Promise.all(tenants.map(hasTags))).toEqual([true, true, false, false, false]);
     expect(await statusOf(tenancy, tenants[0]!)).toEqual({ status: 'ACTIVE', version: '0002_tags', error: null });
     expect(await statusOf(tenancy, tenants[2]!)).toMatchObject({
-      status: 'FAILED',
+      status: 'MIGRATION_FAILED',
       version: '0001_posts',
       error: expect.stringContaining('poisoned tenant'),
     });
@@ -70,9 +73,9 @@ describe('migrations across tenants', () => {
     const log = await tenancy.tenants.activity(tenants[2]!.id);
     expect(log.slice(-2).map((a) => [a.action, a.toStatus])).toEqual([
       ['migrate', 'MIGRATING'],
-      ['migrate-failed', 'FAILED'],
+      ['migrate-failed', 'MIGRATION_FAILED'],
     ]);
-    // Fix the data, rerun: the FAILED tenant and the skipped ones are migrated; the others are already done.
+    // Fix the data, rerun: the failed tenant and the skipped ones are migrated; the others are already done.
     await h.admin.query(`delete from "${tenants[2]!.physicalName}".posts where title = 'poison'`);
     const again = await tenancy.migrate({ tenants: tenants.map((t) => t.id) });
     expect(again.results.map((r) => r.status)).toEqual(['up-to-date', 'up-to-date', 'migrated', 'migrated', 'migrated']);
@@ -87,18 +90,19 @@ describe('migrations across tenants', () => {
     expect(run.results.map((r) => r.status)).toEqual(['migrated', 'failed', 'migrated', 'failed', 'migrated']);
     expect(run.counts).toMatchObject({ migrated: 3, failed: 2, skipped: 0 });
     expect(await Promise.all(tenants.map(hasTags))).toEqual([true, false, true, false, true]);
-    for (const i of [1, 3]) expect((await statusOf(tenancy, tenants[i]!)).status).toBe('FAILED');
+    for (const i of [1, 3]) expect((await statusOf(tenancy, tenants[i]!)).status).toBe('MIGRATION_FAILED');
   });
 
-  it("onError 'rollback-all': this run's migrations are undone on the tenants it migrated", async () => {
+  it("onError 'rollback-all': this run's migrations are undone on the tenants it migrated, and no tenant is left failed", async () => {
     const { tenants } = await fleet(4, [2]);
     const tenancy = await h.tenancy({ migrations: migrationList(V2) });
     const run = await tenancy.migrate({ tenants: tenants.map((t) => t.id), concurrency: 1, onError: 'rollback-all' });
     expect(run.results.map((r) => r.status)).toEqual(['rolled-back', 'rolled-back', 'failed', 'skipped']);
     expect(run.results[0]!.applied).toEqual(['0002_tags']);
     expect(await Promise.all(tenants.map(hasTags))).toEqual([false, false, false, false]);
-    for (const i of [0, 1, 3])
+    for (const i of [0, 1, 2, 3])
       expect(await statusOf(tenancy, tenants[i]!)).toEqual({ status: 'ACTIVE', version: '0001_posts', error: null });
+    await tenancy.withTenant(tenants[2]!.id, (db) => db.query('select title from posts'));
     const ledger = await h.admin.query(`select name from "${tenants[0]!.physicalName}"._tenantry_migrations order by name`);
     expect(ledger.rows.map((r) => r.name)).toEqual(['0001_posts']);
     const mirror = await h.admin.query('select name from tenantry.tenant_migrations where tenant_id = $1', [tenants[0]!.id]);
@@ -110,6 +114,77 @@ describe('migrations across tenants', () => {
     const tenancy = await h.tenancy({ migrations: migrationList(V2) });
     const run = await tenancy.migrate({ tenants: tenants.map((t) => t.id), canary: 2, onError: 'continue' });
     expect(run.results.map((r) => r.status)).toEqual(['failed', 'migrated', 'skipped', 'skipped', 'skipped']);
+  });
+
+  it('by default a bad migration takes one tenant out of service: a canary first, then at most one however many fail at once', async () => {
+    const { tenants } = await fleet(6, [0, 1, 2, 3, 4, 5]);
+    const tenancy = await h.tenancy({ migrations: migrationList(V2) });
+    const ids = tenants.map((t) => t.id);
+    const outOfService = async () => (await Promise.all(tenants.map((t) => statusOf(tenancy, t)))).filter((s) => s.status !== 'ACTIVE');
+    // Defaults: concurrency 4, onError 'stop', a canary of one tenant.
+    const run = await tenancy.migrate({ tenants: ids });
+    expect(run.results.map((r) => r.status)).toEqual(['failed', 'skipped', 'skipped', 'skipped', 'skipped', 'skipped']);
+    expect(await outOfService()).toHaveLength(1);
+    await h.admin.query("update tenantry.tenants set status = 'ACTIVE', error_message = null where id = $1", [ids[0]]);
+    // Without a canary, four tenants fail at once: one is taken out, the others stay in service at their version.
+    const wide = await tenancy.migrate({ tenants: ids, canary: 0 });
+    expect(wide.counts.failed).toBeGreaterThanOrEqual(2);
+    const out = await outOfService();
+    expect(out).toEqual([{ status: 'MIGRATION_FAILED', version: '0001_posts', error: expect.stringContaining('poisoned tenant') }]);
+    for (const t of tenants) await tenancy.withTenant(t.id, (db) => db.query('select 1 from posts')).catch(() => undefined);
+  });
+
+  it('a tenant a migration failed on says its data is intact and how to retry; migrate brings it back once nothing is pending', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tenantry-walk-'));
+    await writeFile(join(dir, '0001_posts.sql'), V1[0]!.up);
+    const { tenants } = await fleet(3);
+    const tenancy = await h.tenancy({ migrations: dir });
+    await tenancy.withTenant(tenants[0]!.id, (db) => db.query("insert into posts (title) values ('kept')"));
+    const ids = tenants.map((t) => t.id);
+    // A broken file: the canary fails, no other tenant is touched.
+    await writeFile(join(dir, '0002_broken.sql'), 'alter table no_such_table add column x int');
+    const run = await tenancy.migrate({ tenants: ids });
+    expect(run.results.map((r) => r.status)).toEqual(['failed', 'skipped', 'skipped']);
+    expect(await statusOf(tenancy, tenants[0]!)).toMatchObject({ status: 'MIGRATION_FAILED', version: '0001_posts' });
+    const refused = await tenancy.withTenant(tenants[0]!.id, (db) => db.query('select 1')).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'TENANT_MIGRATION_FAILED', context: { tenant: tenants[0]!.slug } });
+    expect((refused as Error).message).toMatch(/migration '0002_broken' failed.*data is intact at version 0001_posts.*migrate/);
+    expect((refused as Error).message).not.toMatch(/delete/);
+    // The data is there.
+    expect((await h.admin.query(`select title from "${tenants[0]!.physicalName}".posts`)).rows).toEqual([{ title: 'kept' }]);
+    expect((await tenancy.migrationStatus()).failed.map((f) => f.id).filter((id) => ids.includes(id))).toEqual([ids[0]]);
+    // The broken file removed: nothing is pending any more, and migrate brings the tenant back.
+    await rm(join(dir, '0002_broken.sql'));
+    const fixed = await tenancy.migrate({ tenants: ids });
+    expect(fixed.ok).toBe(true);
+    expect(await statusOf(tenancy, tenants[0]!)).toEqual({ status: 'ACTIVE', version: '0001_posts', error: null });
+    expect(await tenancy.withTenant(tenants[0]!.id, async (db) => (await db.query('select title from posts')).rows)).toEqual([
+      { title: 'kept' },
+    ]);
+    // Broken again, then corrected: tenants.resume retries the tenant's migration.
+    await writeFile(join(dir, '0002_tags.sql'), 'alter table no_such_table add column x int');
+    await tenancy.migrate({ tenants: ids });
+    expect((await statusOf(tenancy, tenants[0]!)).status).toBe('MIGRATION_FAILED');
+    await expect(tenancy.tenants.resume(tenants[0]!.id)).rejects.toMatchObject({ code: 'MIGRATION_FAILED' });
+    expect((await statusOf(tenancy, tenants[0]!)).status).toBe('MIGRATION_FAILED');
+    await writeFile(join(dir, '0002_tags.sql'), 'alter table posts add column tags text');
+    const resumed = await tenancy.tenants.resume(tenants[0]!.id);
+    expect(resumed).toMatchObject({ status: 'ACTIVE', schemaVersion: '0002_tags' });
+    await tenancy.withTenant(tenants[0]!.id, (db) => db.query('select tags from posts'));
+  });
+
+  it('a running process provisions with the migrations it loaded; a new file reaches new tenants only after migrate()', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tenantry-pin-'));
+    await writeFile(join(dir, '0001_posts.sql'), V1[0]!.up);
+    const tenancy = await h.tenancy({ migrations: dir });
+    await writeFile(join(dir, '0002_broken.sql'), 'alter table no_such_table add column x int');
+    const before = await tenancy.tenants.create({ slug: `pin-a${group}`, name: 'A' });
+    expect(before).toMatchObject({ status: 'ACTIVE', schemaVersion: '0001_posts' });
+    await writeFile(join(dir, '0002_broken.sql'), 'alter table posts add column tags text');
+    const run = await tenancy.migrate({ tenants: [before.id] });
+    expect(run.results.map((r) => r.status)).toEqual(['migrated']);
+    const after = await tenancy.tenants.create({ slug: `pin-b${group}`, name: 'B' });
+    expect(after).toMatchObject({ status: 'ACTIVE', schemaVersion: '0002_broken' });
   });
 
   it('dry run reports what is pending from the registry alone and changes nothing', async () => {
@@ -138,7 +213,7 @@ describe('migrations across tenants', () => {
     const { tenants } = await fleet(2);
     const edited = [{ ...V1[0]!, up: `${V1[0]!.up} -- edited` }, ADD_TAGS];
     const tenancy = await h.tenancy({ migrations: migrationList(edited) });
-    const run = await tenancy.migrate({ tenants: tenants.map((t) => t.id) });
+    const run = await tenancy.migrate({ tenants: tenants.map((t) => t.id), canary: 0 });
     expect(run.results.map((r) => r.error?.code)).toEqual(['MIGRATION_CHECKSUM_MISMATCH', 'MIGRATION_CHECKSUM_MISMATCH']);
     expect(run.results[0]!.error!.message).toMatch(/repairMigrations/);
     // Refused before anything ran: the tenant stays ACTIVE and unmigrated.

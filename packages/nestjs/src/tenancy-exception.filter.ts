@@ -43,6 +43,10 @@ export const TENANTRY_HTTP_STATUS = Object.freeze({
   SERVER_NOT_FOUND: 404,
   SERVER_EXISTS: 409,
   SERVER_DRAINING: 409,
+  // Out of service until an operator fixes the migration: 503 without Retry-After (no retry
+  // will succeed by itself), and a code of its own.
+  TENANT_MIGRATION_FAILED: 503,
+  IDEMPOTENCY_KEY_REUSED: 422,
   // Operator and server-side failures: the client can do nothing about them.
   PROVISIONING_FAILED: 500,
   MIGRATION_INVALID: 500,
@@ -105,6 +109,10 @@ function fromTenantryError(err: TenantryError): HttpErrorResponse {
     case 'PROVISIONING_FAILED':
       // Why is in the log (it may name servers and SQL); the caller learns what to do.
       message = `tenant ${tenant === undefined ? '' : `'${tenant}' `}could not be provisioned and nothing was kept; the service log has the cause — delete the FAILED tenant and create it again`;
+      break;
+    case 'TENANT_MIGRATION_FAILED':
+      // The migration's error is for the log; the caller learns the state and that it is not theirs to fix.
+      message = `tenant ${tenant === undefined ? '' : `'${tenant}' `}is out of service: a migration failed on it. Its data is intact; the service's operators must fix the migration and run it again`;
       break;
     case 'NO_SERVER_CAPACITY':
       message = 'no database server has room for another tenant; add a server or raise a capacity';

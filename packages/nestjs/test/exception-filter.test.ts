@@ -55,7 +55,7 @@ describe('TenancyExceptionFilter', () => {
 
   it('has a status for every Tenantry error code, and no other key', () => {
     expect(Object.keys(TENANTRY_HTTP_STATUS).sort()).toEqual(Object.values(ErrorCodes).sort());
-    for (const status of Object.values(TENANTRY_HTTP_STATUS)) expect([400, 403, 404, 409, 500, 503]).toContain(status);
+    for (const status of Object.values(TENANTRY_HTTP_STATUS)) expect([400, 403, 404, 409, 422, 500, 503]).toContain(status);
   });
 
   it('answers an error that is not Tenantry’s or Nest’s with a bare 500', async () => {

@@ -1,5 +1,19 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Param,
+  Patch,
+  Post,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ErrorCodes, TenantryError, type Tenancy } from '@tenantry/core';
 import { InjectTenancy, SkipTenancy } from '@tenantry/nestjs';
 import { ADMIN_ACTOR } from '../api.constants.js';
@@ -37,7 +51,13 @@ export class TenantsController {
 
   @Post()
   @ApiOperation({ summary: 'Create a tenant: registry row, schema or database, every migration. 201 when ACTIVE.' })
-  async create(@Body() body: CreateTenantDto): Promise<Record<string, unknown>> {
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'A key you pick per create (e.g. a UUID): retrying with the same key and body returns the same tenant instead of 409 TENANT_EXISTS; the same key with another body answers 422 IDEMPOTENCY_KEY_REUSED.',
+  })
+  async create(@Body() body: CreateTenantDto, @Headers('idempotency-key') idempotencyKey?: string): Promise<Record<string, unknown>> {
     if (body.slug !== undefined && body.subdomain !== undefined && body.slug !== body.subdomain) {
       throw fieldError('subdomain', 'subdomain is the slug under another name; give one, or the same value in both');
     }
@@ -55,7 +75,7 @@ export class TenantsController {
         ...(body.server === undefined ? {} : { server: body.server }),
         ...(body.plan === undefined ? {} : { plan: body.plan }),
       },
-      { actor: ADMIN_ACTOR },
+      { actor: ADMIN_ACTOR, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) },
     );
     return tenantJson(tenant);
   }
@@ -104,7 +124,9 @@ export class TenantsController {
 
   @Post(':id/resume')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Make a suspended tenant ACTIVE again. Idempotent.' })
+  @ApiOperation({
+    summary: 'Make a suspended tenant ACTIVE again; retry the migrations of a MIGRATION_FAILED one (ACTIVE when they succeed). Idempotent.',
+  })
   async resume(@Param() params: TenantParams): Promise<Record<string, unknown>> {
     return tenantJson(await this.#tenancy.tenants.resume(params.id, { actor: ADMIN_ACTOR }));
   }

@@ -24,7 +24,10 @@ interface Check {
 }
 
 const STUCK: readonly { status: TenantStatus; hint: string }[] = [
-  { status: 'PROVISIONING', hint: "a create was interrupted: 'tenantry doctor --fix' finishes it if complete, else cleans it up (FAILED)" },
+  {
+    status: 'PROVISIONING',
+    hint: "a create was interrupted: 'tenantry doctor --fix' finishes it if every step is done, else undoes it (DELETED, slug free)",
+  },
   { status: 'MIGRATING', hint: "a migration run was interrupted: 'tenantry migrate' finishes it" },
   { status: 'DELETING', hint: "a delete was interrupted: 'tenantry doctor --fix' (or deleting it again by id) finishes it" },
 ];
@@ -64,14 +67,15 @@ export const doctor = defineCommand({
     fix: {
       type: 'boolean',
       description:
-        'reconcile first: finish or clean up tenants left PROVISIONING or DELETING by stopped processes, and report orphan schemas/databases',
+        'reconcile first: finish or undo tenants left PROVISIONING or DELETING by stopped processes, retry the migrations of MIGRATION_FAILED tenants, and report orphan schemas/databases',
     },
   },
   details: [
     'Without --fix it changes nothing. Each check is ok, warn (pending migrations, version drift,',
     'draining or full servers, orphans) or fail (failed or stuck tenants, no server with room,',
     'unreachable servers, no migrations configured). Exit code 1 when any check fails.',
-    'Tenants left MIGRATING are finished by `tenantry migrate`, not by --fix.',
+    'Tenants left MIGRATING are finished by `tenantry migrate`, not by --fix. MIGRATION_FAILED tenants are',
+    'migrated again by --fix: ACTIVE when that succeeds or nothing is pending for them any more.',
     'JSON: { "ok", "reconciled": report | null, "checks": [{ "name", "level", "message", "tenants"?, "items"? }] }',
   ].join('\n'),
   async run({ flags, out, config, tenancy }) {
@@ -80,6 +84,14 @@ export const doctor = defineCommand({
     if (flags.fix === true) requireMigrations(config);
     const t = await tenancy();
     const reconciled = flags.fix === true ? await t.reconcile() : null;
+    // --fix retries the tenants a migration failed on: ACTIVE again when nothing fails any more.
+    const retried =
+      flags.fix === true
+        ? await (async () => {
+            const out = await everyTenant(t, 'MIGRATION_FAILED');
+            return out.length === 0 ? null : await t.migrate({ tenants: out.map((x) => x.id), canary: 0, onError: 'continue' });
+          })()
+        : null;
     const checks: Check[] = [{ name: 'registry', level: 'ok', message: 'the registry database is reachable and its schema is current' }];
 
     if (config.migrations === undefined) {
@@ -128,8 +140,26 @@ export const doctor = defineCommand({
         : {
             name: 'failed',
             level: 'fail',
-            message: `${plural(failed.length, 'tenant')} FAILED: a failed migration is retried by 'tenantry migrate'; a failed create needs 'tenants delete' and a new create`,
+            message: `${plural(failed.length, 'tenant')} FAILED (a create failed; nothing was kept): 'tenantry tenants delete' it and create it again`,
             tenants: failed.map((f) => ({ id: f.id, slug: f.slug, status: f.status, since: f.updatedAt, error: f.errorMessage })),
+          },
+    );
+    const migrationFailed = await everyTenant(t, 'MIGRATION_FAILED');
+    checks.push(
+      migrationFailed.length === 0
+        ? {
+            name: 'migration failed',
+            level: 'ok',
+            message:
+              retried === null
+                ? 'no MIGRATION_FAILED tenant'
+                : `no MIGRATION_FAILED tenant left (${plural(retried.results.length, 'tenant')} migrated again and back in service)`,
+          }
+        : {
+            name: 'migration failed',
+            level: 'fail',
+            message: `${plural(migrationFailed.length, 'tenant')} MIGRATION_FAILED: out of service, data intact at the previous version. Fix or remove the migration, then run 'tenantry migrate' (or 'tenantry doctor --fix')`,
+            tenants: migrationFailed.map((f) => ({ id: f.id, slug: f.slug, status: f.status, since: f.updatedAt, error: f.errorMessage })),
           },
     );
 
@@ -200,36 +230,45 @@ export const doctor = defineCommand({
     }
 
     const ok = checks.every((c) => c.level !== 'fail');
-    out.result({ ok, reconciled, checks }, () => {
-      if (reconciled !== null) {
-        out.print(out.paint('Reconciled', 'bold'));
-        for (const line of reconcileLines(reconciled)) out.print(`  ${line}`);
-        out.print();
-      }
-      const color = (cell: string) => (cell === 'ok' ? 'green' : cell === 'warn' ? 'yellow' : cell === 'fail' ? 'red' : undefined);
-      out.table(
-        [{ header: 'check' }, { header: 'result', color }, { header: 'detail', max: 200 }],
-        checks.map((c) => [c.name, c.level, c.message]),
-      );
-      for (const c of checks.filter((x) => x.tenants !== undefined && x.tenants.length > 0)) {
-        out.print();
-        out.print(out.paint(`${c.name}:`, c.level === 'fail' ? 'red' : 'yellow'));
+    out.result(
+      {
+        ok,
+        reconciled,
+        retried:
+          retried === null ? null : retried.results.map((r) => ({ tenant: r.tenant, status: r.status, error: r.error?.message ?? null })),
+        checks,
+      },
+      () => {
+        if (reconciled !== null) {
+          out.print(out.paint('Reconciled', 'bold'));
+          for (const line of reconcileLines(reconciled)) out.print(`  ${line}`);
+          out.print();
+        }
+        const color = (cell: string) => (cell === 'ok' ? 'green' : cell === 'warn' ? 'yellow' : cell === 'fail' ? 'red' : undefined);
         out.table(
-          [{ header: 'tenant', max: 40 }, { header: 'id' }, { header: 'since' }, { header: 'error', max: 80 }],
-          c.tenants!.map((f) => [f.slug, f.id, f.since?.toISOString() ?? '', f.error ?? '']),
+          [{ header: 'check' }, { header: 'result', color }, { header: 'detail', max: 200 }],
+          checks.map((c) => [c.name, c.level, c.message]),
         );
-      }
-      out.print();
-      const warnings = checks.filter((c) => c.level === 'warn').length;
-      const failures = checks.filter((c) => c.level === 'fail').length;
-      out.print(
-        failures > 0
-          ? `${plural(failures, 'check')} failed.`
-          : warnings > 0
-            ? `No check failed; ${plural(warnings, 'warning')}.`
-            : 'No problem found.',
-      );
-    });
+        for (const c of checks.filter((x) => x.tenants !== undefined && x.tenants.length > 0)) {
+          out.print();
+          out.print(out.paint(`${c.name}:`, c.level === 'fail' ? 'red' : 'yellow'));
+          out.table(
+            [{ header: 'tenant', max: 40 }, { header: 'id' }, { header: 'since' }, { header: 'error', max: 80 }],
+            c.tenants!.map((f) => [f.slug, f.id, f.since?.toISOString() ?? '', f.error ?? '']),
+          );
+        }
+        out.print();
+        const warnings = checks.filter((c) => c.level === 'warn').length;
+        const failures = checks.filter((c) => c.level === 'fail').length;
+        out.print(
+          failures > 0
+            ? `${plural(failures, 'check')} failed.`
+            : warnings > 0
+              ? `No check failed; ${plural(warnings, 'warning')}.`
+              : 'No problem found.',
+        );
+      },
+    );
     return ok ? 0 : 1;
   },
 });

@@ -17,15 +17,17 @@ export const migrate = defineCommand({
     'on-error': {
       type: 'string',
       value: 'policy',
-      description: 'stop (default): start no further tenant · continue: migrate every other tenant · rollback-all: stop and undo this run',
+      description:
+        'stop (default): start no further tenant; at most one goes out of service · continue: migrate every other tenant · rollback-all: stop, undo this run, no tenant left failed',
     },
-    canary: { type: 'string', value: 'n', description: 'migrate n tenants first; if one fails, touch no other' },
+    canary: { type: 'string', value: 'n', description: 'migrate n tenants first; if one fails, touch no other (default 1; 0 for none)' },
     'dry-run': { type: 'boolean', description: 'report what would be applied, from the registry alone; change nothing' },
     actor: ACTOR_FLAG,
   },
   details: [
-    'A tenant whose migration fails is left FAILED (its schema as before) and is retried by the next',
-    "'tenantry migrate'. Exit code 1 when any tenant failed.",
+    'A tenant whose migration fails is left MIGRATION_FAILED (out of service, its data intact at its',
+    "previous version) and is retried by the next 'tenantry migrate' (or 'tenantry tenants resume'); once",
+    'nothing is pending for it any more it is ACTIVE again. Exit code 1 when any tenant failed.',
     'JSON: { "ok", "latest", "counts", "durationMs", "results": [{ "tenant", "status", "applied", "durationMs", "error" }] }',
   ].join('\n'),
   async run({ flags, out, config, actor, tenancy }) {
@@ -55,7 +57,9 @@ export const migrate = defineCommand({
       renderMigrationSummary(out, summary, flags['dry-run'] === true ? 'would apply' : 'applied');
       if (!summary.ok) {
         out.print();
-        out.print("Failed tenants are FAILED with their schema as before; fix the cause and run 'tenantry migrate' again.");
+        out.print(
+          "Failed tenants are MIGRATION_FAILED: out of service, their data intact at their previous version. Fix or remove the migration and run 'tenantry migrate' again.",
+        );
       }
     });
     return summary.ok ? 0 : 1;

@@ -8,6 +8,7 @@ import type { TenantRegistry } from '../registry/tenant-registry.js';
 import type { Tenant } from '../types.js';
 import type { Migration } from './migration-source.js';
 import { applyMigrations, ensureLedger, LEDGER_TABLE, type AppliedMigration } from './tenant-ledger.js';
+import { pinnedMigrations, reloadMigrations } from './migration-set.js';
 import { inTenantTransaction, inTransaction } from '../transaction.js';
 
 /** What to do when a tenant's migration fails. */
@@ -20,12 +21,15 @@ export interface MigrateOptions {
   /** Tenants migrated at once. Default 4; at most `pool.max - 1` (one connection stays for the registry). */
   readonly concurrency?: number;
   /**
-   * `stop` (default): start no further tenant after a failure. `continue`: migrate every other
-   * tenant. `rollback-all`: stop, and undo this run's migrations on the tenants it migrated
-   * (with their down parts).
+   * `stop` (default): start no further tenant after a failure; the first tenant that fails is
+   * taken out of service (`MIGRATION_FAILED`), any other that fails meanwhile stays in service
+   * at its previous version — at most one tenant goes offline. `continue`: migrate every other
+   * tenant; every tenant that fails is taken out of service. `rollback-all`: stop, undo this
+   * run's migrations on the tenants it migrated (with their down parts), and put the failed
+   * tenants back in service at their previous version: no tenant is left failed.
    */
   readonly onError?: OnMigrationError;
-  /** Migrate this many tenants first; if any fails, touch no other. */
+  /** Migrate this many tenants first; if any fails, touch no other. Default 1; 0 for none. */
   readonly canary?: number;
   /** Report what would be applied, from the registry alone; change nothing. */
   readonly dryRun?: boolean;
@@ -121,9 +125,10 @@ export class Migrator {
     if (!['stop', 'continue', 'rollback-all'].includes(onError))
       throw invalidArgument(`onError must be 'stop', 'continue' or 'rollback-all'`);
     const concurrency = this.#concurrency(options.concurrency);
-    const canary = options.canary ?? 0;
+    const canary = options.canary ?? 1;
     if (!Number.isInteger(canary) || canary < 0) throw invalidArgument('canary must be a non-negative integer');
-    const source = await this.#d.migrations.load();
+    // A migration run is when this process takes up new migration files (new tenants get them too).
+    const source = await reloadMigrations(this.#d.migrations);
     const candidates = await this.#candidates(source, options.tenants);
     const results = new Map<string, TenantMigrationResult>();
     const total = candidates.length;
@@ -131,7 +136,9 @@ export class Migrator {
       results.set(r.tenant.id, r);
       options.onProgress?.({ done: results.size, total, result: r });
     };
-    const pending = candidates.filter((c) => source.some((m) => !c.applied.includes(m.name)));
+    // A tenant out of service (or left MIGRATING) is looked at even when the registry says
+    // nothing is pending: with nothing to apply it is back in service.
+    const pending = candidates.filter((c) => c.tenant.status !== 'ACTIVE' || source.some((m) => !c.applied.includes(m.name)));
     // What the registry says is up to date needs no connection at all.
     for (const c of candidates) {
       if (!pending.includes(c)) record(result(c.tenant, 'up-to-date', [], null, 0));
@@ -150,8 +157,15 @@ export class Migrator {
       return summarize(candidates, results, source, started);
     }
     let failed = false;
+    // How many tenants this run took out of service: at most one unless onError is 'continue'.
+    let takenOut = 0;
+    const mayTakeOut = (): boolean => {
+      if (onError !== 'continue' && takenOut > 0) return false;
+      takenOut++;
+      return true;
+    };
     const migrateOne = async (c: Candidate): Promise<void> => {
-      const r = await this.#migrateTenant(c.tenant, source, options.actor);
+      const r = await this.#migrateTenant(c.tenant, source, options.actor, mayTakeOut);
       if (r.status === 'failed') failed = true;
       record(r);
     };
@@ -171,6 +185,19 @@ export class Migrator {
         const r = await this.#rollbackTenant(c.tenant, source, { names }, options.actor);
         record(r.status === 'failed' ? r : result(c.tenant, 'rolled-back', r.applied, null, r.durationMs));
       });
+      // The tenants that failed are at their previous version, as every other tenant is again:
+      // back in service.
+      for (const c of pending) {
+        const r = results.get(c.tenant.id);
+        if (r?.status !== 'failed' || r.applied.length > 0) continue;
+        await this.#mark(c.tenant, {
+          from: ['MIGRATION_FAILED'],
+          to: 'ACTIVE',
+          action: 'migrate-rolled-back',
+          actor: options.actor,
+          detail: { reason: "onError 'rollback-all': every tenant of this run is back at its previous version" },
+        }).catch((e: unknown) => this.#d.logger.error({ err: e, tenant: c.tenant.id }, 'could not put a tenant back in service'));
+      }
     }
     const summary = summarize(candidates, results, source, started);
     this.#d.logger.info({ counts: summary.counts, durationMs: summary.durationMs }, 'tenant migration run finished');
@@ -182,7 +209,7 @@ export class Migrator {
     const steps = options.steps ?? 1;
     if (!Number.isInteger(steps) || steps < 1) throw invalidArgument('steps must be a positive integer');
     const concurrency = this.#concurrency(options.concurrency);
-    const source = await this.#d.migrations.load();
+    const source = await reloadMigrations(this.#d.migrations);
     const candidates = await this.#candidates(source, options.tenants);
     const results = new Map<string, TenantMigrationResult>();
     await runConcurrently(candidates, concurrency, async (c) => {
@@ -196,7 +223,7 @@ export class Migrator {
   /** Accepts the current files' checksums for migrations already applied (after a deliberate edit). */
   async repair(options: { readonly tenants?: readonly string[]; readonly actor?: string } = {}): Promise<MigrationSummary> {
     const started = performance.now();
-    const source = await this.#d.migrations.load();
+    const source = await reloadMigrations(this.#d.migrations);
     const candidates = await this.#candidates(source, options.tenants);
     const results = new Map<string, TenantMigrationResult>();
     await runConcurrently(candidates, this.#concurrency(undefined), async (c) => {
@@ -220,7 +247,7 @@ export class Migrator {
   }
 
   async status(): Promise<MigrationStatusReport> {
-    const source = await this.#d.migrations.load();
+    const source = await pinnedMigrations(this.#d.migrations);
     const candidates = await this.#candidates(source, undefined);
     const overview = await this.#d.registry.migrationOverview();
     return {
@@ -279,7 +306,17 @@ export class Migrator {
     return rows.map((r) => ({ name: r.name, checksum: r.checksum, appliedAt: r.applied_at, durationMs: r.duration_ms }));
   }
 
-  async #migrateTenant(tenant: Tenant, source: readonly Migration[], actor: string | undefined): Promise<TenantMigrationResult> {
+  /**
+   * Applies what is missing to one tenant, in one transaction. On failure the transaction rolled
+   * back (the tenant's data is as before): the tenant is taken out of service (MIGRATION_FAILED)
+   * when it already was or `mayTakeOut()` allows it, else it stays in service at its version.
+   */
+  async #migrateTenant(
+    tenant: Tenant,
+    source: readonly Migration[],
+    actor: string | undefined,
+    mayTakeOut: () => boolean = () => true,
+  ): Promise<TenantMigrationResult> {
     const t0 = performance.now();
     let marked = false;
     try {
@@ -299,7 +336,7 @@ export class Migrator {
         const missing = source.filter((m) => !done.has(m.name));
         if (missing.length === 0) return [];
         await this.#mark(tenant, {
-          from: ['ACTIVE', 'MIGRATING', 'FAILED'],
+          from: ['ACTIVE', 'MIGRATING', 'MIGRATION_FAILED', 'FAILED'],
           to: 'MIGRATING',
           action: 'migrate',
           actor,
@@ -321,16 +358,23 @@ export class Migrator {
       );
     } catch (err) {
       const error = asTenantryError(err, tenant);
-      // A tenant whose migration ran and failed is FAILED (its schema is as before, but its code
-      // expects the new one). A refusal before anything ran (checksum mismatch) leaves it ACTIVE.
+      // A tenant whose migration ran and failed is MIGRATION_FAILED: its data is as before, but
+      // the application's code may expect the new schema. A refusal before anything ran
+      // (checksum mismatch) leaves it as it was.
       if (marked) {
-        await this.#mark(tenant, {
-          from: ['ACTIVE', 'MIGRATING', 'FAILED'],
-          to: 'FAILED',
-          action: 'migrate-failed',
-          actor,
-          error: error.message,
-        }).catch((e: unknown) => this.#d.logger.error({ err: e, tenant: tenant.id }, 'could not record the failed migration'));
+        const out = tenant.status === 'MIGRATION_FAILED' || tenant.status === 'FAILED' || mayTakeOut();
+        await this.#mark(
+          tenant,
+          out
+            ? { from: ['MIGRATING'], to: 'MIGRATION_FAILED', action: 'migrate-failed', actor, error: error.message }
+            : {
+                from: ['MIGRATING'],
+                to: 'ACTIVE',
+                action: 'migrate-failed',
+                actor,
+                detail: { error: error.message, kept: 'in service at its previous version: another tenant of this run is already out' },
+              },
+        ).catch((e: unknown) => this.#d.logger.error({ err: e, tenant: tenant.id }, 'could not record the failed migration'));
       }
       this.#d.logger.error({ err, tenant: tenant.id }, 'tenant migration failed; its transaction was rolled back');
       return result(tenant, 'failed', [], error, performance.now() - t0);
@@ -394,7 +438,7 @@ export class Migrator {
         if (action !== null) {
           await this.#d.registry.transition(
             tenant.id,
-            { from: ['ACTIVE', 'MIGRATING', 'FAILED'], to: 'ACTIVE', action, actor, detail, schemaVersion: version },
+            { from: ['ACTIVE', 'MIGRATING', 'MIGRATION_FAILED', 'FAILED'], to: 'ACTIVE', action, actor, detail, schemaVersion: version },
             client,
           );
         }

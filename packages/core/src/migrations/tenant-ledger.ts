@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { performance } from 'node:perf_hooks';
 import { ErrorCodes, TenantryError } from '../errors.js';
+import { quoteIdent } from '../identifiers.js';
 import type { Migration } from './migration-source.js';
 
 /** The ledger table in every tenant schema (or database). */
@@ -50,4 +51,15 @@ export async function applyMigrations(client: pg.ClientBase, migrations: readonl
     applied.push({ name: m.name, checksum: m.checksum, appliedAt: rows[0]!.applied_at, durationMs });
   }
   return applied;
+}
+
+/** The ledger of the tenant whose tables are in `schema`, read on `client`; undefined when it has no ledger table. */
+export async function readLedgerIn(client: pg.ClientBase, schema: string): Promise<AppliedMigration[] | undefined> {
+  const table = `${quoteIdent(schema)}.${LEDGER_TABLE}`;
+  const { rows: found } = await client.query<{ ok: boolean }>('select to_regclass($1) is not null as ok', [table]);
+  if (!found[0]?.ok) return undefined;
+  const { rows } = await client.query<{ name: string; checksum: string; applied_at: Date; duration_ms: number }>(
+    `select name, checksum, applied_at, duration_ms from ${table} order by applied_at, name`,
+  );
+  return rows.map((r) => ({ name: r.name, checksum: r.checksum, appliedAt: r.applied_at, durationMs: r.duration_ms }));
 }

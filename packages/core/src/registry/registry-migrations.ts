@@ -137,6 +137,27 @@ export const REGISTRY_MIGRATIONS: readonly { readonly version: number; readonly 
       revoke all on function tenantry.notify_change(text) from public;
     `,
   },
+  {
+    version: 6,
+    name: 'migration failures apart from provisioning failures; idempotency keys',
+    sql: `
+      -- MIGRATION_FAILED: a migration failed on the tenant, its data is intact (FAILED stays for
+      -- provisioning failures, where nothing was kept).
+      alter table tenantry.tenants drop constraint tenants_status_check;
+      alter table tenantry.tenants add constraint tenants_status_check
+        check (status in ('PROVISIONING','ACTIVE','SUSPENDED','MIGRATING','FAILED','DELETING','DELETED','MIGRATION_FAILED'));
+      -- Tenants a migration failed on were FAILED too: those that were provisioned (they have a
+      -- version or a ledger) are migration failures.
+      update tenantry.tenants t set status = 'MIGRATION_FAILED'
+       where status = 'FAILED'
+         and (schema_version is not null or exists (select 1 from tenantry.tenant_migrations m where m.tenant_id = t.id));
+      -- The idempotency key of the create that made the tenant, and a hash of that request: a
+      -- retry with the same key gets the same tenant. Freed when the tenant is DELETED.
+      alter table tenantry.tenants add column idempotency_key text, add column request_hash text;
+      create unique index tenants_idempotency_key on tenantry.tenants (idempotency_key)
+       where idempotency_key is not null and status <> 'DELETED';
+    `,
+  },
 ];
 
 /** Advisory lock key for registry migrations (an arbitrary constant; never change it). */

@@ -124,12 +124,15 @@ export class TenantRegistry {
     server: string;
     targetVersion: string;
     actor?: string | undefined;
+    idempotencyKey?: string | undefined;
+    requestHash?: string | undefined;
   }): Promise<Tenant> {
     try {
       const { rows } = await this.#db.query<TenantRow>(
         `with ins as (
-           insert into tenantry.tenants (id, slug, name, status, isolation, server_id, physical_name, plan, metadata, role, target_version)
-           values ($1, $2, $3, 'PROVISIONING', $4, $5, $6, $7, $8, $10, $11)
+           insert into tenantry.tenants (id, slug, name, status, isolation, server_id, physical_name, plan, metadata, role, target_version,
+                                         idempotency_key, request_hash)
+           values ($1, $2, $3, 'PROVISIONING', $4, $5, $6, $7, $8, $10, $11, $12, $13)
            returning ${COLUMNS}),
          act as (
            insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail)
@@ -147,6 +150,8 @@ export class TenantRegistry {
           t.actor ?? null,
           t.role,
           t.targetVersion,
+          t.idempotencyKey ?? null,
+          t.requestHash ?? null,
         ],
       );
       return toTenant(rows[0]!);
@@ -339,7 +344,7 @@ export class TenantRegistry {
                      where m.tenant_id = t.id) as applied,
               exists (select 1 from tenantry.tenant_migrations m where m.tenant_id = t.id) or t.schema_version is not null as provisioned
          from tenantry.tenants t
-        where t.status in ('ACTIVE', 'MIGRATING', 'FAILED') and ($3::uuid[] is null or t.id = any($3::uuid[]))
+        where t.status in ('ACTIVE', 'MIGRATING', 'MIGRATION_FAILED', 'FAILED') and ($3::uuid[] is null or t.id = any($3::uuid[]))
         order by t.seq`,
       [source.map((m) => m.name), source.map((m) => m.checksum), ids],
     );
@@ -369,10 +374,10 @@ export class TenantRegistry {
   }> {
     const versions = await this.#db.query<{ version: string | null; tenants: number }>(
       `select schema_version as version, count(*)::int as tenants from tenantry.tenants
-        where status in ('ACTIVE', 'SUSPENDED', 'MIGRATING', 'FAILED') group by schema_version order by schema_version nulls first`,
+        where status in ('ACTIVE', 'SUSPENDED', 'MIGRATING', 'MIGRATION_FAILED', 'FAILED') group by schema_version order by schema_version nulls first`,
     );
     const failed = await this.#db.query<{ id: string; slug: string; error: string | null }>(
-      `select id, slug, error_message as error from tenantry.tenants where status = 'FAILED' order by seq`,
+      `select id, slug, error_message as error from tenantry.tenants where status in ('FAILED', 'MIGRATION_FAILED') order by seq`,
     );
     const migrating = await this.#db.query<{ n: number }>(`select count(*)::int as n from tenantry.tenants where status = 'MIGRATING'`);
     return { versions: versions.rows, failed: failed.rows, migrating: migrating.rows[0]?.n ?? 0 };
@@ -381,7 +386,7 @@ export class TenantRegistry {
   /** Live tenants without a role (created before per-tenant roles). */
   async withoutRole(): Promise<Tenant[]> {
     const { rows } = await this.#db.query<TenantRow>(
-      `select ${COLUMNS} from tenantry.tenants where role is null and status in ('ACTIVE', 'SUSPENDED', 'MIGRATING', 'FAILED') order by seq`,
+      `select ${COLUMNS} from tenantry.tenants where role is null and status in ('ACTIVE', 'SUSPENDED', 'MIGRATING', 'MIGRATION_FAILED', 'FAILED') order by seq`,
     );
     return rows.map(toTenant);
   }
@@ -410,6 +415,21 @@ export class TenantRegistry {
       `select ${COLUMNS}, target_version from tenantry.tenants where status in ('PROVISIONING', 'DELETING') order by seq`,
     );
     return rows.map((r) => ({ tenant: toTenant(r), targetVersion: r.target_version }));
+  }
+
+  /** The live tenant (not DELETED) created with idempotency key `key`, and the hash of that request. */
+  async findByIdempotencyKey(key: string, db: Queryable = this.#db): Promise<{ tenant: Tenant; requestHash: string | null } | undefined> {
+    const { rows } = await db.query<TenantRow & { request_hash: string | null }>(
+      `select ${COLUMNS}, request_hash from tenantry.tenants where idempotency_key = $1 and status <> 'DELETED'`,
+      [key],
+    );
+    return rows[0] ? { tenant: toTenant(rows[0]), requestHash: rows[0].request_hash } : undefined;
+  }
+
+  /** The last migration a PROVISIONING tenant is being provisioned to ('' = none; null: not recorded). */
+  async provisioningTarget(id: string, db: Queryable = this.#db): Promise<string | null> {
+    const { rows } = await db.query<{ target_version: string | null }>('select target_version from tenantry.tenants where id = $1', [id]);
+    return rows[0]?.target_version ?? null;
   }
 
   /** This registry's identity, which marks its schemas and databases. */
