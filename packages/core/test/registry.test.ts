@@ -99,4 +99,17 @@ describe('registry', () => {
     await t.close();
     await expect(t.withTenant('anyone', (db) => db.query('select 1'))).rejects.toMatchObject({ code: 'TENANCY_CLOSED' });
   });
+
+  it('a deleted tenant read by id never answers for the next tenant that takes its slug', async () => {
+    // No listener: only this process's own cache decides (no NOTIFY can come to the rescue).
+    const t = await h.tenancy({ listen: false, migrations: migrationList([]) });
+    const old = await t.tenants.create({ slug: 'slug-reuse', name: 'Old' });
+    await t.tenants.delete(old.id);
+    // Reading the deleted row by id caches it…
+    await expect(t.resolve(old.id)).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
+    // …and the slug goes to a new tenant, which must be the one the slug resolves to.
+    const fresh = await t.tenants.create({ slug: 'slug-reuse', name: 'New' });
+    expect((await t.resolve('slug-reuse')).id).toBe(fresh.id);
+    await expect(t.resolve(old.id)).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
+  });
 });

@@ -66,7 +66,7 @@ export class TenantCache {
     const entry = this.#byId.get(id);
     if (entry === undefined) return undefined;
     const now = Date.now();
-    if (entry.expires < now || (ref.kind === 'slug' && entry.tenant.slug !== ref.value)) {
+    if (entry.expires < now || (ref.kind === 'slug' && (entry.tenant.slug !== ref.value || entry.tenant.status === 'DELETED'))) {
       this.invalidate(id);
       return undefined;
     }
@@ -85,7 +85,9 @@ export class TenantCache {
     this.#remove(tenant.id);
     const now = Date.now();
     this.#byId.set(tenant.id, { tenant, expires: now + this.#ttl, touched: now });
-    this.#slugs.set(tenant.slug, tenant.id);
+    // A slug names a live tenant only (the registry finds DELETED ones by id alone): a deleted
+    // row kept under its slug would answer for the next tenant that takes the slug.
+    if (tenant.status !== 'DELETED') this.#slugs.set(tenant.slug, tenant.id);
     while (this.#byId.size > this.#max) {
       const oldest = this.#byId.keys().next().value as string;
       this.#remove(oldest);
