@@ -43,7 +43,7 @@ export class DatabaseIsolation implements IsolationStrategy {
   /** Template builds under way in this process (`server/name`). */
   readonly #building = new Map<string, Promise<string>>();
 
-  /** @param marker the COMMENT that marks this registry's databases. */
+  /** @param marker - the COMMENT that marks this registry's databases. */
   constructor(router: ConnectionRouter, logger: Logger, marker: string) {
     this.#router = router;
     this.#logger = logger;

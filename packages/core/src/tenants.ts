@@ -135,8 +135,10 @@ export class Tenants {
    * the migration set this process loaded at start (or at its last `migrate()`).
    *
    * @example
+   * ```ts
    * const acme = await tenancy.tenants.create({ slug: 'acme', name: 'Acme Corp' }, { idempotencyKey: req.headers['idempotency-key'] });
    * acme.status; // 'ACTIVE'
+   * ```
    */
   async create(input: CreateTenantInput, options: CreateTenantOptions = {}): Promise<Tenant> {
     if (input === null || typeof input !== 'object')
@@ -353,8 +355,10 @@ export class Tenants {
   /**
    * Lists tenants in creation order.
    * @example
+   * ```ts
    * let page = await tenancy.tenants.list({ limit: 100 });
    * while (page.nextCursor) page = await tenancy.tenants.list({ limit: 100, cursor: page.nextCursor });
+   * ```
    */
   async list(options: ListTenantsOptions = {}): Promise<TenantPage> {
     const limit = options.limit ?? 50;
@@ -396,7 +400,10 @@ export class Tenants {
   /**
    * Changes a tenant's display name, plan and/or metadata (the slug: {@link rename}).
    *
-   * @example await tenancy.tenants.update('acme', { name: 'Acme Corporation', plan: 'pro' });
+   * @example
+   * ```ts
+   * await tenancy.tenants.update('acme', { name: 'Acme Corporation', plan: 'pro' });
+   * ```
    */
   async update(
     idOrSlug: string,

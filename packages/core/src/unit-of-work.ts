@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { ErrorCodes, TenantryError } from './errors.js';
-import { classifyPgError, isServerError, sqlState } from './pg-errors.js';
+import { classifyPgError, isServerError } from './pg-errors.js';
 import {
   TenantQuery,
   newConnectionState,

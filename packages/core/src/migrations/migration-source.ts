@@ -56,7 +56,10 @@ function validateOrder(list: readonly Migration[], where: string): void {
  * after a `-- down` line, or in a `NNNN_name.down.sql` twin. Other `.sql` files are an error, so
  * a typo never silently skips a migration.
  *
- * @example createTenancy({ registryUrl, migrations: sqlFolder('./migrations') })
+ * @example
+ * ```ts
+ * createTenancy({ registryUrl, migrations: sqlFolder('./migrations') })
+ * ```
  */
 export function sqlFolder(dir: string): MigrationSource {
   const path = resolve(dir);
