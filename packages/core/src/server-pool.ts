@@ -1,3 +1,7 @@
+// Over 450 lines on purpose: the budget, the per-database pools, eviction, the wait queue,
+// recycling and the session reset on a change of owner share one piece of state (the idle and
+// busy lists of one server) and one invariant (never more than the budget); split across files
+// they would each need the whole of it.
 import pg from 'pg';
 import { ErrorCodes, tenancyClosed, TenantryError } from './errors.js';
 import { classifyPgError, sqlState } from './pg-errors.js';

@@ -9,102 +9,20 @@ import type { AppliedMigration } from './migrations/tenant-ledger.js';
 import { settleProvisioning } from './reconcile.js';
 import type { Queryable, Transition } from './registry/tenant-registry.js';
 import { TenantStatuses, type ActivityEntry, type ActorOptions, type IsolationKind, type Tenant, type TenantStatus } from './types.js';
+import {
+  canonicalJson,
+  checkIdempotencyKey,
+  checkMetadata,
+  checkText,
+  decodeCursor,
+  encodeCursor,
+  type CreateTenantInput,
+  type CreateTenantOptions,
+  type ListTenantsOptions,
+  type TenantPage,
+} from './tenant-input.js';
 
-/** What `tenants.create()` takes. */
-export interface CreateTenantInput {
-  /** Unique among live tenants: 3–63 lowercase letters, digits and single hyphens. */
-  readonly slug: string;
-  /** Display name, 1–200 characters. */
-  readonly name: string;
-  readonly plan?: string | null;
-  /** Free JSON object kept with the tenant (at most 64 KiB). */
-  readonly metadata?: Record<string, unknown>;
-  /** Its own schema or its own database; default: the tenancy's `defaultIsolation`. */
-  readonly isolation?: IsolationKind;
-  /** A server id; default: the least-loaded server with room that is not draining. */
-  readonly server?: string;
-}
-
-/** Options of `tenants.create()`. */
-export interface CreateTenantOptions extends ActorOptions {
-  /**
-   * A key the caller picks once per create request (1–255 printable ASCII characters, e.g. a
-   * UUID), so that a client that timed out can retry safely: a retry with the same key and the
-   * same input returns the tenant the first attempt made — waiting for that attempt, or
-   * finishing or undoing it when its process stopped — instead of `TENANT_EXISTS`. The same key
-   * with other input throws `IDEMPOTENCY_KEY_REUSED`. A key is held until its tenant is deleted.
-   */
-  readonly idempotencyKey?: string;
-}
-
-/** What `tenants.list()` takes. */
-export interface ListTenantsOptions {
-  readonly status?: TenantStatus;
-  /** Page size, 1–1000. Default 50. */
-  readonly limit?: number;
-  /** `nextCursor` of the previous page. */
-  readonly cursor?: string;
-}
-
-/** A page of tenants. */
-export interface TenantPage {
-  readonly items: readonly Tenant[];
-  /** Pass as `cursor` for the next page; `null` on the last page. */
-  readonly nextCursor: string | null;
-}
-
-function checkText(value: unknown, field: string, max: number): string {
-  if (typeof value !== 'string') throw invalidArgument(`${field} must be a string`);
-  const trimmed = value.trim();
-  if (trimmed.length === 0 || trimmed.length > max) throw invalidArgument(`${field} must be 1–${max} characters`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw invalidArgument(`${field} must not contain control characters`);
-  return trimmed;
-}
-
-function checkMetadata(value: unknown): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) {
-    throw invalidArgument('metadata must be a plain JSON object');
-  }
-  let json: string;
-  try {
-    json = JSON.stringify(value);
-  } catch (err) {
-    throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'metadata must be JSON-serialisable', { cause: err });
-  }
-  if (Buffer.byteLength(json) > 65_536) throw invalidArgument('metadata must be at most 64 KiB as JSON');
-  return JSON.parse(json) as Record<string, unknown>;
-}
-
-function checkIdempotencyKey(value: unknown): string {
-  if (typeof value !== 'string' || !/^[\x21-\x7e][\x20-\x7e]{0,254}$/.test(value) || value.trim() !== value)
-    throw invalidArgument('idempotencyKey must be 1–255 printable ASCII characters, e.g. a UUID');
-  return value;
-}
-
-/** JSON with object keys sorted, so that equal requests hash alike. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object')
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  return JSON.stringify(value) ?? 'null';
-}
-
-function encodeCursor(seq: string): string {
-  return Buffer.from(`t1:${seq}`).toString('base64url');
-}
-
-function decodeCursor(cursor: unknown): string {
-  if (typeof cursor !== 'string' || cursor.length > 64) throw invalidArgument('cursor is not a cursor returned by tenants.list()');
-  const raw = Buffer.from(cursor, 'base64url').toString();
-  const m = /^t1:(\d{1,18})$/.exec(raw);
-  if (!m) throw invalidArgument('cursor is not a cursor returned by tenants.list()');
-  return m[1]!;
-}
+export type { CreateTenantInput, CreateTenantOptions, ListTenantsOptions, TenantPage } from './tenant-input.js';
 
 /**
  * The tenants API: provisioning and lifecycle, through an idempotent state machine whose every

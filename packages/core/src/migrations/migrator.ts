@@ -1,3 +1,7 @@
+// Over 450 lines on purpose: migrate, rollback, repair and status share the candidate query,
+// the per-tenant transaction under its migration lock and the registry mirror; what is separable
+// already lives beside it (tenant-ledger.ts applies a set, migration-set.ts pins the set,
+// fan-out.ts bounds the concurrency).
 import type pg from 'pg';
 import { performance } from 'node:perf_hooks';
 import { ErrorCodes, invalidArgument, TenantryError } from '../errors.js';

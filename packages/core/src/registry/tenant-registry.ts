@@ -1,3 +1,6 @@
+// Over 450 lines on purpose: every SQL statement against tenantry.tenants, tenant_domains,
+// tenant_migrations and activity lives here, so the registry's tables have one reader and writer
+// and a schema change is reviewed in one file.
 import type pg from 'pg';
 import { ErrorCodes, TenantryError } from '../errors.js';
 import type { TenantRef } from '../identifiers.js';
