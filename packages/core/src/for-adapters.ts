@@ -6,7 +6,7 @@
  */
 export { currentUnitOfWork, currentTenancyOwner } from './adapter.js';
 export type { TenancyAdapter, AdapterCapabilities, OrmClient, OrmPool, UnitOfWorkProvider } from './adapter.js';
-export { ormClient } from './orm-client.js';
+export { ormClient, callbackOrPromise } from './orm-client.js';
 export { tenantPool, checkOutClient } from './tenant-pool.js';
 export type { TenantPoolOptions } from './tenant-pool.js';
 export { adapterRegistry } from './adapter-registry.js';

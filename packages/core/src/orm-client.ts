@@ -162,14 +162,7 @@ class UnitOfWorkClient extends InertEmitter implements OrmClient {
     } else {
       promise = this.#control(ctl, text!, () => client.query(config as QueryConfig, vals) as Promise<pg.QueryResult>);
     }
-    if (cb) {
-      promise.then(
-        (r) => cb(null, r),
-        (e: Error) => cb(e),
-      );
-      return undefined as never;
-    }
-    return promise as never;
+    return callbackOrPromise(promise, cb) as never;
   }
 
   async #control(ctl: Control, text: string, raw: () => Promise<pg.QueryResult>): Promise<pg.QueryResult> {
@@ -264,4 +257,21 @@ export function ormClient(db: TenantDb): OrmClient {
     clients.set(db, client);
   }
   return client;
+}
+
+/**
+ * pg's two calling styles in one place: with a node-style callback, the result goes to it and
+ * the call returns `undefined` (as `pg.Client.query(text, values, cb)` does); without one, the
+ * promise is returned.
+ */
+export function callbackOrPromise<T>(
+  promise: Promise<T>,
+  cb: ((err: Error | null, result?: T) => void) | undefined,
+): Promise<T> | undefined {
+  if (cb === undefined) return promise;
+  promise.then(
+    (r) => cb(null, r),
+    (e: Error) => cb(e),
+  );
+  return undefined;
 }

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { currentUnitOfWork, type OrmClient, type OrmPool, type QueryCallback, type UnitOfWorkProvider } from './adapter.js';
 import { ErrorCodes, TenantryError } from './errors.js';
-import { InertEmitter, ormClient } from './orm-client.js';
+import { callbackOrPromise, InertEmitter, ormClient } from './orm-client.js';
 import type { TenantDb, UnitOfWorkOptions } from './unit-of-work.js';
 
 /**
@@ -108,14 +108,7 @@ class TenantPool extends InertEmitter implements OrmPool {
       (client.query as (a: unknown, b?: unknown) => Promise<pg.QueryResult>)(config, vals);
     const db = currentUnitOfWork(this.#tenancy);
     const promise = db !== undefined ? run(ormClient(db)) : this.#tenancy.withTenant((uow) => run(ormClient(uow)), this.#options);
-    if (cb) {
-      promise.then(
-        (r) => cb(null, r),
-        (e: Error) => cb(e),
-      );
-      return undefined as never;
-    }
-    return promise as never;
+    return callbackOrPromise(promise, cb) as never;
   }
 
   connect(callback?: (err: Error | undefined, client: OrmClient | undefined, release: (err?: Error | boolean) => void) => void): never {

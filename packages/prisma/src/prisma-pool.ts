@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire } from 'node:module';
 import type pg from 'pg';
 import type { QueryConfig as CoreQueryConfig, Tenant, TenantDb } from '@tenantry/core';
-import { checkOutClient, currentUnitOfWork, ormClient, type OrmClient } from '@tenantry/core/adapter';
+import { callbackOrPromise, checkOutClient, currentUnitOfWork, ormClient, type OrmClient } from '@tenantry/core/adapter';
 
 /** What the adapter needs of a `Tenancy`: units of work for a given tenant, and tenant lookups. */
 export interface PrismaTenancyHost {
@@ -109,14 +109,7 @@ class RoutePool extends AdapterPg.Pool {
     const vals = typeof values === 'function' ? undefined : (values as unknown[] | undefined);
     const base = (typeof config === 'string' ? { text: config } : config) as CoreQueryConfig;
     const promise = this.#route.query(vals === undefined ? base : { ...base, values: vals });
-    if (cb) {
-      promise.then(
-        (r) => cb(null, r),
-        (e: Error) => cb(e),
-      );
-      return undefined as never;
-    }
-    return promise as never;
+    return callbackOrPromise(promise, cb) as never;
   }
 
   override connect(callback?: unknown): never {
