@@ -46,3 +46,6 @@ export { tenantPool } from './tenant-pool.js';
 export type { TenantPoolOptions } from './tenant-pool.js';
 export { ormClient } from './orm-client.js';
 export type { OrmClient, OrmPool } from './adapter.js';
+// The one way to run an administrative transaction on a checked-out connection.
+export { inTransaction } from './transaction.js';
+export type { TransactionOptions } from './transaction.js';

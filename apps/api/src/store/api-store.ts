@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { inTransaction } from '@tenantry/core';
 
 /** Advisory lock key of this app's schema migrations ("tnt-api" in ASCII). */
 const LOCK_KEY = '8389736474527872641';
@@ -35,28 +36,24 @@ export class ApiStore {
   static async open(registryUrl: string): Promise<ApiStore> {
     const pool = new pg.Pool({ connectionString: registryUrl, max: 2, application_name: 'tenantry-api', idleTimeoutMillis: 10_000 });
     pool.on('error', () => undefined);
-    const client = await pool.connect().catch(async (err: unknown) => {
-      await pool.end();
-      throw err;
-    });
     try {
-      await client.query('begin');
-      await client.query('select pg_advisory_xact_lock($1::bigint)', [LOCK_KEY]);
-      await client.query(`create schema if not exists ${APP_SCHEMA}`);
-      await client.query(
-        `create table if not exists ${APP_SCHEMA}.schema_version (version integer primary key, applied_at timestamptz not null default now())`,
+      await inTransaction(
+        () => pool.connect(),
+        async (client) => {
+          await client.query('select pg_advisory_xact_lock($1::bigint)', [LOCK_KEY]);
+          await client.query(`create schema if not exists ${APP_SCHEMA}`);
+          await client.query(
+            `create table if not exists ${APP_SCHEMA}.schema_version (version integer primary key, applied_at timestamptz not null default now())`,
+          );
+          const { rows } = await client.query<{ v: number | null }>(`select max(version) as v from ${APP_SCHEMA}.schema_version`);
+          const current = rows[0]?.v ?? 0;
+          for (let v = current + 1; v <= MIGRATIONS.length; v++) {
+            await client.query(MIGRATIONS[v - 1]!);
+            await client.query(`insert into ${APP_SCHEMA}.schema_version (version) values ($1)`, [v]);
+          }
+        },
       );
-      const { rows } = await client.query<{ v: number | null }>(`select max(version) as v from ${APP_SCHEMA}.schema_version`);
-      const current = rows[0]?.v ?? 0;
-      for (let v = current + 1; v <= MIGRATIONS.length; v++) {
-        await client.query(MIGRATIONS[v - 1]!);
-        await client.query(`insert into ${APP_SCHEMA}.schema_version (version) values ($1)`, [v]);
-      }
-      await client.query('commit');
-      client.release();
     } catch (err) {
-      await client.query('rollback').catch(() => undefined);
-      client.release(err as Error);
       await pool.end();
       throw err;
     }
