@@ -166,19 +166,34 @@ export class Tenancy {
    */
   withTenant<T>(tenant: string | Tenant, fn: (db: TenantDb) => Promise<T>, options?: UnitOfWorkOptions): Promise<T>;
   withTenant<T>(fn: (db: TenantDb) => Promise<T>, options?: UnitOfWorkOptions): Promise<T>;
-  async withTenant<T>(
+  withTenant<T>(
     a: string | Tenant | ((db: TenantDb) => Promise<T>),
     b?: ((db: TenantDb) => Promise<T>) | UnitOfWorkOptions,
     c?: UnitOfWorkOptions,
   ): Promise<T> {
-    this.#assertOpen();
-    if (typeof a === 'function') {
-      const tenant = await this.#resolver.fromContext();
-      return await runUnitOfWork(this.#d, this, tenant, a, b as UnitOfWorkOptions | undefined);
+    // Not async: on the hot path (a cached ACTIVE tenant) this adds no promise of its own to the
+    // unit of work's; every failure still arrives as a rejection, never as a throw.
+    try {
+      this.#assertOpen();
+      let fn: (db: TenantDb) => Promise<T>;
+      let options: UnitOfWorkOptions | undefined;
+      let tenant: Tenant | Promise<Tenant>;
+      if (typeof a === 'function') {
+        fn = a;
+        options = b as UnitOfWorkOptions | undefined;
+        tenant = this.#resolver.fromContext();
+      } else {
+        if (typeof b !== 'function') throw invalidArgument('withTenant(tenant, fn, options?) needs a function as its second argument');
+        fn = b;
+        options = c;
+        tenant = this.#resolver.routable(a);
+      }
+      return tenant instanceof Promise
+        ? tenant.then((t) => runUnitOfWork(this.#d, this, t, fn, options))
+        : runUnitOfWork(this.#d, this, tenant, fn, options);
+    } catch (err) {
+      return Promise.reject(err as Error);
     }
-    if (typeof b !== 'function') throw invalidArgument('withTenant(tenant, fn, options?) needs a function as its second argument');
-    const tenant = this.#resolver.cachedActive(a) ?? (await this.#resolver.resolve(a));
-    return await runUnitOfWork(this.#d, this, tenant, b, c);
   }
 
   /**
