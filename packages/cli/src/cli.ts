@@ -149,7 +149,11 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) {
+/**
+ * Runs `tenantry` as the process: the arguments of `process.argv`, the exit code in
+ * `process.exitCode`. What the `tenantry` bin (`bin/tenantry.js`) calls.
+ */
+export async function runAsProcess(): Promise<void> {
   // `tenantry tenants list | head`: a closed pipe is the reader's choice, not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
@@ -157,3 +161,6 @@ if (isEntryPoint()) {
   });
   process.exitCode = await main(process.argv.slice(2));
 }
+
+// `node packages/cli/dist/cli.js …` works too.
+if (isEntryPoint()) await runAsProcess();
