@@ -201,7 +201,8 @@ export class Progress {
     const barWidth = Math.min(30, room);
     const filled = this.#total === 0 ? barWidth : Math.round((done / this.#total) * barWidth);
     const head = barWidth >= 5 ? `[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}] ${tail}` : tail;
-    this.#stream.write(`\r\u001b[2K${truncate(`${head}${text.replace(/\s+/g, ' ')}`, Math.max(1, columns - 1))}`);
+    const max = Math.max(1, columns - 1);
+    this.#stream.write(`\r\u001b[2K${head.length >= max ? head.slice(0, max) : `${head}${truncate(text, max - head.length)}`}`);
     this.#drawn = true;
   }
 
