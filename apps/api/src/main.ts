@@ -1,9 +1,18 @@
-import { join } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedServer, type EmbeddedServer } from '@tenantry/testing';
 import { createApiApp } from './app-factory.js';
+import { MIGRATIONS_DIR } from './app.module.js';
 import { ConfigError, configFromEnv, type ApiConfig } from './config.js';
 import { createLogger } from './logging/pino-logger.js';
+import {
+  StartupError,
+  embeddedDataDir,
+  embeddedStartFailure,
+  isShutdownNoise,
+  probeDatabaseUrl,
+  shownPath,
+  writeCliConfig,
+} from './startup.js';
 
 const REGISTRY_DATABASE = 'tenantry';
 
@@ -29,15 +38,30 @@ function describeRegistry(url: string): string {
   }
 }
 
-function banner(config: ApiConfig, url: string, registry: string, admin: { token: string | undefined; source: string }): string {
+/** How to reach the embedded PostgreSQL from a shell: its URL, and the CLI's config file. */
+interface EmbeddedAccess {
+  readonly url: string;
+  readonly cliConfig: string;
+}
+
+function banner(
+  url: string,
+  registry: string,
+  admin: { token: string | undefined; source: string },
+  embedded: EmbeddedAccess | undefined,
+): string {
   const token = admin.token ?? (admin.source === 'env' ? '$TENANTRY_ADMIN_TOKEN' : '<admin token>');
-  const lines = [
-    '',
-    `Tenantry API listening on ${url}`,
-    `  registry:    ${registry}`,
+  const lines = ['', `Tenantry API listening on ${url}`, `  registry:    ${registry}`];
+  if (embedded !== undefined) {
+    lines.push(
+      `  PostgreSQL:  psql ${embedded.url}`,
+      `  CLI:         TENANTRY_CONFIG=${embedded.cliConfig} npx tenantry tenants list   (the same database, while this runs)`,
+    );
+  }
+  lines.push(
     `  OpenAPI:     ${url}/docs  (JSON: ${url}/docs-json)`,
     `  operations:  ${url}/health (liveness), ${url}/ready (readiness), ${url}/metrics (Prometheus)`,
-  ];
+  );
   if (admin.source === 'generated') {
     lines.push(
       `  admin token: ${admin.token}`,
@@ -65,26 +89,38 @@ async function main(): Promise<void> {
   try {
     config = configFromEnv();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`tenantry-api: ${err.message}\n`);
-      process.exit(2);
-    }
+    if (err instanceof ConfigError) throw new StartupError(err.message, 2);
     throw err;
   }
-  const logger = createLogger(config.logLevel);
+  let stopping = false;
+  // While stopping, "PostgreSQL went away" is expected (Ctrl-C signals the embedded server too): debug, not warn.
+  const logger = createLogger(config.logLevel, undefined, {
+    logMethod(args, method, level) {
+      if (stopping && level >= 40 && isShutdownNoise(args)) return this.debug(...(args as Parameters<typeof this.debug>));
+      return method.apply(this, args);
+    },
+  });
   let server: EmbeddedServer | undefined;
+  let embedded: EmbeddedAccess | undefined;
   let registryUrl = config.databaseUrl;
   let registry: string;
   if (registryUrl === undefined) {
-    const dataDir = join(config.dataDir, 'pg');
+    const dataDir = await embeddedDataDir(config.dataDir);
     logger.info({ dataDir }, 'DATABASE_URL is not set: starting an embedded PostgreSQL');
-    server = await startEmbeddedServer({ dataDir });
+    const log: string[] = [];
+    server = await startEmbeddedServer({ dataDir, onLog: (line) => void log.push(...line.split('\n').slice(-20)) }).catch(
+      async (err: unknown) => {
+        throw await embeddedStartFailure(dataDir, err, log);
+      },
+    );
     registryUrl = await ensureDatabase(server);
-    registry = `embedded PostgreSQL, data in ${dataDir} (set DATABASE_URL to use your own)`;
+    const cliConfig = await writeCliConfig(config.dataDir, registryUrl, MIGRATIONS_DIR);
+    embedded = { url: registryUrl, cliConfig: shownPath(cliConfig) };
+    registry = `embedded PostgreSQL, data in ${shownPath(dataDir)} (set DATABASE_URL to use your own)`;
   } else {
+    await probeDatabaseUrl(registryUrl);
     registry = describeRegistry(registryUrl);
   }
-  let stopping = false;
   const { app, secrets } = await createApiApp({ config, registryUrl, logger }).catch(async (err: unknown) => {
     await server?.stop();
     throw err;
@@ -120,10 +156,14 @@ async function main(): Promise<void> {
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const url = `http://localhost:${port}`;
-  process.stdout.write(`${banner(config, url, registry, { token: secrets.generatedAdminToken, source: secrets.adminTokenSource })}\n`);
+  process.stdout.write(`${banner(url, registry, { token: secrets.generatedAdminToken, source: secrets.adminTokenSource }, embedded)}\n`);
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof StartupError) {
+    process.stderr.write(`tenantry-api: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
   process.stderr.write(`tenantry-api: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

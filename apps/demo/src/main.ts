@@ -2,7 +2,7 @@
  * The Tenantry console demo (`npm start`).
  *
  * Uses `DATABASE_URL` when it is set; otherwise starts an embedded PostgreSQL whose data is
- * kept in `TENANTRY_DATA_DIR` (default `.tenantry/demo-pg` under the current directory), so a
+ * kept in `$TENANTRY_DATA_DIR/demo-pg` (default `.tenantry/demo-pg` under the current directory), so a
  * second run finds the tenants of the first and reuses them.
  */
 import { existsSync } from 'node:fs';
@@ -23,7 +23,8 @@ import { startEmbeddedServer, type EmbeddedServer } from '@tenantry/testing';
 
 /** The tenant migrations shipped with the demo, next to `dist/` (this file is `dist/main.js`). */
 const MIGRATIONS = fileURLToPath(new URL('../migrations', import.meta.url));
-const DEFAULT_DATA_DIR = '.tenantry/demo-pg';
+/** `TENANTRY_DATA_DIR` holds the data folders (as for `npm start`); the demo's is `demo-pg` in it. */
+const DEFAULT_DATA_PARENT = '.tenantry';
 const HOSTILE_SLUG = "acme'; drop table x;--";
 
 /** A failure of the demo itself (an expectation that did not hold, or a setup problem). */
@@ -91,7 +92,7 @@ async function openDatabase(): Promise<Database> {
     item('PostgreSQL', `DATABASE_URL (${describeUrl(external)})`);
     return { url: external, server: undefined, where: describeUrl(external) };
   }
-  const dataDir = resolve(process.env['TENANTRY_DATA_DIR'] || DEFAULT_DATA_DIR);
+  const dataDir = join(resolve(process.env['TENANTRY_DATA_DIR'] || DEFAULT_DATA_PARENT), 'demo-pg');
   const fresh = !existsSync(join(dataDir, 'PG_VERSION'));
   const recentLog: string[] = [];
   const keep = (chunk: string): void => {

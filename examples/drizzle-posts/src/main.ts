@@ -2,7 +2,7 @@
  * `npm run -w examples/drizzle-posts start`: seed 000's posts API on Tenantry and Drizzle.
  *
  * Uses `DATABASE_URL` when set; otherwise an embedded PostgreSQL whose data is kept in
- * `.tenantry/drizzle-posts-pg` (or `TENANTRY_DATA_DIR`). Listens on `PORT` (default 3000).
+ * `$TENANTRY_DATA_DIR/drizzle-posts-pg` (default `.tenantry/drizzle-posts-pg`). Listens on `PORT` (default 3000).
  */
 import { postsApiUsage } from '@tenantry/example-http';
 import { startExample } from '@tenantry/example-http/start';

@@ -2,7 +2,7 @@
  * `npm run -w examples/knex-orgs start`: seed 004's organisations API on Tenantry and Knex.
  *
  * Uses `DATABASE_URL` when set; otherwise an embedded PostgreSQL whose data is kept in
- * `.tenantry/knex-orgs-pg` (or `TENANTRY_DATA_DIR`). Listens on `PORT` (default 3000).
+ * `$TENANTRY_DATA_DIR/knex-orgs-pg` (default `.tenantry/knex-orgs-pg`). Listens on `PORT` (default 3000).
  */
 import { startExample } from '@tenantry/example-http/start';
 import { createOrgsApp } from './app.js';

@@ -2,7 +2,7 @@
  * `npm run -w examples/prisma-journal start`: seed 003's journal API on Tenantry and Prisma.
  *
  * Uses `DATABASE_URL` when set; otherwise an embedded PostgreSQL whose data is kept in
- * `.tenantry/prisma-journal-pg` (or `TENANTRY_DATA_DIR`). Listens on `PORT` (default 3000).
+ * `$TENANTRY_DATA_DIR/prisma-journal-pg` (default `.tenantry/prisma-journal-pg`). Listens on `PORT` (default 3000).
  */
 import { startExample } from '@tenantry/example-http/start';
 import { createJournalApp } from './app.js';

@@ -2,7 +2,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { createTenancy, type Tenancy } from '@tenantry/core';
+import { assertSlug, createTenancy, isTenantryError, parseTenantRef, type Tenancy } from '@tenantry/core';
 import { parseInvocation } from './args.js';
 import { UsageError, type Command, type CommandContext, type FlagSpecs, type FlagValues } from './command.js';
 import { loadConfig, tenancyOptions } from './config.js';
@@ -77,6 +77,21 @@ function usageFailure(io: CliIo, err: UsageError): number {
 }
 
 /**
+ * Checks the tenant slugs and ids given on the command line before anything connects: a
+ * malformed one is a usage error (exit code 2), like any other malformed argument.
+ */
+function checkTenantArguments(command: Command, args: Readonly<Record<string, string | undefined>>, flags: FlagValues<FlagSpecs>): void {
+  for (const spec of command.args) {
+    const value = args[spec.name];
+    if (value === undefined) continue;
+    if (spec.name === 'slug' || spec.name === 'newSlug') assertSlug(value);
+    else if (spec.name === 'idOrSlug') parseTenantRef(value);
+  }
+  const tenants = command.flags['tenant'] === undefined ? undefined : flags['tenant'];
+  if (Array.isArray(tenants)) for (const value of tenants) parseTenantRef(value);
+}
+
+/**
  * Runs `tenantry` with `argv` (the arguments after the script) and returns the exit code:
  * 0 success, 1 a tenant or the command failed, 2 usage error.
  */
@@ -109,6 +124,7 @@ export async function main(
   const verbose = flags['verbose'] === true;
   let tenancy: Tenancy | undefined;
   try {
+    checkTenantArguments(command, args, flags as FlagValues<FlagSpecs>);
     const config = await loadConfig(
       {
         config: flags['config'] as string | undefined,
@@ -132,6 +148,8 @@ export async function main(
     return await command.run(ctx);
   } catch (err) {
     if (err instanceof UsageError) return usageFailure(io, new UsageError(err.message, err.command ?? command));
+    // A malformed slug or id is the caller's typo, found before any SQL: a usage error.
+    if (isTenantryError(err, 'INVALID_TENANT_ID')) return usageFailure(io, new UsageError(err.message, command));
     out.error(err, verbose);
     return 1;
   } finally {
@@ -149,7 +167,11 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) {
+/**
+ * Runs `tenantry` as the process: the arguments of `process.argv`, the exit code in
+ * `process.exitCode`. What the `tenantry` bin (`bin/tenantry.js`) calls.
+ */
+export async function runAsProcess(): Promise<void> {
   // `tenantry tenants list | head`: a closed pipe is the reader's choice, not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
@@ -157,3 +179,6 @@ if (isEntryPoint()) {
   });
   process.exitCode = await main(process.argv.slice(2));
 }
+
+// `node packages/cli/dist/cli.js …` works too.
+if (isEntryPoint()) await runAsProcess();

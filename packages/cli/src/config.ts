@@ -67,10 +67,16 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function findFile(cwd: string, explicit: string | undefined): Promise<string | undefined> {
+async function findFile(cwd: string, flag: string | undefined, fromEnv: string | undefined): Promise<string | undefined> {
+  const explicit = flag ?? fromEnv;
   if (explicit !== undefined) {
     const path = resolve(cwd, explicit);
-    if (!(await exists(path))) throw new ConfigError(`config file ${path} (from --config) does not exist`);
+    if (!(await exists(path)))
+      throw new ConfigError(
+        `config file ${path} (from ${flag === undefined ? 'TENANTRY_CONFIG' : '--config'}) does not exist${
+          flag === undefined ? '; with `npm start`, its banner names the file it writes (start it first)' : ''
+        }`,
+      );
     return path;
   }
   const found: string[] = [];
@@ -124,12 +130,12 @@ function optionalString(value: unknown, key: string, path: string): string | und
 
 /**
  * Reads the configuration. Precedence, highest first: flags, the config file
- * (`--config <path>`, else `tenantry.config.json` or `tenantry.config.js` in `cwd`), then the
+ * (`--config <path>`, else `TENANTRY_CONFIG`, else `tenantry.config.json` or `tenantry.config.js` in `cwd`), then the
  * environment (`DATABASE_URL`, `TENANTRY_MIGRATIONS`, `TENANTRY_SEEDS`). The key of encrypted
  * server URLs comes from `TENANTRY_ENCRYPTION_KEY` only, never from a file.
  */
 export async function loadConfig(flags: ConfigFlags, cwd: string, env: NodeJS.ProcessEnv): Promise<ResolvedConfig> {
-  const file = await findFile(cwd, flags.config);
+  const file = await findFile(cwd, flags.config, env['TENANTRY_CONFIG'] || undefined);
   const fromFile = file === undefined ? {} : await readFileConfig(file);
   const base = file === undefined ? cwd : dirname(file);
   const where = file ?? '';

@@ -5,7 +5,7 @@ export const GLOBAL_FLAGS = {
   config: {
     type: 'string',
     value: 'path',
-    description: 'config file (default: tenantry.config.json or tenantry.config.js in the current folder)',
+    description: 'config file (default: TENANTRY_CONFIG, else tenantry.config.json or tenantry.config.js in the current folder)',
   },
   'database-url': { type: 'string', value: 'url', description: 'registry database URL (default: DATABASE_URL)' },
   migrations: { type: 'string', value: 'dir', description: 'tenant migrations folder (default: TENANTRY_MIGRATIONS)' },

@@ -1,4 +1,4 @@
-import { isTenantryError } from '@tenantry/core';
+import { isTenantryError, TenantryError } from '@tenantry/core';
 
 /** Where output goes: `process.stdout` / `process.stderr`, or a stand-in in tests. */
 export interface OutputStream {
@@ -38,8 +38,25 @@ export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
+/**
+ * The error in the CLI's terms: core's messages name the library call that helps
+ * (`tenancy.tenants.list()`); on the command line that is a command (`tenantry tenants list`).
+ */
+export function inCliTerms(err: unknown): unknown {
+  if (isTenantryError(err, 'TENANT_NOT_FOUND')) {
+    const tenant = err.context.tenant;
+    if (tenant === undefined) return err;
+    return new TenantryError(err.code, `no tenant '${tenant}'; list tenants with \`tenantry tenants list\``, {
+      context: err.context,
+      ...(err.cause === undefined ? {} : { cause: err.cause }),
+    });
+  }
+  return err;
+}
+
 /** An error as a JSON value: code, message, context (TenantryError) or SQLSTATE (PostgreSQL). */
-export function errorJson(err: unknown): Record<string, unknown> {
+export function errorJson(error: unknown): Record<string, unknown> {
+  const err = inCliTerms(error);
   if (isTenantryError(err)) return { name: err.name, code: err.code, message: err.message, context: err.context };
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
@@ -49,7 +66,8 @@ export function errorJson(err: unknown): Record<string, unknown> {
 }
 
 /** `CODE: message` for an error, as shown in tables and on stderr. */
-export function errorText(err: unknown): string {
+export function errorText(error: unknown): string {
+  const err = inCliTerms(error);
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     return typeof code === 'string' ? `${code}: ${err.message}` : err.message;
@@ -103,7 +121,8 @@ export class Output {
   }
 
   /** `error [CODE]: message` on stderr (and `{ "error": … }` on stdout in JSON mode). */
-  error(err: unknown, verbose = false): void {
+  error(error: unknown, verbose = false): void {
+    const err = inCliTerms(error);
     if (this.json) this.#stdout.write(`${JSON.stringify({ error: errorJson(err) }, jsonReplacer, 2)}\n`);
     const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
     const message = err instanceof Error ? err.message : String(err);
@@ -174,11 +193,16 @@ export class Progress {
       this.#stream.write(`[${count}] ${text}\n`);
       return;
     }
+    // The whole line fits the terminal's width (a wrapped line would not be redrawn in place):
+    // the bar takes what is left after the counts and 20 columns of text, between 5 and 30.
     const columns = this.#stream.columns || 80;
-    const barWidth = Math.max(10, Math.min(30, columns - count.length - 30));
+    const tail = `${count}${status === undefined ? '' : ` · ${status}`} · `;
+    const room = columns - 1 - tail.length - 3 - 20;
+    const barWidth = Math.min(30, room);
     const filled = this.#total === 0 ? barWidth : Math.round((done / this.#total) * barWidth);
-    const head = `[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}] ${count}${status === undefined ? '' : ` · ${status}`} · `;
-    this.#stream.write(`\r\u001b[2K${head}${truncate(text, Math.max(0, columns - head.length - 1))}`);
+    const head = barWidth >= 5 ? `[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}] ${tail}` : tail;
+    const max = Math.max(1, columns - 1);
+    this.#stream.write(`\r\u001b[2K${head.length >= max ? head.slice(0, max) : `${head}${truncate(text, max - head.length)}`}`);
     this.#drawn = true;
   }
 

@@ -1,14 +1,15 @@
 import type { LoggerService } from '@nestjs/common';
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { currentRequestId } from './request-context.js';
 
 /**
  * The service's logger: JSON lines on stdout (or `destination`). A line written while a
- * request is served carries its `reqId`.
+ * request is served carries its `reqId`. `hooks` are pino's (children inherit them).
  */
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+export function createLogger(level: string, destination?: DestinationStream, hooks?: LoggerOptions['hooks']): Logger {
   const options = {
     level,
+    ...(hooks === undefined ? {} : { hooks }),
     base: { service: 'tenantry-api' },
     mixin: () => {
       const reqId = currentRequestId();
