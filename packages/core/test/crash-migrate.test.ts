@@ -79,13 +79,21 @@ async function killedDuring(action: Action, tenants: readonly Tenant[], killAt: 
     } else {
       await until('a migration statement to run', () => childBackends("state = 'active' and query like '%pg_sleep%'").then((n) => n > 0));
       if (killAt === 'registry-write') {
-        // The tenants' registry rows are held: a tenant whose transaction commits next waits to be
-        // written back to the registry (and one about to start waits to be marked). The write
-        // back is the one in a transaction of several statements.
-        await blocker.query('begin');
-        await blocker.query('select 1 from tenantry.tenants where id = any($1::uuid[]) for update', [tenants.map((t) => t.id)]);
+        // The registry rows of the tenants being migrated now are held: their next registry write
+        // is the one after their transaction committed, which then waits. (Tenants not marked
+        // yet are not held, so that the wait is that write and not a mark.)
+        await until('a MIGRATING tenant to hold', async () => {
+          await blocker.query('begin');
+          const held = await blocker.query(
+            "select 1 from tenantry.tenants where id = any($1::uuid[]) and status = 'MIGRATING' for update",
+            [tenants.map((t) => t.id)],
+          );
+          if ((held.rowCount ?? 0) > 0) return true;
+          await blocker.query('rollback');
+          return false;
+        });
         await until('a committed tenant to wait for its registry write', () =>
-          childBackends("wait_event_type = 'Lock' and xact_start < query_start").then((n) => n > 0),
+          childBackends("wait_event_type = 'Lock'").then((n) => n > 0),
         );
       }
     }
