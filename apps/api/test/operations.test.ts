@@ -52,7 +52,10 @@ describe('GET /metrics', () => {
     ]) {
       expect(before.text, family).toContain(`# TYPE ${family} `);
     }
-    expect(sample(before.samples, 'tenantry_pool_connections', { server: 'default', state: 'idle' })).toBeGreaterThanOrEqual(0);
+    // The pool holds the connections the tenant's creation opened, within its budget.
+    const held = ['idle', 'in_use'].map((state) => sample(before.samples, 'tenantry_pool_connections', { server: 'default', state })!);
+    expect(held[0]! + held[1]!).toBeGreaterThan(0);
+    expect(held[0]! + held[1]!).toBeLessThanOrEqual(sample(before.samples, 'tenantry_pool_max_connections', { server: 'default' })!);
     expect(sample(before.samples, 'tenantry_tenants', { status: 'ACTIVE' })).toBeGreaterThanOrEqual(1);
     expect(sample(before.samples, 'tenantry_migration_tenants', { state: 'pending' })).toBe(0);
     const ok = (s: ReturnType<typeof parseMetrics>) => sample(s, 'tenantry_units_of_work_total', { server: 'default', outcome: 'ok' }) ?? 0;

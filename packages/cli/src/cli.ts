@@ -19,7 +19,9 @@ import { seed } from './commands/seed.js';
 import { serversAdd } from './commands/servers-add.js';
 import { serversDrain } from './commands/servers-drain.js';
 import { serversList } from './commands/servers-list.js';
+import { serversRemove } from './commands/servers-remove.js';
 import { serversUndrain } from './commands/servers-undrain.js';
+import { serversUpdate } from './commands/servers-update.js';
 import { tenantsCreate } from './commands/tenants-create.js';
 import { tenantsDelete } from './commands/tenants-delete.js';
 import { tenantsList } from './commands/tenants-list.js';
@@ -48,6 +50,8 @@ export const COMMANDS: readonly Command[] = [
   serversList,
   serversDrain,
   serversUndrain,
+  serversUpdate,
+  serversRemove,
 ];
 
 /** Where the CLI reads and writes: the process, or stand-ins in tests. */

@@ -67,6 +67,8 @@ export const ErrorCodes = {
   TENANT_MIGRATION_FAILED: 'TENANT_MIGRATION_FAILED',
   /** An idempotency key was used again with a different request (HTTP 422). */
   IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
+  /** A server still has tenants placed on it (HTTP 409): it cannot be removed. */
+  SERVER_IN_USE: 'SERVER_IN_USE',
 } as const;
 
 /** The stable error codes of Tenantry. */

@@ -32,7 +32,7 @@ export type { AppliedMigration } from './migrations/tenant-ledger.js';
 export type { IsolationStrategy } from './isolation-strategy.js';
 export type { PoolOptions, ServerStats, AdminPool, ConnectTarget } from './connection-router.js';
 export { Servers } from './servers.js';
-export type { AddServerInput, ServerInfo } from './servers.js';
+export type { AddServerInput, ServerInfo, UpdateServerInput } from './servers.js';
 export type { ReconcileReport } from './reconcile.js';
 export { UrlCipher, redactUrl } from './url-cipher.js';
 export type { CacheOptions } from './registry/registry-cache.js';

@@ -1,7 +1,9 @@
 import { ErrorCodes, TenantryError } from './errors.js';
 import type { TenancyInternals } from './internals.js';
 import { pinnedMigrations } from './migrations/migration-set.js';
+import { LEDGER_TABLE } from './migrations/tenant-ledger.js';
 import type { Queryable } from './registry/tenant-registry.js';
+import { inTenantTransaction, inTransaction } from './transaction.js';
 import type { IsolationKind, Tenant } from './types.js';
 
 /** What `reconcile()` did and found. */
@@ -13,7 +15,13 @@ export interface ReconcileReport {
    * slug free) or DELETING (now DELETED). `FAILED` is no longer reported (kept for compatibility).
    */
   readonly cleaned: readonly { readonly id: string; readonly slug: string; readonly status: 'FAILED' | 'DELETED' }[];
-  /** Tenants another process is provisioning or deleting right now: left alone. */
+  /**
+   * Tenants a killed migrator (or rollback) left MIGRATING: back to ACTIVE at the version their
+   * own ledger shows (the run's transaction either committed or rolled back), the registry's
+   * mirror of the ledger rebuilt from it.
+   */
+  readonly migrationsSettled: readonly { readonly id: string; readonly slug: string; readonly schemaVersion: string | null }[];
+  /** Tenants another process is provisioning, deleting or migrating right now: left alone. */
   readonly inProgress: readonly { readonly id: string; readonly slug: string }[];
   /** Schemas and databases named like a tenant's that no live registry row owns. Never dropped. */
   readonly orphans: readonly { readonly server: string; readonly kind: IsolationKind; readonly name: string }[];
@@ -84,6 +92,62 @@ export async function settleProvisioning(
 }
 
 /**
+ * Settles a tenant left MIGRATING, unless a migrator is working on it now (its migration lock,
+ * taken where the migrator takes it: on the tenant's own connection, is held). The tenant's
+ * ledger is the truth: a killed run's transaction either committed (ledger and schema at the new
+ * version) or rolled back (both at the old one); only the registry lags. Returns undefined when
+ * the tenant is busy or no longer MIGRATING.
+ *
+ * A live migrator whose transaction has just rolled back marks its tenant MIGRATION_FAILED a
+ * moment later; settled in between, the tenant stays ACTIVE at its previous version instead —
+ * as a tenant that fails while another is already out of service does.
+ */
+async function settleMigrating(d: TenancyInternals, tenant: Tenant): Promise<{ schemaVersion: string | null } | undefined> {
+  const strategy = d.strategyFor(tenant.isolation);
+  const source = await pinnedMigrations(d.migrations);
+  const order = new Map(source.map((m, i) => [m.name, i]));
+  return await inTenantTransaction(d.router, strategy, tenant, async (client) => {
+    const { rows: lock } = await client.query<{ ok: boolean }>('select pg_try_advisory_xact_lock(hashtextextended($1, 0)) as ok', [
+      `tenantry.migrate:${tenant.id}`,
+    ]);
+    if (!lock[0]!.ok) return undefined;
+    const { rows: exists } = await client.query<{ ok: boolean }>(`select to_regclass($1) is not null as ok`, [LEDGER_TABLE]);
+    const ledger = exists[0]!.ok
+      ? (
+          await client.query<{ name: string; checksum: string; applied_at: Date; duration_ms: number }>(
+            `select name, checksum, applied_at, duration_ms from ${LEDGER_TABLE} order by applied_at, name`,
+          )
+        ).rows.map((r) => ({ name: r.name, checksum: r.checksum, appliedAt: r.applied_at, durationMs: r.duration_ms }))
+      : [];
+    const schemaVersion = [...ledger].sort((a, b) => (order.get(a.name) ?? -1) - (order.get(b.name) ?? -1)).at(-1)?.name ?? null;
+    // Written while the migration lock is held: no migrator starts on the tenant meanwhile.
+    const done = await inTransaction(
+      () => d.registryDb.connect(),
+      async (registry) => {
+        const fresh = await d.registry.find({ kind: 'id', value: tenant.id }, registry);
+        if (fresh?.status !== 'MIGRATING') return false;
+        await d.registry.replaceMigrations(registry, tenant.id, ledger);
+        const moved = await d.registry.transition(
+          tenant.id,
+          {
+            from: ['MIGRATING'],
+            to: 'ACTIVE',
+            action: 'migration-settled',
+            actor: 'reconcile',
+            detail: { reason: 'left MIGRATING by a process that stopped; back in service at the version its ledger shows' },
+            schemaVersion,
+          },
+          registry,
+        );
+        return moved.ok;
+      },
+    );
+    d.cache.invalidate(tenant.id);
+    return done ? { schemaVersion } : undefined;
+  });
+}
+
+/**
  * Finishes or cleans up what killed processes left behind, and reports orphans.
  * Safe to run while other processes work: a tenant whose lifecycle lock is held is skipped.
  */
@@ -91,6 +155,7 @@ export async function reconcile(d: TenancyInternals): Promise<ReconcileReport> {
   const finished: { id: string; slug: string }[] = [];
   const cleaned: { id: string; slug: string; status: 'FAILED' | 'DELETED' }[] = [];
   const inProgress: { id: string; slug: string }[] = [];
+  const migrationsSettled: { id: string; slug: string; schemaVersion: string | null }[] = [];
   const orphans: { server: string; kind: IsolationKind; name: string }[] = [];
   const unreachable: { server: string; error: string }[] = [];
   const stuck = await d.registry.stuck();
@@ -123,6 +188,24 @@ export async function reconcile(d: TenancyInternals): Promise<ReconcileReport> {
       unreachable.push({ server: tenant.server, error: err instanceof Error ? err.message : String(err) });
     }
   }
+  // Tenants a killed migrator left MIGRATING (one that is running holds their migration lock).
+  let after: string | undefined;
+  do {
+    const page = await d.registry.list({ status: 'MIGRATING', limit: 500, after });
+    after = page.last;
+    for (const tenant of page.tenants) {
+      try {
+        const settled = await settleMigrating(d, tenant);
+        if (settled) migrationsSettled.push({ id: tenant.id, slug: tenant.slug, schemaVersion: settled.schemaVersion });
+        else inProgress.push({ id: tenant.id, slug: tenant.slug });
+      } catch (err) {
+        d.logger.error({ err, tenant: tenant.id }, 'reconcile could not settle a tenant left MIGRATING');
+        unreachable.push({ server: tenant.server, error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+  } while (after !== undefined);
+  if (migrationsSettled.length > 0)
+    d.logger.warn({ tenants: migrationsSettled }, 'tenants left MIGRATING by a stopped process are back in service');
   // Orphans: containers no live registry row owns.
   const owned = await d.registry.ownedContainers();
   for (const server of await d.serverRegistry.list()) {
@@ -159,5 +242,5 @@ export async function reconcile(d: TenancyInternals): Promise<ReconcileReport> {
       }
     }
   }
-  return { finished, cleaned, inProgress, orphans, rolesAssigned, unreachable };
+  return { finished, cleaned, migrationsSettled, inProgress, orphans, rolesAssigned, unreachable };
 }

@@ -19,6 +19,16 @@ export interface AddServerInput {
   readonly replicaUrl?: string | null;
 }
 
+/** What `servers.update()` changes: only the fields given. */
+export interface UpdateServerInput {
+  /** Most live tenants placed on it; null: unlimited. Lowering it below its tenants only stops new placements. */
+  readonly capacity?: number | null;
+  /** A read replica; null removes it. Checked like `add()`, stored encrypted. */
+  readonly replicaUrl?: string | null;
+  /** A new URL of the same server (new password, host or port). Checked like `add()`, stored encrypted. Not for `default`. */
+  readonly url?: string;
+}
+
 /** A server as `servers.list()` shows it: no passwords. */
 export interface ServerInfo {
   readonly id: string;
@@ -78,6 +88,30 @@ export class Servers {
     this.#d = deps;
     this.#registryUrl = registryUrl;
     this.#key = cipher;
+    deps.serverRegistry.placeOnly((row) => this.#placeable(row));
+  }
+
+  /**
+   * Whether this process can place a new tenant on a server: it holds the key its URLs were
+   * encrypted with (else the tenant would fail with ENCRYPTION_KEY_MISMATCH), and its pool has
+   * not just found it down.
+   */
+  #placeable(row: ServerRow): boolean {
+    const keyId = this.#key?.keyId;
+    const readable = (stored: string | null): boolean => stored === null || stored.split(':')[1] === keyId;
+    if (!readable(row.url) || !readable(row.replicaUrl)) {
+      this.#d.logger.warn(
+        { server: row.id },
+        'a server was skipped for placement: its URL was encrypted with another key than this process holds (ENCRYPTION_KEY_MISMATCH)',
+      );
+      return false;
+    }
+    const stats = this.#d.router.stats().find((s) => s.server === row.id);
+    if (stats && !stats.available) {
+      this.#d.logger.warn({ server: row.id }, 'a server was skipped for placement: it cannot be reached now (SERVER_UNAVAILABLE)');
+      return false;
+    }
+    return true;
   }
 
   /** Registers a server after checking that it accepts connections. Throws `SERVER_EXISTS`, `SERVER_UNAVAILABLE`, `ENCRYPTION_KEY_REQUIRED`. */
@@ -118,6 +152,64 @@ export class Servers {
 
   async list(): Promise<ServerInfo[]> {
     return (await this.#d.serverRegistry.list()).map((r) => this.#info(r));
+  }
+
+  /**
+   * Changes a server's capacity, replica or URL. A new URL (or replica URL) is checked like
+   * `add()` and stored encrypted; this process's pools reconnect with it (other processes read
+   * it when they next open the server: restart them after a password change). Throws
+   * `SERVER_NOT_FOUND`, `SERVER_UNAVAILABLE`, `INVALID_ARGUMENT`, `ENCRYPTION_KEY_REQUIRED`.
+   *
+   * @example
+   * ```ts
+   * await tenancy.servers.update('eu-2', { capacity: 800, replicaUrl: 'postgres://app:secret@db2-ro:5432/app' });
+   * ```
+   */
+  async update(id: string, patch: UpdateServerInput): Promise<ServerInfo> {
+    if (patch === null || typeof patch !== 'object') throw invalidArgument('servers.update() takes { capacity?, replicaUrl?, url? }');
+    const current = await this.get(id);
+    const change: { url?: string; replicaUrl?: string | null; capacity?: number | null } = {};
+    if (patch.capacity !== undefined) {
+      if (patch.capacity !== null && (!Number.isInteger(patch.capacity) || patch.capacity < 0))
+        throw invalidArgument('capacity must be a non-negative integer or null');
+      change.capacity = patch.capacity;
+    }
+    const url = patch.url === undefined ? undefined : checkUrl(patch.url, 'url');
+    if (url !== undefined && id === 'default')
+      throw invalidArgument("the 'default' server is the registry's own: its URL is the registry URL this process was started with");
+    const replicaUrl =
+      patch.replicaUrl === undefined || patch.replicaUrl === null ? patch.replicaUrl : checkUrl(patch.replicaUrl, 'replicaUrl');
+    if (url !== undefined) {
+      await probe(id, url);
+      change.url = this.#cipher().encrypt(url);
+    }
+    if (replicaUrl !== undefined) {
+      if (replicaUrl !== null) await probe(`${id}:replica`, replicaUrl);
+      change.replicaUrl = replicaUrl === null ? null : this.#cipher().encrypt(replicaUrl);
+    }
+    if (Object.keys(change).length === 0) return current;
+    if (!(await this.#d.serverRegistry.update(id, change)))
+      throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${id}'`, { context: { server: id } });
+    if (change.url !== undefined || change.replicaUrl !== undefined) this.#d.router.forgetServer(id);
+    this.#d.logger.info({ server: id, changed: Object.keys(change) }, 'server updated');
+    return await this.get(id);
+  }
+
+  /**
+   * Unregisters a server. Refused with `SERVER_IN_USE` while tenants live there (delete or move
+   * them first) and, without `force`, while the registry keeps deleted tenants placed there:
+   * `{ force: true }` deletes those records (and their activity) with it. Never touches the
+   * server itself. Throws `SERVER_NOT_FOUND`; `INVALID_ARGUMENT` for `default`.
+   */
+  async remove(id: string, options: { readonly force?: boolean } = {}): Promise<void> {
+    if (id === 'default') throw invalidArgument("the 'default' server holds the registry: it cannot be removed");
+    const removed = await inTransaction(
+      () => this.#d.registryDb.connect(),
+      (client) => this.#d.serverRegistry.remove(client, id, options.force === true),
+    );
+    if (!removed) throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${id}'`, { context: { server: id } });
+    this.#d.router.forgetServer(id);
+    this.#d.logger.info({ server: id }, 'server removed');
   }
 
   /** Stops placing new tenants on a server (its tenants keep working). */

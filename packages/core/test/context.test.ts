@@ -68,10 +68,21 @@ describe('observability hooks', () => {
       { slug: 'obs', outcome: 'error', readOnly: false },
       { slug: 'obs', outcome: 'ok', readOnly: true },
     ]);
+    await tenancy.tenants.delete((await tenancy.tenants.create({ slug: 'obs-gone', name: 'Gone' })).id);
+    // The counts are the registry's, status by status (at least one ACTIVE and one DELETED here).
     const counts = await tenancy.tenants.countByStatus();
+    const { rows } = await h.admin.query<{ status: string; n: number }>(
+      'select status, count(*)::int as n from tenantry.tenants group by status',
+    );
+    expect(Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0))).toEqual(
+      Object.fromEntries(rows.map((r) => [r.status, r.n])),
+    );
     expect(counts.ACTIVE).toBeGreaterThanOrEqual(1);
-    expect(counts.DELETED).toBeGreaterThanOrEqual(0);
-    expect(await tenancy.ping()).toBeGreaterThanOrEqual(0);
+    expect(counts.DELETED).toBeGreaterThanOrEqual(1);
+    // ping() is a real round trip, in milliseconds.
+    const rtt = await tenancy.ping();
+    expect(rtt).toBeGreaterThan(0);
+    expect(rtt).toBeLessThan(10_000);
     const updated = await tenancy.tenants.update('obs', { name: 'Observed', plan: 'pro', metadata: { tier: 2 } });
     expect(updated).toMatchObject({ name: 'Observed', plan: 'pro', metadata: { tier: 2 }, slug: 'obs' });
     await expect(tenancy.tenants.update('obs', { name: '' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });

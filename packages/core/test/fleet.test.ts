@@ -68,10 +68,13 @@ describe('servers', () => {
     await expect(tenancy.servers.add({ id: 's9', url: 'postgres://postgres:postgres@127.0.0.1:1/postgres' })).rejects.toMatchObject({
       code: 'SERVER_UNAVAILABLE',
     });
-    const noKey = await h.tenancy({ encryptionKey: undefined as unknown as string });
-    if (!process.env['TENANTRY_ENCRYPTION_KEY']) {
-      await expect(noKey.servers.add({ id: 's9', url: extra[0]!.url })).rejects.toMatchObject({ code: 'ENCRYPTION_KEY_REQUIRED' });
-    }
+    // No key at all: not from the options, nor from the environment (which a CI run may set).
+    const envKey = process.env['TENANTRY_ENCRYPTION_KEY'];
+    delete process.env['TENANTRY_ENCRYPTION_KEY'];
+    const noKey = await h.tenancy({ encryptionKey: undefined as unknown as string }).finally(() => {
+      if (envKey !== undefined) process.env['TENANTRY_ENCRYPTION_KEY'] = envKey;
+    });
+    await expect(noKey.servers.add({ id: 's9', url: extra[0]!.url })).rejects.toMatchObject({ code: 'ENCRYPTION_KEY_REQUIRED' });
   });
 
   it('places tenants on the least-loaded server with room, honours drain, capacity and explicit placement', async () => {

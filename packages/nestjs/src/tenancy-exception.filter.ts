@@ -43,6 +43,7 @@ export const TENANTRY_HTTP_STATUS = Object.freeze({
   SERVER_NOT_FOUND: 404,
   SERVER_EXISTS: 409,
   SERVER_DRAINING: 409,
+  SERVER_IN_USE: 409,
   // Out of service until an operator fixes the migration: 503 without Retry-After (no retry
   // will succeed by itself), and a code of its own.
   TENANT_MIGRATION_FAILED: 503,

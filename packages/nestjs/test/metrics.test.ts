@@ -147,9 +147,12 @@ describe('TenancyMetricsModule', () => {
     const metrics = new TenancyMetrics({ registry, tenantsCacheMs: 0, migrationsCacheMs: 0 });
     const tenancy: Tenancy = await createTenancy({ registryUrl: h.db.url, migrations: MIGRATIONS, listen: false, reconcileOnStart: false });
     metrics.attach(tenancy);
+    await tenancy.tenants.create({ slug: 'metrics-collect', name: 'Collect' });
     const good = parse(await metrics.metrics());
     const active = value(good, 'tenantry_tenants', { status: 'ACTIVE' });
-    expect(active).toBeGreaterThanOrEqual(0);
+    // The gauge is the registry's count (one tenant at least, the one just created).
+    expect(active).toBe((await tenancy.tenants.countByStatus()).ACTIVE);
+    expect(active).toBeGreaterThanOrEqual(1);
     await tenancy.close();
     const bad = parse(await metrics.metrics());
     expect(value(bad, 'tenantry_tenants', { status: 'ACTIVE' })).toBe(active);

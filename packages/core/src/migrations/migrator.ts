@@ -392,13 +392,14 @@ export class Migrator {
     actor: string | undefined,
   ): Promise<TenantMigrationResult> {
     const t0 = performance.now();
+    let marked = false;
     try {
       const { value: undone, ledger } = await this.#inTenant(tenant, async (client) => {
         const ledger = await this.#ledger(client);
         const targets = which.names !== undefined ? ledger.filter((l) => which.names!.includes(l.name)) : ledger.slice(-(which.steps ?? 1));
         const byName = new Map(source.map((m) => [m.name, m]));
         const names: string[] = [];
-        for (const row of [...targets].reverse()) {
+        const downs = [...targets].reverse().map((row) => {
           const m = byName.get(row.name);
           if (!m?.down) {
             throw new TenantryError(
@@ -409,7 +410,23 @@ export class Migrator {
               },
             );
           }
-          await client.query(m.down);
+          return { row, down: m.down };
+        });
+        if (downs.length === 0) return names;
+        // MIGRATING while it runs, as a migration: a process killed after this transaction
+        // committed but before the registry caught up leaves the tenant MIGRATING, which
+        // reconcile() settles from its ledger — never ACTIVE with a version it no longer has.
+        await this.#mark(tenant, {
+          from: ['ACTIVE', 'MIGRATING', 'MIGRATION_FAILED', 'FAILED'],
+          to: 'MIGRATING',
+          action: 'rollback',
+          actor,
+          detail: { undo: downs.map((x) => x.row.name) },
+          asyncCommit: true,
+        });
+        marked = true;
+        for (const { row, down } of downs) {
+          await client.query(down);
           await client.query(`delete from ${LEDGER_TABLE} where name = $1`, [row.name]);
           names.push(row.name);
         }
@@ -418,7 +435,19 @@ export class Migrator {
       await this.#syncRegistry(tenant, source, ledger, undone.length > 0 ? 'rollback' : null, actor, { rolledBack: undone });
       return result(tenant, undone.length > 0 ? 'rolled-back' : 'up-to-date', undone, null, performance.now() - t0);
     } catch (err) {
-      return result(tenant, 'failed', [], asTenantryError(err, tenant), performance.now() - t0);
+      const error = asTenantryError(err, tenant);
+      // The undo rolled back: the tenant is as it was, in the state it was in.
+      if (marked) {
+        await this.#mark(tenant, {
+          from: ['MIGRATING'],
+          to: tenant.status === 'MIGRATING' ? 'ACTIVE' : tenant.status,
+          action: 'rollback-failed',
+          actor,
+          detail: { error: error.message },
+          error: tenant.status === 'ACTIVE' || tenant.status === 'MIGRATING' ? null : tenant.errorMessage,
+        }).catch((e: unknown) => this.#d.logger.error({ err: e, tenant: tenant.id }, 'could not record the failed rollback'));
+      }
+      return result(tenant, 'failed', [], error, performance.now() - t0);
     }
   }
 

@@ -41,6 +41,7 @@ const SELECT = `select s.id, s.url, s.replica_url, s.capacity, s.draining, s.cre
 /** Reads and writes `tenantry.servers`. */
 export class ServerRegistry {
   readonly #db: Queryable;
+  #placeable: (row: ServerRow) => boolean = () => true;
 
   constructor(db: Queryable) {
     this.#db = db;
@@ -92,19 +93,80 @@ export class ServerRegistry {
   }
 
   /**
-   * The server a new tenant goes to: the least-loaded one that is not draining and has
-   * capacity left (`capacity` counts live tenants; null is unlimited).
+   * Which servers this process may place new tenants on (set by `Servers`: those whose URLs it
+   * can decrypt and that are not known to be down).
+   */
+  placeOnly(placeable: (row: ServerRow) => boolean): void {
+    this.#placeable = placeable;
+  }
+
+  /**
+   * The server a new tenant goes to: the least-loaded one that is not draining, has capacity
+   * left (`capacity` counts live tenants; null is unlimited) and that this process can use.
    */
   async pick(): Promise<string | undefined> {
-    const { rows } = await this.#db.query<{ id: string }>(
-      `select s.id from tenantry.servers s
+    const { rows } = await this.#db.query<Row>(
+      `select s.id, s.url, s.replica_url, s.capacity, s.draining, s.created_at, count(t.id)::int as tenants
+         from tenantry.servers s
          left join tenantry.tenants t on t.server_id = s.id and t.status <> 'DELETED'
         where not s.draining
-        group by s.id, s.capacity, s.created_at
+        group by s.id
        having s.capacity is null or count(t.id) < s.capacity
-        order by count(t.id), s.created_at, s.id
-        limit 1`,
+        order by count(t.id), s.created_at, s.id`,
     );
-    return rows[0]?.id;
+    return rows.map(toServer).find((r) => this.#placeable(r))?.id;
+  }
+
+  /** Changes a server's row; `url`/`replicaUrl` already encrypted. False when there is no such server. */
+  async update(id: string, patch: { url?: string; replicaUrl?: string | null; capacity?: number | null }): Promise<boolean> {
+    const { rowCount } = await this.#db.query(
+      `update tenantry.servers
+          set url = case when $2 then $3 else url end,
+              replica_url = case when $4 then $5 else replica_url end,
+              capacity = case when $6 then $7::int else capacity end
+        where id = $1`,
+      [
+        id,
+        patch.url !== undefined,
+        patch.url ?? null,
+        patch.replicaUrl !== undefined,
+        patch.replicaUrl ?? null,
+        patch.capacity !== undefined,
+        patch.capacity ?? null,
+      ],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  /**
+   * Deletes a server's row, in `db`'s transaction, after locking it (a tenant being placed on it
+   * waits, then fails). Refused while live tenants are placed there; the registry rows of its
+   * DELETED tenants (and their activity) are deleted with it only when `force` is set.
+   * @returns false when there is no such server.
+   */
+  async remove(db: Queryable, id: string, force: boolean): Promise<boolean> {
+    const { rows } = await db.query<{ id: string }>('select id from tenantry.servers where id = $1 for update', [id]);
+    if (rows.length === 0) return false;
+    const { rows: counts } = await db.query<{ live: number; deleted: number }>(
+      `select count(*) filter (where status <> 'DELETED')::int as live, count(*) filter (where status = 'DELETED')::int as deleted
+         from tenantry.tenants where server_id = $1`,
+      [id],
+    );
+    const { live, deleted } = counts[0]!;
+    if (live > 0)
+      throw new TenantryError(
+        ErrorCodes.SERVER_IN_USE,
+        `server '${id}' has ${live} live tenant(s); delete them (or wait for them to be deleted) before removing it`,
+        { context: { server: id } },
+      );
+    if (deleted > 0 && !force)
+      throw new TenantryError(
+        ErrorCodes.SERVER_IN_USE,
+        `server '${id}' has no live tenants, but the registry keeps ${deleted} deleted tenant(s) placed there (with their activity); remove it with force to delete those records too`,
+        { context: { server: id } },
+      );
+    await db.query(`delete from tenantry.tenants where server_id = $1 and status = 'DELETED'`, [id]);
+    await db.query('delete from tenantry.servers where id = $1', [id]);
+    return true;
   }
 }
