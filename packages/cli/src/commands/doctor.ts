@@ -49,6 +49,7 @@ function reconcileLines(r: ReconcileReport): string[] {
     `finished     ${r.finished.length}${slugs(r.finished)}`,
     `cleaned up   ${r.cleaned.length}${r.cleaned.length === 0 ? '' : `: ${r.cleaned.map((c) => `${c.slug} → ${c.status}`).join(', ')}`}`,
     `in progress  ${r.inProgress.length}${slugs(r.inProgress)}`,
+    `migrations   ${r.migrationsSettled.length}${slugs(r.migrationsSettled)} left MIGRATING by a stopped migrator, back to ACTIVE`,
     `orphans      ${r.orphans.length}${r.orphans.length === 0 ? '' : ' (left in place; see the orphans check)'}`,
   ];
 }
@@ -67,14 +68,14 @@ export const doctor = defineCommand({
     fix: {
       type: 'boolean',
       description:
-        'reconcile first: finish or undo tenants left PROVISIONING or DELETING by stopped processes, retry the migrations of MIGRATION_FAILED tenants, and report orphan schemas/databases',
+        'reconcile first: finish or undo tenants left PROVISIONING, MIGRATING or DELETING by stopped processes, retry the migrations of MIGRATION_FAILED tenants, and report orphan schemas/databases',
     },
   },
   details: [
     'Without --fix it changes nothing. Each check is ok, warn (pending migrations, version drift,',
     'draining or full servers, orphans) or fail (failed or stuck tenants, no server with room,',
     'unreachable servers, no migrations configured). Exit code 1 when any check fails.',
-    'Tenants left MIGRATING are finished by `tenantry migrate`, not by --fix. MIGRATION_FAILED tenants are',
+    'Tenants a stopped migrator left MIGRATING go back to ACTIVE at the version their ledger shows. MIGRATION_FAILED tenants are',
     'migrated again by --fix: ACTIVE when that succeeds or nothing is pending for them any more.',
     'JSON: { "ok", "reconciled": report | null, "checks": [{ "name", "level", "message", "tenants"?, "items"? }] }',
   ].join('\n'),
