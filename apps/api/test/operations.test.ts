@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Tenancy } from '@tenantry/core';
+import { createTenancy, type Tenancy } from '@tenantry/core';
 import { TENANCY } from '@tenantry/nestjs';
 import { startEmbeddedServer, TEST_SERVER_FLAGS } from '@tenantry/testing';
 import { ADMIN_TOKEN, http, logCapture, parseMetrics, sample, setupApi, tenantWithToken, type Reply } from './helpers.js';
@@ -183,6 +183,22 @@ describe('GET /ready (readiness)', () => {
         servers: { default: { status: 'ok', latencyMs: expect.any(Number) } },
       },
     });
+  });
+
+  it('stays 200 when only a server no live tenant uses is down (here: added with a key this process lacks)', async () => {
+    // Another process, with another encryption key, registers a server on the same registry.
+    const other = await createTenancy({ registryUrl: h.db.url, encryptionKey: randomBytes(32).toString('hex'), listen: false });
+    try {
+      await other.servers.add({ id: 'foreign', url: second.url });
+      const res = await ready((r) => r.body.checks.servers.foreign !== undefined);
+      expect(res.status).toBe(200);
+      expect(res.body.status).toBe('ok');
+      expect(res.body.checks.servers.foreign).toEqual({ status: 'down', error: 'ENCRYPTION_KEY_MISMATCH', unused: true });
+      await other.servers.remove('foreign');
+      expect((await ready((r) => r.body.checks.servers.foreign === undefined)).body.checks.servers.foreign).toBeUndefined();
+    } finally {
+      await other.close();
+    }
   });
 
   it('answers 503 degraded, naming the server, when a server in use goes down', async () => {

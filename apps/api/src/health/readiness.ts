@@ -10,11 +10,19 @@ export interface CheckResult {
   readonly error?: string;
   /** Every connection is in use and callers wait: the server works, so it is not probed. */
   readonly busy?: boolean;
+  /**
+   * On a `down` server: no live tenant is placed on it, so it does not make the service
+   * degraded (a server just added with a key this process lacks, or one being retired).
+   */
+  readonly unused?: true;
 }
 
 /** The answer of `GET /ready`. */
 export interface ReadinessReport {
-  /** `ok`: all good. `degraded`: the registry answers, some server does not. `down`: the registry does not answer. */
+  /**
+   * `ok`: all good. `degraded`: the registry answers, some server that live tenants are placed on
+   * does not. `down`: the registry does not answer.
+   */
   readonly status: 'ok' | 'degraded' | 'down';
   readonly checks: {
     readonly registry: CheckResult;
@@ -80,21 +88,28 @@ export class ReadinessProbe {
 
   async #run(): Promise<ReadinessReport> {
     let registry = await this.#probe('registry', () => this.#tenancy.ping());
-    let listed: readonly string[] = [];
+    /** Live tenants per server id, from the registry. */
+    const tenantsOn = new Map<string, number>();
     if (registry.status === 'ok') {
       try {
-        listed = (await this.#within(this.#tenancy.servers.list())).map((s) => s.id);
+        for (const s of await this.#within(this.#tenancy.servers.list())) tenantsOn.set(s.id, s.tenants);
       } catch (err) {
         registry = this.#down('registry', err);
       }
     }
     const pools = new Map<string, ServerStats>(this.#tenancy.stats().servers.map((s) => [s.server, s]));
-    const ids = [...new Set([...listed, ...pools.keys()])].sort();
+    const ids = [...new Set([...tenantsOn.keys(), ...pools.keys()])].sort();
     const results = await Promise.all(
-      ids.map(async (id): Promise<[string, CheckResult]> => [id, await this.#server(id, pools.get(id), registry)]),
+      ids.map(async (id): Promise<[string, CheckResult]> => {
+        const result = await this.#server(id, pools.get(id), registry);
+        // A replica counts for its primary's tenants; a server the registry no longer lists, as used.
+        const unused = result.status === 'down' && tenantsOn.get(id.replace(/:replica$/, '')) === 0;
+        return [id, unused ? { ...result, unused: true } : result];
+      }),
     );
     const servers = Object.fromEntries(results);
-    const status = registry.status !== 'ok' ? 'down' : results.some(([, r]) => r.status === 'down') ? 'degraded' : 'ok';
+    const status =
+      registry.status !== 'ok' ? 'down' : results.some(([, r]) => r.status === 'down' && r.unused !== true) ? 'degraded' : 'ok';
     return { status, checks: { registry, servers } };
   }
 
