@@ -288,7 +288,16 @@ interface Target {
   readonly schema: string;
   readonly setLocal: string;
   readonly qualified: string;
+  /** `select set_config('search_path', …, true)` for this tenant (a generated name, never input). */
+  readonly route: string;
 }
+
+/**
+ * What DISCARD ALL does, as statements that may share one multi-statement string (DISCARD ALL
+ * itself may not): the session reset Tenantry sends when a connection changes owner.
+ */
+const RESET_STATEMENTS =
+  'set session authorization default; reset all; deallocate all; close all; unlisten *; select pg_advisory_unlock_all(); discard plans; discard temp; discard sequences';
 
 interface Round {
   ops: number;
@@ -589,6 +598,7 @@ async function main(): Promise<void> {
       schema: t.physicalName,
       setLocal: `set local search_path to ${quoteIdent(t.physicalName)}`,
       qualified: `select id, v from ${quoteIdent(t.physicalName)}.items where id = $1`,
+      route: `select set_config('search_path', '${quoteIdent(t.physicalName)}, pg_temp', true)`,
     }));
     const workload: Workload = { targets, rows: config.rowsPerTenant };
 
@@ -596,6 +606,15 @@ async function main(): Promise<void> {
     const seeds = new SeedsLru(url, SEEDS_LRU_MAX, SEEDS_POOL_SIZE, 'bench:seeds-lru90');
     cleanups.push(() => seeds.close());
     const setLocalPool = rawPool('bench:raw-setlocal');
+    const routedPool = rawPool('bench:raw-routed');
+    const resetPool = rawPool('bench:raw-reset');
+    /** One round trip: [the reset;] the route; the query (an integer id, inlined: simple protocol). */
+    const routed = async (pool: pg.Pool, t: Target, id: number, reset: boolean): Promise<void> => {
+      const results = (await pool.query(
+        `${reset ? `${RESET_STATEMENTS}; ` : ''}${t.route}; select id, v from items where id = ${Math.trunc(id)}`,
+      )) as unknown as pg.QueryResult<Row>[];
+      check(results.at(-1)!.rows, t.schema, id);
+    };
     const qualifiedPool = rawPool('bench:raw-qualified');
 
     const all: Variant[] = [
@@ -668,6 +687,20 @@ async function main(): Promise<void> {
             client.release(failure);
           }
         },
+      },
+      {
+        // With the next row, isolates the session reset's own cost from the cost of reaching a
+        // random tenant's table (both: one round trip, random tenants, no Tenantry).
+        key: 'routed',
+        label: 'raw pg, set_config route + query in one round trip (no reset)',
+        appName: 'bench:raw-routed',
+        op: (t, id) => routed(routedPool, t, id, false),
+      },
+      {
+        key: 'routed-reset',
+        label: "raw pg, the same with DISCARD ALL's statements first (the reset)",
+        appName: 'bench:raw-reset',
+        op: (t, id) => routed(resetPool, t, id, true),
       },
       {
         key: 'qualified',
