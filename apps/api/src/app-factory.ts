@@ -1,7 +1,6 @@
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { DestinationStream, Logger } from 'pino';
 import { validationExceptionFactory } from '@tenantry/nestjs';
 import { AppModule } from './app.module.js';
@@ -12,6 +11,7 @@ import { createLogger, PinoNestLogger } from './logging/pino-logger.js';
 import { enterRequestContext } from './logging/request-context.js';
 import { requestLogger } from './logging/request-logger.js';
 import { ApiMetrics } from './metrics/api-metrics.js';
+import { createOpenApiDocument, serveOpenApi } from './openapi/openapi-document.js';
 import { ApiStore } from './store/api-store.js';
 
 /** What {@link createApiApp} needs. */
@@ -73,19 +73,7 @@ export async function createApiApp(options: ApiAppOptions): Promise<ApiApp> {
         exceptionFactory: validationExceptionFactory,
       }),
     );
-    const document = SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder()
-        .setTitle('Tenantry reference API')
-        .setDescription(
-          'Admin API (admin token) and tenant API (tenant token + x-tenant-id) of Tenantry. Errors are { statusCode, code, message }.',
-        )
-        .setVersion('0.1.0')
-        .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'admin token' }, 'admin')
-        .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'tenant token' }, 'tenant')
-        .build(),
-    );
-    SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+    serveOpenApi(app, createOpenApiDocument(app));
     return { app, secrets, metrics };
   } catch (err) {
     if (app) await app.close().catch(() => undefined);

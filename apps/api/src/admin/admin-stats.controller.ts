@@ -1,10 +1,12 @@
 import { Controller, Get, Header, Inject, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { ServerStats, Tenancy } from '@tenantry/core';
 import { InjectTenancy, SkipTenancy } from '@tenantry/nestjs';
 import { TenancyMetrics } from '@tenantry/nestjs/metrics';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { StatsQuery } from './admin-stats.dto.js';
+import { StatsDto } from '../openapi/responses.dto.js';
+import { ADMIN_ERRORS, ApiErrors, PARAM_ERRORS, SERVICE_ERRORS } from '../openapi/api-errors.js';
 
 type PoolJson = Omit<ServerStats, 'server'>;
 
@@ -37,6 +39,8 @@ export class AdminStatsController {
   @ApiOperation({
     summary: 'Pools per server (connections, waiting callers, evictions…), registry cache, tenants by status, migrations, busiest tenants.',
   })
+  @ApiOkResponse({ type: StatsDto })
+  @ApiErrors(ADMIN_ERRORS, PARAM_ERRORS, SERVICE_ERRORS)
   async stats(@Query() query: StatsQuery): Promise<Record<string, unknown>> {
     const [byStatus, servers, migrations] = await Promise.all([
       this.#tenancy.tenants.countByStatus(),

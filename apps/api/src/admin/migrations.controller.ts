@@ -1,11 +1,13 @@
 import { Body, Controller, Get, Header, HttpCode, HttpStatus, Post, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiConflictResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ErrorCodes, type MigrationStatusReport, type MigrationSummary, type Tenancy } from '@tenantry/core';
 import { InjectTenancy, SkipTenancy } from '@tenantry/nestjs';
 import { ADMIN_ACTOR } from '../api.constants.js';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { fieldError } from '../field-error.js';
 import { MigrateDto, RollbackDto } from './migrations.dto.js';
+import { MigrationFailedDto, MigrationStatusDto, MigrationSummaryDto } from '../openapi/responses.dto.js';
+import { ADMIN_ERRORS, ApiErrors, BODY_ERRORS, SERVICE_ERRORS } from '../openapi/api-errors.js';
 
 /** The part of Express's response the handlers touch. */
 interface StatusSink {
@@ -68,6 +70,8 @@ export class MigrationsController {
   @ApiOperation({
     summary: 'Where the tenants stand, from the registry alone: latest migration, tenants per version, pending, migrating, failed.',
   })
+  @ApiOkResponse({ type: MigrationStatusDto })
+  @ApiErrors(ADMIN_ERRORS, SERVICE_ERRORS)
   async status(): Promise<MigrationStatusReport> {
     return await this.#tenancy.migrationStatus();
   }
@@ -78,6 +82,17 @@ export class MigrationsController {
     summary:
       'Apply pending migrations to every tenant (or `tenants`). 200 when no tenant failed; 409 MIGRATION_FAILED with the summary otherwise.',
   })
+  @ApiOkResponse({ type: MigrationSummaryDto })
+  @ApiConflictResponse({ type: MigrationFailedDto, description: 'MIGRATION_FAILED: a tenant failed; the summary says which and why.' })
+  @ApiErrors(
+    ADMIN_ERRORS,
+    BODY_ERRORS,
+    'INVALID_ARGUMENT',
+    'TENANT_NOT_FOUND',
+    'MIGRATION_INVALID',
+    'MIGRATION_CHECKSUM_MISMATCH',
+    SERVICE_ERRORS,
+  )
   async migrate(@Body() body: MigrateDto, @Res({ passthrough: true }) res: StatusSink): Promise<Record<string, unknown>> {
     const summary = await this.#tenancy.migrate({
       actor: ADMIN_ACTOR,
@@ -96,6 +111,9 @@ export class MigrationsController {
     summary:
       "Undo each tenant's last `steps` migrations (down parts). 200 when no tenant failed; 409 MIGRATION_FAILED with the summary otherwise.",
   })
+  @ApiOkResponse({ type: MigrationSummaryDto })
+  @ApiConflictResponse({ type: MigrationFailedDto, description: 'MIGRATION_FAILED: a tenant failed; the summary says which and why.' })
+  @ApiErrors(ADMIN_ERRORS, BODY_ERRORS, 'INVALID_ARGUMENT', 'TENANT_NOT_FOUND', 'MIGRATION_IRREVERSIBLE', SERVICE_ERRORS)
   async rollback(@Body() body: RollbackDto, @Res({ passthrough: true }) res: StatusSink): Promise<Record<string, unknown>> {
     if (body.all === true && body.tenants !== undefined) throw fieldError('all', 'give tenants or all: true, not both');
     const summary = await this.#tenancy.rollback({

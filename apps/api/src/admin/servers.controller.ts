@@ -9,11 +9,13 @@ import {
   UnprocessableEntityException,
   UseGuards,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ErrorCodes, isTenantryError, redactUrl, type ServerInfo, type Tenancy } from '@tenantry/core';
 import { InjectTenancy, SkipTenancy } from '@tenantry/nestjs';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { AddServerDto, ServerParams } from './servers.dto.js';
+import { ServerDto, ServerListDto } from '../openapi/responses.dto.js';
+import { ADMIN_ERRORS, ApiErrors, BODY_ERRORS, PARAM_ERRORS, SERVICE_ERRORS } from '../openapi/api-errors.js';
 
 /** A server as the admin API shows it: `host` is `user@host:port/database`, never a password. */
 function serverJson(s: ServerInfo): Record<string, unknown> {
@@ -104,12 +106,16 @@ export class ServersController {
 
   @Get()
   @ApiOperation({ summary: 'Every server with its live tenant count; no passwords.' })
+  @ApiOkResponse({ type: ServerListDto })
+  @ApiErrors(ADMIN_ERRORS, SERVICE_ERRORS)
   async list(): Promise<{ servers: Record<string, unknown>[] }> {
     return { servers: (await this.#tenancy.servers.list()).map(serverJson) };
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'One server; 404 SERVER_NOT_FOUND.' })
+  @ApiOkResponse({ type: ServerDto })
+  @ApiErrors(ADMIN_ERRORS, PARAM_ERRORS, 'SERVER_NOT_FOUND', SERVICE_ERRORS)
   async get(@Param() params: ServerParams): Promise<Record<string, unknown>> {
     return serverJson(await this.#tenancy.servers.get(params.id));
   }
@@ -119,6 +125,16 @@ export class ServersController {
     summary:
       'Register a server after checking that it accepts connections. 201 the server; 409 SERVER_EXISTS, 422 SERVER_UNAVAILABLE, 503 ENCRYPTION_KEY_REQUIRED.',
   })
+  @ApiCreatedResponse({ type: ServerDto })
+  @ApiErrors(
+    ADMIN_ERRORS,
+    BODY_ERRORS,
+    'INVALID_ARGUMENT',
+    'SERVER_EXISTS',
+    { status: 422, code: 'SERVER_UNAVAILABLE' },
+    { status: 503, code: 'ENCRYPTION_KEY_REQUIRED' },
+    SERVICE_ERRORS,
+  )
   async add(@Body() body: AddServerDto): Promise<Record<string, unknown>> {
     try {
       const server = await this.#tenancy.servers.add({
@@ -136,6 +152,8 @@ export class ServersController {
   @Post(':id/drain')
   @HttpCode(200)
   @ApiOperation({ summary: 'Stop placing new tenants on the server; its tenants keep working. Idempotent.' })
+  @ApiOkResponse({ type: ServerDto })
+  @ApiErrors(ADMIN_ERRORS, PARAM_ERRORS, 'SERVER_NOT_FOUND', SERVICE_ERRORS)
   async drain(@Param() params: ServerParams): Promise<Record<string, unknown>> {
     return serverJson(await this.#tenancy.servers.drain(params.id));
   }
@@ -143,6 +161,8 @@ export class ServersController {
   @Post(':id/undrain')
   @HttpCode(200)
   @ApiOperation({ summary: 'Let a drained server take new tenants again. Idempotent.' })
+  @ApiOkResponse({ type: ServerDto })
+  @ApiErrors(ADMIN_ERRORS, PARAM_ERRORS, 'SERVER_NOT_FOUND', SERVICE_ERRORS)
   async undrain(@Param() params: ServerParams): Promise<Record<string, unknown>> {
     return serverJson(await this.#tenancy.servers.undrain(params.id));
   }

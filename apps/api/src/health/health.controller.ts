@@ -1,7 +1,8 @@
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { SkipTenancy } from '@tenantry/nestjs';
 import { ReadinessProbe, type ReadinessReport } from './readiness.js';
+import { HealthDto, ReadinessDto } from '../openapi/responses.dto.js';
 
 interface StatusResponse {
   status(code: number): unknown;
@@ -23,6 +24,7 @@ export class HealthController {
   @ApiOperation({
     summary: 'Liveness: 200 while the process serves HTTP. Touches no database, so a database outage does not get the process restarted.',
   })
+  @ApiOkResponse({ type: HealthDto })
   health(): { status: 'ok'; uptimeSeconds: number } {
     return { status: 'ok', uptimeSeconds: Math.round(process.uptime()) };
   }
@@ -32,6 +34,8 @@ export class HealthController {
   @ApiOperation({
     summary: 'Readiness: 200 when the registry and every server in use answer; 503 (degraded or down) with the failing checks otherwise.',
   })
+  @ApiOkResponse({ type: ReadinessDto, description: 'ok' })
+  @ApiServiceUnavailableResponse({ type: ReadinessDto, description: 'degraded or down: the failing checks' })
   async ready(@Res({ passthrough: true }) res: StatusResponse): Promise<ReadinessReport> {
     const report = await this.#readiness.check();
     if (report.status !== 'ok') res.status(503);
