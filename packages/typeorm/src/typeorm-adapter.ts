@@ -235,11 +235,15 @@ export function tenantManager(): EntityManager {
 
 /**
  * The repository of `target` for the tenant of the current context, resolved at each call: a
- * singleton provider can return it (no request-scoped injection needed).
+ * singleton provider can return it (no request-scoped injection needed). It needs the adapter:
+ * call it after `typeormTenancy()`. In NestJS, prefer `TypeOrmModule.forFeature([Post])` and
+ * `@InjectRepository(Post)` with `tenantryTypeOrm()` (`@tenantry/typeorm/nestjs`); a provider
+ * returning it must be ordered after the DataSource (`inject: [getDataSourceToken()]`), or it
+ * fails at boot with "no TypeORM adapter".
  *
  * @example
  * ```ts
- * // NestJS: { provide: POSTS, useFactory: () => tenantRepository(Post) }
+ * // NestJS: { provide: POSTS, useFactory: () => tenantRepository(Post), inject: [getDataSourceToken()] }
  * const posts = await tenantRepository(Post).findBy({ published: true });
  * ```
  */
