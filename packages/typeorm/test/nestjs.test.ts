@@ -2,8 +2,8 @@ import 'reflect-metadata';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
+import { getDataSourceToken, getRepositoryToken, TypeOrmModule } from '@nestjs/typeorm';
+import type { DataSource, Repository } from 'typeorm';
 import type { Tenancy, Tenant } from '@tenantry/core';
 import { TENANCY, TenancyModule } from '@tenantry/nestjs';
 import { typeormMigrations } from '../dist/index.js';
@@ -146,6 +146,37 @@ describe('@nestjs/typeorm on Tenantry (TypeOrmModule.forRootAsync(tenantryTypeOr
     await app.close();
     expect(ds.isInitialized).toBe(false);
     await expect(own.withTenant('nest-0', async () => 1)).rejects.toMatchObject({ code: 'TENANCY_CLOSED' });
+  });
+});
+
+describe('a named data source', () => {
+  it("tenantryTypeOrm({ name }) serves forFeature([Post], name) in the context's tenant", async () => {
+    @Module({ imports: [TypeOrmModule.forFeature([Post], 'app')] })
+    class NamedPostsModule {}
+    @Module({})
+    class NamedApp {}
+    const { app } = await boot({
+      module: NamedApp,
+      imports: [
+        TenancyModule.forRoot({
+          registryUrl: h.db.url,
+          migrations: typeormMigrations({ migrations: [CreatePosts1700000000100] }),
+          applicationName: 'nest-typeorm-named',
+        }),
+        TypeOrmModule.forRootAsync(tenantryTypeOrm({ name: 'app', entities: [Post], uuidExtension: 'pgcrypto' })),
+        NamedPostsModule,
+      ],
+    });
+    const tenancy = app.get<Tenancy>(TENANCY);
+    const posts = app.get<Repository<Post>>(getRepositoryToken(Post, 'app'));
+    expect(app.get<DataSource>(getDataSourceToken('app')).isInitialized).toBe(true);
+    const [a, b] = [
+      await tenancy.tenants.create({ slug: 'named-a', name: 'A' }),
+      await tenancy.tenants.create({ slug: 'named-b', name: 'B' }),
+    ];
+    await tenancy.run(a!.id, () => posts.save(posts.create({ title: 'only in a', content: 'x' })));
+    expect(await tenancy.run(a!.id, () => posts.count())).toBe(1);
+    expect(await tenancy.run(b!.id, () => posts.count())).toBe(0);
   });
 });
 
