@@ -150,7 +150,7 @@ describe('@nestjs/typeorm on Tenantry (TypeOrmModule.forRootAsync(tenantryTypeOr
 });
 
 describe('a named data source', () => {
-  it("tenantryTypeOrm({ name }) serves forFeature([Post], name) in the context's tenant", async () => {
+  it("tenantryTypeOrm({ name, useFactory }) serves forFeature([Post], name) in the context's tenant", async () => {
     @Module({ imports: [TypeOrmModule.forFeature([Post], 'app')] })
     class NamedPostsModule {}
     @Module({})
@@ -163,7 +163,7 @@ describe('a named data source', () => {
           migrations: typeormMigrations({ migrations: [CreatePosts1700000000100] }),
           applicationName: 'nest-typeorm-named',
         }),
-        TypeOrmModule.forRootAsync(tenantryTypeOrm({ name: 'app', entities: [Post], uuidExtension: 'pgcrypto' })),
+        TypeOrmModule.forRootAsync(tenantryTypeOrm({ name: 'app', useFactory: () => ({ entities: [Post], uuidExtension: 'pgcrypto' }) })),
         NamedPostsModule,
       ],
     });

@@ -105,7 +105,8 @@ export function tenantryTypeOrm(options: TenantryTypeOrmOptions | TenantryTypeOr
       throw invalidArgument('tenantryTypeOrm() found no tenancy: import TenancyModule.forRoot()/forRootAsync() in the same application');
     }
     const opts = checkOptions(await compute(...args));
-    return { toRetry: () => false, ...opts, type: 'postgres', [TENANCY_OF_OPTIONS]: tenancy } as TypeOrmModuleOptions;
+    const noRetry = opts.toRetry === undefined && opts.retryAttempts === undefined ? { toRetry: () => false } : {};
+    return { ...noRetry, ...opts, type: 'postgres', [TENANCY_OF_OPTIONS]: tenancy } as unknown as TypeOrmModuleOptions;
   };
   const dataSourceFactory = async (given?: DataSourceOptions): Promise<DataSource> => {
     const { [TENANCY_OF_OPTIONS]: tenancy, ...rest } = (given ?? {}) as Record<string | symbol, unknown>;
