@@ -13,3 +13,4 @@ export { adapterRegistry } from './adapter-registry.js';
 export type { AdapterRegistry, AdapterRegistryOptions } from './adapter-registry.js';
 export { sqlTokens, type SqlToken } from './migrations/sql-tokens.js';
 export { unqualifyPublic } from './migrations/unqualify-public.js';
+export { markManagedHandle, managedHandleOrm, isOutsideTenancy, OUTSIDE_TENANCY } from './managed-handles.js';

@@ -1,5 +1,6 @@
 export { TenancyModule } from './tenancy.module.js';
 export { TenancyCoreModule } from './tenancy-core.module.js';
+export { OrmWiringCheck } from './orm-wiring-check.js';
 export { TENANCY, TENANCY_MODULE_OPTIONS, SKIP_TENANCY, DEFAULT_MISSING_TENANT_MESSAGE } from './tenancy.constants.js';
 export type {
   TenancyHttpOptions,

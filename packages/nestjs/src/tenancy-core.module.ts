@@ -17,6 +17,7 @@ import { TenancyContextInterceptor } from './tenancy-context.interceptor.js';
 import { TenancyExceptionFilter } from './tenancy-exception.filter.js';
 import { TenancyGuard } from './tenancy.guard.js';
 import { TenancyMiddleware } from './tenancy.middleware.js';
+import { OrmWiringCheck } from './orm-wiring-check.js';
 
 /** Whether the module owns (and so closes) the tenancy. */
 const TENANCY_OWNED = Symbol.for('tenantry:nestjs:owned');
@@ -56,6 +57,7 @@ function commonProviders(exceptionFilter: boolean): Provider[] {
     { provide: TENANCY, useFactory: (o: Owned) => o.tenancy, inject: [OWNED_TENANCY] },
     { provide: TENANCY_OWNED, useFactory: (o: Owned) => o.owned, inject: [OWNED_TENANCY] },
     TenancyMiddleware,
+    OrmWiringCheck,
     { provide: APP_GUARD, useClass: TenancyGuard },
     { provide: APP_INTERCEPTOR, useClass: TenancyContextInterceptor },
   ];

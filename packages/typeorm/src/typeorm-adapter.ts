@@ -10,7 +10,7 @@ import {
   type TenancyAdapter,
   type UnitOfWorkProvider,
 } from '@tenantry/core/adapter';
-import { checkOutClient, currentUnitOfWork } from '@tenantry/core/adapter';
+import { checkOutClient, currentUnitOfWork, markManagedHandle } from '@tenantry/core/adapter';
 import type { Tenant } from '@tenantry/core';
 import { TenantKeyedResultCache } from './typeorm-result-cache.js';
 
@@ -115,6 +115,30 @@ const adapters = adapterRegistry<TypeormAdapter>({
   instead: 'adapter.current() or adapter.repository()',
 });
 
+/** Options that make a DataSource change or bypass tenant schemas, and what to do instead. */
+const SCHEMA_CHANGING_OPTIONS = ['synchronize', 'migrationsRun', 'dropSchema'] as const;
+
+/**
+ * Refuses DataSource options that cannot work through Tenantry: another database type, a fixed
+ * `schema`, and the options that change schemas outside Tenantry's migrations.
+ *
+ * @internal shared by {@link typeormTenancy} and `tenantryTypeOrm()` (`@tenantry/typeorm/nestjs`).
+ */
+export function refuseUnsafeOptions(opts: Record<string, unknown>, where: string): void {
+  if (opts['type'] !== 'postgres') throw invalidArgument(`Tenantry needs type 'postgres' in ${where}, not '${String(opts['type'])}'`);
+  if (opts['schema'] !== undefined) {
+    throw invalidArgument(
+      `remove 'schema' from ${where}: it qualifies every table with '${String(opts['schema'])}' and so bypasses the tenant; entities are written without a schema`,
+    );
+  }
+  for (const key of SCHEMA_CHANGING_OPTIONS) {
+    if (opts[key] === true)
+      throw invalidArgument(
+        `remove '${key}' from ${where}: tenant schemas change through Tenantry migrations (typeormMigrations()), applied to every tenant by tenancy.migrate()`,
+      );
+  }
+}
+
 /**
  * Prepares an application's (not initialized) TypeORM DataSource to work through Tenantry, and
  * returns the adapter. The DataSource builds its entity metadata but never connects: do not call
@@ -145,24 +169,12 @@ export async function typeormTenancy(
   options: TypeormTenancyOptions = {},
 ): Promise<TypeormAdapter> {
   const opts = dataSource.options as unknown as Record<string, unknown>;
-  if (opts['type'] !== 'postgres')
-    throw invalidArgument(`typeormTenancy() needs a DataSource of type 'postgres', not '${String(opts['type'])}'`);
   if (dataSource.isInitialized) {
     throw invalidArgument(
       'pass a DataSource that is not initialized: Tenantry supplies its connections (an initialized DataSource holds a pool of its own); remove the initialize() call',
     );
   }
-  if (opts['schema'] !== undefined) {
-    throw invalidArgument(
-      `remove 'schema' from the DataSource options: it qualifies every table with '${String(opts['schema'])}' and so bypasses the tenant; entities are written without a schema`,
-    );
-  }
-  for (const key of ['synchronize', 'migrationsRun', 'dropSchema'] as const) {
-    if (opts[key] === true)
-      throw invalidArgument(
-        `remove '${key}' from the DataSource options: tenant schemas change through Tenantry migrations (typeormMigrations())`,
-      );
-  }
+  refuseUnsafeOptions(opts, 'the DataSource options');
   const version =
     options.serverVersion ?? String((await tenancy.adminPool().query('show server_version')).rows[0]?.['server_version'] ?? '');
   const major = Number.parseInt(version, 10);
@@ -198,6 +210,7 @@ export async function typeormTenancy(
     Object.assign(dataSource, { queryResultCache: keyedCache, defaultReplicationModeForReads: () => 'master' });
   }
   Object.assign(dataSource, { isInitialized: true });
+  markManagedHandle(dataSource, 'typeorm');
   const adapter = new TypeormAdapter(dataSource, pool);
   adapters.register(tenancy, adapter);
   return adapter;
@@ -222,11 +235,15 @@ export function tenantManager(): EntityManager {
 
 /**
  * The repository of `target` for the tenant of the current context, resolved at each call: a
- * singleton provider can return it (no request-scoped injection needed).
+ * singleton provider can return it (no request-scoped injection needed). It needs the adapter:
+ * call it after `typeormTenancy()`. In NestJS, prefer `TypeOrmModule.forFeature([Post])` and
+ * `@InjectRepository(Post)` with `tenantryTypeOrm()` (`@tenantry/typeorm/nestjs`); a provider
+ * returning it must be ordered after the DataSource (`inject: [getDataSourceToken()]`), or it
+ * fails at boot with "no TypeORM adapter".
  *
  * @example
  * ```ts
- * // NestJS: { provide: POSTS, useFactory: () => tenantRepository(Post) }
+ * // NestJS: { provide: POSTS, useFactory: () => tenantRepository(Post), inject: [getDataSourceToken()] }
  * const posts = await tenantRepository(Post).findBy({ published: true });
  * ```
  */
