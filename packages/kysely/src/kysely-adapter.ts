@@ -147,8 +147,8 @@ class TenantDriver implements Driver {
   }
 
   async destroy(): Promise<void> {
-    // Tenantry's router owns the connections: close the tenancy instead. The Kysely instance
-    // stays usable (Kysely's own driver would refuse every later query).
+    // Tenantry's router owns the connections: close the tenancy instead. (Kysely itself
+    // refuses every later query of a destroyed instance.)
   }
 }
 
@@ -245,8 +245,9 @@ const adapters = adapterRegistry<KyselyAdapter>({ orm: 'Kysely', setup: 'kyselyT
  * `withSchema()`): Tenantry puts each statement in its tenant.
  *
  * Pitfall: Kysely's `dialect`, `pool`, `onCreateConnection` and `onReserveConnection` are refused
- * (`INVALID_ARGUMENT`) — a Kysely with its own pool is what Tenantry replaces. `db.destroy()` is
- * a no-op: close the tenancy.
+ * (`INVALID_ARGUMENT`) — a Kysely with its own pool is what Tenantry replaces. `db.destroy()` closes
+ * no connection (Tenantry's router owns them: close the tenancy) but, as in Kysely, ends that
+ * instance: do not call it on the application's `db` before shutdown.
  *
  * @example
  * ```ts
