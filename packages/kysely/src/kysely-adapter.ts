@@ -45,7 +45,9 @@ function checkOptions(options: KyselyTenancyOptions): void {
   for (const key of Object.keys(options)) {
     if (ALLOWED.has(key)) continue;
     if (key === 'dialect' || key === 'pool' || key === 'controlClient')
-      throw invalidArgument(`kyselyTenancy() takes no '${key}': Tenantry supplies the dialect and its connections, within each server's budget`);
+      throw invalidArgument(
+        `kyselyTenancy() takes no '${key}': Tenantry supplies the dialect and its connections, within each server's budget`,
+      );
     if (key === 'onCreateConnection' || key === 'onReserveConnection')
       throw invalidArgument(
         `kyselyTenancy() takes no '${key}': a connection's session belongs to Tenantry, which sets the tenant on every statement`,

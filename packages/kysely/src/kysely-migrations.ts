@@ -103,7 +103,9 @@ class RecordingConnection implements DatabaseConnection {
       );
     }
     if (WRITES.has(node.kind) && node.returning !== undefined) {
-      throw new Error(`it uses what a statement returns (${sql.slice(0, 120)}); a migration is recorded without a database: drop returning()`);
+      throw new Error(
+        `it uses what a statement returns (${sql.slice(0, 120)}); a migration is recorded without a database: drop returning()`,
+      );
     }
     const text = compiled.parameters.length > 0 ? inlineParameters(sql, compiled.parameters) : sql;
     const statement = text.replace(/;+\s*$/, '');
@@ -139,10 +141,16 @@ function recordingDialect(connection: RecordingConnection): Dialect {
   };
 }
 
+/** The database type Kysely's `Migration.up(db: Kysely<any>)` takes. */
+type AnyKysely = Parameters<KyselyMigration['up']>[0];
+type AnyDatabase = AnyKysely extends Kysely<infer DB> ? DB : never;
+
 /** Runs `step` with a Kysely that records its statements; returns them as one script. */
-async function record(plugins: KyselyPlugin[] | undefined, step: (db: Kysely<any>) => Promise<unknown>): Promise<string> {
+async function record(plugins: KyselyPlugin[] | undefined, step: (db: AnyKysely) => Promise<unknown>): Promise<string> {
   const connection = new RecordingConnection();
-  const db = new Kysely<any>(plugins === undefined ? { dialect: recordingDialect(connection) } : { dialect: recordingDialect(connection), plugins });
+  const db = new Kysely<AnyDatabase>(
+    plugins === undefined ? { dialect: recordingDialect(connection) } : { dialect: recordingDialect(connection), plugins },
+  );
   await step(db);
   return connection.statements.join('\n;\n');
 }

@@ -26,7 +26,7 @@ runAdapterConformance<Kysely<Database>>({
     transaction: async (db, fn) => {
       if (db instanceof ControlledTransaction) {
         const name = `sp${++savepoints}`;
-        const sp = await db.savepoint(name).execute();
+        const sp = await (db as ControlledTransaction<Database, []>).savepoint(name).execute();
         let result;
         try {
           result = await fn(sp as unknown as Kysely<Database>);
@@ -48,6 +48,10 @@ runAdapterConformance<Kysely<Database>>({
       await trx.commit().execute();
       return result;
     },
-    fail: (db) => db.insertInto('items').values({ owner: 'x', label: null as unknown as string }).execute(),
+    fail: (db) =>
+      db
+        .insertInto('items')
+        .values({ owner: 'x', label: null as unknown as string })
+        .execute(),
   },
 });

@@ -23,7 +23,9 @@ describe('@tenantry/kysely', () => {
     const tenants = [];
     for (let i = 0; i < 4; i++)
       tenants.push(await tenancy.tenants.create({ slug: `one-${i}`, name: `One ${i}`, isolation: i === 3 ? 'database' : 'schema' }));
-    await Promise.all(tenants.map((t) => tenancy.run(t.id, () => db.insertInto('items').values({ owner: t.slug, label: 'first' }).execute())));
+    await Promise.all(
+      tenants.map((t) => tenancy.run(t.id, () => db.insertInto('items').values({ owner: t.slug, label: 'first' }).execute())),
+    );
     for (const t of tenants) {
       await tenancy.run(t.slug, async () => {
         expect(await db.selectFrom('items').select('owner').execute()).toEqual([{ owner: t.slug }]);
@@ -72,7 +74,11 @@ describe('@tenantry/kysely', () => {
   });
 
   it("inside withTenant() Kysely joins the unit of work: its transaction is a savepoint of the unit of work's db.transaction()", async () => {
-    const tenancy = await h.tenancy({ migrations: kyselyMigrations(MIGRATIONS.slice(0, 1)), applicationName: 'kysely-join', pool: { max: 1 } });
+    const tenancy = await h.tenancy({
+      migrations: kyselyMigrations(MIGRATIONS.slice(0, 1)),
+      applicationName: 'kysely-join',
+      pool: { max: 1 },
+    });
     const { db } = kyselyTenancy<Database>(tenancy);
     const t = await tenancy.tenants.create({ slug: 'join-a', name: 'A' });
     // The outer transaction rolls back everything, the Kysely transaction that committed inside it too.
@@ -104,7 +110,11 @@ describe('@tenantry/kysely', () => {
   });
 
   it("a swallowed failure makes Kysely's COMMIT fail with TRANSACTION_ABORTED, which Kysely knows as an aborted transaction", async () => {
-    const tenancy = await h.tenancy({ migrations: kyselyMigrations(MIGRATIONS.slice(0, 1)), applicationName: 'kysely-abort', pool: { max: 1 } });
+    const tenancy = await h.tenancy({
+      migrations: kyselyMigrations(MIGRATIONS.slice(0, 1)),
+      applicationName: 'kysely-abort',
+      pool: { max: 1 },
+    });
     const { db } = kyselyTenancy<Database>(tenancy);
     const t = await tenancy.tenants.create({ slug: 'abort-a', name: 'A' });
     const fail = (k: Kysely<Database>) =>
@@ -200,7 +210,11 @@ describe('@tenantry/kysely', () => {
     expect(() => kyselyMigrations({ migrationFolder: fixture('items'), migrations: {} })).toThrow(/one of/);
     const [m] = await load({
       '1_ok': {
-        up: (db) => db.schema.createTable('x').addColumn('id', 'serial', (c) => c.primaryKey()).execute(),
+        up: (db) =>
+          db.schema
+            .createTable('x')
+            .addColumn('id', 'serial', (c) => c.primaryKey())
+            .execute(),
         down: async (db) => {
           if ((await db.introspection.getTables()).some((t) => t.name === 'x')) await db.schema.dropTable('x').execute();
         },
@@ -223,7 +237,11 @@ describe('@tenantry/kysely', () => {
   });
 
   it('isolation levels and in-flight query cancellation are refused; outside a tenant TENANT_REQUIRED, options that open a pool INVALID_ARGUMENT', async () => {
-    const tenancy = await h.tenancy({ migrations: kyselyMigrations(MIGRATIONS.slice(0, 1)), applicationName: 'kysely-refuse', pool: { max: 1 } });
+    const tenancy = await h.tenancy({
+      migrations: kyselyMigrations(MIGRATIONS.slice(0, 1)),
+      applicationName: 'kysely-refuse',
+      pool: { max: 1 },
+    });
     for (const key of ['dialect', 'pool', 'onCreateConnection', 'onReserveConnection', 'executor']) {
       expect(() => kyselyTenancy(tenancy, { [key]: {} } as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     }
@@ -249,7 +267,15 @@ describe('@tenantry/kysely', () => {
     // An abort signal that ignores the query in flight works.
     const controller = new AbortController();
     expect(await tenancy.run(t.id, () => db.selectFrom('items').selectAll().execute({ signal: controller.signal }))).toEqual([]);
-    expect(codeOf(await db.selectFrom('items').selectAll().execute().catch((e: unknown) => e))).toBe('TENANT_REQUIRED');
+    expect(
+      codeOf(
+        await db
+          .selectFrom('items')
+          .selectAll()
+          .execute()
+          .catch((e: unknown) => e),
+      ),
+    ).toBe('TENANT_REQUIRED');
     expect(codeOf(await tenancy.run('nobody', () => db.selectFrom('items').selectAll().execute()).catch((e: unknown) => e))).toBe(
       'TENANT_NOT_FOUND',
     );
