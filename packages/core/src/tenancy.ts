@@ -55,7 +55,7 @@ export class Tenancy {
     this.registryId = registryId;
     this.tenants = new Tenants(internals);
     this.servers = new Servers(internals, registryUrl, cipher);
-    this.mobility = new Mobility(internals);
+    this.mobility = new Mobility(internals, (id) => this.servers.target(id));
     this.#resolver = new TenantResolver(internals);
     this.#migrator = new Migrator(internals);
   }

@@ -31,11 +31,14 @@ import {
   switchPlacement,
   type MobilityJobKind,
 } from './mobility-registry.js';
+import { checkOutputPath, pgDumpTenant, type PgDumpResult } from './pg-dump.js';
 import { loadArchive, provisionAndLoad, type MobilityStep } from './restore.js';
+import type { ServerTarget } from '../connection-router.js';
 
 export type { MobilityStep } from './restore.js';
 export type { MobilityProgress, BackupOptions } from './backup.js';
 export type { ArchiveManifest, ArchiveHeader } from './archive-format.js';
+export type { PgDumpResult } from './pg-dump.js';
 
 /** Where a restored or cloned tenant goes. */
 export interface NewTenantTarget {
@@ -86,9 +89,30 @@ const SERVER_ID = /^[a-z][a-z0-9-]{0,62}$/;
 export class Mobility {
   readonly #d: TenancyInternals;
 
+  readonly #lookup: (server: string) => Promise<ServerTarget | undefined>;
+
   /** @internal created by `createTenancy()`. */
-  constructor(internals: TenancyInternals) {
+  constructor(internals: TenancyInternals, lookup: (server: string) => Promise<ServerTarget | undefined>) {
     this.#d = internals;
+    this.#lookup = lookup;
+  }
+
+  /**
+   * Writes a `pg_dump --format=custom` archive of just the tenant's schema (or database) to
+   * `file`, with the pg_dump of the server's major version (`INVALID_ARGUMENT` naming the
+   * package to install when there is none). For PostgreSQL's own tools; Tenantry restores its
+   * own archive ({@link Mobility.backup}).
+   *
+   * @example
+   * ```ts
+   * const { bytes } = await tenancy.mobility.pgDump('acme', '/backups/acme.dump');
+   * ```
+   */
+  async pgDump(tenant: string, file: string, options: { readonly overwrite?: boolean } = {}): Promise<PgDumpResult> {
+    const current = await this.#get(tenant);
+    assertReadable(current, 'dump');
+    const path = await checkOutputPath(file, options.overwrite === true);
+    return await pgDumpTenant(this.#d, this.#lookup, current, path);
   }
 
   /**
