@@ -5,6 +5,7 @@ import type { Tenancy } from '@tenantry/core';
 import { domain, header, path, subdomain, TENANCY, TenancyModule, type TenantResolver } from '@tenantry/nestjs';
 import { TenancyMetricsModule } from '@tenantry/nestjs/metrics';
 import { AdminStatsController } from './admin/admin-stats.controller.js';
+import { MobilityController } from './admin/mobility.controller.js';
 import { MigrationsController } from './admin/migrations.controller.js';
 import { ServersController } from './admin/servers.controller.js';
 import { API_CONFIG, LOGGER } from './api.constants.js';
@@ -106,6 +107,7 @@ export class AppModule {
         AdminStatsController,
         ServersController,
         MigrationsController,
+        MobilityController,
         PostsController,
         UsersController,
         AuthController,

@@ -29,6 +29,11 @@ import { tenantsRename } from './commands/tenants-rename.js';
 import { tenantsResume } from './commands/tenants-resume.js';
 import { tenantsShow } from './commands/tenants-show.js';
 import { tenantsSuspend } from './commands/tenants-suspend.js';
+import { tenantsBackup } from './commands/tenants-backup.js';
+import { tenantsRestore } from './commands/tenants-restore.js';
+import { tenantsClone } from './commands/tenants-clone.js';
+import { tenantsMove } from './commands/tenants-move.js';
+import { tenantsPurgeMoved } from './commands/tenants-purge-moved.js';
 
 /** Every command, in the order the help lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -39,6 +44,11 @@ export const COMMANDS: readonly Command[] = [
   tenantsResume,
   tenantsRename,
   tenantsDelete,
+  tenantsBackup,
+  tenantsRestore,
+  tenantsClone,
+  tenantsMove,
+  tenantsPurgeMoved,
   migrate,
   migrateStatus,
   migrateRollback,

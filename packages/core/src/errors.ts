@@ -69,6 +69,10 @@ export const ErrorCodes = {
   IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
   /** A server still has tenants placed on it (HTTP 409): it cannot be removed. */
   SERVER_IN_USE: 'SERVER_IN_USE',
+  /** A tenant's catalog is not what its migrations make (HTTP 409): it cannot be archived or moved. */
+  CATALOG_DRIFTED: 'CATALOG_DRIFTED',
+  /** A tenant archive is malformed, truncated, or does not match what was restored from it (HTTP 422). */
+  ARCHIVE_INVALID: 'ARCHIVE_INVALID',
 } as const;
 
 /** The stable error codes of Tenantry. */

@@ -49,3 +49,16 @@ export type { OrmClient, OrmPool } from './adapter.js';
 // The one way to run an administrative transaction on a checked-out connection.
 export { inTransaction } from './transaction.js';
 export type { TransactionOptions } from './transaction.js';
+// Backup, restore, clone and move of one tenant (docs/mobility.md).
+export { Mobility } from './mobility/mobility.js';
+export type {
+  MobilityOptions,
+  MobilityStep,
+  MobilityProgress,
+  NewTenantTarget,
+  MoveTarget,
+  MoveResult,
+  BackupOptions,
+} from './mobility/mobility.js';
+export type { ArchiveManifest, ArchiveHeader } from './mobility/archive-format.js';
+export type { SettledMobilityJob } from './mobility/settle.js';

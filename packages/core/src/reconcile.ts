@@ -3,6 +3,7 @@ import type { TenancyInternals } from './internals.js';
 import { pinnedMigrations } from './migrations/migration-set.js';
 import { LEDGER_TABLE } from './migrations/tenant-ledger.js';
 import type { Queryable } from './registry/tenant-registry.js';
+import { settleMobilityJobs, type SettledMobilityJob } from './mobility/settle.js';
 import { inTenantTransaction, inTransaction } from './transaction.js';
 import type { IsolationKind, Tenant } from './types.js';
 
@@ -29,6 +30,8 @@ export interface ReconcileReport {
   readonly rolesAssigned: readonly { readonly id: string; readonly slug: string }[];
   /** Servers that could not be checked. */
   readonly unreachable: readonly { readonly server: string; readonly error: string }[];
+  /** Restores in place and moves a stopped process left running: undone (the tenant back on its old copy), or still in progress. */
+  readonly mobility: readonly SettledMobilityJob[];
 }
 
 /**
@@ -188,6 +191,10 @@ export async function reconcile(d: TenancyInternals): Promise<ReconcileReport> {
       unreachable.push({ server: tenant.server, error: err instanceof Error ? err.message : String(err) });
     }
   }
+  const mobility = await settleMobilityJobs(d).catch((err: unknown) => {
+    d.logger.error({ err }, 'reconcile could not settle interrupted restores and moves');
+    return [];
+  });
   // Tenants a killed migrator left MIGRATING (one that is running holds their migration lock).
   let after: string | undefined;
   do {
@@ -242,5 +249,5 @@ export async function reconcile(d: TenancyInternals): Promise<ReconcileReport> {
       }
     }
   }
-  return { finished, cleaned, migrationsSettled, inProgress, orphans, rolesAssigned, unreachable };
+  return { finished, cleaned, migrationsSettled, inProgress, orphans, rolesAssigned, unreachable, mobility };
 }

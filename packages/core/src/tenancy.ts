@@ -14,6 +14,7 @@ import {
   type MigrationSummary,
   type RollbackOptions,
 } from './migrations/migrator.js';
+import { Mobility } from './mobility/mobility.js';
 import { reconcile, type ReconcileReport } from './reconcile.js';
 import { Servers } from './servers.js';
 import { enterContext } from './tenant-context.js';
@@ -39,6 +40,8 @@ export class Tenancy {
   readonly tenants: Tenants;
   /** The fleet of servers tenants are placed on. */
   readonly servers: Servers;
+  /** Backup, restore, clone and move of one tenant (docs/mobility.md). */
+  readonly mobility: Mobility;
   /** This registry's identity; its schemas and databases carry `COMMENT 'tenantry:<id>'`. */
   readonly registryId: string;
   readonly #d: TenancyInternals;
@@ -52,6 +55,7 @@ export class Tenancy {
     this.registryId = registryId;
     this.tenants = new Tenants(internals);
     this.servers = new Servers(internals, registryUrl, cipher);
+    this.mobility = new Mobility(internals, (id) => this.servers.target(id));
     this.#resolver = new TenantResolver(internals);
     this.#migrator = new Migrator(internals);
   }

@@ -44,6 +44,8 @@ export const TENANTRY_HTTP_STATUS = Object.freeze({
   SERVER_EXISTS: 409,
   SERVER_DRAINING: 409,
   SERVER_IN_USE: 409,
+  CATALOG_DRIFTED: 409,
+  ARCHIVE_INVALID: 422,
   // Out of service until an operator fixes the migration: 503 without Retry-After (no retry
   // will succeed by itself), and a code of its own.
   TENANT_MIGRATION_FAILED: 503,

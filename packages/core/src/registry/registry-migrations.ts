@@ -157,6 +157,30 @@ export const REGISTRY_MIGRATIONS: readonly { readonly version: number; readonly 
       create unique index tenants_idempotency_key on tenantry.tenants (idempotency_key)
        where idempotency_key is not null and status <> 'DELETED';
     `,
+  }, // Version 7 is reserved for a concurrent change (least privilege); 8 is mobility's.
+  {
+    version: 8,
+    name: 'mobility jobs: restores in place and moves',
+    sql: `
+      -- A restore in place or a move of a tenant: running from the tenant's suspension until the
+      -- registry switches it to its new copy (staging_id, a PROVISIONING row until then), which
+      -- marks the job done in the same transaction. reconcile() undoes a job left running.
+      create table tenantry.mobility_jobs (
+        id              uuid primary key,
+        kind            text not null check (kind in ('restore', 'move')),
+        tenant_id       uuid not null references tenantry.tenants (id) on delete cascade,
+        staging_id      uuid references tenantry.tenants (id) on delete set null,
+        previous_status text not null,
+        state           text not null check (state in ('running', 'done', 'undone')),
+        retain_until    timestamptz,
+        detail          jsonb not null default '{}'::jsonb,
+        created_at      timestamptz not null default now(),
+        finished_at     timestamptz
+      );
+      create index mobility_jobs_running on tenantry.mobility_jobs (created_at) where state = 'running';
+      create index mobility_jobs_retained on tenantry.mobility_jobs (retain_until) where state = 'done' and retain_until is not null;
+      revoke all on tenantry.mobility_jobs from public;
+    `,
   },
 ];
 

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { HOSTILE_STRING_CASES } from '@tenantry/testing';
+import { ADMIN_TOKEN, http, setupApi, tenantWithToken } from './helpers.js';
+
+const h = await setupApi();
+const api = await h.start();
+const u = api.url;
+const admin = { token: ADMIN_TOKEN };
+
+describe('admin API: backup, clone, move, purge-moved', () => {
+  it('answers 401 without the admin token and with a tenant token', async () => {
+    const { token } = await tenantWithToken(u, 'Mobility Watcher', 'mobility-watcher');
+    for (const [method, path, body] of [
+      ['GET', '/admin/tenants/mobility-watcher/backup', undefined],
+      ['POST', '/admin/tenants/mobility-watcher/clone', { slug: 'stolen' }],
+      ['POST', '/admin/tenants/mobility-watcher/move', { isolation: 'database' }],
+      ['POST', '/admin/tenants/purge-moved', {}],
+    ] as const) {
+      expect((await http(u, method, path, body === undefined ? {} : { body })).status, `${method} ${path}`).toBe(401);
+      expect((await http(u, method, path, { token, ...(body === undefined ? {} : { body }) })).status, `${method} ${path}`).toBe(401);
+    }
+  });
+
+  it('streams an archive, clones a tenant, moves it to the database tier and back, with activity entries', async () => {
+    await tenantWithToken(u, 'Mobile', 'mobile');
+    const res = await fetch(`${u}/admin/tenants/mobile/backup`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/octet-stream');
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect(bytes.subarray(0, 19).toString()).toBe('TENANTRY-ARCHIVE 1\n');
+    expect(bytes.subarray(-5)).toEqual(Buffer.from([0x5a, 0, 0, 0, 0]));
+
+    const clone = await http(u, 'POST', '/admin/tenants/mobile/clone', { ...admin, body: { slug: 'mobile-copy', name: 'Copy' } });
+    expect(clone.status, JSON.stringify(clone.body)).toBe(201);
+    expect(clone.body).toMatchObject({ slug: 'mobile-copy', name: 'Copy', status: 'ACTIVE' });
+    const taken = await http(u, 'POST', '/admin/tenants/mobile/clone', { ...admin, body: { slug: 'mobile-copy' } });
+    expect(taken.status).toBe(409);
+
+    const moved = await http(u, 'POST', '/admin/tenants/mobile/move', { ...admin, body: { isolation: 'database', retainHours: 0 } });
+    expect(moved.status, JSON.stringify(moved.body)).toBe(200);
+    expect(moved.body).toMatchObject({ tenant: { slug: 'mobile', isolation: 'database' }, from: { isolation: 'schema' }, oldCopy: null });
+    const same = await http(u, 'POST', '/admin/tenants/mobile/move', { ...admin, body: { isolation: 'database' } });
+    expect(same.status).toBe(400);
+    const back = await http(u, 'POST', '/admin/tenants/mobile/move', { ...admin, body: { isolation: 'schema', retainHours: 1 } });
+    expect(back.status).toBe(200);
+    expect(back.body.oldCopy).toEqual(expect.any(String));
+    expect((await http(u, 'POST', '/admin/tenants/purge-moved', admin)).body).toEqual({ purged: [] });
+    const activity = await http(u, 'GET', '/tenants/mobile/activity', admin);
+    expect(activity.status).toBe(200);
+    expect(JSON.stringify(activity.body)).toMatch(/"moved"/);
+    expect(JSON.stringify(activity.body)).toContain('admin-api');
+  });
+
+  it('refuses hostile slugs, server ids, tiers and retention with 400 before any work', async () => {
+    await tenantWithToken(u, 'Hostile Mobile', 'hostile-mobile');
+    for (const { family, value } of HOSTILE_STRING_CASES.filter((_, i) => i % 3 === 0)) {
+      const what = `${family}: ${JSON.stringify(value.slice(0, 30))}`;
+      // A value shaped like a server id that names no server is a 404 SERVER_NOT_FOUND; anything else a 400.
+      const refused = (body: Record<string, unknown>): number[] =>
+        'server' in body && /^[a-z][a-z0-9-]{0,62}$/.test(value) ? [404] : [400];
+      for (const body of [{ slug: value }, { slug: 'fine-copy', server: value }, { slug: 'fine-copy', isolation: value }])
+        expect(refused(body), what).toContain((await http(u, 'POST', '/admin/tenants/hostile-mobile/clone', { ...admin, body })).status);
+      for (const body of [{ server: value }, { isolation: value }, { retainHours: value }])
+        expect(refused(body), what).toContain((await http(u, 'POST', '/admin/tenants/hostile-mobile/move', { ...admin, body })).status);
+    }
+    expect((await http(u, 'GET', '/admin/tenants/fine-copy', admin)).status).not.toBe(200);
+  });
+});

@@ -1,0 +1,64 @@
+import type { IsolationKind } from '@tenantry/core';
+import { defineCommand } from '../command.js';
+import { ACTOR_FLAG, choiceFlag, intFlag } from '../flags.js';
+import { tableProgress } from '../mobility-progress.js';
+import { formatDuration } from '../output.js';
+
+const ISOLATIONS: readonly IsolationKind[] = ['schema', 'database'];
+
+/** `tenantry tenants move <idOrSlug> [--server <id>] [--isolation schema|database] [--retain-hours n]` */
+export const tenantsMove = defineCommand({
+  name: 'tenants move',
+  summary: 'Move a tenant to another server and/or tier (offline: suspended while its data is copied)',
+  args: [{ name: 'idOrSlug', required: true, description: "the tenant's id or slug" }],
+  flags: {
+    server: { type: 'string', value: 'id', description: 'the server to move to (default: where it is)' },
+    isolation: { type: 'string', value: 'kind', description: 'schema or database (default: its tier)' },
+    'retain-hours': {
+      type: 'string',
+      value: 'n',
+      description: 'keep the old copy (suspended) this long; 0 drops it at once (default 168)',
+    },
+    actor: ACTOR_FLAG,
+  },
+  details: [
+    'The tenant is SUSPENDED while its data is copied and verified, then one registry transaction points it',
+    "at the new copy. Interrupted, the tenant stays where it was. Drop expired old copies with 'tenantry tenants purge-moved'.",
+    'JSON: { "tenant", "from", "oldCopy", "retainUntil", "pauseMs", "durationMs" }',
+  ].join('\n'),
+  async run({ args, flags, out, actor, tenancy }) {
+    const isolation = choiceFlag(flags.isolation, 'isolation', ISOLATIONS);
+    const retainHours = intFlag(flags['retain-hours'], 'retain-hours', 0);
+    const progress = tableProgress(out);
+    try {
+      const r = await (
+        await tenancy()
+      ).mobility.move(
+        args['idOrSlug']!,
+        {
+          ...(flags.server === undefined ? {} : { server: flags.server }),
+          ...(isolation === undefined ? {} : { isolation }),
+          ...(retainHours === undefined ? {} : { retainHours }),
+        },
+        { actor, onProgress: progress.onProgress },
+      );
+      progress.finish();
+      const summary = {
+        tenant: r.tenant,
+        from: r.from,
+        oldCopy: r.oldCopy,
+        retainUntil: r.retainUntil,
+        pauseMs: r.pauseMs,
+        durationMs: r.durationMs,
+      };
+      out.result(summary, () =>
+        out.print(
+          `Moved '${r.tenant.slug}' from ${r.from.isolation} on ${r.from.server} to ${r.tenant.isolation} on ${r.tenant.server}: suspended ${formatDuration(r.pauseMs)}, ${formatDuration(r.durationMs)} in all. ${r.retainUntil === null ? 'The old copy was dropped.' : `The old copy is kept until ${r.retainUntil.toISOString()} (tenantry tenants purge-moved).`}`,
+        ),
+      );
+      return 0;
+    } finally {
+      progress.finish();
+    }
+  },
+});

@@ -1,0 +1,673 @@
+/**
+ * `tenancy.mobility`: backup, restore, clone and move of one tenant (docs/mobility.md). Every
+ * operation that writes is built from the same three parts: a staging copy registered
+ * PROVISIONING (so that `reconcile()` drops it if the process stops), the archive loaded into it
+ * and verified (restore.ts), and one registry transaction that makes the copy the tenant
+ * (mobility-registry.ts). A clone and a move stream a backup straight into the restore, without
+ * a file in between.
+ */
+import { randomUUID } from 'node:crypto';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import { ErrorCodes, invalidArgument, isTenantryError, tenantNotFound, TenantryError } from '../errors.js';
+import { assertSlug, parseTenantRef, physicalNameFor } from '../identifiers.js';
+import type { TenancyInternals } from '../internals.js';
+import { lifecycleLockKey } from '../lifecycle-lock.js';
+import { pinnedMigrations } from '../migrations/migration-set.js';
+import type { Queryable } from '../registry/tenant-registry.js';
+import { checkText } from '../tenant-input.js';
+import { inTransaction } from '../transaction.js';
+import type { ActorOptions, IsolationKind, Tenant, TenantStatus } from '../types.js';
+import { archiveInvalid, ArchiveReader, type ArchiveHeader, type ArchiveManifest } from './archive-format.js';
+import { assertReadable, backupTenant, type BackupOptions, type MobilityProgress } from './backup.js';
+import { migrationsForLedger } from './ledger-migrations.js';
+import {
+  expiredCopies,
+  finishJob,
+  insertJob,
+  logActivity,
+  setJobStaging,
+  stagingTarget,
+  switchPlacement,
+  type MobilityJobKind,
+} from './mobility-registry.js';
+import { checkOutputPath, pgDumpTenant, type PgDumpResult } from './pg-dump.js';
+import { loadArchive, provisionAndLoad, type MobilityStep } from './restore.js';
+import type { ServerTarget } from '../connection-router.js';
+
+export type { MobilityStep } from './restore.js';
+export type { MobilityProgress, BackupOptions } from './backup.js';
+export type { ArchiveManifest, ArchiveHeader } from './archive-format.js';
+export type { PgDumpResult } from './pg-dump.js';
+
+/** Where a restored or cloned tenant goes. */
+export interface NewTenantTarget {
+  /** The new tenant's slug. */
+  readonly slug: string;
+  /** Display name; default: the archived tenant's. */
+  readonly name?: string;
+  /** Server id; default: the least-loaded server with room. */
+  readonly server?: string;
+  /** Tier; default: the archived tenant's. */
+  readonly isolation?: IsolationKind;
+}
+
+/** Options of the operations that write. */
+export interface MobilityOptions extends ActorOptions {
+  /** Called at each step (logs, crash tests). */
+  readonly onStep?: (step: MobilityStep) => void | Promise<void>;
+  /** Called after each table. */
+  readonly onProgress?: (progress: MobilityProgress) => void;
+}
+
+/** Where a move goes. At least one differs from the tenant's placement. */
+export interface MoveTarget {
+  /** Server id; default: the tenant's. */
+  readonly server?: string;
+  /** Tier; default: the tenant's. */
+  readonly isolation?: IsolationKind;
+  /** How long the old copy is kept (suspended) before `purgeMoved()` drops it. Default 7 days; 0 drops it at once. */
+  readonly retainHours?: number;
+}
+
+/** What a move did. */
+export interface MoveResult {
+  readonly tenant: Tenant;
+  readonly from: { readonly server: string; readonly isolation: IsolationKind };
+  /** The id of the registry row that keeps the old copy until `retainUntil`; null when it was dropped. */
+  readonly oldCopy: string | null;
+  readonly retainUntil: Date | null;
+  /** How long the tenant was suspended, in ms. */
+  readonly pauseMs: number;
+  readonly durationMs: number;
+  readonly manifest: ArchiveManifest;
+}
+
+const SERVER_ID = /^[a-z][a-z0-9-]{0,62}$/;
+
+/** Backup, restore, clone and move of one tenant. Reached as `tenancy.mobility`. */
+export class Mobility {
+  readonly #d: TenancyInternals;
+
+  readonly #lookup: (server: string) => Promise<ServerTarget | undefined>;
+
+  /** @internal created by `createTenancy()`. */
+  constructor(internals: TenancyInternals, lookup: (server: string) => Promise<ServerTarget | undefined>) {
+    this.#d = internals;
+    this.#lookup = lookup;
+  }
+
+  /**
+   * Writes a `pg_dump --format=custom` archive of just the tenant's schema (or database) to
+   * `file`, with the pg_dump of the server's major version (`INVALID_ARGUMENT` naming the
+   * package to install when there is none). For PostgreSQL's own tools; Tenantry restores its
+   * own archive ({@link Mobility.backup}).
+   *
+   * @example
+   * ```ts
+   * const { bytes } = await tenancy.mobility.pgDump('acme', '/backups/acme.dump');
+   * ```
+   */
+  async pgDump(tenant: string, file: string, options: { readonly overwrite?: boolean } = {}): Promise<PgDumpResult> {
+    const current = await this.#get(tenant);
+    assertReadable(current, 'dump');
+    const path = await checkOutputPath(file, options.overwrite === true);
+    return await pgDumpTenant(this.#d, this.#lookup, current, path);
+  }
+
+  /**
+   * Writes a tenant's archive to `out`: its data in one snapshot (binary COPY per table), its
+   * sequences, and a manifest (tenant, tier, migration ledger with checksums, server version,
+   * rows and sha256 per table, a data checksum). `out` is not ended. Refuses a tenant whose
+   * catalog drifted from its migrations (`CATALOG_DRIFTED`). The tenant keeps serving meanwhile.
+   *
+   * @example
+   * ```ts
+   * const file = createWriteStream('acme.tenantry');
+   * const manifest = await tenancy.mobility.backup('acme', file);
+   * file.end();
+   * ```
+   */
+  async backup(tenant: string, out: Writable, options: BackupOptions = {}): Promise<ArchiveManifest> {
+    if (out === null || typeof out !== 'object' || typeof (out as Writable).write !== 'function')
+      throw invalidArgument('backup(tenant, out) needs a writable stream');
+    return await backupTenant(this.#d, await this.#get(tenant), out, options);
+  }
+
+  /**
+   * Restores an archive into a NEW tenant (`target.slug`), on any server and tier: its schema
+   * made by the archive's migrations (which this process must have, same checksums), its data
+   * loaded and verified against the manifest before the tenant becomes ACTIVE. A restore cut
+   * short leaves nothing: `reconcile()` drops the unfinished copy.
+   *
+   * @example
+   * ```ts
+   * const copy = await tenancy.mobility.restore(createReadStream('acme.tenantry'), { slug: 'acme-restored' });
+   * ```
+   */
+  async restore(input: Readable, target: NewTenantTarget, options: MobilityOptions = {}): Promise<Tenant> {
+    const checked = await this.#checkNewTarget(target);
+    const reader = this.#reader(input);
+    const header = await this.#header(reader);
+    return await this.#restoreNew(reader, header, checked, 'restored', options);
+  }
+
+  /**
+   * Restores an archive over an existing tenant, which keeps its id, slug and domains. The
+   * tenant is SUSPENDED meanwhile; its old copy stays the one in service until the new one is
+   * loaded and verified, then one registry transaction switches to it and the old copy is
+   * dropped. Cut short, `reconcile()` drops the new copy and resumes the tenant on its old one.
+   */
+  async restoreInPlace(tenant: string, input: Readable, options: MobilityOptions = {}): Promise<Tenant> {
+    const current = await this.#get(tenant);
+    const reader = this.#reader(input);
+    const header = await this.#header(reader);
+    const result = await this.#replace(
+      current,
+      'restore',
+      { server: current.server, isolation: current.isolation, retainHours: 0 },
+      reader,
+      header,
+      options,
+    );
+    return result.tenant;
+  }
+
+  /**
+   * Copies a tenant into a new one (demo and template tenants): a backup streamed straight into
+   * a restore. The source keeps serving; the copy is its state at one snapshot.
+   *
+   * @example
+   * ```ts
+   * const demo = await tenancy.mobility.clone('template', { slug: 'demo-42', name: 'Demo 42' });
+   * ```
+   */
+  async clone(source: string, target: NewTenantTarget, options: MobilityOptions = {}): Promise<Tenant> {
+    const from = await this.#get(source);
+    assertReadable(from, 'clone');
+    const checked = await this.#checkNewTarget(target);
+    return await this.#piped(from, options, async (reader, header) => await this.#restoreNew(reader, header, checked, 'cloned', options));
+  }
+
+  /**
+   * Moves a tenant to another server and/or tier (`schema` ⇄ `database`), offline: the tenant
+   * is SUSPENDED (its units of work fail with `TENANT_SUSPENDED`) while its data is copied and
+   * verified, then one registry transaction points it at the new copy and resumes it. The old
+   * copy is kept, suspended, for `retainHours` (`purgeMoved()` drops it after). Cut short at any
+   * step, `reconcile()` drops the new copy and resumes the tenant where it was.
+   *
+   * @example
+   * ```ts
+   * const { pauseMs } = await tenancy.mobility.move('acme', { server: 'eu-2', isolation: 'database' });
+   * ```
+   */
+  async move(tenant: string, target: MoveTarget, options: MobilityOptions = {}): Promise<MoveResult> {
+    if (target === null || typeof target !== 'object') throw invalidArgument('move(tenant, { server?, isolation?, retainHours? })');
+    const current = await this.#get(tenant);
+    assertReadable(current, 'move');
+    const server = target.server === undefined ? current.server : await this.#checkServer(target.server);
+    const isolation = target.isolation === undefined ? current.isolation : this.#checkIsolation(target.isolation);
+    const retainHours = target.retainHours ?? 7 * 24;
+    if (typeof retainHours !== 'number' || !Number.isFinite(retainHours) || retainHours < 0 || retainHours > 24 * 3650)
+      throw invalidArgument('retainHours must be a number of hours from 0 to 87600');
+    if (server === current.server && isolation === current.isolation)
+      throw invalidArgument(`tenant '${current.slug}' is already a ${isolation} tenant on server '${server}'`, {
+        context: { tenant: current.slug },
+      });
+    return await this.#replace(current, 'move', { server, isolation, retainHours }, undefined, undefined, options);
+  }
+
+  /**
+   * Drops the old copies of moved tenants whose retention ended (at `now`, default the present).
+   * @returns the tenants whose old copy was dropped.
+   */
+  async purgeMoved(options: ActorOptions & { readonly now?: Date } = {}): Promise<{ tenant: string; oldCopy: string }[]> {
+    const now = options.now ?? new Date();
+    if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw invalidArgument('now must be a valid Date');
+    const purged: { tenant: string; oldCopy: string }[] = [];
+    for (const job of await expiredCopies(this.#d.registryDb, now)) {
+      const copy = await this.#d.registry.find({ kind: 'id', value: job.stagingId! });
+      if (!copy) continue;
+      await this.#dropOldCopy(copy, 'SUSPENDED', options.actor);
+      purged.push({ tenant: job.tenantId, oldCopy: copy.id });
+    }
+    return purged;
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  async #get(ref: string): Promise<Tenant> {
+    const tenant = await this.#d.registry.find(parseTenantRef(ref));
+    if (!tenant || tenant.status === 'DELETED') throw tenantNotFound(String(ref));
+    return tenant;
+  }
+
+  #reader(input: Readable): ArchiveReader {
+    if (input === null || typeof input !== 'object' || typeof (input as Readable)[Symbol.asyncIterator] !== 'function')
+      throw invalidArgument('restore needs a readable stream');
+    return new ArchiveReader(input);
+  }
+
+  async #header(reader: ArchiveReader): Promise<ArchiveHeader> {
+    const first = await reader.next();
+    if (first.kind !== 'H') throw archiveInvalid(`it starts with frame '${first.kind}' instead of its header`);
+    return first.header;
+  }
+
+  #checkIsolation(isolation: unknown): IsolationKind {
+    const kinds = this.#d.strategies.map((s) => s.kind);
+    if (typeof isolation !== 'string' || !kinds.includes(isolation as IsolationKind))
+      throw invalidArgument(`isolation must be ${kinds.map((k) => `'${k}'`).join(' or ')}`);
+    return isolation as IsolationKind;
+  }
+
+  async #checkServer(server: unknown): Promise<string> {
+    if (typeof server !== 'string' || !SERVER_ID.test(server))
+      throw invalidArgument('a server id is lowercase letters, digits and hyphens, starting with a letter (at most 63)');
+    const row = await this.#d.serverRegistry.get(server);
+    if (!row)
+      throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${server}'; list them with tenancy.servers.list()`, {
+        context: { server },
+      });
+    if (row.draining)
+      throw new TenantryError(
+        ErrorCodes.SERVER_DRAINING,
+        `server '${server}' is draining and takes no tenants; pick another or undrain it`,
+        {
+          context: { server },
+        },
+      );
+    if (row.capacity !== null && row.tenants >= row.capacity)
+      throw new TenantryError(ErrorCodes.NO_SERVER_CAPACITY, `server '${server}' is full (${row.tenants} of ${row.capacity} tenants)`, {
+        context: { server },
+      });
+    return server;
+  }
+
+  async #checkNewTarget(
+    target: NewTenantTarget,
+  ): Promise<{ slug: string; name: string | undefined; server: string; isolation: IsolationKind | undefined }> {
+    if (target === null || typeof target !== 'object') throw invalidArgument('the new tenant needs { slug, name?, server?, isolation? }');
+    const slug = assertSlug(target.slug);
+    const name = target.name === undefined ? undefined : checkText(target.name, 'name', 200);
+    const isolation = target.isolation === undefined ? undefined : this.#checkIsolation(target.isolation);
+    let server: string;
+    if (target.server !== undefined) server = await this.#checkServer(target.server);
+    else {
+      const picked = await this.#d.serverRegistry.pick();
+      if (!picked) throw new TenantryError(ErrorCodes.NO_SERVER_CAPACITY, 'every server is full or draining; add one or raise a capacity');
+      server = picked;
+    }
+    return { slug, name, server, isolation };
+  }
+
+  async #migrationsFor(header: ArchiveHeader): Promise<ReturnType<typeof migrationsForLedger>> {
+    try {
+      return migrationsForLedger(
+        header.ledger,
+        await pinnedMigrations(this.#d.migrations),
+        `the archive of tenant '${header.tenant.slug}'`,
+      );
+    } catch (err) {
+      throw archiveInvalid(err instanceof Error ? err.message : String(err), err);
+    }
+  }
+
+  async #step(options: MobilityOptions, step: MobilityStep, tenant: Tenant): Promise<void> {
+    this.#d.logger.debug({ tenant: tenant.id, step }, 'mobility step');
+    await options.onStep?.(step);
+  }
+
+  /** Registers a staging copy: PROVISIONING, aimed at a version no ledger reaches. */
+  async #registerStaging(
+    job: string,
+    slug: string,
+    name: string,
+    header: ArchiveHeader,
+    server: string,
+    isolation: IsolationKind,
+    options: MobilityOptions,
+    extra: { plan: string | null; metadata: Record<string, unknown> },
+  ): Promise<Tenant> {
+    const id = randomUUID();
+    const physicalName = physicalNameFor(id);
+    return await this.#d.registry.insert({
+      id,
+      slug,
+      name,
+      plan: extra.plan,
+      metadata: extra.metadata,
+      physicalName,
+      role: this.#d.tenantRoles ? physicalName : null,
+      isolation,
+      server,
+      targetVersion: stagingTarget(job),
+      actor: options.actor,
+    });
+  }
+
+  /** Runs `fn` with the staging copy's lifecycle lock taken on `lockDb` (which holds another's). */
+  async #lockAlso(lockDb: Queryable, tenant: Tenant): Promise<void> {
+    await lockDb.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [lifecycleLockKey(tenant.id)]);
+    const fresh = await this.#d.registry.find({ kind: 'id', value: tenant.id }, lockDb);
+    if (fresh?.status !== 'PROVISIONING')
+      throw new TenantryError(
+        ErrorCodes.PROVISIONING_FAILED,
+        `the new copy '${tenant.slug}' was settled by another process before it was loaded`,
+        {
+          context: { tenant: tenant.slug },
+        },
+      );
+  }
+
+  /** Restore into a new tenant: staging copy, load, then ACTIVE. */
+  async #restoreNew(
+    reader: ArchiveReader,
+    header: ArchiveHeader,
+    target: { slug: string; name: string | undefined; server: string; isolation: IsolationKind | undefined },
+    action: 'restored' | 'cloned',
+    options: MobilityOptions,
+  ): Promise<Tenant> {
+    const migrations = await this.#migrationsFor(header);
+    const job = randomUUID();
+    const started = performance.now();
+    const staging = await this.#registerStaging(
+      job,
+      target.slug,
+      target.name ?? header.tenant.name,
+      header,
+      target.server,
+      target.isolation ?? header.tier,
+      options,
+      { plan: header.tenant.plan, metadata: { ...header.tenant.metadata } },
+    );
+    await this.#step(options, 'staging-registered', staging);
+    try {
+      const tenant = await this.#d.lifecycle.hold(staging, false, async (_key, lockDb) => {
+        await this.#lockAlso(lockDb!, staging);
+        let manifest: ArchiveManifest | undefined;
+        const applied = await provisionAndLoad(
+          this.#d,
+          staging,
+          migrations,
+          async (client) => {
+            manifest = await loadArchive(client, header, reader, this.#hooks(options, staging));
+          },
+          this.#hooks(options, staging),
+        );
+        const done = await this.#d.registry.transition(
+          staging.id,
+          {
+            from: ['PROVISIONING'],
+            to: 'ACTIVE',
+            action,
+            actor: options.actor,
+            detail: {
+              from: { tenant: header.tenant.id, slug: header.tenant.slug, tier: header.tier, server: header.server },
+              tables: manifest!.tableData.length,
+              rows: manifest!.tableData.reduce((n, t) => n + t.rows, 0),
+              dataChecksum: manifest!.dataChecksum,
+              durationMs: Math.round(performance.now() - started),
+            },
+            schemaVersion: applied.at(-1)?.name ?? null,
+          },
+          lockDb,
+        );
+        if (!done.ok) throw new TenantryError(ErrorCodes.INTERNAL, `the new tenant '${staging.slug}' changed while it was being restored`);
+        await this.#d.registry.recordMigrations(lockDb!, staging.id, applied);
+        return done.tenant;
+      });
+      this.#d.cache.invalidate(staging.id);
+      await this.#step(options, 'activated', tenant);
+      return tenant;
+    } catch (err) {
+      // Nothing of the copy is kept (provisionAndLoad dropped what it made); its slug is free again.
+      await this.#d.registry
+        .transition(staging.id, {
+          from: ['PROVISIONING'],
+          to: 'DELETED',
+          action: `${action === 'restored' ? 'restore' : 'clone'}-failed`,
+          actor: options.actor,
+          error: err instanceof Error ? err.message : String(err),
+        })
+        .catch((e: unknown) => this.#d.logger.error({ err: e, tenant: staging.id }, 'could not record the failed restore'));
+      this.#d.cache.invalidate(staging.id);
+      throw err;
+    }
+  }
+
+  #hooks(
+    options: MobilityOptions,
+    tenant: Tenant,
+  ): { step: (s: MobilityStep) => Promise<void>; onProgress: MobilityOptions['onProgress'] } {
+    return { step: (s) => this.#step(options, s, tenant), onProgress: options.onProgress };
+  }
+
+  /** A backup of `from` streamed into `consume` through a pipe; either failing stops both. */
+  async #piped<T>(
+    from: Tenant,
+    options: MobilityOptions,
+    consume: (reader: ArchiveReader, header: ArchiveHeader) => Promise<T>,
+  ): Promise<T> {
+    const pipe = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
+    const reader = new ArchiveReader(pipe);
+    const backup = backupTenant(this.#d, from, pipe, { quiesce: true }).then(
+      (m) => {
+        pipe.end();
+        return m;
+      },
+      (err: unknown) => {
+        pipe.destroy(err instanceof Error ? err : new Error(String(err)));
+        throw err;
+      },
+    );
+    try {
+      const header = await this.#header(reader);
+      const value = await consume(reader, header);
+      await backup;
+      return value;
+    } catch (err) {
+      pipe.destroy();
+      // The backup's own error says more than "the stream was closed".
+      const backupError = await backup.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (backupError !== undefined && (!isTenantryError(err) || err.code === ErrorCodes.ARCHIVE_INVALID)) throw backupError;
+      throw err;
+    }
+  }
+
+  /**
+   * Restore in place and move: suspend, load a staging copy (from `reader`, or from a backup of
+   * the tenant itself), switch the registry to it in one transaction, then drop or keep the old.
+   */
+  async #replace(
+    current: Tenant,
+    kind: MobilityJobKind,
+    target: { server: string; isolation: IsolationKind; retainHours: number },
+    reader: ArchiveReader | undefined,
+    header: ArchiveHeader | undefined,
+    options: MobilityOptions,
+  ): Promise<MoveResult> {
+    const d = this.#d;
+    const started = performance.now();
+    const job = randomUUID();
+    const previousStatus: TenantStatus = current.status;
+    if (previousStatus !== 'ACTIVE' && previousStatus !== 'SUSPENDED')
+      throw new TenantryError(ErrorCodes.TENANT_NOT_READY, `cannot ${kind} tenant '${current.slug}': it is ${previousStatus}`, {
+        context: { tenant: current.slug },
+      });
+    if (header !== undefined) await this.#migrationsFor(header);
+    const switched = await d.lifecycle.hold(current, false, async (_key, lockDb) => {
+      const fresh = await d.registry.find({ kind: 'id', value: current.id }, lockDb);
+      if (fresh?.status !== previousStatus)
+        throw new TenantryError(
+          ErrorCodes.INVALID_STATE_TRANSITION,
+          `tenant '${current.slug}' changed while the ${kind} began; try again`,
+          {
+            context: { tenant: current.slug },
+          },
+        );
+      await insertJob(d.registryDb, { id: job, kind, tenantId: current.id, previousStatus });
+      let pausedAt = performance.now();
+      if (previousStatus === 'ACTIVE') {
+        const suspended = await d.registry.transition(current.id, {
+          from: ['ACTIVE'],
+          to: 'SUSPENDED',
+          action: `${kind}-suspend`,
+          actor: options.actor,
+          detail: { job, to: { server: target.server, isolation: target.isolation } },
+        });
+        d.cache.invalidate(current.id);
+        if (!suspended.ok)
+          throw new TenantryError(ErrorCodes.INVALID_STATE_TRANSITION, `tenant '${current.slug}' changed while the ${kind} began`);
+        pausedAt = performance.now();
+      }
+      await this.#step(options, 'suspended', current);
+      const source = (await d.registry.find({ kind: 'id', value: current.id }))!;
+      let staging: Tenant | undefined;
+      try {
+        const load = async (
+          r: ArchiveReader,
+          h: ArchiveHeader,
+        ): Promise<{ manifest: ArchiveManifest; applied: Awaited<ReturnType<typeof provisionAndLoad>> }> => {
+          const migrations = await this.#migrationsFor(h);
+          staging = await this.#registerStaging(
+            job,
+            `tenantry-${kind}-${job.slice(0, 8)}`,
+            `${kind === 'move' ? 'move' : 'restore'} of ${current.slug}`,
+            h,
+            target.server,
+            target.isolation,
+            options,
+            { plan: null, metadata: { 'tenantry.copyOf': current.id } },
+          );
+          await setJobStaging(d.registryDb, job, staging.id);
+          await this.#step(options, 'staging-registered', staging);
+          await this.#lockAlso(lockDb!, staging);
+          let manifest: ArchiveManifest | undefined;
+          const applied = await provisionAndLoad(
+            d,
+            staging,
+            migrations,
+            async (client) => {
+              manifest = await loadArchive(client, h, r, this.#hooks(options, staging!));
+            },
+            this.#hooks(options, staging),
+          );
+          return { manifest: manifest!, applied };
+        };
+        const { manifest, applied } =
+          reader !== undefined && header !== undefined ? await load(reader, header) : await this.#piped(source, options, load);
+        const retainUntil = kind === 'move' && target.retainHours > 0 ? new Date(Date.now() + target.retainHours * 3_600_000) : null;
+        const switched = await inTransaction(
+          () => d.registryDb.connect(),
+          async (db) => {
+            await d.registry.recordMigrations(db, staging!.id, applied);
+            return await switchPlacement(db, {
+              jobId: job,
+              tenantId: current.id,
+              stagingId: staging!.id,
+              status: previousStatus,
+              stagingStatus: retainUntil === null ? 'DELETING' : 'SUSPENDED',
+              stagingSlug: `tenantry-old-${job.slice(0, 8)}`,
+              schemaVersion: applied.at(-1)?.name ?? null,
+              action: kind === 'move' ? 'moved' : 'restored',
+              actor: options.actor,
+              detail: {
+                job,
+                from: { server: current.server, isolation: current.isolation },
+                to: { server: target.server, isolation: target.isolation },
+                tables: manifest.tableData.length,
+                rows: manifest.tableData.reduce((n, t) => n + t.rows, 0),
+                dataChecksum: manifest.dataChecksum,
+              },
+              retainUntil,
+            });
+          },
+        );
+        d.cache.invalidate(current.id);
+        d.cache.invalidate(staging!.id);
+        if (!switched)
+          throw new TenantryError(
+            ErrorCodes.INVALID_STATE_TRANSITION,
+            `tenant '${current.slug}' changed during the ${kind} (resumed or deleted?); the new copy was not used`,
+            {
+              context: { tenant: current.slug },
+            },
+          );
+        const pauseMs = Math.round(performance.now() - pausedAt);
+        await this.#step(options, 'switched', current);
+        return { oldCopyId: staging!.id, retainUntil, pauseMs, manifest };
+      } catch (err) {
+        // Not switched: the old copy is the tenant, whole. The new one goes, the tenant comes back.
+        if (staging !== undefined) {
+          const s = await d.registry.find({ kind: 'id', value: staging.id });
+          if (s?.status === 'PROVISIONING') {
+            await d
+              .strategyFor(s.isolation)
+              .drop(s)
+              .catch((e: unknown) => d.logger.error({ err: e, tenant: s.id }, 'could not drop a new copy'));
+            await d.registry
+              .transition(s.id, {
+                from: ['PROVISIONING'],
+                to: 'DELETED',
+                action: `${kind}-failed`,
+                actor: options.actor,
+                error: String(err),
+              })
+              .catch(() => undefined);
+          }
+        }
+        if (previousStatus === 'ACTIVE')
+          await d.registry
+            .transition(current.id, {
+              from: ['SUSPENDED'],
+              to: 'ACTIVE',
+              action: `${kind}-undone`,
+              actor: options.actor,
+              error: err instanceof Error ? err.message : String(err),
+            })
+            .catch((e: unknown) => d.logger.error({ err: e, tenant: current.id }, 'could not resume a tenant after a failed move'));
+        await finishJob(d.registryDb, job, 'undone', { error: err instanceof Error ? err.message : String(err) }).catch(() => undefined);
+        d.cache.invalidate(current.id);
+        throw err;
+      }
+    });
+    // Switched: the old copy is DELETING (dropped now, or by reconcile() if this stops) or
+    // SUSPENDED until its retention ends. Dropped outside the tenant's lock, under its own.
+    const oldCopy = (await d.registry.find({ kind: 'id', value: switched.oldCopyId }))!;
+    if (switched.retainUntil === null) await this.#dropOldCopy(oldCopy, 'DELETING', options.actor);
+    await this.#step(options, 'old-copy-dropped', current);
+    const tenant = (await d.registry.find({ kind: 'id', value: current.id }))!;
+    d.logger.info(
+      { tenant: tenant.id, kind, from: current.server, to: tenant.server, pauseMs: switched.pauseMs },
+      `tenant ${kind === 'move' ? 'moved' : 'restored in place'}`,
+    );
+    return {
+      tenant,
+      from: { server: current.server, isolation: current.isolation },
+      oldCopy: switched.retainUntil === null ? null : oldCopy.id,
+      retainUntil: switched.retainUntil,
+      pauseMs: switched.pauseMs,
+      durationMs: Math.round(performance.now() - started),
+      manifest: switched.manifest,
+    };
+  }
+
+  /** Drops an old copy (a registry row in `from`: DELETING after a restore, SUSPENDED when retained) and marks it DELETED. */
+  async #dropOldCopy(copy: Tenant, from: 'DELETING' | 'SUSPENDED', actor: string | undefined): Promise<void> {
+    const d = this.#d;
+    if (from === 'SUSPENDED') {
+      const marked = await d.registry.transition(copy.id, { from: ['SUSPENDED'], to: 'DELETING', action: 'purge-moved', actor });
+      if (!marked.ok) return;
+    }
+    await d.lifecycle.hold(copy, false, async (_key, lockDb) => {
+      await d.strategyFor(copy.isolation).drop(copy);
+      await d.registry.transition(copy.id, { from: ['DELETING'], to: 'DELETED', action: 'deleted', actor }, lockDb);
+    });
+    d.cache.invalidate(copy.id);
+    await logActivity(d.registryDb, copy.id, 'old-copy-dropped', actor, {}).catch(() => undefined);
+  }
+}

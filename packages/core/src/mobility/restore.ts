@@ -1,0 +1,204 @@
+/**
+ * Restore: an archive's data loaded into a fresh copy of the tenant whose schema its migration
+ * ledger makes, verified against the manifest before the copy is recorded anywhere.
+ *
+ * The copy is a registry row of its own (the "staging" row), PROVISIONING with a target version
+ * no ledger ever reaches (mobility-registry.ts `stagingTarget`): if the process stops at any
+ * point before the copy is recorded, `reconcile()` finds it unfinished and drops it, exactly as
+ * it undoes an interrupted create. A restore into a new tenant then makes that row ACTIVE; a
+ * restore in place or a move switches the tenant over to it (mobility-registry.ts).
+ *
+ * Loading: foreign keys are dropped and re-added around the data (so the tables' order does not
+ * matter and every row is checked once at the end), user triggers are disabled while COPY runs,
+ * generated columns are recomputed, sequences are set to the archived positions, and then each
+ * table is read back (`COPY … TO`) and must give the manifest's rows and sha256.
+ */
+import type pg from 'pg';
+import { ErrorCodes, TenantryError } from '../errors.js';
+import { quoteIdent } from '../identifiers.js';
+import type { TenancyInternals } from '../internals.js';
+import type { Migration } from '../migrations/migration-source.js';
+import type { AppliedMigration } from '../migrations/tenant-ledger.js';
+import type { PooledClient } from '../server-pool.js';
+import { inTenantTransaction } from '../transaction.js';
+import type { Tenant } from '../types.js';
+import {
+  archiveInvalid,
+  dataChecksum,
+  type ArchiveHeader,
+  type ArchiveManifest,
+  type ArchiveReader,
+  type ArchivedTable,
+} from './archive-format.js';
+import type { MobilityProgress } from './backup.js';
+import { dataTables, sequenceNames } from './catalog.js';
+import { copyTableIn, readSequences, tableDigest } from './table-copy.js';
+
+/** Points of a restore, clone or move, reported to `onStep` (logs, crash tests). */
+export type MobilityStep =
+  | 'suspended'
+  | 'staging-registered'
+  | 'container-created'
+  | 'table-loaded'
+  | 'data-verified'
+  | 'activated'
+  | 'switched'
+  | 'old-copy-dropped';
+
+/** Hooks of a load. */
+export interface LoadHooks {
+  readonly step: (step: MobilityStep) => Promise<void>;
+  readonly onProgress?: ((progress: MobilityProgress) => void) | undefined;
+}
+
+function sameColumns(a: ArchivedTable, b: ArchivedTable): boolean {
+  return a.columns.length === b.columns.length && a.columns.every((c, i) => c.name === b.columns[i]!.name && c.type === b.columns[i]!.type);
+}
+
+/**
+ * Reads the rest of the archive (after its header) into the tenant `client` points at (inside a
+ * transaction, entered), and verifies it. Returns the manifest.
+ */
+export async function loadArchive(
+  client: pg.ClientBase,
+  header: ArchiveHeader,
+  reader: ArchiveReader,
+  hooks: LoadHooks,
+): Promise<ArchiveManifest> {
+  const { rows } = await client.query<{ schema: string }>('select current_schema() as schema');
+  const schema = rows[0]!.schema;
+  const q = (name: string): string => `${quoteIdent(schema)}.${quoteIdent(name)}`;
+  const targets = new Map((await dataTables(client, schema)).map((t) => [t.name, t]));
+  const differs = [
+    ...header.tables.filter((t) => !targets.has(t.name) || !sameColumns(t, targets.get(t.name)!)).map((t) => t.name),
+    ...[...targets.keys()].filter((name) => !header.tables.some((t) => t.name === name)),
+  ];
+  if (differs.length > 0)
+    throw archiveInvalid(`its tables do not match what its migrations make here (${[...new Set(differs)].join(', ')})`);
+  // Foreign keys come back after the data; user triggers must not rewrite archived rows.
+  const { rows: fks } = await client.query<{ table: string; name: string; def: string }>(
+    `select c.relname as table, k.conname as name, pg_get_constraintdef(k.oid) as def
+       from pg_constraint k join pg_class c on c.oid = k.conrelid join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = $1 and k.contype = 'f' order by c.relname, k.conname`,
+    [schema],
+  );
+  for (const fk of fks) await client.query(`alter table ${q(fk.table)} drop constraint ${quoteIdent(fk.name)}`);
+  for (const table of targets.keys()) await client.query(`alter table ${q(table)} disable trigger user`);
+
+  const loaded: { name: string; rows: number; sha256: string }[] = [];
+  let frame = await reader.next();
+  while (frame.kind === 'T') {
+    const name = frame.table;
+    const table = targets.get(name);
+    if (table === undefined || loaded.some((l) => l.name === name)) throw archiveInvalid(`table '${name}' is unexpected`);
+    let end: { rows: number; sha256: string; table: string } | undefined;
+    const chunks = async function* (): AsyncGenerator<Buffer> {
+      for (;;) {
+        const f = await reader.next();
+        if (f.kind === 'D') yield f.data;
+        else if (f.kind === 'E') {
+          end = f;
+          return;
+        } else throw archiveInvalid(`frame '${f.kind}' inside the data of table '${table.name}'`);
+      }
+    };
+    const got = await copyTableIn(client, schema, table, chunks());
+    if (end === undefined || end.table !== table.name) throw archiveInvalid(`the data of table '${table.name}' has no end`);
+    if (got.rows !== end.rows || got.sha256 !== end.sha256)
+      throw archiveInvalid(
+        `table '${table.name}': ${got.rows} rows arrived with sha256 ${got.sha256.slice(0, 12)}…, the archive says ${end.rows} with ${end.sha256.slice(0, 12)}…`,
+      );
+    loaded.push({ name: table.name, rows: got.rows, sha256: got.sha256 });
+    hooks.onProgress?.({ table: table.name, rows: got.rows, done: loaded.length, total: header.tables.length });
+    await hooks.step('table-loaded');
+    frame = await reader.next();
+  }
+  if (frame.kind !== 'S') throw archiveInvalid(`expected the sequences, found frame '${frame.kind}'`);
+  const sequences = frame.sequences;
+  const known = new Set(await sequenceNames(client, schema));
+  for (const s of sequences) {
+    if (!known.has(s.name)) throw archiveInvalid(`sequence '${s.name}' is not made by its migrations here`);
+    await client.query('select pg_catalog.setval($1::regclass, $2::bigint, $3)', [q(s.name), s.lastValue, s.isCalled]);
+  }
+  frame = await reader.next();
+  if (frame.kind !== 'M') throw archiveInvalid(`expected the manifest, found frame '${frame.kind}'`);
+  const manifest = frame.manifest;
+  if ((await reader.next()).kind !== 'Z') throw archiveInvalid('the manifest is not followed by the end marker');
+  if (dataChecksum(manifest.tableData, manifest.sequences) !== manifest.dataChecksum)
+    throw archiveInvalid('the manifest does not match its own checksum');
+  if (dataChecksum(loaded, sequences) !== manifest.dataChecksum)
+    throw archiveInvalid('the data read does not match the manifest (tables or sequences differ)');
+
+  for (const fk of fks) await client.query(`alter table ${q(fk.table)} add constraint ${quoteIdent(fk.name)} ${fk.def}`);
+  for (const table of targets.keys()) await client.query(`alter table ${q(table)} enable trigger user`);
+
+  // Verified against the manifest: every table read back, every sequence where it was.
+  for (const expected of manifest.tableData) {
+    const now = await tableDigest(client, schema, targets.get(expected.name)!);
+    if (now.rows !== expected.rows || now.sha256 !== expected.sha256)
+      throw new TenantryError(
+        ErrorCodes.ARCHIVE_INVALID,
+        `table '${expected.name}' restored as ${now.rows} rows (sha256 ${now.sha256.slice(0, 12)}…), the manifest says ${expected.rows} (${expected.sha256.slice(0, 12)}…)`,
+      );
+  }
+  const positions = await readSequences(
+    client,
+    schema,
+    manifest.sequences.map((s) => s.name),
+  );
+  for (const [i, p] of positions.entries()) {
+    const want = manifest.sequences[i]!;
+    if (p.lastValue !== want.lastValue || p.isCalled !== want.isCalled)
+      throw archiveInvalid(`sequence '${p.name}' is at ${p.lastValue} after the restore, the manifest says ${want.lastValue}`);
+  }
+  await hooks.step('data-verified');
+  return manifest;
+}
+
+/**
+ * Creates `staging`'s container with `migrations` (no seeds) and loads the archive into it, as
+ * one transaction where the strategy allows (a schema in the registry's database), else right
+ * after the container commits. On failure the container is dropped. Returns the ledger applied.
+ * The caller holds `staging`'s lifecycle lock.
+ */
+export async function provisionAndLoad(
+  d: TenancyInternals,
+  staging: Tenant,
+  migrations: readonly Migration[],
+  load: (client: PooledClient) => Promise<void>,
+  hooks: LoadHooks,
+): Promise<AppliedMigration[]> {
+  const strategy = d.strategyFor(staging.isolation);
+  let applied: AppliedMigration[] = [];
+  let loaded = false;
+  await strategy.provision({
+    tenant: staging,
+    migrations,
+    seeds: [],
+    lockInTransaction: undefined,
+    created: () => hooks.step('container-created'),
+    record: async (ledger, db) => {
+      applied = [...ledger];
+      if (db !== undefined) {
+        // Inside the provisioning transaction: the data commits with the container or not at all.
+        const client = db as PooledClient;
+        await strategy.enter(client, staging);
+        await load(client);
+        await client.query('reset role');
+        loaded = true;
+      }
+      return staging;
+    },
+  });
+  if (!loaded) {
+    try {
+      await inTenantTransaction(d.router, strategy, staging, load);
+    } catch (err) {
+      await strategy
+        .drop(staging)
+        .catch((e: unknown) => d.logger.error({ err: e, tenant: staging.id }, 'could not drop a half-restored copy'));
+      throw err;
+    }
+  }
+  return applied;
+}
