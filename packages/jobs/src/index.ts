@@ -1,5 +1,6 @@
-export { PgBossJobs, deferredJobId } from './pg-boss-jobs.js';
-export type { PgBossJobsOptions, PgBossQueueOptions, PgBossSendOptions, PgBossWorkOptions } from './pg-boss-jobs.js';
+// The backend-free part: the gate, the job envelope, the outcome counters. Each backend has its
+// own entry, so that only the queue library you use needs to be installed:
+// `@tenantry/jobs/pg-boss`, `@tenantry/jobs/bullmq`; Nest: `@tenantry/jobs/nestjs`.
 export { TenantGate, outsideTenant } from './tenant-gate.js';
 export type { Admission, TenantGateOptions } from './tenant-gate.js';
 export { TENANT_KEY, stamp, stampOf } from './job-envelope.js';

@@ -17,8 +17,11 @@ export interface JobContext<T> {
   readonly signal: AbortSignal | undefined;
 }
 
-/** A job handler. It runs inside `tenancy.run()` of the job's tenant; what it throws is retried. */
-export type JobHandler<T, R = unknown> = (job: JobContext<T>) => Promise<R>;
+/**
+ * A job handler. It runs inside `tenancy.run()` of the job's tenant; what it throws is retried.
+ * `raw` is the backend's own job object (pg-boss's job, BullMQ's `Job`).
+ */
+export type JobHandler<T, R = unknown, Raw = unknown> = (job: JobContext<T>, raw: Raw) => Promise<R>;
 
 /** Options every queue takes. */
 export interface TenantQueueFlags {

@@ -137,7 +137,11 @@ export class PgBossJobs {
    * Works `name`'s jobs: each job's handler runs inside its tenant's context (`currentTenant()`,
    * `tenancy.withTenant(fn)` and the ORM adapters use it). Returns pg-boss's worker id.
    */
-  async work<T extends object, R = unknown>(name: string, handler: JobHandler<T, R>, options: PgBossWorkOptions = {}): Promise<string> {
+  async work<T extends object, R = unknown>(
+    name: string,
+    handler: JobHandler<T, R, JobWithMetadata<Stamped<T>>>,
+    options: PgBossWorkOptions = {},
+  ): Promise<string> {
     const queue = this.#queue(name);
     const tenantFree = queue.tenantFree === true;
     const work = { ...options, includeMetadata: true, perJobResults: true } as const;
@@ -158,7 +162,11 @@ export class PgBossJobs {
     await this.boss.stop({ graceful: options.graceful ?? true, ...(options.timeout === undefined ? {} : { timeout: options.timeout }) });
   }
 
-  async #runOne<T extends object, R>(job: JobWithMetadata<Stamped<T>>, tenantFree: boolean, handler: JobHandler<T, R>): Promise<JobResult> {
+  async #runOne<T extends object, R>(
+    job: JobWithMetadata<Stamped<T>>,
+    tenantFree: boolean,
+    handler: JobHandler<T, R, JobWithMetadata<Stamped<T>>>,
+  ): Promise<JobResult> {
     const s = stampOf(job.data);
     const tenantId = s?.tenantId;
     const started = performance.now();
@@ -166,15 +174,18 @@ export class PgBossJobs {
     void _s;
     try {
       const admission = await this.#gate.admit({ queue: job.name, id: job.id, tenantFree, data: job.data }, (tenant) =>
-        handler({
-          id: job.id,
-          originId: s?.origin ?? job.id,
-          queue: job.name,
-          data: data as T,
-          tenant,
-          attempt: job.retryCount,
-          signal: job.signal,
-        }),
+        handler(
+          {
+            id: job.id,
+            originId: s?.origin ?? job.id,
+            queue: job.name,
+            data: data as T,
+            tenant,
+            attempt: job.retryCount,
+            signal: job.signal,
+          },
+          job,
+        ),
       );
       switch (admission.kind) {
         case 'ran':

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PgBossJobs } from '../dist/index.js';
+import { PgBossJobs } from '../dist/pg-boss.js';
 import { killWorker, startCrashWorker } from './crash.js';
 import { allMarks, createTenants, seeded, setupHarness, waitFor, type MarkJob } from './helpers.js';
 

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { currentTenant, type Logger } from '@tenantry/core';
-import { PgBossJobs, TENANT_KEY, type JobContext } from '../dist/index.js';
+import { TENANT_KEY, type JobContext } from '../dist/index.js';
+import { PgBossJobs } from '../dist/pg-boss.js';
 import { allMarks, codeOf, createTenants, runMark, seeded, setupHarness, waitFor, type MarkJob } from './helpers.js';
 
 const h = await setupHarness();
