@@ -8,3 +8,11 @@ export type { TenantStamp, Stamped } from './job-envelope.js';
 export { JobStats, JobOutcomes, NO_TENANT } from './job-stats.js';
 export type { JobOutcome, OutcomeCounts } from './job-stats.js';
 export type { JobContext, JobHandler, TenantQueueFlags } from './job-types.js';
+export { TenantSchedules } from './tenant-schedules.js';
+export type {
+  TenantScheduleDefinition,
+  TenantSchedulesOptions,
+  FanOutResult,
+  ScheduleTenantResult,
+  ScheduleRunRecord,
+} from './tenant-schedules.js';
