@@ -95,7 +95,7 @@ describe.skipIf(skip)('@tenantry/jobs on BullMQ', () => {
       await jobs.close();
       await admin.end();
     }
-  }, 150_000);
+  }, 240_000);
 
   it('discards a DELETED tenant’s job with a log line and fails an unknown tenant’s with TENANT_NOT_FOUND, without retries', async () => {
     const tenancy = await h.tenancy();

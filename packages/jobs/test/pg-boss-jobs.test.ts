@@ -123,7 +123,7 @@ describe('@tenantry/jobs on pg-boss', () => {
       await jobs.stop();
       await admin.end();
     }
-  }, 150_000);
+  }, 240_000);
 
   it('discards a DELETED tenant’s job with a log line and rejects an unknown tenant’s with TENANT_NOT_FOUND, without retries', async () => {
     const tenancy = await h.tenancy();
