@@ -7,3 +7,5 @@ export { startPgBouncer, findPgBouncer, pgbouncerMissing, pgbouncerVersion, PgBo
 export type { PgBouncer, PgBouncerOptions } from './pgbouncer.js';
 export { HOSTILE_STRINGS, HOSTILE_STRING_CASES, PROTOTYPE_KEY_SLUGS, describeHostile } from './hostile-strings.js';
 export type { HostileString, HostileFamily } from './hostile-strings.js';
+export { startRedis, findRedisServer, redisMissing, RedisNotFoundError } from './redis.js';
+export type { RedisServer, RedisOptions } from './redis.js';
