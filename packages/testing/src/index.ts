@@ -7,3 +7,5 @@ export { startPgBouncer, findPgBouncer, pgbouncerMissing, pgbouncerVersion, PgBo
 export type { PgBouncer, PgBouncerOptions } from './pgbouncer.js';
 export { HOSTILE_STRINGS, HOSTILE_STRING_CASES, PROTOTYPE_KEY_SLUGS, describeHostile } from './hostile-strings.js';
 export type { HostileString, HostileFamily } from './hostile-strings.js';
+export { postsCall, createPostsTenants, postsStorm, importThatThrows } from './posts-api.js';
+export type { PostsTenant, PostsTenantMaker, ApiPost, ApiReply, PostsStormResult, FailedImport } from './posts-api.js';
