@@ -272,6 +272,8 @@ const resolved = (): Promise<void> => Promise.resolve();
  * level, except {@link PROBES} (`undefined`), symbols (`undefined`) and `$connect`/`$disconnect`
  * (no-ops); further down, only the call does. The top level is a null-prototype object, so a
  * scanner of its prototype's methods (Nest's `MetadataScanner`) finds none to read.
+ *
+ * @internal used by `tenantPrismaService()`; not exported from the package.
  */
 export function contextClient(resolve: () => object, path: readonly PropertyKey[] = []): object {
   const top = path.length === 0;
