@@ -94,11 +94,13 @@ export class PrismaAdapter<C extends PrismaClientLike> implements TenancyAdapter
     this.#ttl = options.idleTimeoutMs ?? 30 * 60_000;
     this.#timer = setInterval(() => this.#sweep(), Math.min(this.#ttl, 60_000));
     this.#timer.unref();
-    this.client = contextClient(() => {
+    const current = (): C => {
       const tenant = currentTenant();
       if (tenant === undefined) throw tenantRequired(TENANT_REQUIRED_HINT);
       return this.#clientFor(tenant);
-    }) as C;
+    };
+    currentClients.set(this, current);
+    this.client = contextClient(current) as C;
   }
 
   /** The cached client of a resolved tenant (made on first use). */
@@ -236,22 +238,55 @@ function walk(root: object, path: readonly PropertyKey[]): { parent: object; val
 }
 
 /**
+ * Names read from every object by those that handle it without knowing it is a Prisma client:
+ * `await` (`then`), NestJS's discovery and lifecycle hooks (`constructor`, `onModuleInit`…),
+ * `JSON.stringify` (`toJSON`). A client has no such member, so the top-level context client
+ * answers them `undefined` in any context — never `TENANT_REQUIRED` — and Nest can hold it in a
+ * singleton provider (`{ provide: PRISMA, useFactory: () => adapter.client }`).
+ */
+const PROBES: ReadonlySet<PropertyKey> = new Set([
+  'then',
+  'constructor',
+  'onModuleInit',
+  'onApplicationBootstrap',
+  'onModuleDestroy',
+  'beforeApplicationShutdown',
+  'onApplicationShutdown',
+  'toJSON',
+]);
+
+/**
+ * `$connect()` / `$disconnect()` on the context client outside a tenant context: nothing to do —
+ * Tenantry's router owns the connections and each tenant client connects on first use (a
+ * `PrismaService` calling `this.$connect()` in `onModuleInit`, as Nest's Prisma recipe does).
+ */
+const CONNECTION_NO_OPS: ReadonlySet<PropertyKey> = new Set(['$connect', '$disconnect']);
+const resolved = (): Promise<void> => Promise.resolve();
+
+/**
  * A Prisma client whose tenant is resolved at each call: `resolve()` gives the client of the
  * current context, and whatever is taken from this one — a model delegate, a method, a
  * `$extends(…)` client — is a path replayed on the client `resolve()` gives at call time. So a
  * delegate or an extended client memoised in one request never answers another from its tenant.
  * Reading a property with no tenant in the context throws (as `resolve()` does) at the top
- * level; further down, only the call does.
+ * level, except {@link PROBES} (`undefined`), symbols (`undefined`) and `$connect`/`$disconnect`
+ * (no-ops); further down, only the call does. The top level is a null-prototype object, so a
+ * scanner of its prototype's methods (Nest's `MetadataScanner`) finds none to read.
+ *
+ * @internal used by `tenantPrismaService()`; not exported from the package.
  */
-function contextClient(resolve: () => object, path: readonly PropertyKey[] = []): object {
+export function contextClient(resolve: () => object, path: readonly PropertyKey[] = []): object {
   const top = path.length === 0;
-  return new Proxy(function prismaContextClient() {} as object, {
+  const target = top ? (Object.create(null) as object) : (function prismaContextClient() {} as object);
+  return new Proxy(target, {
     get(_t, prop) {
+      if (top && PROBES.has(prop)) return undefined;
       if (prop === 'then') return undefined; // not a thenable: awaiting it is harmless
       if (typeof prop === 'symbol') {
         if (top && currentTenant() === undefined) return undefined;
         return Reflect.get(walk(resolve(), path).value as object, prop);
       }
+      if (top && CONNECTION_NO_OPS.has(prop) && currentTenant() === undefined) return resolved;
       if (prop === '$extends') {
         return (...args: unknown[]) => contextClient(() => extendOnce(walk(resolve(), path).value as object, args));
       }
@@ -268,6 +303,7 @@ function contextClient(resolve: () => object, path: readonly PropertyKey[] = [])
       return Reflect.apply(value, parent, args) as unknown;
     },
     has(_t, prop) {
+      if (top && (PROBES.has(prop) || currentTenant() === undefined)) return false;
       return Reflect.has(walk(resolve(), path).value as object, prop);
     },
   });
@@ -312,9 +348,23 @@ function bindResult(result: unknown, db: TenantDb): unknown {
   return bindTo(result, db);
 }
 
+/** Each adapter's "client of the current tenant", for {@link currentTenantClient}. */
+const currentClients = new WeakMap<object, () => PrismaClientLike>();
+
+/**
+ * The real client of the current context's tenant, from the Prisma adapter of the context's
+ * tenancy — what a `tenantPrismaService()` instance resolves at each call.
+ *
+ * @internal
+ */
+export function currentTenantClient(): object {
+  if (currentTenant() === undefined) throw tenantRequired(TENANT_REQUIRED_HINT);
+  return currentClients.get(adapters.forContext())!();
+}
+
 const adapters = adapterRegistry<PrismaAdapter<PrismaClientLike>>({
   orm: 'Prisma',
-  setup: 'prismaTenancy(tenancy, { createClient })',
+  setup: 'prismaTenancy(tenancy, { createClient }) (in NestJS: import TenantryPrismaModule.forRoot({ client: PrismaClient }))',
   instead: 'adapter.client',
 });
 

@@ -91,6 +91,37 @@ describe('@tenantry/prisma', () => {
     await adapter.close();
   });
 
+  it("answers Nest's discovery and lifecycle probes outside a tenant context instead of throwing TENANT_REQUIRED", async () => {
+    const { tenancy, adapter } = await setup('prisma-probes');
+    const client = adapter.client as unknown as Record<PropertyKey, unknown>;
+    // What NestJS reads of every provider instance at boot and shutdown, and what `await` reads.
+    for (const name of [
+      'constructor',
+      'onModuleInit',
+      'onApplicationBootstrap',
+      'onModuleDestroy',
+      'beforeApplicationShutdown',
+      'onApplicationShutdown',
+      'then',
+      'toJSON',
+    ]) {
+      expect(client[name], name).toBeUndefined();
+      expect(name in client, name).toBe(false);
+    }
+    expect(client[Symbol.iterator]).toBeUndefined();
+    expect(Object.getPrototypeOf(adapter.client)).toBeNull(); // Nest's MetadataScanner finds no method to read
+    expect(JSON.stringify(adapter.client)).toBe('{}');
+    // A recipe's onModuleInit() { await this.$connect() } is harmless; so is $disconnect() at shutdown.
+    await expect(adapter.client.$connect()).resolves.toBeUndefined();
+    await expect(adapter.client.$disconnect()).resolves.toBeUndefined();
+    // Prisma's own members still refuse without a tenant, and work with one.
+    expect(() => adapter.client.item).toThrow(expect.objectContaining({ code: 'TENANT_REQUIRED' }));
+    const t = await tenancy.tenants.create({ slug: 'probes-a', name: 'A' });
+    expect(await tenancy.run(t.id, () => adapter.client.item.count())).toBe(0);
+    expect(await tenancy.run(t.id, async () => 'item' in adapter.client)).toBe(true);
+    await adapter.close();
+  });
+
   it('the cache is bounded (LRU) and evicts idle clients; an evicted client is disconnected only once its transaction ends', async () => {
     const disconnected: string[] = [];
     const { tenancy, adapter } = await setup('prisma-lru', {

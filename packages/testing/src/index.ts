@@ -9,3 +9,5 @@ export { HOSTILE_STRINGS, HOSTILE_STRING_CASES, PROTOTYPE_KEY_SLUGS, describeHos
 export type { HostileString, HostileFamily } from './hostile-strings.js';
 export { startRedis, findRedisServer, redisMissing, RedisNotFoundError } from './redis.js';
 export type { RedisServer, RedisOptions } from './redis.js';
+export { postsCall, createPostsTenants, postsStorm, importThatThrows } from './posts-api.js';
+export type { PostsTenant, PostsTenantMaker, ApiPost, ApiReply, PostsStormResult, FailedImport } from './posts-api.js';
