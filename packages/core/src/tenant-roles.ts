@@ -28,10 +28,28 @@ export async function dropTenantRole(
   await client.query(`drop role if exists ${quoteIdent(role)}`);
 }
 
+/** What the connected (login) role may do. */
+export interface LoginRoleFacts {
+  readonly name: string;
+  readonly superuser: boolean;
+  /** Superuser or CREATEROLE. */
+  readonly createRole: boolean;
+  readonly createDb: boolean;
+}
+
+/** The connected user's attributes. */
+export async function loginRole(client: Queryable): Promise<LoginRoleFacts> {
+  const { rows } = await client.query<{ name: string; superuser: boolean; create_role: boolean; create_db: boolean }>(
+    `select rolname as name, rolsuper as superuser, rolsuper or rolcreaterole as create_role, rolsuper or rolcreatedb as create_db
+       from pg_roles where rolname = current_user`,
+  );
+  const r = rows[0];
+  return { name: r?.name ?? '', superuser: r?.superuser === true, createRole: r?.create_role === true, createDb: r?.create_db === true };
+}
+
 /** True when the connected user may create roles (superuser or CREATEROLE). */
 export async function canCreateRoles(client: Queryable): Promise<boolean> {
-  const { rows } = await client.query<{ ok: boolean }>('select rolsuper or rolcreaterole as ok from pg_roles where rolname = current_user');
-  return rows[0]?.ok === true;
+  return (await loginRole(client)).createRole;
 }
 
 /**
