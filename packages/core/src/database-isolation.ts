@@ -9,7 +9,7 @@ import type { Logger } from './logger.js';
 import type { Migration } from './migrations/migration-source.js';
 import { applyMigrations, LEDGER_TABLE, readLedgerIn, type AppliedMigration } from './migrations/tenant-ledger.js';
 import { sqlState } from './pg-errors.js';
-import { createTenantRole, dropTenantRole, missingPrivileges, missingSteps, type ContainerFacts } from './tenant-roles.js';
+import { createTenantRole, dropTenantRole, inDatabaseOf, missingPrivileges, missingSteps, type ContainerFacts } from './tenant-roles.js';
 import { RoutePrefixes, type RoutePrefix } from './tenant-query.js';
 import { inTransaction } from './transaction.js';
 import type { Tenant } from './types.js';
@@ -216,7 +216,7 @@ export class DatabaseIsolation implements IsolationStrategy {
       const admin = await this.#router.admin(tenant.server);
       // WITH (FORCE) terminates the tenant's remaining backends (other processes' included).
       await admin.query(`drop database if exists ${quoteIdent(tenant.physicalName)} with (force)`);
-      if (tenant.role !== null) await dropTenantRole(admin, tenant.role);
+      if (tenant.role !== null) await dropTenantRole(admin, tenant.role, inDatabaseOf(this.#router, tenant.server));
     } finally {
       await this.#router.reopenDatabase(tenant.server, tenant.physicalName);
     }

@@ -1,3 +1,4 @@
+import type { ConnectionRouter } from './connection-router.js';
 import type { Queryable } from './registry/tenant-registry.js';
 import { quoteIdent } from './identifiers.js';
 
@@ -13,18 +14,49 @@ export async function createTenantRole(client: { query(text: string): Promise<un
   await client.query(`grant ${r} to current_user`);
 }
 
+/** Runs `fn` on a connection to another database of the same server (for {@link dropTenantRole}). */
+export type InDatabase = (database: string, fn: (client: RoleClient) => Promise<void>) => Promise<void>;
+
+/** {@link InDatabase} through the router's pools of `server`. */
+export function inDatabaseOf(router: ConnectionRouter, server: string): InDatabase {
+  return async (database, fn) => {
+    const client = await router.connect({ server, database });
+    let failed: Error | undefined;
+    try {
+      await fn(client);
+    } catch (err) {
+      if (!(err instanceof Error && typeof (err as { severity?: unknown }).severity === 'string')) failed = err as Error;
+      throw err;
+    } finally {
+      router.release(client, failed);
+    }
+  };
+}
+
+type RoleClient = { query(text: string, values?: unknown[]): Promise<{ rowCount: number | null; rows: unknown[] }> };
+
 /**
  * Drops a tenant's role (after its schema or database is gone). Idempotent. First drops what
- * the role still owns and revokes what others granted it in this database (large objects,
- * privileges another tenant gave it), which would otherwise block `DROP ROLE`.
+ * the role still owns and revokes what others granted it — in this database and, through
+ * `inDatabase`, in every other database where the server records a dependency on the role
+ * (another tenant's database that granted it a privilege or a large object) — which would
+ * otherwise block `DROP ROLE` (2BP01) and leave the tenant DELETING.
  */
-export async function dropTenantRole(
-  client: { query(text: string, values?: unknown[]): Promise<{ rowCount: number | null }> },
-  role: string,
-): Promise<void> {
+export async function dropTenantRole(client: RoleClient, role: string, inDatabase?: InDatabase): Promise<void> {
   const { rowCount } = await client.query('select 1 from pg_roles where rolname = $1', [role]);
   if (rowCount === 0) return;
   await client.query(`drop owned by ${quoteIdent(role)}`);
+  if (inDatabase !== undefined) {
+    const { rows } = await client.query(
+      `select distinct d.datname from pg_shdepend s join pg_database d on d.oid = s.dbid
+        where s.refclassid = 'pg_authid'::regclass and s.refobjid = (select oid from pg_roles where rolname = $1)
+          and d.datname <> current_database() and d.datallowconn`,
+      [role],
+    );
+    for (const { datname } of rows as { datname: string }[]) {
+      await inDatabase(datname, (other) => other.query(`drop owned by ${quoteIdent(role)}`).then(() => undefined));
+    }
+  }
   await client.query(`drop role if exists ${quoteIdent(role)}`);
 }
 

@@ -440,4 +440,44 @@ describe('bugs this suite found, fixed', () => {
       await solo.close();
     }
   });
+
+  it('a session-level advisory lock taken where no keyword shows (inside a function) ends with the unit of work, even for the same tenant', async () => {
+    const solo = await h.tenancy({ pool: { max: 1 }, applicationName: 'tenantry-lock-fn', reconcileOnStart: false });
+    const t = await solo.tenants.create({ slug: 'atk-fn-locker', name: 'Function locker' });
+    const held = async () =>
+      (
+        await h.admin.query<{ n: number }>(
+          "select count(*)::int as n from pg_locks l join pg_stat_activity s using (pid) where l.locktype = 'advisory' and s.application_name = 'tenantry-lock-fn'",
+        )
+      ).rows[0]!.n;
+    try {
+      await solo.withTenant(t.id, (db) =>
+        db.query('create function take_it() returns void language plpgsql as $$ begin perform pg_advisory_lock(4243); end $$'),
+      );
+      await solo.withTenant(t.id, (db) => db.query('select take_it()'));
+      // The unlock is queued at release, not awaited: the next statement on the connection is behind it.
+      await solo.withTenant(t.id, (db) => db.query('select 1'));
+      expect(await held()).toBe(0);
+      // The same tenant's next unit of work does not find it held either.
+      const again = await solo.withTenant(t.id, (db) =>
+        db.query<{ n: number }>("select count(*)::int as n from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()"),
+      );
+      expect(again.rows[0]!.n).toBe(0);
+    } finally {
+      await solo.close();
+    }
+  });
+
+  it("a database tenant that grants another tenant's role a privilege or a large object in its own database cannot block that tenant's deletion", async () => {
+    const victim = await tenancy.tenants.create({ slug: 'atk-victim-db', name: 'Victim of a database tenant' });
+    await tenancy.withTenant(d.id, async (db) => {
+      await db.query(`grant usage on schema public to "${victim.role}"`);
+      const { rows } = await db.query<{ oid: number }>("select lo_from_bytea(0, 'shared') as oid");
+      await db.query(`grant select on large object ${rows[0]!.oid} to "${victim.role}"`);
+    });
+    const deleted = await tenancy.tenants.delete(victim.id);
+    expect(deleted.status).toBe('DELETED');
+    const { rowCount } = await h.admin.query('select 1 from pg_roles where rolname = $1', [victim.role]);
+    expect(rowCount).toBe(0);
+  });
 });
