@@ -213,7 +213,14 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
   const marker = `tenantry:${registryId}`;
   const strategies: Record<IsolationKind, IsolationStrategy> = {
     schema: new SchemaIsolation(router, marker, REGISTRY_SERVER),
-    database: new DatabaseIsolation(router, logger, marker),
+    database: new DatabaseIsolation(router, logger, marker, async (tenant) => {
+      const stored = await registry.loginSecret(tenant.id);
+      if (stored === undefined)
+        throw new TenantryError(ErrorCodes.INTERNAL, `strict tenant '${tenant.slug}' has no stored login password`, {
+          context: { tenant: tenant.slug },
+        });
+      return servers!.decryptSecret(stored);
+    }),
   };
   const internals: TenancyInternals = Object.freeze({
     registryServer: REGISTRY_SERVER,
@@ -230,6 +237,10 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     migrations,
     seeds,
     defaultIsolation: opts.defaultIsolation ?? 'schema',
+    secrets: {
+      encrypt: (plain: string) => servers!.encryptSecret(plain),
+      decrypt: (stored: string) => servers!.decryptSecret(stored),
+    },
     tenantRoles,
     logger,
     onStep: opts.onLifecycleStep,

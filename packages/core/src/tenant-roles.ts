@@ -36,6 +36,24 @@ export function inDatabaseOf(router: ConnectionRouter, server: string): InDataba
 type RoleClient = { query(text: string, values?: unknown[]): Promise<{ rowCount: number | null; rows: unknown[] }> };
 
 /**
+ * A strict tenant's role: it LOGINs with `password`, and the application's role is NOT made a
+ * member (PostgreSQL gives the creating role only ADMIN OPTION — no SET, no INHERIT — with the
+ * default `createrole_self_grant`), so SQL in the tenant's sessions cannot become any other role.
+ */
+export async function createLoginRole(
+  client: { query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> },
+  role: string,
+  password: string,
+): Promise<void> {
+  // Utility statements take no parameters: the server quotes the password (never spliced here).
+  const { rows } = await client.query(`select format('create role %I login noinherit password %L', $1::text, $2::text) as sql`, [
+    quoteIdent(role).slice(1, -1),
+    password,
+  ]);
+  await client.query((rows[0] as { sql: string }).sql);
+}
+
+/**
  * Drops a tenant's role (after its schema or database is gone). Idempotent. First drops what
  * the role still owns and revokes what others granted it — in this database and, through
  * `inDatabase`, in every other database where the server records a dependency on the role
@@ -45,6 +63,11 @@ type RoleClient = { query(text: string, values?: unknown[]): Promise<{ rowCount:
 export async function dropTenantRole(client: RoleClient, role: string, inDatabase?: InDatabase): Promise<void> {
   const { rowCount } = await client.query('select 1 from pg_roles where rolname = $1', [role]);
   if (rowCount === 0) return;
+  // A strict tenant's role: the application holds only ADMIN OPTION on it, and DROP OWNED needs
+  // its privileges — take them now that the tenant is going.
+  const { rows: inherits } = await client.query("select pg_has_role(current_user, $1::text, 'USAGE') as ok", [role]);
+  if ((inherits[0] as { ok?: boolean } | undefined)?.ok !== true)
+    await client.query(`grant ${quoteIdent(role)} to current_user with inherit true`);
   await client.query(`drop owned by ${quoteIdent(role)}`);
   if (inDatabase !== undefined) {
     const { rows } = await client.query(
