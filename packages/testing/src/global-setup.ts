@@ -3,7 +3,7 @@ import type { TestProject } from 'vitest/node';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { ensureAppRole, startEmbeddedServer, TEST_SERVER_FLAGS, type EmbeddedServer } from './embedded-server.js';
-import { ensureTemplate } from './test-database.js';
+import { ensureTemplate, TEMPLATE_DATABASE } from './test-database.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -27,6 +27,30 @@ async function isSuperuser(url: string): Promise<boolean> {
   try {
     const { rows } = await client.query<{ s: boolean }>('select rolsuper as s from pg_roles where rolname = current_user');
     return rows[0]?.s === true;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Tables, sequences and functions a test creates as the superuser (`h.admin`, "behind
+ * Tenantry's back") are usable by the application role, in every database cloned from the
+ * template (default privileges are per database and cloned with it).
+ */
+async function grantSuperuserObjects(adminUrl: string, appUrl: string): Promise<void> {
+  const u = new URL(adminUrl);
+  u.pathname = `/${TEMPLATE_DATABASE}`;
+  const app = decodeURIComponent(new URL(appUrl).username);
+  const client = new pg.Client({ connectionString: u.toString(), application_name: 'tenantry-testing' });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ sql: string }>(
+      `select format('alter default privileges for role %I grant all on tables to %I; ', current_user, $1::text) ||
+              format('alter default privileges for role %I grant all on sequences to %I; ', current_user, $1::text) ||
+              format('alter default privileges for role %I grant all on functions to %I', current_user, $1::text) as sql`,
+      [app],
+    );
+    await client.query(rows[0]!.sql);
   } finally {
     await client.end();
   }
@@ -91,6 +115,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     url = server.appUrlFor('postgres');
   }
   await ensureTemplate(url);
+  if (url !== adminUrl) await grantSuperuserObjects(adminUrl, url);
   project.provide('tenantryServerUrl', url);
   project.provide('tenantryAdminUrl', adminUrl);
   return async () => {
