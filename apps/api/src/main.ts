@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { startEmbeddedServer, type EmbeddedServer } from '@tenantry/testing';
 import { createApiApp } from './app-factory.js';
 import { MIGRATIONS_DIR } from './app.module.js';
@@ -15,19 +14,6 @@ import {
 } from './startup.js';
 
 const REGISTRY_DATABASE = 'tenantry';
-
-/** Creates the registry database on the embedded server once. */
-async function ensureDatabase(server: EmbeddedServer): Promise<string> {
-  const client = new pg.Client({ connectionString: server.url, application_name: 'tenantry-api' });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [REGISTRY_DATABASE]);
-    if (rowCount === 0) await client.query(`create database ${REGISTRY_DATABASE}`);
-  } finally {
-    await client.end();
-  }
-  return server.urlFor(REGISTRY_DATABASE);
-}
 
 function describeRegistry(url: string): string {
   try {
@@ -108,12 +94,17 @@ async function main(): Promise<void> {
     const dataDir = await embeddedDataDir(config.dataDir);
     logger.info({ dataDir }, 'DATABASE_URL is not set: starting an embedded PostgreSQL');
     const log: string[] = [];
-    server = await startEmbeddedServer({ dataDir, onLog: (line) => void log.push(...line.split('\n').slice(-20)) }).catch(
-      async (err: unknown) => {
-        throw await embeddedStartFailure(dataDir, err, log);
-      },
-    );
-    registryUrl = await ensureDatabase(server);
+    // The superuser only creates the application role (LOGIN CREATEROLE CREATEDB, its password
+    // generated once and kept in the data folder, mode 0600) and the registry database it owns;
+    // every pool runs as that role.
+    server = await startEmbeddedServer({
+      dataDir,
+      appDatabase: REGISTRY_DATABASE,
+      onLog: (line) => void log.push(...line.split('\n').slice(-20)),
+    }).catch(async (err: unknown) => {
+      throw await embeddedStartFailure(dataDir, err, log);
+    });
+    registryUrl = server.appUrl;
     const cliConfig = await writeCliConfig(config.dataDir, registryUrl, MIGRATIONS_DIR);
     embedded = { url: registryUrl, cliConfig: shownPath(cliConfig) };
     registry = `embedded PostgreSQL, data in ${shownPath(dataDir)} (set DATABASE_URL to use your own)`;

@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { createTestDatabase } from '@tenantry/testing';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -98,12 +100,51 @@ describe('npm start: every start-up failure is a sentence naming the cause and t
     expect(notEmpty.stderr).not.toContain('initdb');
   });
 
+  it('a DATABASE_URL whose user is a superuser starts with one warning naming the role and docs/security.md', async () => {
+    const db = await createTestDatabase(inject('tenantryServerUrl'), 'startsu');
+    try {
+      const api = startApi({ DATABASE_URL: db.urlFor(db.name, inject('tenantryAdminUrl')) });
+      await api.listening;
+      process.kill(-api.child.pid!, 'SIGTERM');
+      const { stdout } = await api.exited;
+      const warnings = stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { level: number; msg: string })
+        .filter((l) => l.level >= 40);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.msg).toMatch(/'postgres' is a PostgreSQL superuser.*docs\/security\.md/);
+    } finally {
+      await db.drop();
+    }
+  });
+
   it('embedded: the banner gives the server URL and a CLI config; a second start on the folder names it in use; Ctrl-C logs one info line', async () => {
     const dataDir = join(work, 'embedded');
     const first = startApi({ TENANTRY_DATA_DIR: dataDir });
     const banner = await first.listening;
     const config = JSON.parse(await readFile(join(dataDir, 'tenantry.config.json'), 'utf8')) as { registryUrl: string; migrations: string };
-    expect(config.registryUrl).toMatch(/^postgres:\/\/postgres:postgres@127\.0\.0\.1:\d+\/tenantry$/);
+    // The runtime role is the application role, not the superuser; its password was generated
+    // for this data folder and is kept there, readable by its owner only.
+    expect(config.registryUrl).toMatch(/^postgres:\/\/tenantry_app:[0-9a-f]{48}@127\.0\.0\.1:\d+\/tenantry$/);
+    const secret = join(dataDir, 'pg', 'tenantry-app-role.secret');
+    expect((await stat(secret)).mode & 0o777).toBe(0o600);
+    expect(config.registryUrl).toContain(`:${(await readFile(secret, 'utf8')).trim()}@`);
+    const probe = new pg.Client({ connectionString: config.registryUrl });
+    await probe.connect();
+    try {
+      const { rows } = await probe.query<{ superuser: boolean; createrole: boolean }>(
+        'select rolsuper as superuser, rolcreaterole as createrole from pg_roles where rolname = current_user',
+      );
+      expect(rows[0]).toEqual({ superuser: false, createrole: true });
+      // Every connection the API holds is the application role's.
+      const { rows: sessions } = await probe.query<{ role: string }>(
+        "select distinct usename::text as role from pg_stat_activity where datname = 'tenantry' and backend_type = 'client backend'",
+      );
+      expect(sessions.map((s) => s.role)).toEqual(['tenantry_app']);
+    } finally {
+      await probe.end();
+    }
     expect(existsSync(join(config.migrations, '0001_create_posts.sql'))).toBe(true);
     expect(banner).toContain(`  PostgreSQL:  psql ${config.registryUrl}\n`);
     expect(banner).toContain(`TENANTRY_CONFIG=${join('embedded', 'tenantry.config.json')} npx tenantry tenants list`);

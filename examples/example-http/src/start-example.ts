@@ -52,8 +52,10 @@ export async function startExample({ name, createApp, usage }: StartExampleOptio
   let url = process.env['DATABASE_URL'];
   if (!url) {
     const dataDir = exampleDataDir(name);
-    embedded = await startEmbeddedServer({ dataDir });
-    url = embedded.url;
+    // Runs as the application role (not a superuser), owner of the `postgres` database (where older
+    // data folders keep their tenants); the superuser only creates the role.
+    embedded = await startEmbeddedServer({ dataDir, appDatabase: 'postgres' });
+    url = embedded.appUrl;
     console.log(`embedded PostgreSQL on port ${embedded.port}, data in ${dataDir}`);
   }
   const app = await createApp({ databaseUrl: url, onError: (err) => console.error(err) });

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { ErrorCodes, invalidArgument, tenancyClosed, TenantryError } from './errors.js';
 import type { Logger } from './logger.js';
-import { ServerPool, type PooledClient, type ServerPoolSettings, type ServerStats } from './server-pool.js';
+import { ServerPool, type PoolLogin, type PooledClient, type ServerPoolSettings, type ServerStats } from './server-pool.js';
 
 export type { ServerStats, PooledClient } from './server-pool.js';
 
@@ -46,6 +46,8 @@ export interface ConnectTarget {
   readonly replica?: boolean;
   /** Prefer a connection that last served this key (a tenant id). */
   readonly affinity?: string;
+  /** Log in as this role instead of the server URL's user (a strict tenant's): a pool of its own, under the same budget. */
+  readonly login?: PoolLogin;
 }
 
 /** The part of a pg.Pool that administrative code uses; backed by the server's budget. */
@@ -196,13 +198,18 @@ export class ConnectionRouter {
     const entry = this.#entries.get(target.server);
     if (entry === undefined || this.#closed) return this.#connectSlow(target);
     const pool = target.replica && entry.replica ? entry.replica : entry.primary;
-    return pool.acquire(target.database ?? undefined, target.affinity);
+    // A login's password is read (from the registry, on this same budget) before a slot is
+    // reserved: fetched inside the pool it could wait for a slot held by its own connect.
+    if (target.login !== undefined)
+      return target.login.password().then(() => pool.acquire(target.database ?? undefined, target.affinity, target.login));
+    return pool.acquire(target.database ?? undefined, target.affinity, target.login);
   }
 
   async #connectSlow(target: ConnectTarget): Promise<PooledClient> {
     const entry = await this.#entry(target.server);
     const pool = target.replica && entry.replica ? entry.replica : entry.primary;
-    return await pool.acquire(target.database ?? undefined, target.affinity);
+    if (target.login !== undefined) await target.login.password();
+    return await pool.acquire(target.database ?? undefined, target.affinity, target.login);
   }
 
   /** Returns a connection; `destroy` closes it instead of pooling it. */

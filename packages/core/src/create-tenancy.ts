@@ -21,7 +21,7 @@ import { TenantRegistry } from './registry/tenant-registry.js';
 import { SchemaIsolation } from './schema-isolation.js';
 import type { Servers } from './servers.js';
 import { Tenancy } from './tenancy.js';
-import { canCreateRoles } from './tenant-roles.js';
+import { loginRole, type LoginRoleFacts } from './tenant-roles.js';
 import type { IsolationKind, Tenant } from './types.js';
 import type { UnitOfWorkEvent } from './unit-of-work.js';
 import { UrlCipher } from './url-cipher.js';
@@ -88,6 +88,23 @@ export interface TenancyOptions {
   readonly seeds?: string | MigrationSource;
   /** `application_name` of Tenantry's connections. Default `tenantry`. */
   readonly applicationName?: string;
+}
+
+/** Login roles already warned about in this process (`role@host:port`): the warning is said once. */
+const warnedSuperusers = new Set<string>();
+
+/**
+ * The registry URL's user is a superuser: SQL that escapes its tenant role (docs/security.md)
+ * then runs with every power of the server. Said once per role and server per process.
+ */
+function warnSuperuser(logger: Logger, role: string, url: string): void {
+  const key = `${role}@${describeUrl(url)}`;
+  if (warnedSuperusers.has(key)) return;
+  warnedSuperusers.add(key);
+  logger.warn(
+    { role },
+    `the registry user '${role}' is a PostgreSQL superuser: run Tenantry as a role with only LOGIN CREATEROLE (and CREATEDB for database tenants) — see docs/security.md, "The application's login role"`,
+  );
 }
 
 function describeUrl(url: string): string {
@@ -164,7 +181,16 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     }
   }
   let tenantRoles = opts.tenantRoles ?? true;
-  if (tenantRoles && !(await canCreateRoles(registryPool))) {
+  let login: LoginRoleFacts;
+  try {
+    login = await loginRole(registryPool);
+  } catch (err) {
+    await listener?.close();
+    await router.close();
+    throw serverUnavailable(REGISTRY_SERVER, err);
+  }
+  if (login.superuser) warnSuperuser(logger, login.name, opts.registryUrl);
+  if (tenantRoles && !login.createRole) {
     if (opts.tenantRoles === true) {
       await router.close();
       await listener?.close();
@@ -187,7 +213,14 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
   const marker = `tenantry:${registryId}`;
   const strategies: Record<IsolationKind, IsolationStrategy> = {
     schema: new SchemaIsolation(router, marker, REGISTRY_SERVER),
-    database: new DatabaseIsolation(router, logger, marker),
+    database: new DatabaseIsolation(router, logger, marker, async (tenant) => {
+      const stored = await registry.loginSecret(tenant.id);
+      if (stored === undefined)
+        throw new TenantryError(ErrorCodes.INTERNAL, `strict tenant '${tenant.slug}' has no stored login password`, {
+          context: { tenant: tenant.slug },
+        });
+      return servers!.decryptSecret(stored);
+    }),
   };
   const internals: TenancyInternals = Object.freeze({
     registryServer: REGISTRY_SERVER,
@@ -204,6 +237,10 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     migrations,
     seeds,
     defaultIsolation: opts.defaultIsolation ?? 'schema',
+    secrets: {
+      encrypt: (plain: string) => servers!.encryptSecret(plain),
+      decrypt: (stored: string) => servers!.decryptSecret(stored),
+    },
     tenantRoles,
     logger,
     onStep: opts.onLifecycleStep,

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { ConnectionRouter, ConnectTarget } from './connection-router.js';
+import type { PoolLogin } from './server-pool.js';
 import { ErrorCodes, TenantryError } from './errors.js';
 import { assertIdent, quoteIdent, quoteLiteral } from './identifiers.js';
 import { PHYSICAL_NAME, type IsolationStrategy, type ProvisionRequest, type TenantCheck } from './isolation-strategy.js';
@@ -9,7 +10,15 @@ import type { Logger } from './logger.js';
 import type { Migration } from './migrations/migration-source.js';
 import { applyMigrations, LEDGER_TABLE, readLedgerIn, type AppliedMigration } from './migrations/tenant-ledger.js';
 import { sqlState } from './pg-errors.js';
-import { createTenantRole, dropTenantRole, missingPrivileges, missingSteps, type ContainerFacts } from './tenant-roles.js';
+import {
+  createLoginRole,
+  createTenantRole,
+  dropTenantRole,
+  inDatabaseOf,
+  missingPrivileges,
+  missingSteps,
+  type ContainerFacts,
+} from './tenant-roles.js';
 import { RoutePrefixes, type RoutePrefix } from './tenant-query.js';
 import { inTransaction } from './transaction.js';
 import type { Tenant } from './types.js';
@@ -43,15 +52,45 @@ export class DatabaseIsolation implements IsolationStrategy {
   /** Template builds under way in this process (`server/name`). */
   readonly #building = new Map<string, Promise<string>>();
 
-  /** @param marker - the COMMENT that marks this registry's databases. */
-  constructor(router: ConnectionRouter, logger: Logger, marker: string) {
+  /** A strict tenant's login password, decrypted (fetched when a connection is opened). */
+  readonly #loginPassword: (tenant: Tenant) => Promise<string>;
+  /** Strict tenants' pool logins, one per tenant (the password is asked for per connect). */
+  readonly #logins = new Map<string, PoolLogin>();
+
+  /**
+   * @param marker - the COMMENT that marks this registry's databases.
+   * @param loginPassword - a strict tenant's login password (from the registry, decrypted).
+   */
+  constructor(router: ConnectionRouter, logger: Logger, marker: string, loginPassword: (tenant: Tenant) => Promise<string>) {
     this.#router = router;
     this.#logger = logger;
     this.#marker = marker;
+    this.#loginPassword = loginPassword;
   }
 
   target(tenant: Tenant, readOnly: boolean): ConnectTarget {
-    return { server: tenant.server, database: tenant.physicalName, replica: readOnly, affinity: tenant.id };
+    const target = { server: tenant.server, database: tenant.physicalName, replica: readOnly, affinity: tenant.id };
+    return tenant.strict && tenant.role !== null ? { ...target, login: this.#login(tenant, tenant.role) } : target;
+  }
+
+  #login(tenant: Tenant, role: string): PoolLogin {
+    let login = this.#logins.get(tenant.id);
+    if (login === undefined) {
+      // Read and decrypted once, then kept (the router reads it before taking a pool slot).
+      let password: Promise<string> | undefined;
+      login = {
+        user: role,
+        password: () => {
+          password ??= this.#loginPassword(tenant).catch((err: unknown) => {
+            password = undefined;
+            throw err;
+          });
+          return password;
+        },
+      };
+      this.#logins.set(tenant.id, login);
+    }
+    return login;
   }
 
   /** Migrations in a tenant database run as the application's role; {@link grantAccess} follows them. */
@@ -65,6 +104,9 @@ export class DatabaseIsolation implements IsolationStrategy {
     const r = quoteIdent(tenant.role);
     await client.query(`grant all on all tables in schema public to ${r}`);
     await client.query(`grant all on all sequences in schema public to ${r}`);
+    // A strict tenant's database is the application's (its role is not one the application may
+    // become): the tenant may create in its public schema as an owner would.
+    if (tenant.strict) await client.query(`grant usage, create on schema public to ${r}`);
   }
 
   async adopt(tenant: Tenant, role: string): Promise<void> {
@@ -88,12 +130,14 @@ export class DatabaseIsolation implements IsolationStrategy {
                 coalesce(shobj_description(d.oid, 'pg_database') = $2, false) as marked,
                 coalesce(not has_database_privilege('public', d.oid, 'CONNECT'), false) as closed,
                 ($3::text is null or r.oid is not null) as role,
-                ($3::text is null or coalesce(d.datdba = r.oid, false)) as owned,
-                ($3::text is null or coalesce(pg_has_role(current_user, r.oid, 'MEMBER'), false)) as member
+                ($3::text is null or coalesce(d.datdba = (case when $4 then (select oid from pg_roles where rolname = current_user) else r.oid end), false)) as owned,
+                -- a strict tenant's role: a login role the application may not become
+                ($3::text is null or case when $4 then coalesce(r.rolcanlogin and not pg_has_role(current_user, r.oid, 'SET'), false)
+                                          else coalesce(pg_has_role(current_user, r.oid, 'MEMBER'), false) end) as member
            from (select 1) as one
            left join pg_database d on d.datname = $1
            left join pg_roles r on r.rolname = $3`,
-        [tenant.physicalName, this.#marker, tenant.role],
+        [tenant.physicalName, this.#marker, tenant.role, tenant.strict],
       );
       return rows[0]!;
     });
@@ -157,10 +201,13 @@ export class DatabaseIsolation implements IsolationStrategy {
           return undefined;
         });
       }
-      const owner = tenant.role === null ? '' : ` owner ${quoteIdent(tenant.role)}`;
+      // A strict tenant's database stays the application's: PostgreSQL lets a role give a
+      // database only to a role it may become, and the application may not become a strict role.
+      const owner = tenant.role === null || tenant.strict ? '' : ` owner ${quoteIdent(tenant.role)}`;
       const cloned = await this.#withMain(tenant.server, async (main) => {
         if (tenant.role !== null) {
-          await createTenantRole(main, tenant.role);
+          if (tenant.strict) await createLoginRole(main, tenant.role, await this.#loginPassword(tenant));
+          else await createTenantRole(main, tenant.role);
           await step('role-created');
         }
         const done =
@@ -176,6 +223,8 @@ export class DatabaseIsolation implements IsolationStrategy {
         if (!done) await main.query(`create database ${name}${owner}`);
         await step('database-created');
         await main.query(`revoke connect, temporary on database ${name} from public`);
+        if (tenant.strict && tenant.role !== null)
+          await main.query(`grant connect, temporary on database ${name} to ${quoteIdent(tenant.role)}`);
         await main.query(`comment on database ${name} is ${quoteLiteral(this.#marker)}`);
         return done;
       });
@@ -185,7 +234,8 @@ export class DatabaseIsolation implements IsolationStrategy {
       return await this.#inDatabase(tenant.server, tenant.physicalName, async (client) => {
         const ledger = cloned ? await readLedger(client) : await applyMigrations(client, migrations);
         await this.grantAccess(client, tenant);
-        if (tenant.role !== null) await client.query(`set local role ${quoteIdent(tenant.role)}`);
+        // Seeds run as the tenant's role; a strict tenant's role is not one the application may become.
+        if (tenant.role !== null && !tenant.strict) await client.query(`set local role ${quoteIdent(tenant.role)}`);
         for (const seed of seeds) await client.query(seed.up);
         return ledger;
       });
@@ -216,7 +266,8 @@ export class DatabaseIsolation implements IsolationStrategy {
       const admin = await this.#router.admin(tenant.server);
       // WITH (FORCE) terminates the tenant's remaining backends (other processes' included).
       await admin.query(`drop database if exists ${quoteIdent(tenant.physicalName)} with (force)`);
-      if (tenant.role !== null) await dropTenantRole(admin, tenant.role);
+      if (tenant.role !== null) await dropTenantRole(admin, tenant.role, inDatabaseOf(this.#router, tenant.server));
+      this.#logins.delete(tenant.id);
     } finally {
       await this.#router.reopenDatabase(tenant.server, tenant.physicalName);
     }

@@ -64,6 +64,12 @@ export interface TenancyInternals {
   /** Seeds run in every new tenant and by `tenancy.seed()`. */
   readonly seeds: MigrationSource | undefined;
   readonly defaultIsolation: IsolationKind;
+  /**
+   * Encrypts and decrypts strict tenants' login passwords with the servers' key (the current
+   * one: `servers.rotateEncryptionKey()` re-encrypts them too). Throws `ENCRYPTION_KEY_REQUIRED`
+   * without a key.
+   */
+  readonly secrets: { encrypt(plain: string): string; decrypt(stored: string): string };
   /** Every new tenant gets its own role. */
   readonly tenantRoles: boolean;
   readonly logger: Logger;

@@ -4,7 +4,7 @@ import { quoteIdent, quoteLiteral } from './identifiers.js';
 import { PHYSICAL_NAME, type IsolationStrategy, type ProvisionRequest, type TenantCheck } from './isolation-strategy.js';
 import type { Migration } from './migrations/migration-source.js';
 import { applyMigrations, readLedgerIn, type AppliedMigration } from './migrations/tenant-ledger.js';
-import { createTenantRole, dropTenantRole, missingPrivileges, missingSteps, type ContainerFacts } from './tenant-roles.js';
+import { createTenantRole, dropTenantRole, inDatabaseOf, missingPrivileges, missingSteps, type ContainerFacts } from './tenant-roles.js';
 import { RoutePrefixes, type RoutePrefix } from './tenant-query.js';
 import { inTransaction } from './transaction.js';
 import type { Tenant } from './types.js';
@@ -167,7 +167,7 @@ export class SchemaIsolation implements IsolationStrategy {
   async drop(tenant: Tenant): Promise<void> {
     const admin = await this.#router.admin(tenant.server);
     await admin.query(`drop schema if exists ${quoteIdent(tenant.physicalName)} cascade`);
-    if (tenant.role !== null) await dropTenantRole(admin, tenant.role);
+    if (tenant.role !== null) await dropTenantRole(admin, tenant.role, inDatabaseOf(this.#router, tenant.server));
   }
 
   async containers(client: pg.ClientBase): Promise<{ name: string; marker: string | null }[]> {

@@ -52,8 +52,22 @@ export interface ServerStats {
   readonly available: boolean;
 }
 
+/** Credentials a pool's connections log in with instead of the server URL's (a strict tenant's role). */
+export interface PoolLogin {
+  readonly user: string;
+  /** Asked for only when a connection is opened. */
+  readonly password: () => Promise<string>;
+}
+
+/** The pool a connection belongs to: its database, and the login role when not the URL's. */
+function poolKey(database: string, login: PoolLogin | undefined): string {
+  return login === undefined ? database : `${database}\u0000${login.user}`;
+}
+
 interface Conn {
   readonly client: pg.Client;
+  /** Its pool: the database, or database and login role ({@link poolKey}). */
+  readonly key: string;
   readonly database: string;
   /** The tenant it last served (affinity: a backend that keeps to fewer tenants keeps warmer caches). */
   affinity: string | undefined;
@@ -65,7 +79,9 @@ interface Conn {
 }
 
 interface Waiter {
+  readonly key: string;
   readonly database: string;
+  readonly login: PoolLogin | undefined;
   readonly affinity: string | undefined;
   readonly resolve: (conn: Conn) => void;
   readonly reject: (err: Error) => void;
@@ -77,9 +93,13 @@ export type PooledClient = pg.PoolClient;
 
 const conns = new WeakMap<pg.Client, Conn>();
 
-function urlFor(base: string, database: string): string {
+function urlFor(base: string, database: string, user?: string): string {
   const u = new URL(base);
   u.pathname = `/${encodeURIComponent(database)}`;
+  if (user !== undefined) {
+    u.username = encodeURIComponent(user);
+    u.password = '';
+  }
   return u.toString();
 }
 
@@ -173,12 +193,13 @@ export class ServerPool {
    *   sees fewer tenants — warmer catalog caches, less memory — at no cost to isolation, which
    *   every statement carries itself.
    */
-  acquire(database: string = this.mainDatabase, affinity?: string): Promise<PooledClient> {
+  acquire(database: string = this.mainDatabase, affinity?: string, login?: PoolLogin): Promise<PooledClient> {
     if (this.#closed) return Promise.reject(tenancyClosed());
     if (this.#downUntil !== 0 && Date.now() < this.#downUntil) return Promise.reject(this.#unavailable(this.#lastError));
-    const idle = this.#takeIdle(database, affinity);
+    const key = poolKey(database, login);
+    const idle = this.#takeIdle(key, affinity);
     if (idle !== undefined) return Promise.resolve(this.#checkout(idle, affinity));
-    return this.#openOrWait(database, affinity).then((conn) => this.#checkout(conn, affinity));
+    return this.#openOrWait(key, database, login, affinity).then((conn) => this.#checkout(conn, affinity));
   }
 
   #checkout(conn: Conn, affinity: string | undefined): PooledClient {
@@ -214,7 +235,7 @@ export class ServerPool {
     let waiter = -1;
     for (let i = 0; i < this.#waiters.length; i++) {
       const w = this.#waiters[i]!;
-      if (w.database !== conn.database) continue;
+      if (w.key !== conn.key) continue;
       if (waiter < 0) waiter = i;
       if (!wanted || w.affinity === conn.affinity) {
         waiter = i;
@@ -228,10 +249,10 @@ export class ServerPool {
       return;
     }
     conn.idle = true;
-    let stack = this.#idle.get(conn.database);
+    let stack = this.#idle.get(conn.key);
     if (stack === undefined) {
       stack = [];
-      this.#idle.set(conn.database, stack);
+      this.#idle.set(conn.key, stack);
     }
     stack.push(conn);
     this.#idleOrder.add(conn);
@@ -241,7 +262,7 @@ export class ServerPool {
   /** Closes a database's connections (idle now, in use when released): before it is dropped or cloned. */
   async closeDatabase(database: string): Promise<void> {
     this.#closing.add(database);
-    const ending = [...(this.#idle.get(database) ?? [])].map((conn) => this.#close(conn));
+    const ending = [...this.#idleOrder].filter((conn) => conn.database === database).map((conn) => this.#close(conn));
     this.#pump();
     await Promise.all(ending);
   }
@@ -292,16 +313,17 @@ export class ServerPool {
     return w!;
   }
 
-  #dbMax(database: string): number {
-    return database === this.mainDatabase ? this.#s.capacity : Math.min(this.#s.databasePoolMax, this.#s.capacity);
+  /** Most connections of one pool: the server's own database may use the whole budget, others `databasePoolMax`. */
+  #dbMax(key: string): number {
+    return key === this.mainDatabase ? this.#s.capacity : Math.min(this.#s.databasePoolMax, this.#s.capacity);
   }
 
-  #count(database: string): number {
-    return this.#perDb.get(database) ?? 0;
+  #count(key: string): number {
+    return this.#perDb.get(key) ?? 0;
   }
 
-  #takeIdle(database: string, affinity?: string): Conn | undefined {
-    const stack = this.#idle.get(database);
+  #takeIdle(key: string, affinity?: string): Conn | undefined {
+    const stack = this.#idle.get(key);
     if (stack === undefined || stack.length === 0) return undefined;
     // The most recently used connection, unless one that last served this tenant is idle too.
     let at = stack.length - 1;
@@ -316,32 +338,32 @@ export class ServerPool {
     const conn = stack[at]!;
     if (at === stack.length - 1) stack.pop();
     else stack.splice(at, 1);
-    if (stack.length === 0) this.#idle.delete(database);
+    if (stack.length === 0) this.#idle.delete(key);
     this.#idleOrder.delete(conn);
     return conn;
   }
 
   /** Opens a connection now if the budget allows (evicting an idle one of another database if needed). */
-  #tryOpen(database: string): Promise<Conn> | undefined {
-    if (this.#closing.has(database) || this.#count(database) >= this.#dbMax(database)) return undefined;
+  #tryOpen(key: string, database: string, login: PoolLogin | undefined): Promise<Conn> | undefined {
+    if (this.#closing.has(database) || this.#count(key) >= this.#dbMax(key)) return undefined;
     if (this.#open >= this.#s.capacity) {
       const victim = this.#idleOrder.values().next().value as Conn | undefined;
       if (victim === undefined) return undefined;
       this.#evictions++;
       // Connect once the victim's slot is free; reserve nothing meanwhile (the pump re-checks).
       return this.#close(victim).then(() =>
-        this.#open < this.#s.capacity ? this.#connect(database) : this.#openOrWait(database, undefined),
+        this.#open < this.#s.capacity ? this.#connect(key, database, login) : this.#openOrWait(key, database, login, undefined),
       );
     }
-    return this.#connect(database);
+    return this.#connect(key, database, login);
   }
 
-  async #openOrWait(database: string, affinity: string | undefined): Promise<Conn> {
-    const opening = this.#tryOpen(database);
+  async #openOrWait(key: string, database: string, login: PoolLogin | undefined, affinity: string | undefined): Promise<Conn> {
+    const opening = this.#tryOpen(key, database, login);
     if (opening) return await opening;
     if (this.#waiters.length >= this.#s.maxWaiting) throw this.#exhausted(`${this.#waiters.length} callers are already waiting`);
     return await new Promise<Conn>((resolve, reject) => {
-      const waiter: Waiter = { database, affinity, resolve, reject, timer: undefined };
+      const waiter: Waiter = { key, database, login, affinity, resolve, reject, timer: undefined };
       waiter.timer = setTimeout(() => {
         const i = this.#waiters.indexOf(waiter);
         if (i >= 0) this.#removeWaiter(i);
@@ -356,8 +378,8 @@ export class ServerPool {
   #pump(): void {
     for (let i = 0; i < this.#waiters.length;) {
       const w = this.#waiters[i]!;
-      const idle = this.#takeIdle(w.database, w.affinity);
-      const ready = idle ? Promise.resolve(idle) : this.#tryOpen(w.database);
+      const idle = this.#takeIdle(w.key, w.affinity);
+      const ready = idle ? Promise.resolve(idle) : this.#tryOpen(w.key, w.database, w.login);
       if (ready === undefined) {
         i++;
         continue;
@@ -368,16 +390,20 @@ export class ServerPool {
     }
   }
 
-  async #connect(database: string): Promise<Conn> {
+  async #connect(key: string, database: string, login: PoolLogin | undefined): Promise<Conn> {
     this.#open++;
-    this.#perDb.set(database, this.#count(database) + 1);
+    this.#perDb.set(key, this.#count(key) + 1);
     const client = new pg.Client({
-      connectionString: urlFor(this.#url, database),
+      connectionString: urlFor(this.#url, database, login?.user),
       application_name: this.#s.applicationName,
       connectionTimeoutMillis: this.#s.connectTimeoutMillis,
     });
+    // A strict tenant's own login role: its password is fetched only now (registry + decrypt).
+    // Set after construction: the connection string's (empty) password would override an option.
+    if (login !== undefined) (client as unknown as { password: () => Promise<string> }).password = login.password;
     const conn: Conn = {
       client,
+      key,
       database,
       affinity: undefined,
       created: Date.now(),
@@ -430,10 +456,10 @@ export class ServerPool {
   #close(conn: Conn): Promise<void> {
     if (conn.closed) return Promise.resolve();
     if (conn.idle) {
-      const stack = this.#idle.get(conn.database);
+      const stack = this.#idle.get(conn.key);
       const i = stack?.indexOf(conn) ?? -1;
       if (i >= 0) stack!.splice(i, 1);
-      if (stack?.length === 0) this.#idle.delete(conn.database);
+      if (stack?.length === 0) this.#idle.delete(conn.key);
       this.#idleOrder.delete(conn);
       conn.idle = false;
     }
@@ -452,9 +478,9 @@ export class ServerPool {
   /** Gives back a connection's place in the budget. */
   #release(conn: Conn): void {
     this.#open--;
-    const n = this.#count(conn.database) - 1;
-    if (n <= 0) this.#perDb.delete(conn.database);
-    else this.#perDb.set(conn.database, n);
+    const n = this.#count(conn.key) - 1;
+    if (n <= 0) this.#perDb.delete(conn.key);
+    else this.#perDb.set(conn.key, n);
     if (this.#open === 0 && this.#drained) this.#drained();
   }
 

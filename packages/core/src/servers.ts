@@ -281,7 +281,7 @@ export class Servers {
   }
 
   /**
-   * Re-encrypts every stored server URL with `newKey` (64 hex digits or base64 of 32 bytes), in
+   * Re-encrypts every stored server URL (and strict tenants' login passwords) with `newKey` (64 hex digits or base64 of 32 bytes), in
    * one transaction, and uses it from now on. Restart other processes with the new key.
    * @returns how many URLs were re-encrypted.
    */
@@ -302,12 +302,26 @@ export class Servers {
         for (const r of await this.#d.serverRegistry.storedUrls(client)) {
           await this.#d.serverRegistry.setUrls(client, r.id, reencrypt(r.url), reencrypt(r.replicaUrl));
         }
+        // Strict tenants' login passwords are under the same key.
+        for (const r of await this.#d.registry.loginSecrets(client)) {
+          await this.#d.registry.setLoginSecret(r.id, reencrypt(r.secret)!, client);
+        }
         return n;
       },
     );
     this.#key = next;
     this.#d.logger.info({ urls: count, keyId: next.keyId }, 'server URLs re-encrypted with a new key');
     return count;
+  }
+
+  /** Encrypts a secret (a strict tenant's password) with the current key. @internal */
+  encryptSecret(plain: string): string {
+    return this.#cipher().encrypt(plain);
+  }
+
+  /** Decrypts a secret stored by {@link Servers.encryptSecret}. @internal */
+  decryptSecret(stored: string): string {
+    return this.#cipher().decrypt(stored);
   }
 
   #cipher(): UrlCipher {

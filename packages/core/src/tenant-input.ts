@@ -19,6 +19,13 @@ export interface CreateTenantInput {
   readonly isolation?: IsolationKind;
   /** A server id; default: the least-loaded server with room that is not draining. */
   readonly server?: string;
+  /**
+   * The strict tier (database tenants only): the tenant gets a LOGIN role with a generated
+   * password, stored encrypted with the servers' key, and its connections log in as that role —
+   * the application's role is not a member of it, so no SQL run in the tenant can switch to
+   * another role (docs/security.md, "Tiers"). Needs the encryption key and per-tenant roles.
+   */
+  readonly strict?: boolean;
 }
 
 /** Options of `tenants.create()`. */

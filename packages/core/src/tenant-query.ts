@@ -388,3 +388,45 @@ export class SessionReset {
   handleCopyInResponse(): void {}
   handleCopyData(): void {}
 }
+
+const UNLOCK_ALL = Buffer.concat([
+  serialize.parse({ text: 'select pg_catalog.pg_advisory_unlock_all()', types: [] }),
+  serialize.bind({}),
+  serialize.execute({}),
+  SYNC,
+]);
+
+/**
+ * `pg_advisory_unlock_all()` sent at the end of every unit of work, without waiting for it: a
+ * session-level advisory lock the tenant's SQL took (inside a function, a `DO` block, under any
+ * name) is not held once the unit of work is over — not while the connection sits idle, nor
+ * into the same tenant's next unit of work. The connection goes back to the pool at once; pg
+ * sends whatever the next user queues only after this is answered. If it fails, the socket is
+ * destroyed, so nothing runs on a session that may still hold a lock.
+ */
+export class AdvisoryUnlock {
+  readonly #state: ConnectionState;
+
+  constructor(state: ConnectionState) {
+    this.#state = state;
+  }
+
+  submit(connection: ConnectionLike): Error | null {
+    connection.stream.write(UNLOCK_ALL);
+    return null;
+  }
+
+  handleError(err: Error, connection?: { stream?: { destroy?(err?: Error): void } }): void {
+    this.#state.broken = true;
+    connection?.stream?.destroy?.(new Error(`releasing the unit of work's advisory locks failed: ${err.message}`, { cause: err }));
+  }
+
+  handleCommandComplete(): void {}
+  handleReadyForQuery(): void {}
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  handlePortalSuspended(): void {}
+  handleCopyInResponse(): void {}
+  handleCopyData(): void {}
+}

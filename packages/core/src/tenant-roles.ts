@@ -1,3 +1,4 @@
+import type { ConnectionRouter } from './connection-router.js';
 import type { Queryable } from './registry/tenant-registry.js';
 import { quoteIdent } from './identifiers.js';
 
@@ -13,25 +14,97 @@ export async function createTenantRole(client: { query(text: string): Promise<un
   await client.query(`grant ${r} to current_user`);
 }
 
+/** Runs `fn` on a connection to another database of the same server (for {@link dropTenantRole}). */
+export type InDatabase = (database: string, fn: (client: RoleClient) => Promise<void>) => Promise<void>;
+
+/** {@link InDatabase} through the router's pools of `server`. */
+export function inDatabaseOf(router: ConnectionRouter, server: string): InDatabase {
+  return async (database, fn) => {
+    const client = await router.connect({ server, database });
+    let failed: Error | undefined;
+    try {
+      await fn(client);
+    } catch (err) {
+      if (!(err instanceof Error && typeof (err as { severity?: unknown }).severity === 'string')) failed = err as Error;
+      throw err;
+    } finally {
+      router.release(client, failed);
+    }
+  };
+}
+
+type RoleClient = { query(text: string, values?: unknown[]): Promise<{ rowCount: number | null; rows: unknown[] }> };
+
+/**
+ * A strict tenant's role: it LOGINs with `password`, and the application's role is NOT made a
+ * member (PostgreSQL gives the creating role only ADMIN OPTION — no SET, no INHERIT — with the
+ * default `createrole_self_grant`), so SQL in the tenant's sessions cannot become any other role.
+ */
+export async function createLoginRole(
+  client: { query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> },
+  role: string,
+  password: string,
+): Promise<void> {
+  // Utility statements take no parameters: the server quotes the password (never spliced here).
+  const { rows } = await client.query(`select format('create role %I login noinherit password %L', $1::text, $2::text) as sql`, [
+    quoteIdent(role).slice(1, -1),
+    password,
+  ]);
+  await client.query((rows[0] as { sql: string }).sql);
+}
+
 /**
  * Drops a tenant's role (after its schema or database is gone). Idempotent. First drops what
- * the role still owns and revokes what others granted it in this database (large objects,
- * privileges another tenant gave it), which would otherwise block `DROP ROLE`.
+ * the role still owns and revokes what others granted it — in this database and, through
+ * `inDatabase`, in every other database where the server records a dependency on the role
+ * (another tenant's database that granted it a privilege or a large object) — which would
+ * otherwise block `DROP ROLE` (2BP01) and leave the tenant DELETING.
  */
-export async function dropTenantRole(
-  client: { query(text: string, values?: unknown[]): Promise<{ rowCount: number | null }> },
-  role: string,
-): Promise<void> {
+export async function dropTenantRole(client: RoleClient, role: string, inDatabase?: InDatabase): Promise<void> {
   const { rowCount } = await client.query('select 1 from pg_roles where rolname = $1', [role]);
   if (rowCount === 0) return;
+  // A strict tenant's role: the application holds only ADMIN OPTION on it, and DROP OWNED needs
+  // its privileges — take them now that the tenant is going.
+  const { rows: inherits } = await client.query("select pg_has_role(current_user, $1::text, 'USAGE') as ok", [role]);
+  if ((inherits[0] as { ok?: boolean } | undefined)?.ok !== true)
+    await client.query(`grant ${quoteIdent(role)} to current_user with inherit true`);
   await client.query(`drop owned by ${quoteIdent(role)}`);
+  if (inDatabase !== undefined) {
+    const { rows } = await client.query(
+      `select distinct d.datname from pg_shdepend s join pg_database d on d.oid = s.dbid
+        where s.refclassid = 'pg_authid'::regclass and s.refobjid = (select oid from pg_roles where rolname = $1)
+          and d.datname <> current_database() and d.datallowconn`,
+      [role],
+    );
+    for (const { datname } of rows as { datname: string }[]) {
+      await inDatabase(datname, (other) => other.query(`drop owned by ${quoteIdent(role)}`).then(() => undefined));
+    }
+  }
   await client.query(`drop role if exists ${quoteIdent(role)}`);
+}
+
+/** What the connected (login) role may do. */
+export interface LoginRoleFacts {
+  readonly name: string;
+  readonly superuser: boolean;
+  /** Superuser or CREATEROLE. */
+  readonly createRole: boolean;
+  readonly createDb: boolean;
+}
+
+/** The connected user's attributes. */
+export async function loginRole(client: Queryable): Promise<LoginRoleFacts> {
+  const { rows } = await client.query<{ name: string; superuser: boolean; create_role: boolean; create_db: boolean }>(
+    `select rolname as name, rolsuper as superuser, rolsuper or rolcreaterole as create_role, rolsuper or rolcreatedb as create_db
+       from pg_roles where rolname = current_user`,
+  );
+  const r = rows[0];
+  return { name: r?.name ?? '', superuser: r?.superuser === true, createRole: r?.create_role === true, createDb: r?.create_db === true };
 }
 
 /** True when the connected user may create roles (superuser or CREATEROLE). */
 export async function canCreateRoles(client: Queryable): Promise<boolean> {
-  const { rows } = await client.query<{ ok: boolean }>('select rolsuper or rolcreaterole as ok from pg_roles where rolname = current_user');
-  return rows[0]?.ok === true;
+  return (await loginRole(client)).createRole;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { ErrorCodes, idempotencyKeyReused, invalidArgument, isTenantryError, tenantNotFound, TenantryError } from './errors.js';
 import { assertDomain, assertSlug, parseTenantRef, physicalNameFor } from './identifiers.js';
@@ -69,7 +69,15 @@ export class Tenants {
     if (!this.#d.strategies.some((s) => s.kind === isolation)) {
       throw invalidArgument(`isolation must be ${this.#d.strategies.map((s) => `'${s.kind}'`).join(' or ')}`);
     }
-    const request = { slug, name, plan, metadata, isolation, server: input.server ?? null };
+    const strict = input.strict === true;
+    if (input.strict !== undefined && typeof input.strict !== 'boolean') throw invalidArgument('strict must be true or false');
+    if (strict && isolation !== 'database')
+      throw invalidArgument(
+        "strict tenants are database tenants: give isolation: 'database' (a schema tenant shares its database's login role)",
+      );
+    if (strict && !this.#d.tenantRoles)
+      throw invalidArgument('strict tenants need per-tenant roles: a registry user with CREATEROLE, and tenantRoles not false');
+    const request = { slug, name, plan, metadata, isolation, server: input.server ?? null, ...(strict ? { strict } : {}) };
     if (options.idempotencyKey === undefined) return await this.#provision(request, undefined, options);
     const key = {
       key: checkIdempotencyKey(options.idempotencyKey),
@@ -129,6 +137,7 @@ export class Tenants {
       metadata: Record<string, unknown>;
       isolation: IsolationKind;
       server: string | null;
+      strict?: boolean;
     },
     key: { key: string; hash: string } | undefined,
     options: ActorOptions,
@@ -140,7 +149,10 @@ export class Tenants {
     const id = randomUUID();
     const { registry, logger } = this.#d;
     const physicalName = physicalNameFor(id);
+    // Encrypted before anything is made: without the key, a strict create fails here.
+    const loginSecret = input.strict === true ? this.#d.secrets.encrypt(randomBytes(24).toString('base64url')) : undefined;
     const created = await registry.insert({
+      loginSecret,
       id,
       slug,
       name,

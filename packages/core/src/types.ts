@@ -36,6 +36,11 @@ export interface Tenant {
    * every statement of its units of work; null when per-tenant roles are off.
    */
   readonly role: string | null;
+  /**
+   * A strict tenant (database tenants only): its connections log in as its role, of which the
+   * application's role is not a member, so no SQL run in it can become another role.
+   */
+  readonly strict: boolean;
   /** Name of the last migration applied, or null before any. */
   readonly schemaVersion: string | null;
   readonly lastMigrationAt: Date | null;

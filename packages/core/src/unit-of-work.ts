@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { ErrorCodes, TenantryError } from './errors.js';
 import { classifyPgError, isServerError } from './pg-errors.js';
 import {
+  AdvisoryUnlock,
   TenantQuery,
   newConnectionState,
   sessionWasReset,
@@ -317,7 +318,13 @@ export class TenantDb implements TenantQueryable {
 export function cleanConnection(conn: pg.PoolClient, logger: Logger, tenant: Tenant): Error | undefined | Promise<Error | undefined> {
   const state = connectionState(conn);
   if (state.broken) return new Error('connection failed during the unit of work');
-  if (!state.dirty && state.changed.size === 0 && transactionStatus(conn) === 'I') return undefined;
+  if (!state.dirty && state.changed.size === 0 && transactionStatus(conn) === 'I') {
+    // Session advisory locks taken where no keyword shows (a function, dynamic SQL) end with
+    // the unit of work: queued, not awaited — the caller pays no round trip.
+    // A submittable: pg returns it (no promise); a failure reaches its handleError.
+    void conn.query(new AdvisoryUnlock(state) as unknown as pg.QueryConfig);
+    return undefined;
+  }
   return resetConnection(conn, state, logger, tenant);
 }
 

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type pg from 'pg';
+import pg from 'pg';
 import { setupTenancyHarness, type TenancyHarness } from '@tenantry/testing/harness';
 import { createTenancy, type Tenancy, type TenancyOptions } from '../src/index.js';
 
@@ -20,4 +20,22 @@ export async function pooledConnections(admin: pg.Client, database: string, appl
     [database, applicationName],
   );
   return rows[0]!.n;
+}
+
+/**
+ * Queries on the test database as Tenantry's login role (the application role — not the
+ * superuser `h.admin` is): each query on a connection of its own.
+ */
+export function runtimeClient(h: Harness): { query<R extends object>(text: string): Promise<{ rows: R[] }> } {
+  return {
+    async query<R extends object>(text: string) {
+      const client = new pg.Client({ connectionString: h.db.url, application_name: 'test-runtime' });
+      await client.connect();
+      try {
+        return { rows: (await client.query(text)).rows as R[] };
+      } finally {
+        await client.end();
+      }
+    },
+  };
 }

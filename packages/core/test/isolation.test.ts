@@ -93,7 +93,7 @@ describe('isolation under interleaving', () => {
       .query<{ p: string; s: string; r: string }>(
         "select current_setting('search_path') as p, current_setting('transaction_read_only') as s, current_user as r",
       );
-    expect(rows[0]).toEqual({ p: '"$user", public', s: 'off', r: 'postgres' });
+    expect(rows[0]).toEqual({ p: '"$user", public', s: 'off', r: decodeURIComponent(new URL(h.db.url).username) });
   });
 
   it('a unit of work prefers the idle connection that last served its tenant', async () => {

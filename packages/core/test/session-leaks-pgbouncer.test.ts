@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { findPgBouncer, startPgBouncer, type PgBouncer } from '@tenantry/testing';
-import { setupHarness, MIGRATIONS } from './helpers.js';
+import { runtimeClient, setupHarness, MIGRATIONS } from './helpers.js';
 import { LEAK_CASES, backendPid, leakContext, prepareLeakTenant, type LeakContext } from './session-leaks-corpus.js';
 import { createTenancy, type Tenancy, type TenancyOptions } from '../src/index.js';
 
@@ -61,10 +61,12 @@ describe.skipIf(SKIP)('behind PgBouncer (transaction mode, one server connection
     const ta = await ofA.tenants.create({ slug: 'pgb-leak-a', name: 'A' });
     const tb = await ofA.tenants.create({ slug: 'pgb-leak-b', name: 'B' });
     for (const t of [ta, tb]) await prepareLeakTenant(ofA, t);
-    ctx = await leakContext(h.admin, ta, tb);
+    ctx = await leakContext(runtimeClient(h), ta, tb);
     // From here on, ofB's only connection is B's: Tenantry never resets it again.
     await ofB.withTenant(tb.id, (db) => db.query('select 1'));
-    superuser = (await h.admin.query<{ s: boolean }>('select rolsuper as s from pg_roles where rolname = session_user')).rows[0]!.s;
+    // Tenantry's login role (the harness's application role, not a superuser): SET SESSION AUTHORIZATION needs one.
+    superuser = (await runtimeClient(h).query<{ s: boolean }>('select rolsuper as s from pg_roles where rolname = session_user')).rows[0]!
+      .s;
   });
 
   for (const c of LEAK_CASES) {

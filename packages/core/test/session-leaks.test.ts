@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { setupHarness } from './helpers.js';
+import { runtimeClient, setupHarness } from './helpers.js';
 import { LEAK_CASES, backendPid, leakContext, prepareLeakTenant, type LeakContext } from './session-leaks-corpus.js';
 import type { Tenancy, Tenant } from '../src/index.js';
 
@@ -20,8 +20,9 @@ beforeAll(async () => {
   const a = await tenancy.tenants.create({ slug: 'leak-a', name: 'A' });
   const b = await tenancy.tenants.create({ slug: 'leak-b', name: 'B' });
   for (const t of [a, b]) await prepareLeakTenant(tenancy, t);
-  ctx = await leakContext(h.admin, a, b);
-  superuser = (await h.admin.query<{ s: boolean }>('select rolsuper as s from pg_roles where rolname = session_user')).rows[0]!.s;
+  ctx = await leakContext(runtimeClient(h), a, b);
+  // Tenantry's login role (the harness's application role, not a superuser): SET SESSION AUTHORIZATION needs one.
+  superuser = (await runtimeClient(h).query<{ s: boolean }>('select rolsuper as s from pg_roles where rolname = session_user')).rows[0]!.s;
 });
 
 describe('session state A leaves behind is invisible to the next owner of the connection', () => {

@@ -7,14 +7,20 @@ import { createTestDatabase, type TestDatabase } from './test-database.js';
 export interface TenancyHarness<T, O> {
   /** The file's own database, cloned from the template. */
   readonly db: TestDatabase;
-  /** A superuser client on the test database, for looking behind Tenantry's back. */
+  /**
+   * A superuser client on the test database, for looking behind Tenantry's back. Tenancies never
+   * use it: they run as the application role ({@link TestDatabase.url}), which is not a superuser.
+   */
   readonly admin: pg.Client;
+  /** Superuser URL of the test database, for the tests that need one explicitly. */
+  readonly adminUrl: string;
   /** Creates a tenancy on the test database (defaults, then `options`); closed after the file. */
   tenancy(options?: Partial<O>): Promise<T>;
 }
 
 /**
- * One database per test file, cloned from the template, an admin client on it, and tenancies
+ * One database per test file, cloned from the template, an admin (superuser) client on it, and tenancies
+ * that run as the application role (not a superuser): tenancies
  * that are all closed (and the database dropped) after the file. Call it at the top level of
  * a vitest file that runs under `@tenantry/testing/global-setup`.
  *
@@ -30,7 +36,8 @@ export async function setupTenancyHarness<T extends { close(): Promise<void> }, 
   defaults: Partial<O> = {},
 ): Promise<TenancyHarness<T, O>> {
   const db = await createTestDatabase(inject('tenantryServerUrl'));
-  const admin = new pg.Client({ connectionString: db.url, application_name: 'test-admin' });
+  const adminUrl = db.urlFor(db.name, inject('tenantryAdminUrl'));
+  const admin = new pg.Client({ connectionString: adminUrl, application_name: 'test-admin' });
   await admin.connect();
   const opened: T[] = [];
   afterAll(async () => {
@@ -41,6 +48,7 @@ export async function setupTenancyHarness<T extends { close(): Promise<void> }, 
   return {
     db,
     admin,
+    adminUrl,
     async tenancy(options = {}) {
       const t = await create({ ...defaults, ...options, registryUrl: db.url } as O);
       opened.push(t);

@@ -10,8 +10,11 @@ export interface TestDatabase {
   readonly url: string;
   /** Its name. */
   readonly name: string;
-  /** URL of another database on the same server (e.g. `postgres`). */
-  urlFor(database: string): string;
+  /**
+   * URL of another database on the same server (e.g. `postgres`), as the same role — or as the
+   * user of `asUrl` (e.g. `inject('tenantryAdminUrl')` for a superuser).
+   */
+  urlFor(database: string, asUrl?: string): string;
   /** Drops the database, terminating whatever is still connected. */
   drop(): Promise<void>;
 }
@@ -62,8 +65,8 @@ export async function ensureTemplate(serverUrl: string, setupSql?: string): Prom
  * Clones the template into a fresh database for one test file, so files run in parallel
  * without seeing each other's tenants.
  *
- * @param serverUrl - a superuser URL of the server (from `inject('tenantryServerUrl')` in vitest,
- *   or `TENANTRY_TEST_DATABASE_URL`).
+ * @param serverUrl - a URL of the server whose user may create databases (from
+ *   `inject('tenantryServerUrl')` in vitest: the application role, which then owns the database).
  * @example
  * ```ts
  * const db = await createTestDatabase(inject('tenantryServerUrl'));
@@ -88,7 +91,7 @@ export async function createTestDatabase(serverUrl: string, prefix = 'test'): Pr
   return {
     url: withDatabase(serverUrl, name),
     name,
-    urlFor: (database: string) => withDatabase(serverUrl, database),
+    urlFor: (database: string, asUrl?: string) => withDatabase(asUrl ?? serverUrl, database),
     async drop() {
       await withAdmin(serverUrl, async (c) => {
         await c.query(`drop database if exists ${name} with (force)`);

@@ -182,6 +182,15 @@ export const REGISTRY_MIGRATIONS: readonly { readonly version: number; readonly 
       revoke all on tenantry.mobility_jobs from public;
     `,
   },
+  {
+    version: 7,
+    name: 'strict tenants: their login role password, encrypted',
+    sql: `
+      -- A strict tenant's connections log in as its own role; its password, encrypted with the
+      -- servers' key (v1:<key id>:…). Null for every other tenant.
+      alter table tenantry.tenants add column login_secret text;
+    `,
+  },
 ];
 
 /** Advisory lock key for registry migrations (an arbitrary constant; never change it). */

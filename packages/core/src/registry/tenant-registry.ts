@@ -23,7 +23,7 @@ export const TENANT_CHANNEL = 'tenantry_tenants';
 const NOTIFY = 'tenantry.notify_change';
 
 const COLUMNS = `id, slug, name, status, isolation, server_id, physical_name, role, schema_version,
-  last_migration_at, error_message, plan, metadata, created_at, updated_at`;
+  last_migration_at, error_message, plan, metadata, created_at, updated_at, login_secret is not null as strict`;
 
 interface TenantRow {
   id: string;
@@ -41,6 +41,7 @@ interface TenantRow {
   metadata: Record<string, unknown>;
   created_at: Date;
   updated_at: Date;
+  strict: boolean;
 }
 
 function toTenant(r: TenantRow): Tenant {
@@ -53,6 +54,7 @@ function toTenant(r: TenantRow): Tenant {
     server: r.server_id,
     physicalName: r.physical_name,
     role: r.role,
+    strict: r.strict === true,
     schemaVersion: r.schema_version,
     lastMigrationAt: r.last_migration_at,
     errorMessage: r.error_message,
@@ -104,6 +106,25 @@ export class TenantRegistry {
     this.#db = db;
   }
 
+  /** A strict tenant's encrypted login password (undefined for other tenants). */
+  async loginSecret(id: string, db: Queryable = this.#db): Promise<string | undefined> {
+    const { rows } = await db.query<{ s: string | null }>('select login_secret as s from tenantry.tenants where id = $1', [id]);
+    return rows[0]?.s ?? undefined;
+  }
+
+  /** Every stored login password (to re-encrypt them under a new key). */
+  async loginSecrets(db: Queryable = this.#db): Promise<{ id: string; secret: string }[]> {
+    const { rows } = await db.query<{ id: string; secret: string }>(
+      'select id, login_secret as secret from tenantry.tenants where login_secret is not null',
+    );
+    return rows;
+  }
+
+  /** Replaces a stored login password (re-encrypted). */
+  async setLoginSecret(id: string, secret: string, db: Queryable = this.#db): Promise<void> {
+    await db.query('update tenantry.tenants set login_secret = $2 where id = $1', [id, secret]);
+  }
+
   /** By id: any status. By slug: the live tenant (not DELETED) holding it. */
   async find(ref: TenantRef, db: Queryable = this.#db): Promise<Tenant | undefined> {
     const sql =
@@ -129,13 +150,15 @@ export class TenantRegistry {
     actor?: string | undefined;
     idempotencyKey?: string | undefined;
     requestHash?: string | undefined;
+    /** A strict tenant's login password, encrypted. */
+    loginSecret?: string | undefined;
   }): Promise<Tenant> {
     try {
       const { rows } = await this.#db.query<TenantRow>(
         `with ins as (
            insert into tenantry.tenants (id, slug, name, status, isolation, server_id, physical_name, plan, metadata, role, target_version,
-                                         idempotency_key, request_hash)
-           values ($1, $2, $3, 'PROVISIONING', $4, $5, $6, $7, $8, $10, $11, $12, $13)
+                                         idempotency_key, request_hash, login_secret)
+           values ($1, $2, $3, 'PROVISIONING', $4, $5, $6, $7, $8, $10, $11, $12, $13, $14)
            returning ${COLUMNS}),
          act as (
            insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail)
@@ -155,6 +178,7 @@ export class TenantRegistry {
           t.targetVersion,
           t.idempotencyKey ?? null,
           t.requestHash ?? null,
+          t.loginSecret ?? null,
         ],
       );
       return toTenant(rows[0]!);
