@@ -157,7 +157,16 @@ export const REGISTRY_MIGRATIONS: readonly { readonly version: number; readonly 
       create unique index tenants_idempotency_key on tenantry.tenants (idempotency_key)
        where idempotency_key is not null and status <> 'DELETED';
     `,
-  }, // Version 7 is reserved for a concurrent change (least privilege); 8 is mobility's.
+  },
+  {
+    version: 7,
+    name: 'strict tenants: their login role password, encrypted',
+    sql: `
+      -- A strict tenant's connections log in as its own role; its password, encrypted with the
+      -- servers' key (v1:<key id>:…). Null for every other tenant.
+      alter table tenantry.tenants add column login_secret text;
+    `,
+  },
   {
     version: 8,
     name: 'mobility jobs: restores in place and moves',
@@ -180,15 +189,6 @@ export const REGISTRY_MIGRATIONS: readonly { readonly version: number; readonly 
       create index mobility_jobs_running on tenantry.mobility_jobs (created_at) where state = 'running';
       create index mobility_jobs_retained on tenantry.mobility_jobs (retain_until) where state = 'done' and retain_until is not null;
       revoke all on tenantry.mobility_jobs from public;
-    `,
-  },
-  {
-    version: 7,
-    name: 'strict tenants: their login role password, encrypted',
-    sql: `
-      -- A strict tenant's connections log in as its own role; its password, encrypted with the
-      -- servers' key (v1:<key id>:…). Null for every other tenant.
-      alter table tenantry.tenants add column login_secret text;
     `,
   },
 ];
