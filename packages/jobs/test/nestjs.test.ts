@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
+import { Registry } from 'prom-client';
 import { Controller, Get, Inject, Injectable, Module, Param, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { BullModule, Processor, WorkerHost } from '@nestjs/bullmq';
@@ -16,7 +17,9 @@ import {
   TenantProcessor,
   TenantSchedule,
   TenantWorker,
+  tenantQueueToken,
 } from '../dist/nestjs/index.js';
+import { bullMqDepths, registerJobMetrics } from '../dist/prometheus.js';
 import { allMarks, createTenants, runMark, setupHarness, waitFor, type MarkJob } from './helpers.js';
 import { redisSkip, useRedis } from './redis-suite.js';
 
@@ -111,7 +114,7 @@ describe.skipIf(skip)('@tenantry/jobs/nestjs', () => {
         }
       }
       // Outside a request there is no tenant: the producer refuses.
-      const queue = app.get<TenantQueue<MarkJob>>('tenantry:jobs:queue:marks-bull');
+      const queue = app.get<TenantQueue<MarkJob>>(tenantQueueToken('marks-bull'));
       await expect(queue.add('mark', { key: 'x', expect: 'none' })).rejects.toMatchObject({ code: 'TENANT_REQUIRED' });
       await waitFor('18 jobs and 6 retries', () => seen.length === 24, 30_000);
       for (const s of seen) {
@@ -126,6 +129,13 @@ describe.skipIf(skip)('@tenantry/jobs/nestjs', () => {
       const jobs = app.get(TenantJobsService);
       await jobs.counts.flush();
       expect(await jobs.counts.forTenant(tenants[0]!.id)).toMatchObject({ completed: 6, retried: 2, failed: 0 });
+      // One JobStats for both backends; BullMQ's queue depths read from Redis.
+      const registry = new Registry();
+      registerJobMetrics(registry, { stats: jobs.stats, depths: bullMqDepths([queue.queue]) });
+      const text = await registry.metrics();
+      expect(text).toContain('tenantry_jobs_runs_total{queue="marks-bull",outcome="completed"} 9');
+      expect(text).toContain('tenantry_jobs_runs_total{queue="marks-boss",outcome="retried"} 3');
+      expect(text).toContain('tenantry_jobs_queue_jobs{queue="marks-bull",state="completed"} 9');
     } finally {
       await app.close();
       await admin.end();
