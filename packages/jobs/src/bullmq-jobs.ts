@@ -41,6 +41,8 @@ export interface BullMqJobsOptions extends TenantGateOptions {
   readonly connection: ConnectionOptions;
   /** BullMQ's key prefix. Default BullMQ's (`bull`). */
   readonly prefix?: string;
+  /** Where outcomes are counted. Default: a new one, `jobs.stats`. Share one to count a process's backends together. */
+  readonly stats?: JobStats;
 }
 
 /** Options of a queue made by {@link BullMqJobs.queue}. */
@@ -200,7 +202,7 @@ function schedulerIdFor(s: TenantStamp | undefined, id: string): string {
  */
 export class BullMqJobs {
   /** Outcome counts of the jobs this process ran. */
-  readonly stats = new JobStats();
+  readonly stats: JobStats;
   readonly #gate: TenantGate;
   readonly #options: BullMqJobsOptions;
   readonly #queues = new Map<string, TenantQueue<object>>();
@@ -213,6 +215,7 @@ export class BullMqJobs {
     if (options?.connection === undefined) throw invalidArgument('BullMqJobs needs a Redis connection ({ connection: { host, port } })');
     this.#options = Object.freeze({ ...options });
     this.#gate = new TenantGate(tenancy, options);
+    this.stats = options.stats ?? new JobStats();
   }
 
   /** The gate that admits jobs into their tenant, for code that wraps processors itself (the Nest module). */

@@ -16,3 +16,5 @@ export type {
   ScheduleTenantResult,
   ScheduleRunRecord,
 } from './tenant-schedules.js';
+export { persistJobStats, JobStatsStore } from './job-stats-store.js';
+export type { JobStatsStoreOptions, QueueOutcomeCounts } from './job-stats-store.js';

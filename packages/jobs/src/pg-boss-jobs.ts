@@ -37,6 +37,8 @@ export interface PgBossJobsOptions extends TenantGateOptions {
   readonly max?: number;
   /** Any other pg-boss constructor option (maintenance intervals, …). */
   readonly boss?: Omit<ConstructorOptions, 'connectionString' | 'schema' | 'max' | 'db'>;
+  /** Where outcomes are counted. Default: a new one, `jobs.stats`. Share one to count a process's backends together. */
+  readonly stats?: JobStats;
 }
 
 /** A pg-boss queue's options plus {@link TenantQueueFlags}. */
@@ -108,7 +110,7 @@ export class PgBossJobs {
     const logger = options.logger;
     boss.on('error', (err) => logger?.error({ err }, 'pg-boss error'));
     await outsideTenant(() => boss.start());
-    return new PgBossJobs(boss, new TenantGate(tenancy, options), new JobStats());
+    return new PgBossJobs(boss, new TenantGate(tenancy, options), options.stats ?? new JobStats());
   }
 
   /**
