@@ -11,7 +11,7 @@ import { createApp } from '../dist/app.js';
 export interface Reply {
   readonly status: number;
   /** The parsed JSON answer; `undefined` when empty. */
-  readonly body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  readonly body: any;
 }
 
 export interface Served {
