@@ -56,7 +56,7 @@ export default defineConfig(
   {
     // Knex migrations written as CommonJS (`exports.up = …`): `.cjs`, and `.js` in a folder whose
     // package.json says "type": "commonjs".
-    files: ['**/*.cjs', 'examples/knex-orgs/migrations/**/*.js'],
+    files: ['**/*.cjs', 'examples/seed-004-knex-orgs/migrations/**/*.js'],
     languageOptions: {
       sourceType: 'commonjs',
       globals: { exports: 'writable', module: 'writable', require: 'readonly', __dirname: 'readonly', __filename: 'readonly' },

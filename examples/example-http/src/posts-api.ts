@@ -1,6 +1,7 @@
 /**
- * Seed 000's posts API, the one typeorm-posts and drizzle-posts both serve: what differs between
- * them is only the {@link PostsStore} — the ORM — they pass to {@link postsApi}.
+ * Seed 000's posts API as drizzle-posts serves it: what is the ORM's is only the
+ * {@link PostsStore} passed to {@link postsApi}. (Seed 000 as a NestJS app is
+ * `examples/seed-000-typeorm-posts`.)
  */
 import type { Tenancy, Tenant } from '@tenantry/core';
 import { HttpError, type Reply, type Route, type RouteContext } from './json-server.js';

@@ -44,7 +44,7 @@ export function exampleDataDir(name: string, env: NodeJS.ProcessEnv = process.en
  *
  * @example
  * ```ts
- * await startExample({ name: 'typeorm-posts', createApp: createPostsApp, usage: postsApiUsage });
+ * await startExample({ name: 'drizzle-posts', createApp: createPostsApp, usage: postsApiUsage });
  * ```
  */
 export async function startExample({ name, createApp, usage }: StartExampleOptions): Promise<ExampleApp> {

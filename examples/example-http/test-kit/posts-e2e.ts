@@ -1,6 +1,6 @@
 /**
- * Seed 000's posts API end to end, over real HTTP: the one suite typeorm-posts and drizzle-posts
- * both pass. Vitest runs this file as TypeScript; it is not part of the `tsc -b` build.
+ * Seed 000's posts API end to end, over real HTTP: the suite drizzle-posts passes. Vitest runs
+ * this file as TypeScript; it is not part of the `tsc -b` build.
  */
 import { describe, expect, it } from 'vitest';
 import type { ExampleApp, ExampleAppOptions } from '../src/index.js';
@@ -19,7 +19,7 @@ export interface Seed000PostsApiSpec {
  *
  * @example
  * ```ts
- * await describeSeed000PostsApi('typeorm-posts example (real HTTP)', { createApp: createPostsApp, schemaVersion: 'CreatePosts1700000000000' });
+ * await describeSeed000PostsApi('drizzle-posts example (real HTTP)', { createApp: createPostsApp, schemaVersion: '0000_create_posts' });
  * ```
  */
 export async function describeSeed000PostsApi(name: string, { createApp, schemaVersion }: Seed000PostsApiSpec): Promise<void> {
