@@ -153,7 +153,8 @@ describe('clone and move', () => {
     expect(await snapshotOf(tenancy, 'mover')).toEqual(before);
     // The old copy is kept, suspended, until its retention ends.
     expect(await containers(h.db.url)).toContain(t.physicalName);
-    expect((await tenancy.tenants.get(moved.oldCopy!)).status).toBe('SUSPENDED');
+    const oldRow = await h.admin.query('select status, kind from tenantry.tenants where id = $1', [moved.oldCopy]);
+    expect(oldRow.rows[0]).toEqual({ status: 'SUSPENDED', kind: 'copy' });
     expect(await tenancy.mobility.purgeMoved()).toEqual([]);
     const purged = await tenancy.mobility.purgeMoved({ now: new Date(Date.now() + 2 * 3_600_000) });
     expect(purged).toEqual([{ tenant: t.id, oldCopy: moved.oldCopy }]);

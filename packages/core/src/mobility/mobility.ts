@@ -237,7 +237,7 @@ export class Mobility {
   // ---------------------------------------------------------------------------------------
 
   async #get(ref: string): Promise<Tenant> {
-    const tenant = await this.#d.registry.find(parseTenantRef(ref));
+    const tenant = await this.#d.registry.findTenant(parseTenantRef(ref));
     if (!tenant || tenant.status === 'DELETED') throw tenantNotFound(String(ref));
     return tenant;
   }
@@ -327,7 +327,7 @@ export class Mobility {
     server: string,
     isolation: IsolationKind,
     options: MobilityOptions,
-    extra: { plan: string | null; metadata: Record<string, unknown> },
+    extra: { plan: string | null; metadata: Record<string, unknown>; kind: 'tenant' | 'copy' },
   ): Promise<Tenant> {
     const id = randomUUID();
     const physicalName = physicalNameFor(id);
@@ -343,6 +343,7 @@ export class Mobility {
       server,
       targetVersion: stagingTarget(job),
       actor: options.actor,
+      kind: extra.kind,
     });
   }
 
@@ -379,7 +380,7 @@ export class Mobility {
       target.server,
       target.isolation ?? header.tier,
       options,
-      { plan: header.tenant.plan, metadata: { ...header.tenant.metadata } },
+      { plan: header.tenant.plan, metadata: { ...header.tenant.metadata }, kind: 'tenant' },
     );
     await this.#step(options, 'staging-registered', staging);
     try {
@@ -541,7 +542,7 @@ export class Mobility {
             target.server,
             target.isolation,
             options,
-            { plan: null, metadata: { 'tenantry.copyOf': current.id } },
+            { plan: null, metadata: { 'tenantry.copyOf': current.id }, kind: 'copy' },
           );
           await setJobStaging(d.registryDb, job, staging.id);
           await this.#step(options, 'staging-registered', staging);

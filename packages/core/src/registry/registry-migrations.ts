@@ -157,7 +157,7 @@ export const REGISTRY_MIGRATIONS: readonly { readonly version: number; readonly 
       create unique index tenants_idempotency_key on tenantry.tenants (idempotency_key)
        where idempotency_key is not null and status <> 'DELETED';
     `,
-  }, // Version 7 is reserved for a concurrent change (least privilege); 8 is mobility's.
+  }, // Version 7 is reserved for a concurrent change (least privilege); 8 and 9 are mobility's.
   {
     version: 8,
     name: 'mobility jobs: restores in place and moves',
@@ -180,6 +180,20 @@ export const REGISTRY_MIGRATIONS: readonly { readonly version: number; readonly 
       create index mobility_jobs_running on tenantry.mobility_jobs (created_at) where state = 'running';
       create index mobility_jobs_retained on tenantry.mobility_jobs (retain_until) where state = 'done' and retain_until is not null;
       revoke all on tenantry.mobility_jobs from public;
+    `,
+  },
+  {
+    version: 9,
+    name: 'mobility copies are not tenants',
+    sql: `
+      -- 'tenant': a tenant. 'copy': a staging copy of a restore in place or a move, or a moved
+      -- tenant's retained old copy. A copy is never listed, counted, resolved, routed or migrated;
+      -- reconcile() and purge-moved still see it (see docs/mobility.md).
+      alter table tenantry.tenants add column kind text not null default 'tenant' check (kind in ('tenant', 'copy'));
+      update tenantry.tenants t set kind = 'copy' where exists (select 1 from tenantry.mobility_jobs j where j.staging_id = t.id);
+      -- A slug names one live tenant; copies' generated slugs never take one from a tenant.
+      drop index tenantry.tenants_live_slug;
+      create unique index tenants_live_slug on tenantry.tenants (slug) where status <> 'DELETED' and kind = 'tenant';
     `,
   },
 ];

@@ -104,17 +104,37 @@ export class TenantRegistry {
     this.#db = db;
   }
 
-  /** By id: any status. By slug: the live tenant (not DELETED) holding it. */
+  /**
+   * By id: any row, any status — tenants and mobility copies alike (for reconcile, mobility and
+   * the registry's own bookkeeping). By slug: the live tenant (not DELETED) holding it.
+   */
   async find(ref: TenantRef, db: Queryable = this.#db): Promise<Tenant | undefined> {
     const sql =
       ref.kind === 'id'
         ? `select ${COLUMNS} from tenantry.tenants where id = $1`
-        : `select ${COLUMNS} from tenantry.tenants where slug = $1 and status <> 'DELETED'`;
+        : `select ${COLUMNS} from tenantry.tenants where slug = $1 and status <> 'DELETED' and kind = 'tenant'`;
     const { rows } = await db.query<TenantRow>(sql, [ref.value]);
     return rows[0] ? toTenant(rows[0]) : undefined;
   }
 
-  /** Inserts a PROVISIONING tenant. Throws `TENANT_EXISTS` when a live tenant has the slug. */
+  /**
+   * Like {@link TenantRegistry.find}, but only tenants: never a mobility copy (a restore's or
+   * move's staging copy, a retained old copy), whatever the reference. What every surface that
+   * resolves, routes, migrates or changes a tenant on a caller's behalf reads.
+   */
+  async findTenant(ref: TenantRef, db: Queryable = this.#db): Promise<Tenant | undefined> {
+    const sql =
+      ref.kind === 'id'
+        ? `select ${COLUMNS} from tenantry.tenants where id = $1 and kind = 'tenant'`
+        : `select ${COLUMNS} from tenantry.tenants where slug = $1 and status <> 'DELETED' and kind = 'tenant'`;
+    const { rows } = await db.query<TenantRow>(sql, [ref.value]);
+    return rows[0] ? toTenant(rows[0]) : undefined;
+  }
+
+  /**
+   * Inserts a PROVISIONING tenant (or, with `kind: 'copy'`, a mobility copy, which no list,
+   * count, resolution or migration sees). Throws `TENANT_EXISTS` when a live tenant has the slug.
+   */
   async insert(t: {
     id: string;
     slug: string;
@@ -129,13 +149,14 @@ export class TenantRegistry {
     actor?: string | undefined;
     idempotencyKey?: string | undefined;
     requestHash?: string | undefined;
+    kind?: 'tenant' | 'copy';
   }): Promise<Tenant> {
     try {
       const { rows } = await this.#db.query<TenantRow>(
         `with ins as (
            insert into tenantry.tenants (id, slug, name, status, isolation, server_id, physical_name, plan, metadata, role, target_version,
-                                         idempotency_key, request_hash)
-           values ($1, $2, $3, 'PROVISIONING', $4, $5, $6, $7, $8, $10, $11, $12, $13)
+                                         idempotency_key, request_hash, kind)
+           values ($1, $2, $3, 'PROVISIONING', $4, $5, $6, $7, $8, $10, $11, $12, $13, $14)
            returning ${COLUMNS}),
          act as (
            insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail)
@@ -155,6 +176,7 @@ export class TenantRegistry {
           t.targetVersion,
           t.idempotencyKey ?? null,
           t.requestHash ?? null,
+          t.kind ?? 'tenant',
         ],
       );
       return toTenant(rows[0]!);
@@ -347,7 +369,8 @@ export class TenantRegistry {
                      where m.tenant_id = t.id) as applied,
               exists (select 1 from tenantry.tenant_migrations m where m.tenant_id = t.id) or t.schema_version is not null as provisioned
          from tenantry.tenants t
-        where t.status in ('ACTIVE', 'MIGRATING', 'MIGRATION_FAILED', 'FAILED') and ($3::uuid[] is null or t.id = any($3::uuid[]))
+        where t.status in ('ACTIVE', 'MIGRATING', 'MIGRATION_FAILED', 'FAILED') and t.kind = 'tenant'
+          and ($3::uuid[] is null or t.id = any($3::uuid[]))
         order by t.seq`,
       [source.map((m) => m.name), source.map((m) => m.checksum), ids],
     );
@@ -377,10 +400,11 @@ export class TenantRegistry {
   }> {
     const versions = await this.#db.query<{ version: string | null; tenants: number }>(
       `select schema_version as version, count(*)::int as tenants from tenantry.tenants
-        where status in ('ACTIVE', 'SUSPENDED', 'MIGRATING', 'MIGRATION_FAILED', 'FAILED') group by schema_version order by schema_version nulls first`,
+        where status in ('ACTIVE', 'SUSPENDED', 'MIGRATING', 'MIGRATION_FAILED', 'FAILED') and kind = 'tenant'
+        group by schema_version order by schema_version nulls first`,
     );
     const failed = await this.#db.query<{ id: string; slug: string; error: string | null }>(
-      `select id, slug, error_message as error from tenantry.tenants where status in ('FAILED', 'MIGRATION_FAILED') order by seq`,
+      `select id, slug, error_message as error from tenantry.tenants where status in ('FAILED', 'MIGRATION_FAILED') and kind = 'tenant' order by seq`,
     );
     const migrating = await this.#db.query<{ n: number }>(`select count(*)::int as n from tenantry.tenants where status = 'MIGRATING'`);
     return { versions: versions.rows, failed: failed.rows, migrating: migrating.rows[0]?.n ?? 0 };
@@ -404,10 +428,10 @@ export class TenantRegistry {
     );
   }
 
-  /** How many tenants are in each status. */
+  /** How many tenants are in each status (mobility copies are not tenants). */
   async countByStatus(): Promise<Record<string, number>> {
     const { rows } = await this.#db.query<{ status: string; n: number }>(
-      'select status, count(*)::int as n from tenantry.tenants group by status',
+      `select status, count(*)::int as n from tenantry.tenants where kind = 'tenant' group by status`,
     );
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
@@ -449,7 +473,7 @@ export class TenantRegistry {
     return new Map(rows.map((r) => [r.physical_name, r.server_id]));
   }
 
-  /** Tenants in creation order, a page at a time. */
+  /** Tenants in creation order, a page at a time (never a mobility copy). */
   async list(opts: {
     status: TenantStatus | undefined;
     limit: number;
@@ -457,7 +481,7 @@ export class TenantRegistry {
   }): Promise<{ tenants: Tenant[]; last: string | undefined }> {
     const { rows } = await this.#db.query<TenantRow & { seq: string }>(
       `select ${COLUMNS}, seq from tenantry.tenants
-        where ($1::text is null or status = $1) and ($2::bigint is null or seq > $2)
+        where kind = 'tenant' and ($1::text is null or status = $1) and ($2::bigint is null or seq > $2)
         order by seq limit $3`,
       [opts.status ?? null, opts.after ?? null, opts.limit],
     );
