@@ -31,6 +31,7 @@ import {
   switchPlacement,
   type MobilityJobKind,
 } from './mobility-registry.js';
+import { checkDrainOptions, drainServer, type DrainOptions, type DrainResult } from './drain.js';
 import { checkOutputPath, pgDumpTenant, type PgDumpResult } from './pg-dump.js';
 import { loadArchive, provisionAndLoad, type MobilityStep } from './restore.js';
 import type { ServerTarget } from '../connection-router.js';
@@ -39,6 +40,7 @@ export type { MobilityStep } from './restore.js';
 export type { MobilityProgress, BackupOptions } from './backup.js';
 export type { ArchiveManifest, ArchiveHeader } from './archive-format.js';
 export type { PgDumpResult } from './pg-dump.js';
+export type { DrainOptions, DrainProgress, DrainResult, DrainTenantResult } from './drain.js';
 
 /** Where a restored or cloned tenant goes. */
 export interface NewTenantTarget {
@@ -215,6 +217,39 @@ export class Mobility {
         context: { tenant: current.slug },
       });
     return await this.#replace(current, 'move', { server, isolation, retainHours }, undefined, undefined, options);
+  }
+
+  /**
+   * Empties a server by moving its tenants elsewhere: marks it draining (no new tenant lands on
+   * it), then moves each tenant on it with {@link Mobility.move} (offline: each tenant is
+   * suspended only for its own copy), `concurrency` at a time, to `to` or to the least-loaded
+   * server with room. One tenant's failure never stops the others: it stays, whole and as it
+   * was, on the drained server, and its result says why. Tenants in no state to move
+   * (PROVISIONING, MIGRATING, FAILED…) are skipped. Old copies are retained on the drained
+   * server for `retainHours` (`purgeMoved()` drops them); run it again to retry the failed.
+   *
+   * @example
+   * ```ts
+   * const r = await tenancy.mobility.drain('eu-1', { to: 'eu-2', concurrency: 2, retainHours: 0, onProgress: (p) => log(p.done, p.total) });
+   * if (!r.ok) for (const f of r.results.filter((x) => x.status === 'failed')) log(f.tenant.slug, f.error?.message);
+   * ```
+   */
+  async drain(server: string, options: DrainOptions = {}): Promise<DrainResult> {
+    const { concurrency } = checkDrainOptions(options);
+    if (typeof server !== 'string' || !SERVER_ID.test(server))
+      throw invalidArgument('a server id is lowercase letters, digits and hyphens, starting with a letter (at most 63)');
+    if (!(await this.#d.serverRegistry.get(server)))
+      throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${server}'; list them with tenancy.servers.list()`, {
+        context: { server },
+      });
+    if (options.to !== undefined) {
+      if (options.to === server) throw invalidArgument(`cannot drain server '${server}' into itself; give another server as to`);
+      await this.#checkServer(options.to);
+    }
+    await this.#d.serverRegistry.setDraining(server, true);
+    return await drainServer(this.#d, server, options, concurrency, (id, target) =>
+      this.move(id, target, options.actor === undefined ? {} : { actor: options.actor }),
+    );
   }
 
   /**
