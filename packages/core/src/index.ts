@@ -63,6 +63,8 @@ export type {
   DrainProgress,
   DrainResult,
   DrainTenantResult,
+  MobilityOperation,
+  MobilityStats,
 } from './mobility/mobility.js';
 export type { ArchiveManifest, ArchiveHeader } from './mobility/archive-format.js';
 export type { SettledMobilityJob } from './mobility/settle.js';

@@ -87,11 +87,24 @@ export interface MoveResult {
 
 const SERVER_ID = /^[a-z][a-z0-9-]{0,62}$/;
 
+/** The operations {@link Mobility.stats} counts. */
+export type MobilityOperation = 'backup' | 'restore' | 'clone' | 'move';
+
+/** Running totals of this process's mobility operations by outcome, since start (for metrics). */
+export type MobilityStats = Readonly<Record<MobilityOperation, Readonly<{ ok: number; failed: number }>>>;
+
 /** Backup, restore, clone and move of one tenant. Reached as `tenancy.mobility`. */
 export class Mobility {
   readonly #d: TenancyInternals;
 
   readonly #lookup: (server: string) => Promise<ServerTarget | undefined>;
+
+  readonly #stats: Record<MobilityOperation, { ok: number; failed: number }> = {
+    backup: { ok: 0, failed: 0 },
+    restore: { ok: 0, failed: 0 },
+    clone: { ok: 0, failed: 0 },
+    move: { ok: 0, failed: 0 },
+  };
 
   /** @internal created by `createTenancy()`. */
   constructor(internals: TenancyInternals, lookup: (server: string) => Promise<ServerTarget | undefined>) {
@@ -133,7 +146,18 @@ export class Mobility {
   async backup(tenant: string, out: Writable, options: BackupOptions = {}): Promise<ArchiveManifest> {
     if (out === null || typeof out !== 'object' || typeof (out as Writable).write !== 'function')
       throw invalidArgument('backup(tenant, out) needs a writable stream');
-    return await backupTenant(this.#d, await this.#get(tenant), out, options);
+    return await this.#counted('backup', async () => await backupTenant(this.#d, await this.#get(tenant), out, options));
+  }
+
+  /**
+   * How many backups, restores (new and in place), clones and moves (drains' included) this
+   * process finished since it started, by outcome. `failed` counts every call that threw,
+   * refused input included. No tenant is named: for metrics (`@tenantry/nestjs`'s
+   * `tenantry_mobility_operations_total`).
+   */
+  stats(): MobilityStats {
+    const copy = (k: MobilityOperation): { ok: number; failed: number } => ({ ...this.#stats[k] });
+    return { backup: copy('backup'), restore: copy('restore'), clone: copy('clone'), move: copy('move') };
   }
 
   /**
@@ -148,6 +172,10 @@ export class Mobility {
    * ```
    */
   async restore(input: Readable, target: NewTenantTarget, options: MobilityOptions = {}): Promise<Tenant> {
+    return await this.#counted('restore', async () => await this.#restore(input, target, options));
+  }
+
+  async #restore(input: Readable, target: NewTenantTarget, options: MobilityOptions): Promise<Tenant> {
     const checked = await this.#checkNewTarget(target);
     const reader = this.#reader(input);
     const header = await this.#header(reader);
@@ -161,6 +189,10 @@ export class Mobility {
    * dropped. Cut short, `reconcile()` drops the new copy and resumes the tenant on its old one.
    */
   async restoreInPlace(tenant: string, input: Readable, options: MobilityOptions = {}): Promise<Tenant> {
+    return await this.#counted('restore', async () => await this.#restoreInPlace(tenant, input, options));
+  }
+
+  async #restoreInPlace(tenant: string, input: Readable, options: MobilityOptions): Promise<Tenant> {
     const current = await this.#get(tenant);
     const reader = this.#reader(input);
     const header = await this.#header(reader);
@@ -185,6 +217,10 @@ export class Mobility {
    * ```
    */
   async clone(source: string, target: NewTenantTarget, options: MobilityOptions = {}): Promise<Tenant> {
+    return await this.#counted('clone', async () => await this.#clone(source, target, options));
+  }
+
+  async #clone(source: string, target: NewTenantTarget, options: MobilityOptions): Promise<Tenant> {
     const from = await this.#get(source);
     assertReadable(from, 'clone');
     const checked = await this.#checkNewTarget(target);
@@ -204,6 +240,10 @@ export class Mobility {
    * ```
    */
   async move(tenant: string, target: MoveTarget, options: MobilityOptions = {}): Promise<MoveResult> {
+    return await this.#counted('move', async () => await this.#move(tenant, target, options));
+  }
+
+  async #move(tenant: string, target: MoveTarget, options: MobilityOptions): Promise<MoveResult> {
     if (target === null || typeof target !== 'object') throw invalidArgument('move(tenant, { server?, isolation?, retainHours? })');
     const current = await this.#get(tenant);
     assertReadable(current, 'move');
@@ -270,6 +310,17 @@ export class Mobility {
   }
 
   // ---------------------------------------------------------------------------------------
+
+  async #counted<T>(operation: MobilityOperation, fn: () => Promise<T>): Promise<T> {
+    try {
+      const value = await fn();
+      this.#stats[operation].ok++;
+      return value;
+    } catch (err) {
+      this.#stats[operation].failed++;
+      throw err;
+    }
+  }
 
   async #get(ref: string): Promise<Tenant> {
     const tenant = await this.#d.registry.findTenant(parseTenantRef(ref));
