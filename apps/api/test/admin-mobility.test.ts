@@ -51,6 +51,80 @@ describe('admin API: backup, clone, move, purge-moved', () => {
     expect(JSON.stringify(activity.body)).toContain('admin-api');
   });
 
+  it('restores an uploaded archive, streamed, into a new tenant and over the tenant in place', async () => {
+    await tenantWithToken(u, 'Restorable', 'restorable');
+    const backup = await fetch(`${u}/admin/tenants/restorable/backup`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const archive = Buffer.from(await backup.arrayBuffer());
+    const upload = async (path: string, body: Buffer | ReadableStream<Uint8Array>, type = 'application/octet-stream'): Promise<Response> =>
+      await fetch(`${u}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': type },
+        body,
+        duplex: 'half',
+      } as RequestInit);
+    // Sent in pieces, as a stream: the service never needs the whole archive at once.
+    const pieces = (bytes: Buffer): ReadableStream<Uint8Array> => {
+      let at = 0;
+      return new ReadableStream({
+        pull(controller) {
+          if (at >= bytes.length) return controller.close();
+          controller.enqueue(new Uint8Array(bytes.subarray(at, at + 4_096)));
+          at += 4_096;
+        },
+      });
+    };
+    const fresh = await upload('/admin/tenants/restore?slug=restored-one&isolation=database', pieces(archive));
+    expect(fresh.status, await fresh.clone().text()).toBe(201);
+    expect(await fresh.json()).toMatchObject({ slug: 'restored-one', isolation: 'database', status: 'ACTIVE', name: 'Restorable' });
+    expect((await http(u, 'GET', '/tenants/restored-one', admin)).body).toMatchObject({ status: 'ACTIVE', isolation: 'database' });
+    const taken = await upload('/admin/tenants/restore?slug=restored-one', archive);
+    expect(taken.status).toBe(409);
+
+    const before = (await http(u, 'GET', '/tenants/restorable', admin)).body as Record<string, unknown>;
+    const inPlace = await upload('/admin/tenants/restorable/restore', pieces(archive));
+    expect(inPlace.status, await inPlace.clone().text()).toBe(200);
+    expect(await inPlace.json()).toMatchObject({ id: before['id'], slug: 'restorable', status: 'ACTIVE' });
+    expect(JSON.stringify((await http(u, 'GET', '/tenants/restorable/activity', admin)).body)).toMatch(/"restored"/);
+
+    // Refused, leaving nothing: a truncated archive (422), JSON instead of an archive (400), a bad slug (400).
+    const truncated = await upload('/admin/tenants/restore?slug=restored-two', archive.subarray(0, archive.length - 100));
+    expect(truncated.status).toBe(422);
+    expect(await truncated.json()).toMatchObject({ code: 'ARCHIVE_INVALID' });
+    expect((await upload('/admin/tenants/restore?slug=restored-two', Buffer.from('{}'), 'application/json')).status).toBe(400);
+    expect((await upload('/admin/tenants/restore?slug=Bad..Slug', archive)).status).toBe(400);
+    expect((await http(u, 'GET', '/tenants/restored-two', admin)).status).toBe(404);
+    const inPlaceBad = await upload('/admin/tenants/restorable/restore', archive.subarray(0, 200));
+    expect(inPlaceBad.status).toBe(422);
+    expect((await http(u, 'GET', '/tenants/restorable', admin)).body).toMatchObject({ status: 'ACTIVE' });
+    // Unauthenticated uploads are refused.
+    const anon = await fetch(`${u}/admin/tenants/restore?slug=anon-one`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: archive,
+    });
+    expect(anon.status).toBe(401);
+  });
+
+  it('GET /tenants never lists the staging or retained copies of a move', async () => {
+    await tenantWithToken(u, 'Listed Mover', 'listed-mover');
+    const moved = await http(u, 'POST', '/admin/tenants/listed-mover/move', { ...admin, body: { isolation: 'database', retainHours: 1 } });
+    expect(moved.status).toBe(200);
+    const { rows } = await h.admin.query('select slug from tenantry.tenants where id = $1', [moved.body.oldCopy]);
+    expect(rows[0]?.slug).toMatch(/^tenantry-old-/);
+    const slugs: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await http(u, 'GET', `/tenants?limit=100${cursor ? `&cursor=${cursor}` : ''}`, admin);
+      expect(page.status).toBe(200);
+      slugs.push(...(page.body.items as { slug: string }[]).map((t) => t.slug));
+      cursor = page.body.nextCursor as string | null;
+    } while (cursor);
+    expect(slugs).toContain('listed-mover');
+    expect(slugs.filter((s) => s.startsWith('tenantry-'))).toEqual([]);
+    expect((await http(u, 'GET', `/tenants/${moved.body.oldCopy}`, admin)).status).toBe(404);
+    expect((await http(u, 'GET', `/tenants/${rows[0]!.slug}`, admin)).status).toBe(404);
+  });
+
   it('refuses hostile slugs, server ids, tiers and retention with 400 before any work', async () => {
     await tenantWithToken(u, 'Hostile Mobile', 'hostile-mobile');
     for (const { family, value } of HOSTILE_STRING_CASES.filter((_, i) => i % 3 === 0)) {

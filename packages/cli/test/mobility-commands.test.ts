@@ -10,6 +10,7 @@ import { cleanEnv, runCli, type CliRun } from './run-cli.js';
 
 const db = await createTestDatabase(inject('tenantryServerUrl'));
 const db2 = await createTestDatabase(inject('tenantryServerUrl'));
+const db3 = await createTestDatabase(inject('tenantryServerUrl'));
 const work = await mkdtemp(join(tmpdir(), 'tenantry-cli-mobility-'));
 await mkdir(join(work, 'migrations'));
 await writeFile(
@@ -20,6 +21,7 @@ await writeFile(
 afterAll(async () => {
   await db.drop();
   await db2.drop();
+  await db3.drop();
   await rm(work, { recursive: true, force: true });
 });
 
@@ -29,6 +31,7 @@ const env = {
   TENANTRY_MIGRATIONS: join(work, 'migrations'),
   TENANTRY_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
   EU2_URL: db2.url,
+  DRAIN_URL: db3.url,
 };
 const tenantry = (...args: string[]): Promise<CliRun> => runCli(args, { env, cwd: work });
 const json = <T = any>(run: CliRun): T => JSON.parse(run.stdout) as T;
@@ -87,6 +90,58 @@ describe('tenantry tenants backup | restore | clone | move | purge-moved', () =>
   );
 
   it(
+    'servers drain --move moves every tenant off the server, with progress on stderr and a JSON report',
+    { timeout: 180_000 },
+    async () => {
+      expect((await tenantry('servers', 'add', 'drain-src', '--url-env', 'DRAIN_URL')).code).toBe(0);
+      for (const slug of ['drained-1', 'drained-2', 'drained-3'])
+        expect((await tenantry('tenants', 'create', slug, '--name', slug, '--server', 'drain-src')).code).toBe(0);
+      expect((await tenantry('run', "insert into posts (title) values ('kept')", '--tenant', 'drained-2')).code).toBe(0);
+      const refused = await tenantry('servers', 'drain', 'drain-src', '--to', 'default');
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/--to needs --move/);
+
+      const drain = await tenantry(
+        'servers',
+        'drain',
+        'drain-src',
+        '--move',
+        '--to',
+        'default',
+        '--concurrency',
+        '2',
+        '--retain-hours',
+        '0',
+        '--json',
+      );
+      expect(drain.code, drain.stderr).toBe(0);
+      const report = json(drain);
+      expect(report).toMatchObject({
+        server: 'drain-src',
+        ok: true,
+        counts: { moved: 3, failed: 0, skipped: 0 },
+        remaining: 0,
+        retainedCopies: 0,
+      });
+      expect(report.results.map((r: { tenant: { slug: string } }) => r.tenant.slug).sort()).toEqual([
+        'drained-1',
+        'drained-2',
+        'drained-3',
+      ]);
+      expect(drain.stderr).toMatch(/\[3\/3\]/);
+      const count = await tenantry('run', 'select count(*)::int as n from posts', '--tenant', 'drained-2', '--json');
+      expect(JSON.stringify(json(count))).toContain('"n":1');
+      const shown = await tenantry('tenants', 'show', 'drained-2', '--json');
+      expect(JSON.stringify(json(shown))).toMatch(/"server":"default"/);
+      // Text mode: a table and a summary; nothing left to move.
+      const again = await tenantry('servers', 'drain', 'drain-src', '--move');
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout).toMatch(/no tenant to move/);
+      expect(again.stdout).toMatch(/0 moved, 0 failed, 0 skipped/);
+    },
+  );
+
+  it(
     'refuses hostile tenant references, server ids, tiers and file paths with a clear error, changing nothing',
     { timeout: 240_000 },
     async () => {
@@ -105,6 +160,8 @@ describe('tenantry tenants backup | restore | clone | move | purge-moved', () =>
           ['tenants', 'restore', file, '--slug', 'fine-slug', '--server', value],
           ['tenants', 'clone', 'hostile-src', 'fine-slug', '--isolation', value],
           ['tenants', 'move', 'hostile-src', '--server', value],
+          ['servers', 'drain', value, '--move'],
+          ['servers', 'drain', 'default', '--move', '--to', value],
           ['tenants', 'backup', value, '--out', join(work, 'x.tenantry')],
           ['tenants', 'restore', join(work, value.replace(/\//g, '_').slice(0, 200) || 'empty'), '--slug', 'fine-slug'],
         ]) {

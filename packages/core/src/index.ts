@@ -59,6 +59,12 @@ export type {
   MoveTarget,
   MoveResult,
   BackupOptions,
+  DrainOptions,
+  DrainProgress,
+  DrainResult,
+  DrainTenantResult,
+  MobilityOperation,
+  MobilityStats,
 } from './mobility/mobility.js';
 export type { ArchiveManifest, ArchiveHeader } from './mobility/archive-format.js';
 export type { SettledMobilityJob } from './mobility/settle.js';

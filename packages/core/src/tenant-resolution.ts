@@ -36,7 +36,7 @@ export class TenantResolver {
     if (found === undefined) {
       const epoch = this.#d.cache.epoch;
       try {
-        found = await this.#d.registry.find(ref, this.#d.registryDb);
+        found = await this.#d.registry.findTenant(ref, this.#d.registryDb);
       } catch (err) {
         throw asServerError(this.#d.registryServer, err);
       }

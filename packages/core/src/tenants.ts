@@ -277,7 +277,7 @@ export class Tenants {
    */
   async get(idOrSlug: string): Promise<Tenant> {
     const ref = parseTenantRef(idOrSlug);
-    const tenant = await this.#d.registry.find(ref);
+    const tenant = await this.#d.registry.findTenant(ref);
     if (!tenant) throw tenantNotFound(idOrSlug);
     return tenant;
   }

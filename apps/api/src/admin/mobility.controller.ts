@@ -1,15 +1,34 @@
+import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
-import { Body, Controller, Get, HttpCode, Param, Post, StreamableFile, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Tenancy } from '@tenantry/core';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, StreamableFile, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ErrorCodes, TenantryError, type Tenancy } from '@tenantry/core';
 import { InjectTenancy, SkipTenancy } from '@tenantry/nestjs';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { tenantJson } from '../tenants/tenant-json.js';
 import { TenantParams } from '../tenants/tenants.dto.js';
-import { CloneTenantDto, MoveTenantDto } from './mobility.dto.js';
+import { CloneTenantDto, MoveTenantDto, RestoreTenantQuery } from './mobility.dto.js';
+
+const ARCHIVE_TYPE = 'application/octet-stream';
 
 /**
- * Backup, clone and move of one tenant (`tenancy.mobility`, docs/mobility.md). Admin only; each
+ * The request's body as the archive stream. Only `application/octet-stream` (the JSON parser
+ * leaves such a body unread); anything else is refused before any work.
+ */
+function archiveBody(req: IncomingMessage): IncomingMessage {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== ARCHIVE_TYPE)
+    throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, `send the archive as the request body with content-type ${ARCHIVE_TYPE}`);
+  return req;
+}
+
+/** Drains what a failed restore left unread, so that the error answer is not cut by a reset. */
+function drain(req: IncomingMessage): void {
+  if (!req.readableEnded) req.resume();
+}
+
+/**
+ * Backup, restore, clone and move of one tenant (`tenancy.mobility`, docs/mobility.md). Admin only; each
  * call is recorded in the tenant's activity log with the admin as actor.
  */
 @ApiTags('admin: mobility')
@@ -40,6 +59,51 @@ export class MobilityController {
     await Promise.race([new Promise((resolve) => pipe.once('readable', resolve)), started]);
     if (pipe.destroyed && pipe.errored) throw pipe.errored;
     return new StreamableFile(pipe, { type: 'application/octet-stream', disposition: `attachment; filename="${tenant.slug}.tenantry"` });
+  }
+
+  @Post('restore')
+  @ApiConsumes(ARCHIVE_TYPE)
+  @ApiBody({ description: 'a Tenantry archive (GET /admin/tenants/{id}/backup), streamed', schema: { type: 'string', format: 'binary' } })
+  @ApiOperation({
+    summary:
+      'Restore an archive (the body, streamed) into a NEW tenant. 201 the tenant; 409 TENANT_EXISTS; 422 ARCHIVE_INVALID (truncated, corrupted, or migrations this service lacks), which leaves nothing.',
+  })
+  async restore(@Req() req: IncomingMessage, @Query() query: RestoreTenantQuery): Promise<Record<string, unknown>> {
+    const body = archiveBody(req);
+    try {
+      const tenant = await this.#tenancy.mobility.restore(
+        body,
+        {
+          slug: query.slug,
+          ...(query.name === undefined ? {} : { name: query.name }),
+          ...(query.server === undefined ? {} : { server: query.server }),
+          ...(query.isolation === undefined ? {} : { isolation: query.isolation }),
+        },
+        { actor: 'admin-api' },
+      );
+      return tenantJson(tenant);
+    } catch (err) {
+      drain(body);
+      throw err;
+    }
+  }
+
+  @Post(':id/restore')
+  @HttpCode(200)
+  @ApiConsumes(ARCHIVE_TYPE)
+  @ApiBody({ description: 'a Tenantry archive, streamed', schema: { type: 'string', format: 'binary' } })
+  @ApiOperation({
+    summary:
+      'Restore an archive (the body, streamed) over the tenant, which keeps its id, slug and domains; suspended meanwhile, its old copy serves again if the restore fails. 200 the tenant; 422 ARCHIVE_INVALID.',
+  })
+  async restoreInPlace(@Req() req: IncomingMessage, @Param() params: TenantParams): Promise<Record<string, unknown>> {
+    const body = archiveBody(req);
+    try {
+      return tenantJson(await this.#tenancy.mobility.restoreInPlace(params.id, body, { actor: 'admin-api' }));
+    } catch (err) {
+      drain(body);
+      throw err;
+    }
   }
 
   @Post(':id/clone')

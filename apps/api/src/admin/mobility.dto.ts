@@ -52,3 +52,30 @@ export class MoveTenantDto {
   @IsInt()
   retainHours?: number;
 }
+
+/** Where `POST /admin/tenants/restore` puts the archive: query parameters, the body is the archive. */
+export class RestoreTenantQuery {
+  @ApiProperty({ example: 'acme-restored', description: "the new tenant's slug" })
+  @Matches(SLUG, { message: '$property must be 3–63 lowercase letters, digits and single hyphens, starting with a letter' })
+  @IsString()
+  slug!: string;
+
+  @ApiPropertyOptional({ example: 'Acme (restored)', maxLength: 200, description: "default: the archived tenant's" })
+  @IsOptional()
+  @MaxLength(200)
+  @MinLength(1)
+  @IsString()
+  name?: string;
+
+  @ApiPropertyOptional({ example: 'eu-2', description: 'server id; default: the least-loaded with room' })
+  @IsOptional()
+  @Matches(SERVER_ID, { message: '$property must be a server id (lowercase letters, digits and hyphens, starting with a letter)' })
+  @IsString()
+  server?: string;
+
+  @ApiPropertyOptional({ enum: TIERS, description: "default: the archived tenant's tier" })
+  @IsOptional()
+  @IsIn(TIERS)
+  @IsString()
+  isolation?: (typeof TIERS)[number];
+}

@@ -277,7 +277,7 @@ export class Migrator {
       ids = [];
       for (const ref of tenants) {
         const parsed = parseTenantRef(ref);
-        const t = await this.#d.registry.find(parsed);
+        const t = await this.#d.registry.findTenant(parsed);
         if (!t) throw new TenantryError(ErrorCodes.TENANT_NOT_FOUND, `no tenant '${ref}'`, { context: { tenant: ref } });
         ids.push(t.id);
       }

@@ -213,3 +213,21 @@ export async function switchPlacement(
   await db.query('select tenantry.notify_change($1), tenantry.notify_change($2)', [s.tenantId, s.stagingId]);
   return true;
 }
+
+/** The tenants (not copies, not DELETED) placed on `server`, in creation order. */
+export async function tenantsOn(db: Queryable, server: string): Promise<{ id: string; slug: string; status: TenantStatus }[]> {
+  const { rows } = await db.query<{ id: string; slug: string; status: TenantStatus }>(
+    `select id, slug, status from tenantry.tenants where server_id = $1 and kind = 'tenant' and status <> 'DELETED' order by seq`,
+    [server],
+  );
+  return rows;
+}
+
+/** How many retained old copies of moved tenants are still on `server` (dropped by purge-moved). */
+export async function copiesOn(db: Queryable, server: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `select count(*)::int as n from tenantry.tenants where server_id = $1 and kind = 'copy' and status not in ('DELETED')`,
+    [server],
+  );
+  return rows[0]?.n ?? 0;
+}

@@ -31,6 +31,7 @@ import {
   switchPlacement,
   type MobilityJobKind,
 } from './mobility-registry.js';
+import { checkDrainOptions, drainServer, type DrainOptions, type DrainResult } from './drain.js';
 import { checkOutputPath, pgDumpTenant, type PgDumpResult } from './pg-dump.js';
 import { loadArchive, provisionAndLoad, type MobilityStep } from './restore.js';
 import type { ServerTarget } from '../connection-router.js';
@@ -39,6 +40,7 @@ export type { MobilityStep } from './restore.js';
 export type { MobilityProgress, BackupOptions } from './backup.js';
 export type { ArchiveManifest, ArchiveHeader } from './archive-format.js';
 export type { PgDumpResult } from './pg-dump.js';
+export type { DrainOptions, DrainProgress, DrainResult, DrainTenantResult } from './drain.js';
 
 /** Where a restored or cloned tenant goes. */
 export interface NewTenantTarget {
@@ -85,11 +87,24 @@ export interface MoveResult {
 
 const SERVER_ID = /^[a-z][a-z0-9-]{0,62}$/;
 
+/** The operations {@link Mobility.stats} counts. */
+export type MobilityOperation = 'backup' | 'restore' | 'clone' | 'move';
+
+/** Running totals of this process's mobility operations by outcome, since start (for metrics). */
+export type MobilityStats = Readonly<Record<MobilityOperation, Readonly<{ ok: number; failed: number }>>>;
+
 /** Backup, restore, clone and move of one tenant. Reached as `tenancy.mobility`. */
 export class Mobility {
   readonly #d: TenancyInternals;
 
   readonly #lookup: (server: string) => Promise<ServerTarget | undefined>;
+
+  readonly #stats: Record<MobilityOperation, { ok: number; failed: number }> = {
+    backup: { ok: 0, failed: 0 },
+    restore: { ok: 0, failed: 0 },
+    clone: { ok: 0, failed: 0 },
+    move: { ok: 0, failed: 0 },
+  };
 
   /** @internal created by `createTenancy()`. */
   constructor(internals: TenancyInternals, lookup: (server: string) => Promise<ServerTarget | undefined>) {
@@ -131,7 +146,18 @@ export class Mobility {
   async backup(tenant: string, out: Writable, options: BackupOptions = {}): Promise<ArchiveManifest> {
     if (out === null || typeof out !== 'object' || typeof (out as Writable).write !== 'function')
       throw invalidArgument('backup(tenant, out) needs a writable stream');
-    return await backupTenant(this.#d, await this.#get(tenant), out, options);
+    return await this.#counted('backup', async () => await backupTenant(this.#d, await this.#get(tenant), out, options));
+  }
+
+  /**
+   * How many backups, restores (new and in place), clones and moves (drains' included) this
+   * process finished since it started, by outcome. `failed` counts every call that threw,
+   * refused input included. No tenant is named: for metrics (`@tenantry/nestjs`'s
+   * `tenantry_mobility_operations_total`).
+   */
+  stats(): MobilityStats {
+    const copy = (k: MobilityOperation): { ok: number; failed: number } => ({ ...this.#stats[k] });
+    return { backup: copy('backup'), restore: copy('restore'), clone: copy('clone'), move: copy('move') };
   }
 
   /**
@@ -146,6 +172,10 @@ export class Mobility {
    * ```
    */
   async restore(input: Readable, target: NewTenantTarget, options: MobilityOptions = {}): Promise<Tenant> {
+    return await this.#counted('restore', async () => await this.#restore(input, target, options));
+  }
+
+  async #restore(input: Readable, target: NewTenantTarget, options: MobilityOptions): Promise<Tenant> {
     const checked = await this.#checkNewTarget(target);
     const reader = this.#reader(input);
     const header = await this.#header(reader);
@@ -159,6 +189,10 @@ export class Mobility {
    * dropped. Cut short, `reconcile()` drops the new copy and resumes the tenant on its old one.
    */
   async restoreInPlace(tenant: string, input: Readable, options: MobilityOptions = {}): Promise<Tenant> {
+    return await this.#counted('restore', async () => await this.#restoreInPlace(tenant, input, options));
+  }
+
+  async #restoreInPlace(tenant: string, input: Readable, options: MobilityOptions): Promise<Tenant> {
     const current = await this.#get(tenant);
     const reader = this.#reader(input);
     const header = await this.#header(reader);
@@ -183,6 +217,10 @@ export class Mobility {
    * ```
    */
   async clone(source: string, target: NewTenantTarget, options: MobilityOptions = {}): Promise<Tenant> {
+    return await this.#counted('clone', async () => await this.#clone(source, target, options));
+  }
+
+  async #clone(source: string, target: NewTenantTarget, options: MobilityOptions): Promise<Tenant> {
     const from = await this.#get(source);
     assertReadable(from, 'clone');
     const checked = await this.#checkNewTarget(target);
@@ -202,6 +240,10 @@ export class Mobility {
    * ```
    */
   async move(tenant: string, target: MoveTarget, options: MobilityOptions = {}): Promise<MoveResult> {
+    return await this.#counted('move', async () => await this.#move(tenant, target, options));
+  }
+
+  async #move(tenant: string, target: MoveTarget, options: MobilityOptions): Promise<MoveResult> {
     if (target === null || typeof target !== 'object') throw invalidArgument('move(tenant, { server?, isolation?, retainHours? })');
     const current = await this.#get(tenant);
     assertReadable(current, 'move');
@@ -215,6 +257,39 @@ export class Mobility {
         context: { tenant: current.slug },
       });
     return await this.#replace(current, 'move', { server, isolation, retainHours }, undefined, undefined, options);
+  }
+
+  /**
+   * Empties a server by moving its tenants elsewhere: marks it draining (no new tenant lands on
+   * it), then moves each tenant on it with {@link Mobility.move} (offline: each tenant is
+   * suspended only for its own copy), `concurrency` at a time, to `to` or to the least-loaded
+   * server with room. One tenant's failure never stops the others: it stays, whole and as it
+   * was, on the drained server, and its result says why. Tenants in no state to move
+   * (PROVISIONING, MIGRATING, FAILED…) are skipped. Old copies are retained on the drained
+   * server for `retainHours` (`purgeMoved()` drops them); run it again to retry the failed.
+   *
+   * @example
+   * ```ts
+   * const r = await tenancy.mobility.drain('eu-1', { to: 'eu-2', concurrency: 2, retainHours: 0, onProgress: (p) => log(p.done, p.total) });
+   * if (!r.ok) for (const f of r.results.filter((x) => x.status === 'failed')) log(f.tenant.slug, f.error?.message);
+   * ```
+   */
+  async drain(server: string, options: DrainOptions = {}): Promise<DrainResult> {
+    const { concurrency } = checkDrainOptions(options);
+    if (typeof server !== 'string' || !SERVER_ID.test(server))
+      throw invalidArgument('a server id is lowercase letters, digits and hyphens, starting with a letter (at most 63)');
+    if (!(await this.#d.serverRegistry.get(server)))
+      throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${server}'; list them with tenancy.servers.list()`, {
+        context: { server },
+      });
+    if (options.to !== undefined) {
+      if (options.to === server) throw invalidArgument(`cannot drain server '${server}' into itself; give another server as to`);
+      await this.#checkServer(options.to);
+    }
+    await this.#d.serverRegistry.setDraining(server, true);
+    return await drainServer(this.#d, server, options, concurrency, (id, target) =>
+      this.move(id, target, options.actor === undefined ? {} : { actor: options.actor }),
+    );
   }
 
   /**
@@ -236,8 +311,19 @@ export class Mobility {
 
   // ---------------------------------------------------------------------------------------
 
+  async #counted<T>(operation: MobilityOperation, fn: () => Promise<T>): Promise<T> {
+    try {
+      const value = await fn();
+      this.#stats[operation].ok++;
+      return value;
+    } catch (err) {
+      this.#stats[operation].failed++;
+      throw err;
+    }
+  }
+
   async #get(ref: string): Promise<Tenant> {
-    const tenant = await this.#d.registry.find(parseTenantRef(ref));
+    const tenant = await this.#d.registry.findTenant(parseTenantRef(ref));
     if (!tenant || tenant.status === 'DELETED') throw tenantNotFound(String(ref));
     return tenant;
   }
@@ -327,7 +413,7 @@ export class Mobility {
     server: string,
     isolation: IsolationKind,
     options: MobilityOptions,
-    extra: { plan: string | null; metadata: Record<string, unknown> },
+    extra: { plan: string | null; metadata: Record<string, unknown>; kind: 'tenant' | 'copy' },
   ): Promise<Tenant> {
     const id = randomUUID();
     const physicalName = physicalNameFor(id);
@@ -343,6 +429,7 @@ export class Mobility {
       server,
       targetVersion: stagingTarget(job),
       actor: options.actor,
+      kind: extra.kind,
     });
   }
 
@@ -379,7 +466,7 @@ export class Mobility {
       target.server,
       target.isolation ?? header.tier,
       options,
-      { plan: header.tenant.plan, metadata: { ...header.tenant.metadata } },
+      { plan: header.tenant.plan, metadata: { ...header.tenant.metadata }, kind: 'tenant' },
     );
     await this.#step(options, 'staging-registered', staging);
     try {
@@ -541,7 +628,7 @@ export class Mobility {
             target.server,
             target.isolation,
             options,
-            { plan: null, metadata: { 'tenantry.copyOf': current.id } },
+            { plan: null, metadata: { 'tenantry.copyOf': current.id }, kind: 'copy' },
           );
           await setJobStaging(d.registryDb, job, staging.id);
           await this.#step(options, 'staging-registered', staging);

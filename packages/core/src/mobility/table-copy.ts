@@ -64,11 +64,6 @@ export async function copyTableIn(
   return { rows: sink.rowCount, sha256: hash.digest('hex') };
 }
 
-/** The rows and sha256 of `table` as it is now (the check after a restore). */
-export async function tableDigest(client: pg.ClientBase, schema: string, table: ArchivedTable): Promise<{ rows: number; sha256: string }> {
-  return await copyTableOut(client, schema, table, async () => undefined);
-}
-
 /** Every sequence's position in `schema`. Sequences are not transactional: this is their state now. */
 export async function readSequences(
   client: pg.ClientBase,

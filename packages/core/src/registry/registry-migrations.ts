@@ -191,6 +191,20 @@ export const REGISTRY_MIGRATIONS: readonly { readonly version: number; readonly 
       revoke all on tenantry.mobility_jobs from public;
     `,
   },
+  {
+    version: 9,
+    name: 'mobility copies are not tenants',
+    sql: `
+      -- 'tenant': a tenant. 'copy': a staging copy of a restore in place or a move, or a moved
+      -- tenant's retained old copy. A copy is never listed, counted, resolved, routed or migrated;
+      -- reconcile() and purge-moved still see it (see docs/mobility.md).
+      alter table tenantry.tenants add column kind text not null default 'tenant' check (kind in ('tenant', 'copy'));
+      update tenantry.tenants t set kind = 'copy' where exists (select 1 from tenantry.mobility_jobs j where j.staging_id = t.id);
+      -- A slug names one live tenant; copies' generated slugs never take one from a tenant.
+      drop index tenantry.tenants_live_slug;
+      create unique index tenants_live_slug on tenantry.tenants (slug) where status <> 'DELETED' and kind = 'tenant';
+    `,
+  },
 ];
 
 /** Advisory lock key for registry migrations (an arbitrary constant; never change it). */

@@ -125,17 +125,37 @@ export class TenantRegistry {
     await db.query('update tenantry.tenants set login_secret = $2 where id = $1', [id, secret]);
   }
 
-  /** By id: any status. By slug: the live tenant (not DELETED) holding it. */
+  /**
+   * By id: any row, any status — tenants and mobility copies alike (for reconcile, mobility and
+   * the registry's own bookkeeping). By slug: the live tenant (not DELETED) holding it.
+   */
   async find(ref: TenantRef, db: Queryable = this.#db): Promise<Tenant | undefined> {
     const sql =
       ref.kind === 'id'
         ? `select ${COLUMNS} from tenantry.tenants where id = $1`
-        : `select ${COLUMNS} from tenantry.tenants where slug = $1 and status <> 'DELETED'`;
+        : `select ${COLUMNS} from tenantry.tenants where slug = $1 and status <> 'DELETED' and kind = 'tenant'`;
     const { rows } = await db.query<TenantRow>(sql, [ref.value]);
     return rows[0] ? toTenant(rows[0]) : undefined;
   }
 
-  /** Inserts a PROVISIONING tenant. Throws `TENANT_EXISTS` when a live tenant has the slug. */
+  /**
+   * Like {@link TenantRegistry.find}, but only tenants: never a mobility copy (a restore's or
+   * move's staging copy, a retained old copy), whatever the reference. What every surface that
+   * resolves, routes, migrates or changes a tenant on a caller's behalf reads.
+   */
+  async findTenant(ref: TenantRef, db: Queryable = this.#db): Promise<Tenant | undefined> {
+    const sql =
+      ref.kind === 'id'
+        ? `select ${COLUMNS} from tenantry.tenants where id = $1 and kind = 'tenant'`
+        : `select ${COLUMNS} from tenantry.tenants where slug = $1 and status <> 'DELETED' and kind = 'tenant'`;
+    const { rows } = await db.query<TenantRow>(sql, [ref.value]);
+    return rows[0] ? toTenant(rows[0]) : undefined;
+  }
+
+  /**
+   * Inserts a PROVISIONING tenant (or, with `kind: 'copy'`, a mobility copy, which no list,
+   * count, resolution or migration sees). Throws `TENANT_EXISTS` when a live tenant has the slug.
+   */
   async insert(t: {
     id: string;
     slug: string;
@@ -152,13 +172,14 @@ export class TenantRegistry {
     requestHash?: string | undefined;
     /** A strict tenant's login password, encrypted. */
     loginSecret?: string | undefined;
+    kind?: 'tenant' | 'copy';
   }): Promise<Tenant> {
     try {
       const { rows } = await this.#db.query<TenantRow>(
         `with ins as (
            insert into tenantry.tenants (id, slug, name, status, isolation, server_id, physical_name, plan, metadata, role, target_version,
-                                         idempotency_key, request_hash, login_secret)
-           values ($1, $2, $3, 'PROVISIONING', $4, $5, $6, $7, $8, $10, $11, $12, $13, $14)
+                                         idempotency_key, request_hash, login_secret, kind)
+           values ($1, $2, $3, 'PROVISIONING', $4, $5, $6, $7, $8, $10, $11, $12, $13, $14, $15)
            returning ${COLUMNS}),
          act as (
            insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail)
@@ -179,6 +200,7 @@ export class TenantRegistry {
           t.idempotencyKey ?? null,
           t.requestHash ?? null,
           t.loginSecret ?? null,
+          t.kind ?? 'tenant',
         ],
       );
       return toTenant(rows[0]!);
@@ -371,7 +393,8 @@ export class TenantRegistry {
                      where m.tenant_id = t.id) as applied,
               exists (select 1 from tenantry.tenant_migrations m where m.tenant_id = t.id) or t.schema_version is not null as provisioned
          from tenantry.tenants t
-        where t.status in ('ACTIVE', 'MIGRATING', 'MIGRATION_FAILED', 'FAILED') and ($3::uuid[] is null or t.id = any($3::uuid[]))
+        where t.status in ('ACTIVE', 'MIGRATING', 'MIGRATION_FAILED', 'FAILED') and t.kind = 'tenant'
+          and ($3::uuid[] is null or t.id = any($3::uuid[]))
         order by t.seq`,
       [source.map((m) => m.name), source.map((m) => m.checksum), ids],
     );
@@ -401,10 +424,11 @@ export class TenantRegistry {
   }> {
     const versions = await this.#db.query<{ version: string | null; tenants: number }>(
       `select schema_version as version, count(*)::int as tenants from tenantry.tenants
-        where status in ('ACTIVE', 'SUSPENDED', 'MIGRATING', 'MIGRATION_FAILED', 'FAILED') group by schema_version order by schema_version nulls first`,
+        where status in ('ACTIVE', 'SUSPENDED', 'MIGRATING', 'MIGRATION_FAILED', 'FAILED') and kind = 'tenant'
+        group by schema_version order by schema_version nulls first`,
     );
     const failed = await this.#db.query<{ id: string; slug: string; error: string | null }>(
-      `select id, slug, error_message as error from tenantry.tenants where status in ('FAILED', 'MIGRATION_FAILED') order by seq`,
+      `select id, slug, error_message as error from tenantry.tenants where status in ('FAILED', 'MIGRATION_FAILED') and kind = 'tenant' order by seq`,
     );
     const migrating = await this.#db.query<{ n: number }>(`select count(*)::int as n from tenantry.tenants where status = 'MIGRATING'`);
     return { versions: versions.rows, failed: failed.rows, migrating: migrating.rows[0]?.n ?? 0 };
@@ -428,10 +452,10 @@ export class TenantRegistry {
     );
   }
 
-  /** How many tenants are in each status. */
+  /** How many tenants are in each status (mobility copies are not tenants). */
   async countByStatus(): Promise<Record<string, number>> {
     const { rows } = await this.#db.query<{ status: string; n: number }>(
-      'select status, count(*)::int as n from tenantry.tenants group by status',
+      `select status, count(*)::int as n from tenantry.tenants where kind = 'tenant' group by status`,
     );
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
@@ -473,7 +497,7 @@ export class TenantRegistry {
     return new Map(rows.map((r) => [r.physical_name, r.server_id]));
   }
 
-  /** Tenants in creation order, a page at a time. */
+  /** Tenants in creation order, a page at a time (never a mobility copy). */
   async list(opts: {
     status: TenantStatus | undefined;
     limit: number;
@@ -481,7 +505,7 @@ export class TenantRegistry {
   }): Promise<{ tenants: Tenant[]; last: string | undefined }> {
     const { rows } = await this.#db.query<TenantRow & { seq: string }>(
       `select ${COLUMNS}, seq from tenantry.tenants
-        where ($1::text is null or status = $1) and ($2::bigint is null or seq > $2)
+        where kind = 'tenant' and ($1::text is null or status = $1) and ($2::bigint is null or seq > $2)
         order by seq limit $3`,
       [opts.status ?? null, opts.after ?? null, opts.limit],
     );

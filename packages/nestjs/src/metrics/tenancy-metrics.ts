@@ -38,6 +38,12 @@ export const DEFAULT_DURATION_BUCKETS: readonly number[] = Object.freeze([
 ]);
 
 const MIGRATION_STATES = ['pending', 'migrating', 'failed'] as const;
+const MOBILITY_COUNTERS = [
+  ['backup', 'Tenant backups (Tenantry archives) finished by this process, by outcome (ok, failed)'],
+  ['restore', 'Tenant restores, into a new tenant or in place, finished by this process, by outcome (ok, failed)'],
+  ['clone', 'Tenant clones finished by this process, by outcome (ok, failed)'],
+  ['move', 'Tenant moves (drains included) finished by this process, by outcome (ok, failed)'],
+] as const;
 
 function nonNegativeInteger(value: number | undefined, fallback: number, name: string): number {
   const v = value ?? fallback;
@@ -164,6 +170,22 @@ export class TenancyMetrics {
       registers,
       collect: () => listening.set(this.#tenancy?.stats().cache.listening === true ? 1 : 0),
     });
+
+    // Running totals kept by tenancy.mobility, read at scrape time; one counter per operation, no tenant label.
+    for (const [operation, help] of MOBILITY_COUNTERS) {
+      const c: Counter<'outcome'> = new Counter({
+        name: `${p}mobility_${operation}s_total`,
+        help,
+        labelNames: ['outcome'] as const,
+        registers,
+        collect: () => {
+          c.reset();
+          const totals = this.#tenancy?.mobility.stats();
+          if (totals === undefined) return;
+          for (const outcome of ['ok', 'failed'] as const) c.inc({ outcome }, totals[operation][outcome]);
+        },
+      });
+    }
 
     const units = new Counter({
       name: `${p}units_of_work_total`,
