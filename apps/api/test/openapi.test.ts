@@ -166,6 +166,10 @@ describe('real answers match the document', () => {
     expect((await call('GET', '/tenants/no-such-tenant', admin())).status).toBe(404);
     expect((await call('PATCH', '/tenants/open-a', admin({ body: { name: 'Open A, Inc.' } }))).status).toBe(200);
     expect((await call('PATCH', '/tenants/open-a', admin({ body: { slug: 'open-b' } }))).status).toBe(409);
+    // Roles are the server's, shared by every test file: the name is this run's.
+    const physicalName = `open_a_${Date.now().toString(36)}`;
+    expect((await call('POST', '/tenants/open-a/physical-name', admin({ body: { physicalName } }))).status).toBe(200);
+    expect((await call('POST', '/tenants/open-a/physical-name', admin({ body: { physicalName: 'pg_x' } }))).status).toBe(400);
     expect((await call('POST', '/tenants/open-b/suspend', admin({ body: { reason: 'unpaid' } }))).status).toBe(200);
     expect((await call('POST', '/tenants/open-b/resume', admin({ body: {} }))).status).toBe(200);
     expect((await call('GET', '/tenants/open-a/activity', admin())).status).toBe(200);

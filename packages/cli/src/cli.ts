@@ -28,6 +28,7 @@ import { tenantsList } from './commands/tenants-list.js';
 import { tenantsRename } from './commands/tenants-rename.js';
 import { tenantsResume } from './commands/tenants-resume.js';
 import { tenantsShow } from './commands/tenants-show.js';
+import { tenantsRenamePhysical } from './commands/tenants-rename-physical.js';
 import { tenantsSuspend } from './commands/tenants-suspend.js';
 import { tenantsBackup } from './commands/tenants-backup.js';
 import { tenantsRestore } from './commands/tenants-restore.js';
@@ -43,6 +44,7 @@ export const COMMANDS: readonly Command[] = [
   tenantsSuspend,
   tenantsResume,
   tenantsRename,
+  tenantsRenamePhysical,
   tenantsDelete,
   tenantsBackup,
   tenantsRestore,

@@ -4,7 +4,7 @@ import type { ConnectionRouter, ConnectTarget } from './connection-router.js';
 import type { PoolLogin } from './server-pool.js';
 import { ErrorCodes, TenantryError } from './errors.js';
 import { assertIdent, quoteIdent, quoteLiteral } from './identifiers.js';
-import { PHYSICAL_NAME, type IsolationStrategy, type ProvisionRequest, type TenantCheck } from './isolation-strategy.js';
+import { notOurs, PHYSICAL_NAME, type IsolationStrategy, type ProvisionRequest, type TenantCheck } from './isolation-strategy.js';
 import type { LifecycleStep } from './internals.js';
 import type { Logger } from './logger.js';
 import type { Migration } from './migrations/migration-source.js';
@@ -33,7 +33,8 @@ export function templateName(migrations: readonly Migration[]): string {
 }
 
 /**
- * Database-per-tenant: each tenant owns database `t_<id without hyphens>` on its server,
+ * Database-per-tenant: each tenant owns database `t_<id without hyphens>` (or the name it was
+ * created with or renamed to) on its server,
  * cloned from a template database kept at the latest migration version
  * (`CREATE DATABASE … TEMPLATE`, ≈ 35 ms) and falling back to create + migrate. Its tables
  * live in the database's `public` schema. Connections come from small per-database pools
@@ -74,7 +75,9 @@ export class DatabaseIsolation implements IsolationStrategy {
   }
 
   #login(tenant: Tenant, role: string): PoolLogin {
-    let login = this.#logins.get(tenant.id);
+    // Keyed by role as well: a physical rename renames the role.
+    const key = `${tenant.id}/${role}`;
+    let login = this.#logins.get(key);
     if (login === undefined) {
       // Read and decrypted once, then kept (the router reads it before taking a pool slot).
       let password: Promise<string> | undefined;
@@ -88,7 +91,7 @@ export class DatabaseIsolation implements IsolationStrategy {
           return password;
         },
       };
-      this.#logins.set(tenant.id, login);
+      this.#logins.set(key, login);
     }
     return login;
   }
@@ -193,6 +196,9 @@ export class DatabaseIsolation implements IsolationStrategy {
     step: (step: LifecycleStep) => Promise<void>,
   ): Promise<AppliedMigration[]> {
     const name = quoteIdent(tenant.physicalName);
+    // What this attempt made: only that is dropped when it fails (a chosen name may meet a role
+    // or database made meanwhile by someone else).
+    const made = { role: false, database: false };
     try {
       let template: string | undefined;
       if (migrations.length > 0) {
@@ -208,6 +214,7 @@ export class DatabaseIsolation implements IsolationStrategy {
         if (tenant.role !== null) {
           if (tenant.strict) await createLoginRole(main, tenant.role, await this.#loginPassword(tenant));
           else await createTenantRole(main, tenant.role);
+          made.role = true;
           await step('role-created');
         }
         const done =
@@ -221,6 +228,7 @@ export class DatabaseIsolation implements IsolationStrategy {
             return false;
           }));
         if (!done) await main.query(`create database ${name}${owner}`);
+        made.database = true;
         await step('database-created');
         await main.query(`revoke connect, temporary on database ${name} from public`);
         if (tenant.strict && tenant.role !== null)
@@ -240,9 +248,16 @@ export class DatabaseIsolation implements IsolationStrategy {
         return ledger;
       });
     } catch (err) {
-      await this.drop(tenant).catch((e: unknown) =>
-        this.#logger.error({ err: e, tenant: tenant.id }, 'could not drop a half-made tenant database'),
-      );
+      if (made.database)
+        await this.drop(tenant).catch((e: unknown) =>
+          this.#logger.error({ err: e, tenant: tenant.id }, 'could not drop a half-made tenant database'),
+        );
+      else if (made.role && tenant.role !== null) {
+        const role = tenant.role;
+        await this.#withMain(tenant.server, (main) => dropTenantRole(main, role)).catch((e: unknown) =>
+          this.#logger.error({ err: e, tenant: tenant.id }, 'could not drop a half-made tenant role'),
+        );
+      }
       throw err;
     }
   }
@@ -261,13 +276,22 @@ export class DatabaseIsolation implements IsolationStrategy {
   }
 
   async drop(tenant: Tenant): Promise<void> {
+    // A chosen name may meet a database that is not this registry's: that one is never dropped.
+    if (!new RegExp(PHYSICAL_NAME).test(tenant.physicalName)) {
+      const { rows } = await (
+        await this.#router.admin(tenant.server)
+      ).query<{ marker: string | null }>("select shobj_description(oid, 'pg_database') as marker from pg_database where datname = $1", [
+        tenant.physicalName,
+      ]);
+      if (rows[0] !== undefined && rows[0].marker !== null && rows[0].marker !== this.#marker) throw notOurs('database', tenant);
+    }
     await this.#router.closeDatabase(tenant.server, tenant.physicalName);
     try {
       const admin = await this.#router.admin(tenant.server);
       // WITH (FORCE) terminates the tenant's remaining backends (other processes' included).
       await admin.query(`drop database if exists ${quoteIdent(tenant.physicalName)} with (force)`);
       if (tenant.role !== null) await dropTenantRole(admin, tenant.role, inDatabaseOf(this.#router, tenant.server));
-      this.#logins.delete(tenant.id);
+      if (tenant.role !== null) this.#logins.delete(`${tenant.id}/${tenant.role}`);
     } finally {
       await this.#router.reopenDatabase(tenant.server, tenant.physicalName);
     }
@@ -275,10 +299,75 @@ export class DatabaseIsolation implements IsolationStrategy {
 
   async containers(client: pg.ClientBase): Promise<{ name: string; marker: string | null }[]> {
     const { rows } = await client.query<{ name: string; marker: string | null }>(
-      "select datname as name, shobj_description(oid, 'pg_database') as marker from pg_database where datname ~ $1 order by 1",
-      [PHYSICAL_NAME],
+      `select datname as name, shobj_description(oid, 'pg_database') as marker from pg_database
+        where (datname ~ $1 or shobj_description(oid, 'pg_database') = $2) and not starts_with(datname, $3) order by 1`,
+      [PHYSICAL_NAME, this.#marker, TEMPLATE_PREFIX],
     );
     return rows;
+  }
+
+  async existing(server: string, names: readonly string[]): Promise<Set<string>> {
+    const admin = await this.#router.admin(server);
+    const { rows } = await admin.query<{ name: string }>('select datname as name from pg_database where datname = any($1::text[])', [
+      names,
+    ]);
+    return new Set(rows.map((r) => r.name));
+  }
+
+  /**
+   * `ALTER DATABASE … RENAME` (and `ALTER ROLE … RENAME`) in one transaction, once nobody is
+   * connected to the database: this process's pools of it are closed (new work waits), open
+   * connections get `drainMs` to be released, then every remaining backend on it (other
+   * processes' included) is terminated. `INVALID_STATE_TRANSITION` when some cannot be.
+   */
+  async rename(tenant: Tenant, to: string, options: { readonly renameRole: boolean; readonly drainMs: number }): Promise<void> {
+    const from = tenant.physicalName;
+    await this.#router.closeDatabase(tenant.server, from);
+    try {
+      const admin = await this.#router.admin(tenant.server);
+      const deadline = Date.now() + options.drainMs;
+      for (let attempt = 0; ; attempt++) {
+        const { rows } = await admin.query<{ pid: number }>(
+          'select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+          [from],
+        );
+        if (rows.length > 0 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 25));
+          continue;
+        }
+        if (rows.length > 0) {
+          const { rows: ended } = await admin.query<{ ok: boolean }>(
+            'select pg_terminate_backend(pid, 2000) as ok from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+            [from],
+          );
+          const refused = ended.filter((r) => !r.ok).length;
+          if (refused > 0) throw busy(tenant, `${refused} connection(s) to its database could not be ended`);
+          this.#logger.warn({ tenant: tenant.id, connections: ended.length }, 'connections to a renamed tenant database were terminated');
+        }
+        try {
+          await inTransaction(
+            () => admin.connect(),
+            async (client) => {
+              await client.query(`alter database ${quoteIdent(from)} rename to ${quoteIdent(to)}`);
+              if (options.renameRole && tenant.role !== null)
+                await client.query(`alter role ${quoteIdent(tenant.role)} rename to ${quoteIdent(to)}`);
+            },
+          );
+          if (options.renameRole && tenant.role !== null) this.#logins.delete(`${tenant.id}/${tenant.role}`);
+          break;
+        } catch (err) {
+          // 55006: somebody connected meanwhile (another process): end them and try again.
+          if (sqlState(err) !== '55006') throw err;
+          if (attempt >= 5) throw busy(tenant, 'new connections to its database kept arriving', err);
+        }
+      }
+    } catch (err) {
+      if ((err as { code?: unknown }).code === '42501')
+        throw busy(tenant, 'connections to its database could not be ended (the role needs pg_signal_backend)', err);
+      throw err;
+    } finally {
+      await this.#router.reopenDatabase(tenant.server, from);
+    }
   }
 
   /** Runs `fn` in a transaction on a connection to `database`. */
@@ -385,4 +474,13 @@ async function readLedger(client: pg.ClientBase): Promise<AppliedMigration[]> {
   );
   if (rows.length === 0) throw new TenantryError(ErrorCodes.PROVISIONING_FAILED, 'the template database has no migration ledger');
   return rows.map((r) => ({ name: r.name, checksum: r.checksum, appliedAt: r.applied_at, durationMs: r.duration_ms }));
+}
+
+/** `INVALID_STATE_TRANSITION`: a database tenant's connections could not be drained for a rename. */
+function busy(tenant: Tenant, why: string, cause?: unknown): TenantryError {
+  return new TenantryError(
+    ErrorCodes.INVALID_STATE_TRANSITION,
+    `cannot rename the database of tenant '${tenant.slug}': ${why}; nothing was renamed — end them (or suspend the tenant) and try again`,
+    { cause, context: { tenant: tenant.slug, server: tenant.server } },
+  );
 }

@@ -15,7 +15,7 @@ export type {
   TenantMigrationStatus,
 } from './migrations/migrator.js';
 export { Tenants } from './tenants.js';
-export type { CreateTenantInput, CreateTenantOptions, ListTenantsOptions, TenantPage } from './tenants.js';
+export type { CreateTenantInput, CreateTenantOptions, ListTenantsOptions, TenantPage, RenamePhysicalOptions } from './tenants.js';
 export { TenantDb } from './unit-of-work.js';
 export type { UnitOfWorkOptions, UnitOfWorkEvent, TenantQueryable, TenantBoundClient, Row } from './unit-of-work.js';
 export type { QueryConfig } from './tenant-query.js';

@@ -22,7 +22,8 @@ import type { UnitOfWorkEvent } from './unit-of-work.js';
  * Points in provisioning and deletion, reported to `onLifecycleStep` (logging, metrics, crash tests).
  * A database tenant also reports the statements of its container: `role-created`,
  * `database-created` (before it is closed to PUBLIC and marked), `database-secured` (before its
- * migrations, privileges and seeds).
+ * migrations, privileges and seeds). A physical rename reports `rename-marked` (pending in the
+ * registry), `container-renamed` (renamed on the server) and `renamed`.
  */
 export type LifecycleStep =
   | 'registered'
@@ -33,7 +34,10 @@ export type LifecycleStep =
   | 'provisioned'
   | 'delete-marked'
   | 'container-dropped'
-  | 'deleted';
+  | 'deleted'
+  | 'rename-marked'
+  | 'container-renamed'
+  | 'renamed';
 
 /** The id of the registry's own server in the fleet. */
 export const REGISTRY_SERVER = 'default';

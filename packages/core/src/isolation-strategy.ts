@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { ErrorCodes, TenantryError } from './errors.js';
 import type { ConnectTarget } from './connection-router.js';
 import type { LifecycleStep } from './internals.js';
 import type { Migration } from './migrations/migration-source.js';
@@ -78,7 +79,17 @@ export interface IsolationStrategy {
   adopt(tenant: Tenant, role: string): Promise<void>;
   /** Drops the tenant's container (and its role) and everything in it. Idempotent. */
   drop(tenant: Tenant): Promise<void>;
-  /** Every container on a server named like a tenant's, with its registry marker (its COMMENT), to find orphans. */
+  /**
+   * Renames the tenant's container from `tenant.physicalName` to `to`, and its role with it when
+   * `renameRole`, in one transaction on the server (both or neither). A database tenant's
+   * connections are drained first: Tenantry's pooled ones closed, the rest — other processes',
+   * or a unit of work still open after `drainMs` — terminated; `INVALID_STATE_TRANSITION` when
+   * some cannot be. Called holding the tenant's lifecycle lock, its rename recorded as pending.
+   */
+  rename(tenant: Tenant, to: string, options: { readonly renameRole: boolean; readonly drainMs: number }): Promise<void>;
+  /** Which of `names` exist on `server` as a container of this kind (schema or database). */
+  existing(server: string, names: readonly string[]): Promise<Set<string>>;
+  /** Every container on a server named like a tenant's or marked as this registry's (its COMMENT), to find orphans. */
   containers(client: pg.ClientBase): Promise<{ name: string; marker: string | null }[]>;
 }
 
@@ -92,3 +103,12 @@ export interface TenantCheck {
 
 /** Tenantry's physical names: `t_` and the id's 32 hex digits. */
 export const PHYSICAL_NAME = '^t_[0-9a-f]{32}$';
+
+/** Refusal to drop a container with a chosen name that another registry marked as its own. */
+export function notOurs(kind: 'schema' | 'database', tenant: Tenant): TenantryError {
+  return new TenantryError(
+    ErrorCodes.INTERNAL,
+    `refusing to drop ${kind} '${tenant.physicalName}' of tenant '${tenant.slug}': it is marked as another registry's`,
+    { context: { tenant: tenant.slug, server: tenant.server } },
+  );
+}

@@ -2,7 +2,8 @@ import { ErrorCodes, TenantryError } from './errors.js';
 import type { TenancyInternals } from './internals.js';
 import { pinnedMigrations } from './migrations/migration-set.js';
 import { LEDGER_TABLE } from './migrations/tenant-ledger.js';
-import type { Queryable } from './registry/tenant-registry.js';
+import { settlePhysicalRename } from './physical-rename.js';
+import { containerKey, type Queryable } from './registry/tenant-registry.js';
 import { settleMobilityJobs, type SettledMobilityJob } from './mobility/settle.js';
 import { inTenantTransaction, inTransaction } from './transaction.js';
 import type { IsolationKind, Tenant } from './types.js';
@@ -24,7 +25,7 @@ export interface ReconcileReport {
   readonly migrationsSettled: readonly { readonly id: string; readonly slug: string; readonly schemaVersion: string | null }[];
   /** Tenants another process is provisioning, deleting or migrating right now: left alone. */
   readonly inProgress: readonly { readonly id: string; readonly slug: string }[];
-  /** Schemas and databases named like a tenant's that no live registry row owns. Never dropped. */
+  /** Schemas and databases named like a tenant's (or marked as this registry's) that no live registry row owns. Never dropped. */
   readonly orphans: readonly { readonly server: string; readonly kind: IsolationKind; readonly name: string }[];
   /** Tenants created before per-tenant roles that were given one now. */
   readonly rolesAssigned: readonly { readonly id: string; readonly slug: string }[];
@@ -32,6 +33,16 @@ export interface ReconcileReport {
   readonly unreachable: readonly { readonly server: string; readonly error: string }[];
   /** Restores in place and moves a stopped process left running: undone (the tenant back on its old copy), or still in progress. */
   readonly mobility: readonly SettledMobilityJob[];
+  /**
+   * Physical renames a stopped process left pending: `finished` (the server had renamed the
+   * container: the tenant now has the new name) or `undone` (it had not: the tenant keeps the old).
+   */
+  readonly physicalRenames: readonly {
+    readonly id: string;
+    readonly slug: string;
+    readonly outcome: 'finished' | 'undone';
+    readonly physicalName: string;
+  }[];
 }
 
 /**
@@ -171,7 +182,8 @@ export async function reconcile(d: TenancyInternals): Promise<ReconcileReport> {
       const fresh = await d.registry.find({ kind: 'id', value: tenant.id }, lock);
       if (!fresh || (fresh.status !== 'PROVISIONING' && fresh.status !== 'DELETING')) return;
       if (fresh.status === 'DELETING') {
-        await d.strategyFor(fresh.isolation).drop(fresh);
+        const named = (await settlePhysicalRename(d, fresh, lock, 'reconcile')).tenant;
+        await d.strategyFor(fresh.isolation).drop(named);
         await d.registry.transition(fresh.id, { from: ['DELETING'], to: 'DELETED', action: 'deleted', actor: 'reconcile' }, lock);
         d.cache.invalidate(fresh.id);
         cleaned.push({ id: fresh.id, slug: fresh.slug, status: 'DELETED' });
@@ -188,6 +200,27 @@ export async function reconcile(d: TenancyInternals): Promise<ReconcileReport> {
       await settle(tenant);
     } catch (err) {
       d.logger.error({ err, tenant: tenant.id }, 'reconcile could not settle a tenant');
+      unreachable.push({ server: tenant.server, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  // Physical renames left pending (before orphans are looked for: the container has one name again).
+  const physicalRenames: { id: string; slug: string; outcome: 'finished' | 'undone'; physicalName: string }[] = [];
+  for (const tenant of await d.registry.pendingPhysicalRenames()) {
+    try {
+      const outcome = await d.lifecycle.tryHold(tenant, async (lock) => {
+        const fresh = await d.registry.find({ kind: 'id', value: tenant.id }, lock);
+        return fresh === undefined ? undefined : await settlePhysicalRename(d, fresh, lock, 'reconcile');
+      });
+      if (outcome.skipped) inProgress.push({ id: tenant.id, slug: tenant.slug });
+      else if (outcome.value !== undefined && outcome.value.outcome !== 'none')
+        physicalRenames.push({
+          id: tenant.id,
+          slug: tenant.slug,
+          outcome: outcome.value.outcome,
+          physicalName: outcome.value.tenant.physicalName,
+        });
+    } catch (err) {
+      d.logger.error({ err, tenant: tenant.id }, 'reconcile could not settle a physical rename');
       unreachable.push({ server: tenant.server, error: err instanceof Error ? err.message : String(err) });
     }
   }
@@ -223,7 +256,8 @@ export async function reconcile(d: TenancyInternals): Promise<ReconcileReport> {
         for (const strategy of d.strategies) {
           for (const { name, marker } of await strategy.containers(client)) {
             // Only this registry's containers: another registry may share the server.
-            if (marker === d.marker && owned.get(name) !== server.id) orphans.push({ server: server.id, kind: strategy.kind, name });
+            if (marker === d.marker && !owned.has(containerKey(server.id, name)))
+              orphans.push({ server: server.id, kind: strategy.kind, name });
           }
         }
       } finally {
@@ -249,5 +283,5 @@ export async function reconcile(d: TenancyInternals): Promise<ReconcileReport> {
       }
     }
   }
-  return { finished, cleaned, migrationsSettled, inProgress, orphans, rolesAssigned, unreachable, mobility };
+  return { finished, cleaned, migrationsSettled, inProgress, orphans, rolesAssigned, unreachable, mobility, physicalRenames };
 }

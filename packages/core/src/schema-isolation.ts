@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { ConnectionRouter, ConnectTarget } from './connection-router.js';
 import { quoteIdent, quoteLiteral } from './identifiers.js';
-import { PHYSICAL_NAME, type IsolationStrategy, type ProvisionRequest, type TenantCheck } from './isolation-strategy.js';
+import { notOurs, PHYSICAL_NAME, type IsolationStrategy, type ProvisionRequest, type TenantCheck } from './isolation-strategy.js';
 import type { Migration } from './migrations/migration-source.js';
 import { applyMigrations, readLedgerIn, type AppliedMigration } from './migrations/tenant-ledger.js';
 import { createTenantRole, dropTenantRole, inDatabaseOf, missingPrivileges, missingSteps, type ContainerFacts } from './tenant-roles.js';
@@ -10,7 +10,8 @@ import { inTransaction } from './transaction.js';
 import type { Tenant } from './types.js';
 
 /**
- * Schema-per-tenant: each tenant owns schema `t_<id without hyphens>` in its server's own
+ * Schema-per-tenant: each tenant owns schema `t_<id without hyphens>` (or the name it was
+ * created with or renamed to) in its server's own
  * database. Work is routed by a transaction-local `search_path` of exactly that schema (then
  * `pg_temp`, so a temporary table can never shadow a tenant table). `public` is never on the path.
  */
@@ -166,15 +167,49 @@ export class SchemaIsolation implements IsolationStrategy {
 
   async drop(tenant: Tenant): Promise<void> {
     const admin = await this.#router.admin(tenant.server);
+    // A chosen name may meet a schema that is not this registry's: that one is never dropped.
+    if (!new RegExp(PHYSICAL_NAME).test(tenant.physicalName)) {
+      const { rows } = await admin.query<{ marker: string | null }>(
+        "select obj_description(oid, 'pg_namespace') as marker from pg_namespace where nspname = $1",
+        [tenant.physicalName],
+      );
+      if (rows[0] !== undefined && rows[0].marker !== null && rows[0].marker !== this.#marker) throw notOurs('schema', tenant);
+    }
     await admin.query(`drop schema if exists ${quoteIdent(tenant.physicalName)} cascade`);
     if (tenant.role !== null) await dropTenantRole(admin, tenant.role, inDatabaseOf(this.#router, tenant.server));
   }
 
   async containers(client: pg.ClientBase): Promise<{ name: string; marker: string | null }[]> {
     const { rows } = await client.query<{ name: string; marker: string | null }>(
-      "select nspname as name, obj_description(oid, 'pg_namespace') as marker from pg_namespace where nspname ~ $1 order by 1",
-      [PHYSICAL_NAME],
+      `select nspname as name, obj_description(oid, 'pg_namespace') as marker from pg_namespace
+        where nspname ~ $1 or obj_description(oid, 'pg_namespace') = $2 order by 1`,
+      [PHYSICAL_NAME, this.#marker],
     );
     return rows;
+  }
+
+  async existing(server: string, names: readonly string[]): Promise<Set<string>> {
+    const admin = await this.#router.admin(server);
+    const { rows } = await admin.query<{ name: string }>('select nspname as name from pg_namespace where nspname = any($1::text[])', [
+      names,
+    ]);
+    return new Set(rows.map((r) => r.name));
+  }
+
+  /**
+   * `ALTER SCHEMA … RENAME` (and `ALTER ROLE … RENAME`) in one transaction. Units of work of the
+   * tenant that are open meanwhile name the old schema in their search_path: their next
+   * statements fail (suspend the tenant first to refuse new work cleanly).
+   */
+  async rename(tenant: Tenant, to: string, options: { readonly renameRole: boolean }): Promise<void> {
+    const admin = await this.#router.admin(tenant.server);
+    await inTransaction(
+      () => admin.connect(),
+      async (client) => {
+        await client.query(`alter schema ${quoteIdent(tenant.physicalName)} rename to ${quoteIdent(to)}`);
+        if (options.renameRole && tenant.role !== null)
+          await client.query(`alter role ${quoteIdent(tenant.role)} rename to ${quoteIdent(to)}`);
+      },
+    );
   }
 }

@@ -3,7 +3,8 @@
  * and `tenants.list()`, text and metadata validation, idempotency keys and list cursors. Every
  * check fails with `INVALID_ARGUMENT` and a message that says what is accepted.
  */
-import { invalidArgument } from './errors.js';
+import { invalidArgument, isTenantryError } from './errors.js';
+import { assertIdent } from './identifiers.js';
 import type { ActorOptions, IsolationKind, Tenant, TenantStatus } from './types.js';
 
 /** What `tenants.create()` takes. */
@@ -26,6 +27,17 @@ export interface CreateTenantInput {
    * another role (docs/security.md, "Tiers"). Needs the encryption key and per-tenant roles.
    */
   readonly strict?: boolean;
+  /**
+   * The name of the tenant's schema or database (and of its role), e.g. `tenant_acmecorp`;
+   * default: the generated `t_<id without hyphens>`. 1–63 lowercase letters, digits and
+   * underscores, starting with a letter or underscore. Refused with `INVALID_ARGUMENT`: names
+   * PostgreSQL or Tenantry reserve (`pg_*`, `information_schema`, `public`, `shared`,
+   * `tenantry*`, `template0`/`template1`/`postgres`, the generated `t_<32 hex digits>` form).
+   * Refused with `TENANT_EXISTS`: a name another tenant on the server holds (any status but
+   * DELETED, a pending physical rename included) or a schema, database or role that already
+   * exists on the server. Change it later with `tenants.renamePhysical()`.
+   */
+  readonly physicalName?: string;
 }
 
 /** Options of `tenants.create()`. */
@@ -63,6 +75,35 @@ export function checkText(value: unknown, field: string, max: number): string {
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw invalidArgument(`${field} must not contain control characters`);
   return trimmed;
+}
+
+/** Physical names nobody may choose: PostgreSQL's, the server's usual databases, Tenantry's own. */
+const RESERVED_PHYSICAL_NAMES = new Set(['public', 'information_schema', 'shared', 'postgres', 'template0', 'template1']);
+/** The form of generated physical names, kept for them so a chosen name never meets a generated one. */
+const GENERATED_PHYSICAL_NAME = /^t_[0-9a-f]{32}$/;
+
+/**
+ * Validates a caller-chosen physical name (schema, database and role name) by the rules of the
+ * generated ones ({@link assertIdent}) and refuses reserved names. Throws `INVALID_ARGUMENT`;
+ * never touches SQL. Whether the name is free on its server is checked later, against the
+ * registry and the server's catalogs.
+ */
+export function checkPhysicalName(value: unknown, field = 'physicalName'): string {
+  const rules = `${field} must be 1–63 lowercase letters, digits and underscores, starting with a letter or underscore (e.g. 'tenant_acmecorp')`;
+  if (typeof value !== 'string') throw invalidArgument(rules);
+  try {
+    assertIdent(value);
+  } catch (err) {
+    if (isTenantryError(err)) throw invalidArgument(rules, { cause: err });
+    throw err;
+  }
+  if (value.startsWith('pg_') || value.startsWith('tenantry') || RESERVED_PHYSICAL_NAMES.has(value))
+    throw invalidArgument(
+      `${field} '${value}' is reserved (pg_*, tenantry*, ${[...RESERVED_PHYSICAL_NAMES].join(', ')}); pick another name`,
+    );
+  if (GENERATED_PHYSICAL_NAME.test(value))
+    throw invalidArgument(`${field} '${value}' has the form of generated names (t_ and 32 hex digits); leave physicalName out to get one`);
+  return value;
 }
 
 export function checkMetadata(value: unknown): Record<string, unknown> {

@@ -6,6 +6,7 @@ import type { TenancyInternals } from './internals.js';
 import { pinnedMigrations } from './migrations/migration-set.js';
 import { Migrator } from './migrations/migrator.js';
 import type { AppliedMigration } from './migrations/tenant-ledger.js';
+import { assertPhysicalNameFree, renamePhysical, settlePhysicalRename, type RenamePhysicalOptions } from './physical-rename.js';
 import { settleProvisioning } from './reconcile.js';
 import type { Queryable, Transition } from './registry/tenant-registry.js';
 import { TenantStatuses, type ActivityEntry, type ActorOptions, type IsolationKind, type Tenant, type TenantStatus } from './types.js';
@@ -13,6 +14,7 @@ import {
   canonicalJson,
   checkIdempotencyKey,
   checkMetadata,
+  checkPhysicalName,
   checkText,
   decodeCursor,
   encodeCursor,
@@ -23,6 +25,7 @@ import {
 } from './tenant-input.js';
 
 export type { CreateTenantInput, CreateTenantOptions, ListTenantsOptions, TenantPage } from './tenant-input.js';
+export type { RenamePhysicalOptions } from './physical-rename.js';
 
 /**
  * The tenants API: provisioning and lifecycle, through an idempotent state machine whose every
@@ -60,7 +63,7 @@ export class Tenants {
    */
   async create(input: CreateTenantInput, options: CreateTenantOptions = {}): Promise<Tenant> {
     if (input === null || typeof input !== 'object')
-      throw invalidArgument('tenants.create() takes { slug, name, plan?, metadata?, isolation?, server? }');
+      throw invalidArgument('tenants.create() takes { slug, name, plan?, metadata?, isolation?, server?, strict?, physicalName? }');
     const slug = assertSlug(input.slug);
     const name = checkText(input.name, 'name', 200);
     const plan = input.plan === undefined || input.plan === null ? null : checkText(input.plan, 'plan', 100);
@@ -77,7 +80,17 @@ export class Tenants {
       );
     if (strict && !this.#d.tenantRoles)
       throw invalidArgument('strict tenants need per-tenant roles: a registry user with CREATEROLE, and tenantRoles not false');
-    const request = { slug, name, plan, metadata, isolation, server: input.server ?? null, ...(strict ? { strict } : {}) };
+    const physicalName = input.physicalName === undefined ? undefined : checkPhysicalName(input.physicalName);
+    const request = {
+      slug,
+      name,
+      plan,
+      metadata,
+      isolation,
+      server: input.server ?? null,
+      ...(strict ? { strict } : {}),
+      ...(physicalName === undefined ? {} : { physicalName }),
+    };
     if (options.idempotencyKey === undefined) return await this.#provision(request, undefined, options);
     const key = {
       key: checkIdempotencyKey(options.idempotencyKey),
@@ -138,6 +151,7 @@ export class Tenants {
       isolation: IsolationKind;
       server: string | null;
       strict?: boolean;
+      physicalName?: string;
     },
     key: { key: string; hash: string } | undefined,
     options: ActorOptions,
@@ -148,7 +162,10 @@ export class Tenants {
     const seeds = (await this.#d.seeds?.load()) ?? [];
     const id = randomUUID();
     const { registry, logger } = this.#d;
-    const physicalName = physicalNameFor(id);
+    const physicalName = input.physicalName ?? physicalNameFor(id);
+    // A chosen name must be free on the server; the registry's unique index settles a race
+    // between two creates, and CREATE itself one with a schema or database made meanwhile.
+    if (input.physicalName !== undefined) await assertPhysicalNameFree(this.#d, server, physicalName);
     // Encrypted before anything is made: without the key, a strict create fails here.
     const loginSecret = input.strict === true ? this.#d.secrets.encrypt(randomBytes(24).toString('base64url')) : undefined;
     const created = await registry.insert({
@@ -354,8 +371,9 @@ export class Tenants {
   }
 
   /**
-   * Changes a tenant's slug. The schema keeps its name (it comes from the immutable id), so
-   * rename is instant. Throws `TENANT_EXISTS` when the slug is taken.
+   * Changes a tenant's slug. The schema or database keeps its name (the physical name does not
+   * come from the slug; see {@link renamePhysical}), so rename is instant. Throws
+   * `TENANT_EXISTS` when the slug is taken.
    */
   async rename(idOrSlug: string, newSlug: string, options: ActorOptions = {}): Promise<Tenant> {
     const slug = assertSlug(newSlug);
@@ -365,6 +383,41 @@ export class Tenants {
     this.#d.cache.invalidate(current.id);
     if (!renamed) throw tenantNotFound(idOrSlug);
     return renamed;
+  }
+
+  /**
+   * Renames a tenant's schema or database — and its role, when the role is named after it (as
+   * Tenantry names them) — to `newName`, e.g. `tenant_acme_corp`: `ALTER SCHEMA … RENAME` or
+   * `ALTER DATABASE … RENAME`. The tenant keeps its id, slug, data and status (ACTIVE, SUSPENDED
+   * or MIGRATION_FAILED); routing in this process uses the new name as soon as this returns, and
+   * other processes' as soon as the registry's notification reaches them.
+   *
+   * A database cannot be renamed while anyone is connected to it: this process's pooled
+   * connections to it are closed (new work on the tenant waits meanwhile), open ones get
+   * `drainMs` to be released, then every remaining connection to it is terminated — those units
+   * of work fail. `INVALID_STATE_TRANSITION` when some cannot be ended (the application's role
+   * needs `pg_signal_backend` for other roles' sessions). A schema is renamed at once: units of
+   * work of the tenant open at that moment fail on their next statement (suspend the tenant
+   * first for a clean cut). Other tenants are not touched.
+   *
+   * Runs under the tenant's lifecycle lock, and is written to its activity log
+   * (`physical-rename-started`, `physical-rename`). Crash-safe: when the process stops midway,
+   * `reconcile()` finishes the rename (the server renamed the container) or undoes it (it did
+   * not). Throws `INVALID_ARGUMENT` for a name the rules of `physicalName` refuse and
+   * `TENANT_EXISTS` for a name taken on the tenant's server. Renaming to its current name
+   * returns the tenant unchanged.
+   *
+   * @example
+   * ```ts
+   * const acme = await tenancy.tenants.renamePhysical('acme', 'tenant_acme_corp', { actor: 'ops' });
+   * acme.physicalName; // 'tenant_acme_corp'
+   * ```
+   */
+  async renamePhysical(idOrSlug: string, newName: string, options: RenamePhysicalOptions = {}): Promise<Tenant> {
+    checkPhysicalName(newName, 'the new physical name');
+    const tenant = await this.get(idOrSlug);
+    if (tenant.status === 'DELETED' || tenant.status === 'DELETING') throw tenantNotFound(idOrSlug);
+    return await renamePhysical(this.#d, tenant, newName, options);
   }
 
   /**
@@ -384,9 +437,12 @@ export class Tenants {
       });
     }
     this.#d.cache.invalidate(tenant.id);
-    const doomed = tenant;
-    await this.#d.onStep?.('delete-marked', doomed);
-    const deleted = await this.#d.lifecycle.hold(doomed, false, async () => {
+    const marked = tenant;
+    await this.#d.onStep?.('delete-marked', marked);
+    const deleted = await this.#d.lifecycle.hold(marked, false, async (_key, lock) => {
+      // Its name as of now: a physical rename may have ended (or been left pending) meanwhile.
+      let doomed = (await this.#d.registry.find({ kind: 'id', value: marked.id }, lock)) ?? marked;
+      doomed = (await settlePhysicalRename(this.#d, doomed, lock!, options.actor ?? 'delete')).tenant;
       await this.#d.strategyFor(doomed.isolation).drop(doomed);
       await this.#d.onStep?.('container-dropped', doomed);
       return await this.#change(doomed.id, { from: ['DELETING'], to: 'DELETED', action: 'deleted', actor: options.actor });

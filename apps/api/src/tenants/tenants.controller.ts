@@ -29,6 +29,7 @@ import {
   DomainParams,
   IssueTokenDto,
   ListTenantsQuery,
+  RenamePhysicalDto,
   SuspendTenantDto,
   TenantParams,
   UpdateTenantDto,
@@ -89,6 +90,7 @@ export class TenantsController {
         ...(body.isolation === undefined ? {} : { isolation: body.isolation }),
         ...(body.server === undefined ? {} : { server: body.server }),
         ...(body.plan === undefined ? {} : { plan: body.plan }),
+        ...(body.physicalName === undefined ? {} : { physicalName: body.physicalName }),
       },
       { actor: ADMIN_ACTOR, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) },
     );
@@ -141,6 +143,32 @@ export class TenantsController {
     if (name !== undefined && name !== tenant.name)
       tenant = await this.#tenancy.tenants.update(tenant.id, { name }, { actor: ADMIN_ACTOR });
     return tenantJson(tenant);
+  }
+
+  @Post(':id/physical-name')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      "Rename the tenant's schema or database (and its role) on its server. A database's connections are drained first (terminated after drainMs); crash-safe. Idempotent.",
+  })
+  @ApiOkResponse({ type: TenantDto, description: 'The tenant under its new name.' })
+  @ApiErrors(
+    ADMIN_ERRORS,
+    PARAM_ERRORS,
+    BODY_ERRORS,
+    'INVALID_ARGUMENT',
+    'TENANT_NOT_FOUND',
+    'TENANT_EXISTS',
+    'INVALID_STATE_TRANSITION',
+    SERVICE_ERRORS,
+  )
+  async renamePhysical(@Param() params: TenantParams, @Body() body: RenamePhysicalDto): Promise<Record<string, unknown>> {
+    return tenantJson(
+      await this.#tenancy.tenants.renamePhysical(params.id, body.physicalName, {
+        actor: ADMIN_ACTOR,
+        ...(body.drainMs === undefined ? {} : { drainMs: body.drainMs }),
+      }),
+    );
   }
 
   @Post(':id/suspend')

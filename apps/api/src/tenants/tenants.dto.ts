@@ -10,6 +10,10 @@ const SLUG_MESSAGE = '$property must be 3–63 lowercase letters, digits and sin
 const ID_OR_SLUG = /^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[a-z][a-z0-9-]{1,61}[a-z0-9])$/;
 /** A server id as core accepts it. */
 const SERVER_ID = /^[a-z][a-z0-9-]{0,62}$/;
+/** A physical name as core accepts it: core checks it (and the reserved names) with INVALID_ARGUMENT. */
+const PHYSICAL_NAME_PATTERN = '^[a-z_][a-z0-9_]{0,62}$';
+const PHYSICAL_NAME_DESCRIPTION =
+  'The name of its schema or database and of its role; default: generated t_<id>. 1–63 lowercase letters, digits and underscores; pg_*, tenantry*, public, shared, information_schema, postgres, template0/1 and the generated t_<32 hex> form are refused (400 INVALID_ARGUMENT), a name another tenant on the server holds or a schema, database or role already there answers 409 TENANT_EXISTS.';
 // eslint-disable-next-line no-control-regex -- control characters are what it refuses
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
 
@@ -62,6 +66,34 @@ export class CreateTenantDto {
   @MinLength(1)
   @IsString()
   plan?: string;
+
+  @ApiPropertyOptional({
+    example: 'tenant_acmecorp',
+    pattern: PHYSICAL_NAME_PATTERN,
+    maxLength: 63,
+    description: PHYSICAL_NAME_DESCRIPTION,
+  })
+  @IsOptional()
+  @IsString()
+  physicalName?: string;
+}
+
+export class RenamePhysicalDto {
+  @ApiProperty({ example: 'tenant_acme_corp', pattern: PHYSICAL_NAME_PATTERN, maxLength: 63, description: PHYSICAL_NAME_DESCRIPTION })
+  @IsString()
+  physicalName!: string;
+
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: 60_000,
+    default: 5000,
+    description: "A database tenant's open connections get this long (ms) to be released before every connection to it is terminated.",
+  })
+  @IsOptional()
+  @Max(60_000)
+  @Min(0)
+  @IsInt()
+  drainMs?: number;
 }
 
 export class UpdateTenantDto {

@@ -4,7 +4,7 @@ import { ACTOR_FLAG, choiceFlag } from '../flags.js';
 
 const ISOLATIONS: readonly IsolationKind[] = ['schema', 'database'];
 
-/** `tenantry tenants create <slug> --name <name> [--plan <plan>] [--isolation schema|database] [--server <id>]` */
+/** `tenantry tenants create <slug> --name <name> [--plan <plan>] [--isolation schema|database] [--server <id>] [--physical-name <name>]` */
 export const tenantsCreate = defineCommand({
   name: 'tenants create',
   summary: 'Create a tenant: its schema (or database), every migration and the seeds',
@@ -18,9 +18,17 @@ export const tenantsCreate = defineCommand({
       description: 'schema (its own schema) or database (its own database); default: defaultIsolation, else schema',
     },
     server: { type: 'string', value: 'id', description: 'place it on this server; default: the least-loaded server with room' },
+    'physical-name': {
+      type: 'string',
+      value: 'name',
+      description: "its schema's (or database's) and role's name, e.g. tenant_acmecorp; default: t_<id>",
+    },
     actor: ACTOR_FLAG,
   },
-  details: 'Example: tenantry tenants create acme --name "Acme Corp" --plan pro',
+  details: [
+    'Example: tenantry tenants create acme --name "Acme Corp" --plan pro',
+    '         tenantry tenants create acme --name "Acme Corp" --isolation database --physical-name tenant_acmecorp',
+  ].join('\n'),
   async run({ args, flags, out, config, actor, tenancy }) {
     const isolation = choiceFlag(flags.isolation, 'isolation', ISOLATIONS);
     if (config.migrations === undefined)
@@ -36,6 +44,7 @@ export const tenantsCreate = defineCommand({
         ...(flags.plan === undefined ? {} : { plan: flags.plan }),
         ...(isolation === undefined ? {} : { isolation }),
         ...(flags.server === undefined ? {} : { server: flags.server }),
+        ...(flags['physical-name'] === undefined ? {} : { physicalName: flags['physical-name'] }),
       },
       { actor },
     );

@@ -205,6 +205,22 @@ export const REGISTRY_MIGRATIONS: readonly { readonly version: number; readonly 
       create unique index tenants_live_slug on tenantry.tenants (slug) where status <> 'DELETED' and kind = 'tenant';
     `,
   },
+  {
+    version: 10,
+    name: 'caller-chosen physical names and physical renames',
+    sql: `
+      -- A physical name (schema, database and role name) is held by a tenant until it is DELETED,
+      -- per server: a deleted tenant's name may be chosen again.
+      alter table tenantry.tenants drop constraint tenants_physical_name_key;
+      create unique index tenants_live_physical_name on tenantry.tenants (server_id, physical_name) where status <> 'DELETED';
+      -- The name a physical rename is taking the tenant to, set (committed) before its container
+      -- is renamed and cleared with the switch of physical_name: reconcile() finishes or undoes a
+      -- rename a stopped process left here. Held like physical_name meanwhile.
+      alter table tenantry.tenants add column physical_rename_to text;
+      create unique index tenants_physical_rename_to on tenantry.tenants (server_id, physical_rename_to)
+       where physical_rename_to is not null;
+    `,
+  },
 ];
 
 /** Advisory lock key for registry migrations (an arbitrary constant; never change it). */

@@ -12,6 +12,20 @@ export interface Queryable {
   query<R extends pg.QueryResultRow = Record<string, unknown>>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
+/** The key of a container in {@link TenantRegistry.ownedContainers}: physical names are unique per server. */
+export function containerKey(server: string, name: string): string {
+  return `${server}/${name}`;
+}
+
+/** `TENANT_EXISTS` for a physical name another tenant on the server holds. */
+export function physicalNameTaken(name: string, server: string, cause?: unknown): TenantryError {
+  return new TenantryError(
+    ErrorCodes.TENANT_EXISTS,
+    `physical name '${name}' is taken on server '${server}' (by another tenant, or by a schema, database or role already there); pick another name`,
+    { cause, context: { server } },
+  );
+}
+
 /** The channel on which tenant changes are announced to every process. */
 export const TENANT_CHANNEL = 'tenantry_tenants';
 
@@ -205,6 +219,8 @@ export class TenantRegistry {
       );
       return toTenant(rows[0]!);
     } catch (err) {
+      if (sqlState(err) === '23505' && (err as { constraint?: string }).constraint === 'tenants_live_physical_name')
+        throw physicalNameTaken(t.physicalName, t.server, err);
       if (sqlState(err) === '23505') {
         throw new TenantryError(
           ErrorCodes.TENANT_EXISTS,
@@ -489,12 +505,110 @@ export class TenantRegistry {
     return rows[0]!.id;
   }
 
-  /** Physical name → server of every tenant that may own a container (all but DELETED). */
-  async ownedContainers(): Promise<Map<string, string>> {
-    const { rows } = await this.#db.query<{ physical_name: string; server_id: string }>(
-      `select physical_name, server_id from tenantry.tenants where status <> 'DELETED'`,
+  /**
+   * `<server>/<name>` of every container a tenant may own (all but DELETED tenants; the name a
+   * pending physical rename goes to as well): see {@link containerKey}.
+   */
+  async ownedContainers(): Promise<Set<string>> {
+    const { rows } = await this.#db.query<{ physical_name: string; physical_rename_to: string | null; server_id: string }>(
+      `select physical_name, physical_rename_to, server_id from tenantry.tenants where status <> 'DELETED'`,
     );
-    return new Map(rows.map((r) => [r.physical_name, r.server_id]));
+    return new Set(
+      rows.flatMap((r) => [
+        containerKey(r.server_id, r.physical_name),
+        ...(r.physical_rename_to === null ? [] : [containerKey(r.server_id, r.physical_rename_to)]),
+      ]),
+    );
+  }
+
+  /**
+   * The live tenant (not DELETED) on `server` that holds `name` as its physical name, as the
+   * name a pending physical rename goes to, or as its role; undefined when none does.
+   */
+  async physicalNameHolder(server: string, name: string, db: Queryable = this.#db): Promise<{ id: string; slug: string } | undefined> {
+    const { rows } = await db.query<{ id: string; slug: string }>(
+      `select id, slug from tenantry.tenants
+        where server_id = $1 and status <> 'DELETED' and (physical_name = $2 or physical_rename_to = $2 or role = $2) limit 1`,
+      [server, name],
+    );
+    return rows[0];
+  }
+
+  /** The name a pending physical rename of the tenant goes to; null when none is pending. */
+  async pendingPhysicalRename(id: string, db: Queryable = this.#db): Promise<string | null> {
+    const { rows } = await db.query<{ to: string | null }>('select physical_rename_to as to from tenantry.tenants where id = $1', [id]);
+    return rows[0]?.to ?? null;
+  }
+
+  /** Tenants with a physical rename pending (a process stopped in the middle of one, or one is under way). */
+  async pendingPhysicalRenames(): Promise<Tenant[]> {
+    const { rows } = await this.#db.query<TenantRow>(
+      `select ${COLUMNS} from tenantry.tenants where physical_rename_to is not null and status <> 'DELETED' order by seq`,
+    );
+    return rows.map(toTenant);
+  }
+
+  /**
+   * Records, committed before the container is touched, that the tenant's physical name is going
+   * from `from` to `to`: the name is held from now on, and `reconcile()` settles the rename when
+   * the process stops. False when the tenant is not in `statuses`, no longer named `from`, or a
+   * rename is pending already. Throws `TENANT_EXISTS` when another live tenant on the server holds `to`.
+   */
+  async beginPhysicalRename(
+    id: string,
+    change: { from: string; to: string; server: string; statuses: readonly TenantStatus[]; actor: string | undefined },
+  ): Promise<boolean> {
+    try {
+      const { rows } = await this.#db.query<{ id: string }>(
+        `with upd as (
+           update tenantry.tenants t set physical_rename_to = $3, updated_at = now()
+            where t.id = $1 and t.physical_name = $2 and t.physical_rename_to is null and t.status = any($5::text[])
+              and not exists (select 1 from tenantry.tenants o
+                               where o.id <> t.id and o.server_id = $4 and o.status <> 'DELETED'
+                                 and (o.physical_name = $3 or o.physical_rename_to = $3 or o.role = $3))
+           returning t.id, t.status),
+         act as (
+           insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail)
+           select id, 'physical-rename-started', status, status, $6, jsonb_build_object('from', $2::text, 'to', $3::text) from upd)
+         select upd.id from upd`,
+        [id, change.from, change.to, change.server, change.statuses, change.actor ?? null],
+      );
+      if (rows.length === 1) return true;
+      if ((await this.physicalNameHolder(change.server, change.to)) !== undefined) throw physicalNameTaken(change.to, change.server);
+      return false;
+    } catch (err) {
+      if (sqlState(err) === '23505') throw physicalNameTaken(change.to, change.server, err);
+      throw err;
+    }
+  }
+
+  /**
+   * Ends a pending physical rename: `finished` switches the tenant to the name it was going to
+   * (and its role too when `roleRenamed`); otherwise the rename is dropped and the tenant keeps
+   * its name. Written with its activity entry and announced, in one statement.
+   */
+  async endPhysicalRename(
+    id: string,
+    outcome: { finished: boolean; roleRenamed: boolean; actor: string | undefined; detail?: Record<string, unknown> },
+    db: Queryable = this.#db,
+  ): Promise<Tenant | undefined> {
+    const { rows } = await db.query<TenantRow>(
+      `with prev as (select id, physical_name, physical_rename_to, role from tenantry.tenants where id = $1 and physical_rename_to is not null for update),
+       upd as (
+         update tenantry.tenants t
+            set physical_name = case when $2 then prev.physical_rename_to else t.physical_name end,
+                role = case when $2 and $3 then prev.physical_rename_to else t.role end,
+                physical_rename_to = null, updated_at = now()
+           from prev where t.id = prev.id
+         returning t.*, prev.physical_name as prev_name, prev.physical_rename_to as prev_to),
+       act as (
+         insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail)
+         select id, case when $2 then 'physical-rename' else 'physical-rename-undone' end, status, status, $4,
+                jsonb_build_object('from', prev_name, 'to', prev_to, 'role', $2 and $3) || $5::jsonb from upd)
+       select ${UPD_COLUMNS}, ${NOTIFY}(upd.id::text) from upd`,
+      [id, outcome.finished, outcome.roleRenamed, outcome.actor ?? null, JSON.stringify(outcome.detail ?? {})],
+    );
+    return rows[0] ? toTenant(rows[0]) : undefined;
   }
 
   /** Tenants in creation order, a page at a time (never a mobility copy). */
