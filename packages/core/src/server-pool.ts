@@ -488,7 +488,7 @@ export class ServerPool {
         this.#removeWaiter(waiter, false);
         const use = affinity === undefined ? undefined : this.#tenants.get(affinity);
         reject(
-          use !== undefined && use.held >= use.limit && !reserved
+          use !== undefined && use.held >= use.limit && use.limit < this.#s.capacity && !reserved
             ? this.#atShare(use)
             : this.#exhausted(`no connection became free within ${this.#s.acquireTimeoutMillis} ms`),
         );

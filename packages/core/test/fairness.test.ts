@@ -104,6 +104,32 @@ describe('connection shares', () => {
   });
 });
 
+describe('a tenant at its share', () => {
+  it('waits, then fails with CONNECTION_BUDGET_EXHAUSTED naming the share, while connections are free', { timeout: 60_000 }, async () => {
+    const tenancy = await h.tenancy({
+      migrations: migrationList([]),
+      applicationName: 'tenantry-fair-cap',
+      pool: { max: 4, acquireTimeoutMillis: 300 },
+      plans: { default: { maxConnectionShare: 1 } },
+    });
+    const t = await tenancy.tenants.create({ slug: 'capped', name: 'Capped' });
+    const held = gate();
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    const holder = tenancy.withTenant(t.id, async () => {
+      entered();
+      await held.wait;
+    });
+    await inside;
+    await expect(tenancy.withTenant(t.id, (db) => db.query('select 1'))).rejects.toMatchObject({
+      code: 'CONNECTION_BUDGET_EXHAUSTED',
+      message: expect.stringContaining("holds its plan's share of server 'default' (1 of 4 connections, plan 'default')"),
+    });
+    held.open();
+    await holder;
+  });
+});
+
 describe('the wait queue', () => {
   it('serves waiting tenants in turn, not first come first served', { timeout: 60_000 }, async () => {
     const tenancy = await h.tenancy({
@@ -161,6 +187,16 @@ describe('statement timeouts', () => {
       // Inside a transaction too, and the transaction is rolled back.
       await expect(
         tenancy.withTenant(quick.id, (db) => db.transaction(async (tx) => tx.query('select pg_sleep(2)'))),
+      ).rejects.toMatchObject({ code: '57014' });
+      // The tenant's SQL cannot lift it: a session SET is overridden by the next prefix, a set_config comes after the timer is armed.
+      await expect(
+        tenancy.withTenant(quick.id, async (db) => {
+          await db.query('set statement_timeout = 0');
+          await db.query('select pg_sleep(2)');
+        }),
+      ).rejects.toMatchObject({ code: '57014' });
+      await expect(
+        tenancy.withTenant(quick.id, (db) => db.query("select pg_catalog.set_config('statement_timeout', '0', false), pg_sleep(2)")),
       ).rejects.toMatchObject({ code: '57014' });
       // The setting is the tenant's for every statement, gone after it.
       const shown = await tenancy.withTenant(quick.id, (db) => db.query<{ statement_timeout: string }>('show statement_timeout'));
