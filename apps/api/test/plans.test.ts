@@ -105,8 +105,8 @@ describe('TenantRateLimiter', () => {
     expect(limiter.take('b', 2)).toBe(0);
     now = 499;
     expect(limiter.take('a', 2)).toBe(1);
+    // A second after it emptied, the bucket is full again: a burst of two, not more.
     now = 1_000;
-    expect(limiter.take('a', 2)).toBe(0);
-    expect(limiter.take('a', 2)).toBe(1);
+    expect([1, 2, 3].map(() => limiter.take('a', 2))).toEqual([0, 0, 1]);
   });
 });
