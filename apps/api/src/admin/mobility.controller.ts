@@ -1,12 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, StreamableFile, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ErrorCodes, TenantryError, type Tenancy } from '@tenantry/core';
 import { InjectTenancy, SkipTenancy } from '@tenantry/nestjs';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { tenantJson } from '../tenants/tenant-json.js';
 import { TenantParams } from '../tenants/tenants.dto.js';
+import { ADMIN_ERRORS, ApiErrors, BODY_ERRORS, PARAM_ERRORS, SERVICE_ERRORS } from '../openapi/api-errors.js';
+import { MoveResultDto, PurgedDto, TenantDto } from '../openapi/responses.dto.js';
 import { CloneTenantDto, MoveTenantDto, RestoreTenantQuery } from './mobility.dto.js';
 
 const ARCHIVE_TYPE = 'application/octet-stream';
@@ -48,6 +50,8 @@ export class MobilityController {
     summary:
       "The tenant's Tenantry archive, streamed (application/octet-stream). 404 TENANT_NOT_FOUND, 409 CATALOG_DRIFTED before any byte; a failure later cuts the stream, which restore refuses as truncated.",
   })
+  @ApiOkResponse({ description: 'The archive.', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } })
+  @ApiErrors(ADMIN_ERRORS, PARAM_ERRORS, 'TENANT_NOT_FOUND', 'CATALOG_DRIFTED', SERVICE_ERRORS)
   async backup(@Param() params: TenantParams): Promise<StreamableFile> {
     const tenant = await this.#tenancy.tenants.get(params.id);
     const pipe = new PassThrough();
@@ -68,6 +72,17 @@ export class MobilityController {
     summary:
       'Restore an archive (the body, streamed) into a NEW tenant. 201 the tenant; 409 TENANT_EXISTS; 422 ARCHIVE_INVALID (truncated, corrupted, or migrations this service lacks), which leaves nothing.',
   })
+  @ApiCreatedResponse({ type: TenantDto, description: 'The new tenant, ACTIVE.' })
+  @ApiErrors(
+    ADMIN_ERRORS,
+    PARAM_ERRORS,
+    'INVALID_ARGUMENT',
+    'PAYLOAD_TOO_LARGE',
+    'TENANT_EXISTS',
+    'SERVER_NOT_FOUND',
+    'ARCHIVE_INVALID',
+    SERVICE_ERRORS,
+  )
   async restore(@Req() req: IncomingMessage, @Query() query: RestoreTenantQuery): Promise<Record<string, unknown>> {
     const body = archiveBody(req);
     try {
@@ -96,6 +111,16 @@ export class MobilityController {
     summary:
       'Restore an archive (the body, streamed) over the tenant, which keeps its id, slug and domains; suspended meanwhile, its old copy serves again if the restore fails. 200 the tenant; 422 ARCHIVE_INVALID.',
   })
+  @ApiOkResponse({ type: TenantDto })
+  @ApiErrors(
+    ADMIN_ERRORS,
+    PARAM_ERRORS,
+    'INVALID_ARGUMENT',
+    'TENANT_NOT_FOUND',
+    'INVALID_STATE_TRANSITION',
+    'ARCHIVE_INVALID',
+    SERVICE_ERRORS,
+  )
   async restoreInPlace(@Req() req: IncomingMessage, @Param() params: TenantParams): Promise<Record<string, unknown>> {
     const body = archiveBody(req);
     try {
@@ -108,6 +133,18 @@ export class MobilityController {
 
   @Post(':id/clone')
   @ApiOperation({ summary: 'Copy the tenant into a new one. 201 the new tenant; 409 TENANT_EXISTS, 404 SERVER_NOT_FOUND.' })
+  @ApiCreatedResponse({ type: TenantDto, description: 'The new tenant.' })
+  @ApiErrors(
+    ADMIN_ERRORS,
+    PARAM_ERRORS,
+    BODY_ERRORS,
+    'INVALID_ARGUMENT',
+    'TENANT_NOT_FOUND',
+    'TENANT_EXISTS',
+    'SERVER_NOT_FOUND',
+    'CATALOG_DRIFTED',
+    SERVICE_ERRORS,
+  )
   async clone(@Param() params: TenantParams, @Body() body: CloneTenantDto): Promise<Record<string, unknown>> {
     const tenant = await this.#tenancy.mobility.clone(
       params.id,
@@ -128,6 +165,19 @@ export class MobilityController {
     summary:
       'Move the tenant to another server and/or tier, offline (suspended while its data is copied). 200 { tenant, from, oldCopy, retainUntil, pauseMs, durationMs }.',
   })
+  @ApiOkResponse({ type: MoveResultDto })
+  @ApiErrors(
+    ADMIN_ERRORS,
+    PARAM_ERRORS,
+    BODY_ERRORS,
+    'INVALID_ARGUMENT',
+    'TENANT_NOT_FOUND',
+    'SERVER_NOT_FOUND',
+    'SERVER_DRAINING',
+    'INVALID_STATE_TRANSITION',
+    'CATALOG_DRIFTED',
+    SERVICE_ERRORS,
+  )
   async move(@Param() params: TenantParams, @Body() body: MoveTenantDto): Promise<Record<string, unknown>> {
     const r = await this.#tenancy.mobility.move(
       params.id,
@@ -151,6 +201,8 @@ export class MobilityController {
   @Post('purge-moved')
   @HttpCode(200)
   @ApiOperation({ summary: 'Drop the old copies of moved tenants whose retention ended. 200 { purged: [{ tenant, oldCopy }] }.' })
+  @ApiOkResponse({ type: PurgedDto })
+  @ApiErrors(ADMIN_ERRORS, SERVICE_ERRORS)
   async purgeMoved(): Promise<{ purged: { tenant: string; oldCopy: string }[] }> {
     return { purged: await this.#tenancy.mobility.purgeMoved({ actor: 'admin-api' }) };
   }

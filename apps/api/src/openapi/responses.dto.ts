@@ -274,3 +274,27 @@ export class StatsDto {
   })
   busiestTenants!: Record<string, unknown>[];
 }
+
+export class PlacementDto {
+  @ApiProperty() server!: string;
+  @ApiProperty({ enum: ['schema', 'database'] }) isolation!: string;
+}
+
+export class MoveResultDto {
+  @ApiProperty({ type: TenantDto }) tenant!: TenantDto;
+  @ApiProperty({ type: PlacementDto, description: 'Where the tenant was.' }) from!: PlacementDto;
+  @ApiProperty({ ...NULLABLE_TEXT, description: 'The registry row keeping the old copy until retainUntil; null when dropped.' })
+  oldCopy!: string | null;
+  @ApiProperty(NULLABLE_TIME) retainUntil!: string | null;
+  @ApiProperty({ description: 'How long the tenant was suspended, in ms.' }) pauseMs!: number;
+  @ApiProperty() durationMs!: number;
+}
+
+export class PurgedCopyDto {
+  @ApiProperty() tenant!: string;
+  @ApiProperty() oldCopy!: string;
+}
+
+export class PurgedDto {
+  @ApiProperty({ type: [PurgedCopyDto] }) purged!: PurgedCopyDto[];
+}
