@@ -6,11 +6,11 @@
  * Listens on `PORT` (default 3000), `HOST` (default 127.0.0.1).
  */
 import { createApp } from './app.js';
-import { openDatabase } from './database.js';
+import { openAppDatabase } from '@tenantry/testing';
 
 const NAME = 'seed-000-typeorm-posts';
 
-const db = await openDatabase(NAME, 'multi_tenancy_db');
+const db = await openAppDatabase(NAME, 'multi_tenancy_db');
 const app = await createApp({ registryUrl: db.url }).catch(async (err: unknown) => {
   await db.close();
   throw err;

@@ -5,11 +5,11 @@
  * if any tenant fails; exits 1 then. Same database as `npm start` (`DATABASE_URL`, or the
  * embedded server — the running one, or started for the run).
  */
-import { openDatabase } from './database.js';
+import { openAppDatabase } from '@tenantry/testing';
 import { TENANT_MIGRATIONS } from './modules/tenanted/migrations/index.js';
 import { runTenantMigrations } from './tenant-migrations.js';
 
-const db = await openDatabase('seed-000-typeorm-posts', 'multi_tenancy_db');
+const db = await openAppDatabase('seed-000-typeorm-posts', 'multi_tenancy_db');
 const summary = await runTenantMigrations({
   registryUrl: db.url,
   migrations: TENANT_MIGRATIONS,

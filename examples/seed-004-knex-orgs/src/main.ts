@@ -6,11 +6,11 @@
  * (default `.tenantry/…`). Listens on `PORT` (default 3000), `HOST` (default 127.0.0.1).
  */
 import { createApp } from './app.js';
-import { openDatabase } from './database.js';
+import { openAppDatabase } from '@tenantry/testing';
 
 const NAME = 'seed-004-knex-orgs';
 
-const db = await openDatabase(NAME, 'master');
+const db = await openAppDatabase(NAME, 'master');
 const app = await createApp({ registryUrl: db.url }).catch(async (err: unknown) => {
   await db.close();
   throw err;

@@ -11,3 +11,5 @@ export { startRedis, findRedisServer, redisMissing, RedisNotFoundError } from '.
 export type { RedisServer, RedisOptions } from './redis.js';
 export { postsCall, createPostsTenants, postsStorm, importThatThrows } from './posts-api.js';
 export type { PostsTenant, PostsTenantMaker, ApiPost, ApiReply, PostsStormResult, FailedImport } from './posts-api.js';
+export { openAppDatabase } from './app-database.js';
+export type { AppDatabase } from './app-database.js';

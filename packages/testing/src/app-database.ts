@@ -1,10 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { startEmbeddedServer, type EmbeddedServer } from '@tenantry/testing';
+import { startEmbeddedServer, type EmbeddedServer } from './embedded-server.js';
 
-/** Where the app's registry is, and how to let go of it. */
-export interface Database {
+/** Where an app's registry is, and how to let go of it ({@link openAppDatabase}). */
+export interface AppDatabase {
   /** The registry URL, as the application role (never a superuser on the embedded server). */
   readonly url: string;
   /** For humans: `DATABASE_URL`, or the embedded server's data folder. */
@@ -35,13 +35,22 @@ async function runningServer(dataDir: string, database: string): Promise<string 
 }
 
 /**
- * `DATABASE_URL` when set. Otherwise an embedded PostgreSQL whose data is kept in
- * `$TENANTRY_DATA_DIR/<name>-pg` (default `.tenantry/<name>-pg`): started here, or — for
+ * The registry database of an example or a small app: `DATABASE_URL` when set. Otherwise an
+ * embedded PostgreSQL whose data is kept in `$TENANTRY_DATA_DIR/<name>-pg` (default `.tenantry/<name>-pg`): started here, or — for
  * `migration:run:tenant` while the app runs — the one already running on that folder. On the
  * embedded server the superuser only creates the application role (`LOGIN CREATEROLE CREATEDB`)
  * and `database`, which that role owns; Tenantry runs as that role.
+ *
+ * @param name - names the data folder (`<name>-pg`)
+ * @param database - the registry database the application role owns on the embedded server
+ * @example
+ * ```ts
+ * const db = await openAppDatabase('seed-000-typeorm-posts', 'multi_tenancy_db');
+ * const tenancy = await createTenancy({ registryUrl: db.url });
+ * // … on shutdown: await tenancy.close(); await db.close();
+ * ```
  */
-export async function openDatabase(name: string, database: string, env: NodeJS.ProcessEnv = process.env): Promise<Database> {
+export async function openAppDatabase(name: string, database: string, env: NodeJS.ProcessEnv = process.env): Promise<AppDatabase> {
   const url = env['DATABASE_URL'];
   if (url) return { url, where: 'DATABASE_URL', close: async () => undefined };
   const parent = resolve(env['TENANTRY_DATA_DIR'] || '.tenantry');
