@@ -22,12 +22,33 @@ afterAll(async () => {
   await other?.stop();
 });
 
+let marker: string | undefined;
+/** The COMMENT this file's registry puts on its tenant databases. */
+async function registryMarker(): Promise<string> {
+  if (marker === undefined) {
+    const c = new pg.Client(h.db.url);
+    await c.connect();
+    try {
+      marker = (await c.query<{ m: string }>(`select 'tenantry:' || id as m from tenantry.registry_info`)).rows[0]!.m;
+    } finally {
+      await c.end();
+    }
+  }
+  return marker;
+}
+
 async function containers(url: string): Promise<string[]> {
   const c = new pg.Client(url);
   await c.connect();
   try {
     const { rows } = await c.query<{ n: string }>(
-      `select nspname as n from pg_namespace where nspname ~ '^t_[0-9a-f]{32}$' union all select datname from pg_database where datname ~ '^t_[0-9a-f]{32}$' order by 1`,
+      // Databases are the whole cluster's: other test files' tenants (marked by their registries) are not this file's.
+      `select nspname as n from pg_namespace where nspname ~ '^t_[0-9a-f]{32}$'
+       union all
+       select datname from pg_database
+        where datname ~ '^t_[0-9a-f]{32}$' and coalesce(shobj_description(oid, 'pg_database'), '') in ('', $1)
+       order by 1`,
+      [await registryMarker()],
     );
     return rows.map((r) => r.n);
   } finally {
