@@ -2,7 +2,9 @@ import { promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import path, { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { FileMigrationProvider, type Migration as KyselyMigration, type MigrationProvider } from 'kysely/migration';
+// A value import only: the declarations below stand for kysely/migration's types in our .d.ts,
+// which TypeScript's node10 resolution (module: commonjs) cannot follow (kysely maps no subpath types).
+import { FileMigrationProvider } from 'kysely/migration';
 import {
   Kysely,
   PostgresAdapter,
@@ -18,7 +20,18 @@ import {
 import { checksum, migrationInvalid, type Migration, type MigrationSource } from '@tenantry/core';
 import { sqlTokens } from '@tenantry/core/adapter';
 
-export type { KyselyMigration };
+/** A Kysely migration, as `kysely/migration`'s `Migration` declares it. */
+export interface KyselyMigration {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely's own signature
+  up(db: Kysely<any>): Promise<void>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely's own signature
+  down?(db: Kysely<any>): Promise<void>;
+}
+
+/** Kysely's `MigrationProvider` (the `Migrator` option `provider`), structurally. */
+export interface MigrationProvider {
+  getMigrations(): Promise<Record<string, KyselyMigration>>;
+}
 
 /** Options of {@link kyselyMigrations}: exactly one of `migrationFolder`, `provider`, `migrations`. */
 export interface KyselyMigrationsOptions {
