@@ -5,10 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { startEmbeddedServer, TEST_SERVER_FLAGS, type EmbeddedServer } from '@tenantry/testing';
 import { setupHarness } from './helpers.js';
-import { backupToBuffer, fill, mobilityMigrations, snapshotOf } from './mobility-fixture.js';
+import { backupToBuffer, fill, mobilityMigrations, snapshotOf, containers as containersOf } from './mobility-fixture.js';
 import type { MobilityStep, Tenancy } from '../src/index.js';
 
 // A child process restores or moves a tenant and SIGKILLs itself at one step of it (as
@@ -67,39 +66,7 @@ async function killedAt(step: MobilityStep, action: Action, slug: string, file: 
   expect(signal, `child should die at ${step} (exit code ${code}): ${stderr}`).toBe('SIGKILL');
 }
 
-let marker: string | undefined;
-/** The COMMENT this file's registry puts on its tenant databases. */
-async function registryMarker(): Promise<string> {
-  if (marker === undefined) {
-    const c = new pg.Client(h.db.url);
-    await c.connect();
-    try {
-      marker = (await c.query<{ m: string }>(`select 'tenantry:' || id as m from tenantry.registry_info`)).rows[0]!.m;
-    } finally {
-      await c.end();
-    }
-  }
-  return marker;
-}
-
-async function containers(url: string): Promise<string[]> {
-  const c = new pg.Client(url);
-  await c.connect();
-  try {
-    const { rows } = await c.query<{ n: string }>(
-      // Databases are the whole cluster's: other test files' tenants (marked by their registries) are not this file's.
-      `select nspname as n from pg_namespace where nspname ~ '^t_[0-9a-f]{32}$'
-       union all
-       select datname from pg_database
-        where datname ~ '^t_[0-9a-f]{32}$' and coalesce(shobj_description(oid, 'pg_database'), '') in ('', $1)
-       order by 1`,
-      [await registryMarker()],
-    );
-    return rows.map((r) => r.n);
-  } finally {
-    await c.end();
-  }
-}
+const containers = (url: string): Promise<string[]> => containersOf(url, h.db.url);
 const everywhere = async (): Promise<string[]> => [...(await containers(h.db.url)), ...(await containers(other.url))].sort();
 
 /** A start after the kill: reconcile until nothing is left PROVISIONING, DELETING or running (the killed backends let go a moment later). */

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
+import pg from 'pg';
 import type { ArchiveManifest, Tenancy } from '../src/index.js';
 
 /** A fresh folder with the mobility migrations (json, arrays, bytea, timestamptz, enums, generated columns, sequences, FKs, a trigger, a dropped column). */
@@ -126,4 +127,35 @@ export function streamOf(archive: Buffer, piece = 7_777): Readable {
   const pieces: Buffer[] = [];
   for (let i = 0; i < archive.length; i += piece) pieces.push(archive.subarray(i, i + piece));
   return Readable.from(pieces);
+}
+
+/**
+ * The tenant containers (`t_<id>` schemas and databases) on the server of `url` that belong to
+ * the registry at `registryUrl`: databases are the whole cluster's, and other test files' tenant
+ * databases carry their registries' marker, so only unmarked ones and this registry's count.
+ */
+export async function containers(url: string, registryUrl: string): Promise<string[]> {
+  const registry = new pg.Client(registryUrl);
+  await registry.connect();
+  let marker: string;
+  try {
+    marker = (await registry.query<{ m: string }>(`select 'tenantry:' || id as m from tenantry.registry_info`)).rows[0]!.m;
+  } finally {
+    await registry.end();
+  }
+  const c = new pg.Client(url);
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ n: string }>(
+      `select nspname as n from pg_namespace where nspname ~ '^t_[0-9a-f]{32}$'
+       union all
+       select datname from pg_database
+        where datname ~ '^t_[0-9a-f]{32}$' and coalesce(shobj_description(oid, 'pg_database'), '') in ('', $1)
+       order by 1`,
+      [marker],
+    );
+    return rows.map((r) => r.n);
+  } finally {
+    await c.end();
+  }
 }

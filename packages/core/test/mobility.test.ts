@@ -1,9 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { HOSTILE_STRING_CASES, startEmbeddedServer, TEST_SERVER_FLAGS, type EmbeddedServer } from '@tenantry/testing';
 import { setupHarness } from './helpers.js';
-import { backupToBuffer, fill, mobilityMigrations, nextValues, snapshotOf, streamOf } from './mobility-fixture.js';
+import {
+  backupToBuffer,
+  fill,
+  mobilityMigrations,
+  nextValues,
+  snapshotOf,
+  streamOf,
+  containers as containersOf,
+} from './mobility-fixture.js';
 import type { Tenancy } from '../src/index.js';
 
 const h = await setupHarness();
@@ -22,39 +29,7 @@ afterAll(async () => {
   await other?.stop();
 });
 
-let marker: string | undefined;
-/** The COMMENT this file's registry puts on its tenant databases. */
-async function registryMarker(): Promise<string> {
-  if (marker === undefined) {
-    const c = new pg.Client(h.db.url);
-    await c.connect();
-    try {
-      marker = (await c.query<{ m: string }>(`select 'tenantry:' || id as m from tenantry.registry_info`)).rows[0]!.m;
-    } finally {
-      await c.end();
-    }
-  }
-  return marker;
-}
-
-async function containers(url: string): Promise<string[]> {
-  const c = new pg.Client(url);
-  await c.connect();
-  try {
-    const { rows } = await c.query<{ n: string }>(
-      // Databases are the whole cluster's: other test files' tenants (marked by their registries) are not this file's.
-      `select nspname as n from pg_namespace where nspname ~ '^t_[0-9a-f]{32}$'
-       union all
-       select datname from pg_database
-        where datname ~ '^t_[0-9a-f]{32}$' and coalesce(shobj_description(oid, 'pg_database'), '') in ('', $1)
-       order by 1`,
-      [await registryMarker()],
-    );
-    return rows.map((r) => r.n);
-  } finally {
-    await c.end();
-  }
-}
+const containers = (url: string): Promise<string[]> => containersOf(url, h.db.url);
 
 describe('backup and restore of one tenant', () => {
   it('a round trip into a new schema tenant and a new database tenant gives identical rows and sequence positions', async () => {
