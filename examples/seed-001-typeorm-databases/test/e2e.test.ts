@@ -104,7 +104,8 @@ describe('seed 001 on Tenantry: a database per tenant, provisioned, renamed and 
   ])('refuses a hostile databaseName (%s) with 400 INVALID_ARGUMENT and creates nothing', async (_, databaseName) => {
     const reply = await call('/tenant-databases', { method: 'POST', body: { tenantId: 'hostile', databaseName } });
     expect(reply).toMatchObject({ status: 400, body: { code: 'INVALID_ARGUMENT' } });
-    expect(reply.body.message).toMatch(/databaseName|physicalName|reserved|generated/);
+    // Worded with the seed's field name.
+    expect(reply.body.message).toMatch(/^databaseName /);
     expect((await call('/tenant-databases/hostile')).status).toBe(404);
   });
 
@@ -165,12 +166,9 @@ describe('seed 001 on Tenantry: a database per tenant, provisioned, renamed and 
       status: 409,
       body: { code: 'TENANT_EXISTS' },
     });
-    expect(await call('/tenant-databases/acme', { method: 'PATCH', body: { databaseName: 'x; drop database tenant_acme' } })).toMatchObject(
-      {
-        status: 400,
-        body: { code: 'INVALID_ARGUMENT' },
-      },
-    );
+    const hostile = await call('/tenant-databases/acme', { method: 'PATCH', body: { databaseName: 'x; drop database tenant_acme' } });
+    expect(hostile).toMatchObject({ status: 400, body: { code: 'INVALID_ARGUMENT' } });
+    expect(hostile.body.message).toMatch(/^databaseName must be/);
     expect(await call('/tenant-databases/acme', { method: 'PATCH', body: { databaseName: 'postgres' } })).toMatchObject({ status: 400 });
     expect(await call('/tenant-databases/nobody-here', { method: 'PATCH', body: { databaseName: 'tenant_x' } })).toMatchObject({
       status: 404,

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Tenancy, Tenant } from '@tenantry/core';
+import { ErrorCodes, isTenantryError, TenantryError, type Tenancy, type Tenant } from '@tenantry/core';
 import { InjectTenancy } from '@tenantry/nestjs';
 import { TENANT_SERVER } from '../../../../../../tenant-server.js';
 import { tenantDatabase, type TenantDatabase } from './tenant-database.js';
@@ -16,6 +16,13 @@ export interface CreateTenantDatabaseInput {
 
 const ACTOR = 'tenant-database-provisioning';
 
+/** Tenantry's refusal of a physical name, worded with the seed's field name, `databaseName`. */
+function asDatabaseNameError(err: unknown): unknown {
+  if (!isTenantryError(err, ErrorCodes.INVALID_ARGUMENT) || !/physicalName|the new physical name/.test(err.message)) return err;
+  const message = err.message.replaceAll('the new physical name', 'databaseName').replaceAll('physicalName', 'databaseName');
+  return new TenantryError(ErrorCodes.INVALID_ARGUMENT, message, { cause: err, context: err.context });
+}
+
 /**
  * Seed 001's `TenantDatabaseProvisioningTypeormService`: creates, deletes and renames tenant
  * databases. The seed ran `CREATE DATABASE`, its migrations and the `tenant_databases` status
@@ -27,21 +34,26 @@ export class TenantDatabaseProvisioningTypeormService {
   constructor(@InjectTenancy() private readonly tenancy: Tenancy) {}
 
   /**
-   * Registers the tenant, creates its database on the tenants' server (named `databaseName` when given) and its own role,
-   * and applies the tenant migrations: ACTIVE when it returns. `TENANT_EXISTS` when the tenantId or
-   * the database name is taken; `INVALID_ARGUMENT` for a database name the rules refuse.
+   * Registers the tenant, creates its database on the tenants' server (named `databaseName` when
+   * given) and its own role, and applies the tenant migrations: ACTIVE when it returns.
+   * `TENANT_EXISTS` when the tenantId or the database name is taken; `INVALID_ARGUMENT` (worded
+   * with `databaseName`) for a name the rules refuse.
    */
   async createTenantDatabase(input: CreateTenantDatabaseInput): Promise<TenantDatabase> {
-    const tenant = await this.tenancy.tenants.create(
-      {
-        slug: input.tenantId,
-        name: input.name ?? input.tenantId,
-        isolation: 'database',
-        server: TENANT_SERVER,
-        ...(input.databaseName === undefined ? {} : { physicalName: input.databaseName }),
-      },
-      { actor: ACTOR },
-    );
+    const tenant = await this.tenancy.tenants
+      .create(
+        {
+          slug: input.tenantId,
+          name: input.name ?? input.tenantId,
+          isolation: 'database',
+          server: TENANT_SERVER,
+          ...(input.databaseName === undefined ? {} : { physicalName: input.databaseName }),
+        },
+        { actor: ACTOR },
+      )
+      .catch((err: unknown) => {
+        throw asDatabaseNameError(err);
+      });
     return await this.#record(tenant);
   }
 
@@ -55,7 +67,10 @@ export class TenantDatabaseProvisioningTypeormService {
    * drained first, the registry and routing follow at once. The tenant keeps its id, data and status.
    */
   async updateTenantDatabaseName(tenantId: string, newDatabaseName: string): Promise<TenantDatabase> {
-    return await this.#record(await this.tenancy.tenants.renamePhysical(tenantId, newDatabaseName, { actor: ACTOR }));
+    const renamed = await this.tenancy.tenants.renamePhysical(tenantId, newDatabaseName, { actor: ACTOR }).catch((err: unknown) => {
+      throw asDatabaseNameError(err);
+    });
+    return await this.#record(renamed);
   }
 
   /** The tenant's record, by id or tenantId (a DELETED tenant by its id only). */
