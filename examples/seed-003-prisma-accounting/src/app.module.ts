@@ -50,8 +50,9 @@ export class AppModule {
         }),
         TenantryPrismaModule.forRoot({
           client: PrismaClient,
-          // Starting a transaction may wait for a connection within the server's budget (Prisma gives up after 2 s).
-          clientOptions: { transactionOptions: { maxWait: 10_000 } },
+          // Starting a transaction may wait for a connection within the server's budget (Prisma gives up after 2 s),
+          // and a plan-limited create waits for the table lock of concurrent ones (Prisma's default timeout: 5 s).
+          clientOptions: { transactionOptions: { maxWait: 10_000, timeout: 20_000 } },
           maxClients,
           idleTimeoutMs: 30 * 60_000,
         }),
