@@ -19,6 +19,7 @@ import { migrateRegistry } from './registry/registry-migrations.js';
 import { ServerRegistry } from './registry/server-registry.js';
 import { TenantRegistry } from './registry/tenant-registry.js';
 import { SchemaIsolation } from './schema-isolation.js';
+import { assertSharedSchema, SharedTables } from './shared-tables.js';
 import type { Servers } from './servers.js';
 import { Tenancy } from './tenancy.js';
 import { loginRole, type LoginRoleFacts } from './tenant-roles.js';
@@ -35,6 +36,16 @@ export interface TenancyOptions {
    * Applied to every new tenant. Default: none.
    */
   readonly migrations?: string | MigrationSource;
+  /**
+   * Shared migrations: a folder of `NNNN_name.sql` files, or a {@link MigrationSource}, applied
+   * into the {@link TenancyOptions.sharedSchema} of every server's own database (for its schema
+   * tenants) and of every tenant database, at tenant creation and by `tenancy.migrateShared()`.
+   * Every tenant sees that schema after its own on the search_path, read-only unless a shared
+   * migration grants more (docs/migrations.md, "Shared tables"). Default: none.
+   */
+  readonly sharedMigrations?: string | MigrationSource;
+  /** The shared tables' schema: an identifier, not `public`. Default `shared`. */
+  readonly sharedSchema?: string;
   /** Connections per server. `max` bounds server connections whatever the tenant count. */
   readonly pool?: PoolOptions;
   /** The hard budget of connections per server (same as `pool.max`, which it overrides). */
@@ -143,6 +154,14 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
   const applicationName = opts.applicationName ?? 'tenantry';
   const migrations =
     opts.migrations === undefined ? migrationList([]) : typeof opts.migrations === 'string' ? sqlFolder(opts.migrations) : opts.migrations;
+  const sharedSource =
+    opts.sharedMigrations === undefined
+      ? undefined
+      : typeof opts.sharedMigrations === 'string'
+        ? sqlFolder(opts.sharedMigrations)
+        : opts.sharedMigrations;
+  const sharedSchema = assertSharedSchema(opts.sharedSchema ?? 'shared');
+  if (sharedSource !== undefined) await pinnedMigrations(sharedSource);
   const seeds = opts.seeds === undefined ? undefined : typeof opts.seeds === 'string' ? sqlFolder(opts.seeds) : opts.seeds;
   // Fail at start, not at the first create, when the migration folder is broken.
   await pinnedMigrations(migrations);
@@ -211,9 +230,10 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     throw serverUnavailable(REGISTRY_SERVER, err);
   }
   const marker = `tenantry:${registryId}`;
+  const shared = sharedSource === undefined ? undefined : new SharedTables(sharedSource, sharedSchema, marker);
   const strategies: Record<IsolationKind, IsolationStrategy> = {
-    schema: new SchemaIsolation(router, marker, REGISTRY_SERVER),
-    database: new DatabaseIsolation(router, logger, marker, async (tenant) => {
+    schema: new SchemaIsolation(router, marker, REGISTRY_SERVER, shared),
+    database: new DatabaseIsolation(router, logger, marker, shared, async (tenant) => {
       const stored = await registry.loginSecret(tenant.id);
       if (stored === undefined)
         throw new TenantryError(ErrorCodes.INTERNAL, `strict tenant '${tenant.slug}' has no stored login password`, {
@@ -235,6 +255,7 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     strategies: Object.freeze(Object.values(strategies)),
     lifecycle: new LifecycleLock(router, REGISTRY_SERVER),
     migrations,
+    shared,
     seeds,
     defaultIsolation: opts.defaultIsolation ?? 'schema',
     secrets: {

@@ -29,6 +29,15 @@ export type { TenantRef } from './identifiers.js';
 export { sqlFolder, migrationList, checksum } from './migrations/migration-source.js';
 export type { Migration, MigrationSource } from './migrations/migration-source.js';
 export type { AppliedMigration } from './migrations/tenant-ledger.js';
+export { SHARED_LEDGER_TABLE } from './shared-tables.js';
+export type {
+  MigrateSharedOptions,
+  SharedMigrationResult,
+  SharedMigrationStatusReport,
+  SharedMigrationSummary,
+  SharedTarget,
+  SharedTargetStatus,
+} from './shared-tables.js';
 export type { IsolationStrategy } from './isolation-strategy.js';
 export type { PoolOptions, ServerStats, AdminPool, ConnectTarget } from './connection-router.js';
 export { Servers } from './servers.js';

@@ -13,6 +13,7 @@ import type { Logger } from './logger.js';
 import type { MigrationSource } from './migrations/migration-source.js';
 import type { TenantCache } from './registry/registry-cache.js';
 import type { RegistryListener } from './registry/registry-listener.js';
+import type { SharedTables } from './shared-tables.js';
 import type { ServerRegistry } from './registry/server-registry.js';
 import type { TenantRegistry } from './registry/tenant-registry.js';
 import type { IsolationKind, Tenant } from './types.js';
@@ -65,6 +66,8 @@ export interface TenancyInternals {
   readonly lifecycle: LifecycleLock;
   /** Tenant migrations, applied to every tenant. */
   readonly migrations: MigrationSource;
+  /** Shared migrations and their schema; undefined without `sharedMigrations`. */
+  readonly shared: SharedTables | undefined;
   /** Seeds run in every new tenant and by `tenancy.seed()`. */
   readonly seeds: MigrationSource | undefined;
   readonly defaultIsolation: IsolationKind;
