@@ -515,7 +515,7 @@ export class Tenants {
     let tenant = found;
     if (tenant.status === 'DELETED') return tenant;
     if (tenant.status !== 'DELETING') {
-      tenant = await this.#change(tenant, {
+      tenant = await this.#changeRow(tenant.id, tenant, {
         from: ['ACTIVE', 'SUSPENDED', 'FAILED', 'MIGRATION_FAILED', 'PROVISIONING', 'MIGRATING'],
         to: 'DELETING',
         action: 'delete',
@@ -531,7 +531,7 @@ export class Tenants {
       doomed = (await settlePhysicalRename(this.#d, doomed, lock!, options.actor ?? 'delete')).tenant;
       await this.#d.strategyFor(doomed.isolation).drop(doomed);
       await this.#d.onStep?.('container-dropped', doomed);
-      return await this.#change(doomed, { from: ['DELETING'], to: 'DELETED', action: 'deleted', actor: options.actor });
+      return await this.#changeRow(doomed.id, doomed, { from: ['DELETING'], to: 'DELETED', action: 'deleted', actor: options.actor });
     });
     this.#d.logger.info({ tenant: tenant.id, slug: tenant.slug }, 'tenant deleted');
     await this.#d.onStep?.('deleted', deleted);
@@ -606,10 +606,14 @@ export class Tenants {
     return await this.#d.registry.activity(tenant.id, limit);
   }
 
-  /** A transition of a tenant named by the caller, or (a Tenant) of that row whatever its kind. */
-  async #change(ref: string | Tenant, change: Transition): Promise<Tenant> {
-    const idOrSlug = typeof ref === 'string' ? ref : ref.id;
-    const tenant = typeof ref === 'string' ? await this.get(ref) : ((await this.#d.registry.find({ kind: 'id', value: ref.id })) ?? ref);
+  /** A transition of the tenant the caller names. */
+  async #change(idOrSlug: string, change: Transition): Promise<Tenant> {
+    return await this.#changeRow(idOrSlug, await this.get(idOrSlug), change);
+  }
+
+  /** A transition of a row already found (a tenant, or a pending tenant the pool discards). */
+  async #changeRow(idOrSlug: string, found: Tenant, change: Transition): Promise<Tenant> {
+    const tenant = found;
     if (tenant.status === change.to) return tenant;
     const result = await this.#d.registry.transition(tenant.id, change);
     this.#d.cache.invalidate(tenant.id);

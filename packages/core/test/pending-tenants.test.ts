@@ -35,12 +35,15 @@ async function exists(kind: string, name: string): Promise<boolean> {
   return (await h.admin.query(sql, [name])).rowCount === 1;
 }
 
-async function discardAll(tenancy: Tenancy): Promise<void> {
-  // Lowering the pool to nothing trims it: every test starts from an empty pool.
+/**
+ * Closes `tenancy` (its pool refills no more), then empties the pool: lowering it to nothing
+ * trims it. Every test starts from an empty pool.
+ */
+async function discardAll(...tenancies: Tenancy[]): Promise<void> {
+  for (const t of tenancies) await t.close();
   const t = await h.tenancy({ pendingTenants: { schema: 0, database: 0 } });
   await t.tenants.fillPending();
   await t.close();
-  void tenancy;
 }
 
 describe('the pending-tenant pool', () => {
@@ -132,7 +135,7 @@ describe('the pending-tenant pool', () => {
     expect((await pendingRows()).map((p) => [p.id, p.schema_version])).toEqual([[behind[0]!.id, '0002_add_owner']]);
     const claimed = await tenancy.tenants.create({ slug: 'pool-hit', name: 'H' });
     expect(claimed.id).toBe(behind[0]!.id);
-    await discardAll(tenancy);
+    await discardAll(tenancy, old);
   });
 
   it('processes refilling at once never exceed the size, and a lowered size trims the pool', async () => {
@@ -147,7 +150,7 @@ describe('the pending-tenant pool', () => {
     const kept = await pendingRows();
     expect(kept.map((p) => p.id)).toEqual([held[0]!.id]);
     for (const gone of held.slice(1)) expect(await exists('schema', gone.physical_name)).toBe(false);
-    await discardAll(a);
+    await discardAll(a, b, smaller);
   });
 
   it('rejects bad pool options with a sentence', async () => {
