@@ -20,6 +20,7 @@ import { ServerRegistry } from './registry/server-registry.js';
 import { TenantRegistry } from './registry/tenant-registry.js';
 import { SchemaIsolation } from './schema-isolation.js';
 import { assertSharedSchema, SharedTables } from './shared-tables.js';
+import { PendingTenantPool, type PendingTenantsOptions } from './pending-tenants.js';
 import type { Servers } from './servers.js';
 import { Tenancy } from './tenancy.js';
 import { loginRole, type LoginRoleFacts } from './tenant-roles.js';
@@ -99,6 +100,13 @@ export interface TenancyOptions {
   readonly seeds?: string | MigrationSource;
   /** `application_name` of Tenantry's connections. Default `tenantry`. */
   readonly applicationName?: string;
+  /**
+   * Keep tenants provisioned ahead of demand, per server: `{ schema: 5, database: 2 }`. A create
+   * (not strict, no physicalName) then claims a ready one in one registry statement instead of
+   * provisioning. Pending tenants are migrated with the others and never listed or resolved; see
+   * docs/provisioning.md. Default: none.
+   */
+  readonly pendingTenants?: PendingTenantsOptions;
 }
 
 /** Login roles already warned about in this process (`role@host:port`): the warning is said once. */
@@ -242,13 +250,22 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
       return servers!.decryptSecret(stored);
     }),
   };
+  const serverRegistry = new ServerRegistry(registryPool);
+  let pending: PendingTenantPool | undefined;
+  try {
+    pending = opts.pendingTenants === undefined ? undefined : new PendingTenantPool(opts.pendingTenants, registry, serverRegistry, logger);
+  } catch (err) {
+    await listener?.close();
+    await router.close();
+    throw err;
+  }
   const internals: TenancyInternals = Object.freeze({
     registryServer: REGISTRY_SERVER,
     marker,
     router,
     registryDb: registryPool,
     registry,
-    serverRegistry: new ServerRegistry(registryPool),
+    serverRegistry,
     cache,
     listener,
     strategyFor: (kind: IsolationKind) => strategies[kind],
@@ -266,6 +283,7 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     logger,
     onStep: opts.onLifecycleStep,
     onUnitOfWork: opts.onUnitOfWork,
+    pending,
   });
   const tenancy = new Tenancy(internals, registryId, opts.registryUrl, cipher);
   servers = tenancy.servers;
@@ -277,5 +295,7 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     if (report && (report.finished.length > 0 || report.cleaned.length > 0))
       logger.warn({ finished: report.finished, cleaned: report.cleaned }, 'reconcile settled tenants left behind by stopped processes');
   }
+  // After reconcile: a refill cut short by a stopped process is settled before the pool counts.
+  pending?.start(tenancy.tenants);
   return tenancy;
 }

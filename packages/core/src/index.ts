@@ -1,5 +1,6 @@
 export { createTenancy } from './create-tenancy.js';
 export type { TenancyOptions } from './create-tenancy.js';
+export type { PendingTenantsOptions, PendingPoolStats } from './pending-tenants.js';
 export { Tenancy } from './tenancy.js';
 export type { TenancyStats } from './tenancy.js';
 export type { TenantRunResult, ForEachTenantOptions } from './across-tenants.js';

@@ -11,6 +11,7 @@ import type { IsolationStrategy } from './isolation-strategy.js';
 import type { LifecycleLock } from './lifecycle-lock.js';
 import type { Logger } from './logger.js';
 import type { MigrationSource } from './migrations/migration-source.js';
+import type { PendingTenantPool } from './pending-tenants.js';
 import type { TenantCache } from './registry/registry-cache.js';
 import type { RegistryListener } from './registry/registry-listener.js';
 import type { SharedTables } from './shared-tables.js';
@@ -82,4 +83,6 @@ export interface TenancyInternals {
   readonly logger: Logger;
   readonly onStep: ((step: LifecycleStep, tenant: Tenant) => void | Promise<void>) | undefined;
   readonly onUnitOfWork: ((event: UnitOfWorkEvent) => void) | undefined;
+  /** Tenants provisioned ahead of demand; undefined unless `pendingTenants` is set. */
+  readonly pending: PendingTenantPool | undefined;
 }

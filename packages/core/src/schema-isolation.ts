@@ -3,8 +3,16 @@ import type { ConnectionRouter, ConnectTarget } from './connection-router.js';
 import { quoteIdent, quoteLiteral } from './identifiers.js';
 import { notOurs, PHYSICAL_NAME, type IsolationStrategy, type ProvisionRequest, type TenantCheck } from './isolation-strategy.js';
 import type { Migration } from './migrations/migration-source.js';
-import { applyMigrations, readLedgerIn, type AppliedMigration } from './migrations/tenant-ledger.js';
-import { createTenantRole, dropTenantRole, inDatabaseOf, missingPrivileges, missingSteps, type ContainerFacts } from './tenant-roles.js';
+import { applyMigrations, LEDGER_DDL, readLedgerIn, type AppliedMigration } from './migrations/tenant-ledger.js';
+import {
+  createTenantRole,
+  dropTenantRole,
+  tenantRoleStatements,
+  inDatabaseOf,
+  missingPrivileges,
+  missingSteps,
+  type ContainerFacts,
+} from './tenant-roles.js';
 import type { SharedTables } from './shared-tables.js';
 import { RoutePrefixes, type RoutePrefix } from './tenant-query.js';
 import { inTransaction } from './transaction.js';
@@ -91,22 +99,31 @@ export class SchemaIsolation implements IsolationStrategy {
    */
   async #create(client: pg.ClientBase, tenant: Tenant, migrations: readonly Migration[]): Promise<AppliedMigration[]> {
     const schema = quoteIdent(tenant.physicalName);
-    if (tenant.role !== null) {
-      await createTenantRole(client, tenant.role);
-      await client.query(`create schema ${schema} authorization ${quoteIdent(tenant.role)}`);
-    } else {
-      await client.query(`create schema ${schema}`);
-    }
-    await client.query(`revoke all on schema ${schema} from public`);
-    await client.query(`comment on schema ${schema} is ${quoteLiteral(this.#marker)}`);
-    await this.enter(client, tenant);
-    return await applyMigrations(client, migrations);
+    // One round trip for every statement before the migrations (names through quoteIdent, the
+    // marker through quoteLiteral; nothing from a caller): a simple-protocol batch inside the
+    // caller's transaction, which a failing statement aborts whole.
+    const statements =
+      tenant.role === null
+        ? [`create schema ${schema}`]
+        : [...tenantRoleStatements(tenant.role), `create schema ${schema} authorization ${quoteIdent(tenant.role)}`];
+    statements.push(
+      `revoke all on schema ${schema} from public`,
+      `comment on schema ${schema} is ${quoteLiteral(this.#marker)}`,
+      ...this.#enterStatements(tenant),
+      LEDGER_DDL,
+    );
+    await client.query(statements.join(';\n'));
+    return await applyMigrations(client, migrations, { ledgerCreated: true });
+  }
+
+  #enterStatements(tenant: Tenant): string[] {
+    const path = `set local search_path to ${this.#searchPath(tenant)}`;
+    return tenant.role === null ? [path] : [path, `set local role ${quoteIdent(tenant.role)}`];
   }
 
   /** search_path to the tenant's schema, and its role, for the rest of the transaction. */
   async enter(client: pg.ClientBase, tenant: Tenant): Promise<void> {
-    await client.query(`set local search_path to ${this.#searchPath(tenant)}`);
-    if (tenant.role !== null) await client.query(`set local role ${quoteIdent(tenant.role)}`);
+    await client.query(this.#enterStatements(tenant).join(';\n'));
   }
 
   async grantAccess(): Promise<void> {

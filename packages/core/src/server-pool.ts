@@ -6,7 +6,7 @@ import pg from 'pg';
 import { ErrorCodes, tenancyClosed, TenantryError } from './errors.js';
 import { classifyPgError, sqlState } from './pg-errors.js';
 import type { Logger } from './logger.js';
-import { ADMIN_OWNER, SessionReset, TenantQuery } from './tenant-query.js';
+import { ADMIN_OWNER, AdvisoryUnlock, SessionReset, TenantQuery } from './tenant-query.js';
 import { connectionState } from './unit-of-work.js';
 
 /** Settings of one server's connections. */
@@ -129,7 +129,12 @@ function resetBeforeRawQueries(client: pg.Client): void {
     if (state.resetPending && !(args[0] instanceof TenantQuery)) {
       // Queued first: pg sends the next query only once this one is answered.
       state.resetPending = false;
+      state.unlockPending = false;
       query(new SessionReset(state));
+    } else if (state.unlockPending && !(args[0] instanceof TenantQuery)) {
+      // The last unit of work's session advisory locks, released before this query runs.
+      state.unlockPending = false;
+      query(new AdvisoryUnlock(state));
     }
     return query(...args);
   };

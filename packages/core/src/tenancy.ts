@@ -304,6 +304,7 @@ export class Tenancy {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#d.pending?.close();
     await this.#d.listener?.close();
     await this.#d.router.close();
   }

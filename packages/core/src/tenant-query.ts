@@ -40,6 +40,14 @@ const BEGIN = Buffer.concat([serialize.parse({ text: 'begin', types: [] }), seri
  * prepared statements, cursors, LISTEN, session advisory locks, cached plans and sequence state. */
 const DISCARD_ALL = Buffer.concat([serialize.parse({ text: 'discard all', types: [] }), serialize.bind({}), serialize.execute({})]);
 
+/** Releases every session advisory lock of the connection (not transactional: it holds whatever follows). */
+const UNLOCK_STATEMENT = Buffer.concat([
+  serialize.parse({ text: 'select pg_catalog.pg_advisory_unlock_all()', types: [] }),
+  serialize.bind({}),
+  serialize.execute({}),
+]);
+const UNLOCK_ALL = Buffer.concat([UNLOCK_STATEMENT, SYNC]);
+
 /** How the prefix sets the tenant. */
 export interface RoutePrefix {
   /** The `search_path` value: the tenant schema, quoted, then `pg_temp` so temp tables never shadow. */
@@ -93,17 +101,25 @@ export interface ConnectionState {
   readonly changed: Set<string>;
   /** The connection failed at the connection level, or its reset failed: destroy it. */
   broken: boolean;
+  /**
+   * A unit of work ended on this connection and its session advisory locks are not released
+   * yet: `pg_advisory_unlock_all()` leads the next batch, or is sent on its own if nothing
+   * uses the connection before the event loop's next turn ({@link releaseAdvisoryLocksSoon}).
+   */
+  unlockPending: boolean;
 }
 
 /** A fresh connection's state. */
 export function newConnectionState(): ConnectionState {
-  return { owner: undefined, resetPending: false, dirty: false, changed: new Set(), broken: false };
+  return { owner: undefined, resetPending: false, dirty: false, changed: new Set(), broken: false, unlockPending: false };
 }
 
 /** Records a successful `DISCARD ALL`: the session is as it started (ParameterStatus follows on its own). */
 export function sessionWasReset(state: ConnectionState): void {
   state.resetPending = false;
   state.dirty = false;
+  // DISCARD ALL releases session advisory locks too.
+  state.unlockPending = false;
 }
 
 /** The Bind+Execute bytes of each route's prefix; a route's bytes never change. */
@@ -214,6 +230,8 @@ export class TenantQuery {
   readonly #begin: boolean;
   /** `DISCARD ALL` leads this batch and has not completed yet. */
   #resetting = false;
+  /** The previous unit of work's advisory-lock release leads this batch and has not completed yet. */
+  #unlocking = false;
   /** The statement's text suggests it touches session state: marked dirty once it has run (after any reset in its batch). */
   readonly #touchesSession: boolean;
   readonly #status: () => string | null;
@@ -261,6 +279,14 @@ export class TenantQuery {
       parts.push(DISCARD_ALL);
       this.#resetting = true;
       this.#prelude++;
+      // DISCARD ALL releases the advisory locks too (and if it fails, the connection is destroyed).
+      this.#state.unlockPending = false;
+    } else if (this.#state.unlockPending && status === 'I') {
+      // The previous unit of work's session advisory locks, released before anything of this one.
+      this.#state.unlockPending = false;
+      parts.push(UNLOCK_STATEMENT);
+      this.#unlocking = true;
+      this.#prelude++;
     }
     if (this.#begin) {
       parts.push(BEGIN);
@@ -302,6 +328,7 @@ export class TenantQuery {
         this.#resetting = false;
         sessionWasReset(this.#state);
       }
+      this.#unlocking = false;
       return;
     }
     this._result.addCommandComplete(msg);
@@ -320,8 +347,8 @@ export class TenantQuery {
   handleError(err: Error): void {
     const cb = this.callback;
     this.callback = undefined;
-    if (this.#resetting) {
-      // The reset failed: PostgreSQL skipped the rest of the batch. Never reuse the connection.
+    if (this.#resetting || this.#unlocking) {
+      // The reset (or the lock release) failed: PostgreSQL skipped the rest of the batch. Never reuse the connection.
       this.#state.broken = true;
       (err as Error & { tenantryResetFailed?: boolean }).tenantryResetFailed = true;
     }
@@ -389,20 +416,14 @@ export class SessionReset {
   handleCopyData(): void {}
 }
 
-const UNLOCK_ALL = Buffer.concat([
-  serialize.parse({ text: 'select pg_catalog.pg_advisory_unlock_all()', types: [] }),
-  serialize.bind({}),
-  serialize.execute({}),
-  SYNC,
-]);
-
 /**
- * `pg_advisory_unlock_all()` sent at the end of every unit of work, without waiting for it: a
- * session-level advisory lock the tenant's SQL took (inside a function, a `DO` block, under any
- * name) is not held once the unit of work is over — not while the connection sits idle, nor
- * into the same tenant's next unit of work. The connection goes back to the pool at once; pg
- * sends whatever the next user queues only after this is answered. If it fails, the socket is
- * destroyed, so nothing runs on a session that may still hold a lock.
+ * `pg_advisory_unlock_all()` as a statement of its own: a session-level advisory lock the
+ * tenant's SQL took (inside a function, a `DO` block, under any name) is not held once the unit
+ * of work is over. Usually the next batch on the connection carries the release in front of its
+ * own statements ({@link ConnectionState.unlockPending}); this is sent instead when the
+ * connection stays idle for a turn of the event loop, or before a query that is not a
+ * {@link TenantQuery}. If it fails, the socket is destroyed, so nothing runs on a session that
+ * may still hold a lock.
  */
 export class AdvisoryUnlock {
   readonly #state: ConnectionState;
