@@ -13,6 +13,7 @@ import { LifecycleLock } from './lifecycle-lock.js';
 import { silentLogger, type Logger } from './logger.js';
 import { migrationList, sqlFolder, type MigrationSource } from './migrations/migration-source.js';
 import { pinnedMigrations } from './migrations/migration-set.js';
+import { Plans, type PlanLimits } from './plans.js';
 import { TenantCache, type CacheOptions } from './registry/registry-cache.js';
 import { RegistryListener } from './registry/registry-listener.js';
 import { migrateRegistry } from './registry/registry-migrations.js';
@@ -88,6 +89,22 @@ export interface TenancyOptions {
   readonly seeds?: string | MigrationSource;
   /** `application_name` of Tenantry's connections. Default `tenantry`. */
   readonly applicationName?: string;
+  /**
+   * Limits per plan name, selected by each tenant's `plan` (`default` for tenants without one or
+   * with a name not listed here): its share of each server's connections, its statement
+   * timeout, its request rate in an API that enforces it. A tenant's plan is read at every unit
+   * of work, so `tenants.update(ref, { plan })` applies without a restart. Default: no limits.
+   * See docs/operations.md, "Plans".
+   *
+   * @example
+   * ```ts
+   * plans: {
+   *   default: { maxConnectionShare: 0.25, statementTimeoutMs: 5_000, requestsPerSecond: 20 },
+   *   ENTERPRISE: { maxConnectionShare: 0.5, statementTimeoutMs: 30_000, requestsPerSecond: 200 },
+   * }
+   * ```
+   */
+  readonly plans?: Readonly<Record<string, PlanLimits>>;
 }
 
 /** Login roles already warned about in this process (`role@host:port`): the warning is said once. */
@@ -140,6 +157,8 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     throw invalidArgument('registryUrl must be a postgres:// URL, e.g. postgres://user:password@localhost:5432/app');
   }
   const logger = opts.logger ?? silentLogger;
+  // Checked before anything is opened: a bad limit fails at start with its name.
+  const plans = new Plans(opts.plans);
   const applicationName = opts.applicationName ?? 'tenantry';
   const migrations =
     opts.migrations === undefined ? migrationList([]) : typeof opts.migrations === 'string' ? sqlFolder(opts.migrations) : opts.migrations;
@@ -237,6 +256,7 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     migrations,
     seeds,
     defaultIsolation: opts.defaultIsolation ?? 'schema',
+    plans,
     secrets: {
       encrypt: (plain: string) => servers!.encryptSecret(plain),
       decrypt: (stored: string) => servers!.decryptSecret(stored),

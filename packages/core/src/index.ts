@@ -1,5 +1,7 @@
 export { createTenancy } from './create-tenancy.js';
 export type { TenancyOptions } from './create-tenancy.js';
+export { Plans, DEFAULT_PLAN, connectionShare } from './plans.js';
+export type { PlanLimits, ResolvedPlan } from './plans.js';
 export { Tenancy } from './tenancy.js';
 export type { TenancyStats } from './tenancy.js';
 export type { TenantRunResult, ForEachTenantOptions } from './across-tenants.js';
@@ -30,7 +32,7 @@ export { sqlFolder, migrationList, checksum } from './migrations/migration-sourc
 export type { Migration, MigrationSource } from './migrations/migration-source.js';
 export type { AppliedMigration } from './migrations/tenant-ledger.js';
 export type { IsolationStrategy } from './isolation-strategy.js';
-export type { PoolOptions, ServerStats, AdminPool, ConnectTarget } from './connection-router.js';
+export type { PoolOptions, ServerStats, AdminPool, ConnectTarget, TenantShareStats } from './connection-router.js';
 export { Servers } from './servers.js';
 export type { AddServerInput, ServerInfo, UpdateServerInput } from './servers.js';
 export type { ReconcileReport } from './reconcile.js';

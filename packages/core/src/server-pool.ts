@@ -1,11 +1,14 @@
 // Over 450 lines on purpose: the budget, the per-database pools, eviction, the wait queue,
 // recycling and the session reset on a change of owner share one piece of state (the idle and
 // busy lists of one server) and one invariant (never more than the budget); split across files
-// they would each need the whole of it.
+// they would each need the whole of it. Fairness lives here for the same reason: a tenant's
+// share (its plan's maxConnectionShare) is counted against the same busy list, and the wait
+// queue serves tenants in turn (round robin by tenant, FIFO within a tenant).
 import pg from 'pg';
 import { ErrorCodes, tenancyClosed, TenantryError } from './errors.js';
 import { classifyPgError, sqlState } from './pg-errors.js';
 import type { Logger } from './logger.js';
+import { connectionShare } from './plans.js';
 import { ADMIN_OWNER, SessionReset, TenantQuery } from './tenant-query.js';
 import { connectionState } from './unit-of-work.js';
 
@@ -26,6 +29,26 @@ export interface ServerPoolSettings {
   /** After a failed connect, callers fail fast for this long before the server is tried again. */
   readonly retryDelayMillis: number;
   readonly applicationName: string;
+}
+
+/** What a tenant's plan allows it on a server, passed with each checkout. */
+export interface TenantShare {
+  /** The plan's name (for figures). */
+  readonly name: string;
+  /** The plan's `maxConnectionShare`: a fraction of the budget or a count; undefined = the whole budget. */
+  readonly maxConnectionShare?: number | undefined;
+}
+
+/** One tenant's use of a server, as {@link ServerStats.tenants} lists it. */
+export interface TenantShareStats {
+  readonly tenant: string;
+  readonly plan: string;
+  /** Connections it holds (in use, or being opened for it). */
+  readonly inUse: number;
+  /** Most it may hold at once. */
+  readonly share: number;
+  /** Its callers waiting for a connection. */
+  readonly waiting: number;
 }
 
 /** Figures of one server. */
@@ -50,6 +73,8 @@ export interface ServerStats {
   readonly destroyed: number;
   /** False while the server is failing to accept connections. */
   readonly available: boolean;
+  /** Tenants holding or waiting for connections now, with their share (others hold none). */
+  readonly tenants: readonly TenantShareStats[];
 }
 
 /** Credentials a pool's connections log in with instead of the server URL's (a strict tenant's role). */
@@ -71,6 +96,8 @@ interface Conn {
   readonly database: string;
   /** The tenant it last served (affinity: a backend that keeps to fewer tenants keeps warmer caches). */
   affinity: string | undefined;
+  /** The tenant it is checked out to, counted in that tenant's share; undefined when idle or for admin work. */
+  holder: string | undefined;
   readonly created: number;
   uses: number;
   lastUsed: number;
@@ -82,10 +109,21 @@ interface Waiter {
   readonly key: string;
   readonly database: string;
   readonly login: PoolLogin | undefined;
+  /** The tenant it waits for (its queue), undefined for registry and admin work. */
   readonly affinity: string | undefined;
+  /** Its place in the tenant's share is already counted (a caller whose eviction lost the race). */
+  readonly reserved: boolean;
   readonly resolve: (conn: Conn) => void;
   readonly reject: (err: Error) => void;
   timer: NodeJS.Timeout | undefined;
+}
+
+/** A tenant's connections on one server, while it holds or waits for some. */
+interface TenantUse {
+  held: number;
+  /** Most it may hold (its plan's share of the budget, as last asked for). */
+  limit: number;
+  plan: string;
 }
 
 /** A pooled connection as callers see it: a pg client with `release()`. */
@@ -149,6 +187,13 @@ export function databaseOf(url: string): string {
  * callers that still find none wait in a bounded queue, then fail with
  * `CONNECTION_BUDGET_EXHAUSTED`. Connections are recycled after `maxUses` checkouts or
  * `maxLifetimeSeconds`.
+ *
+ * Fairness: a tenant never holds more than its plan's share of the budget — a hard cap, kept
+ * even when nobody else waits, because a connection cannot be taken back from a unit of work
+ * that holds it: a tenant allowed to borrow the whole budget while the server is quiet keeps
+ * it, for as long as its units of work last, after others arrive. Waiters are queued per
+ * tenant (registry and admin work in a queue of its own) and the queues are served in turn: a
+ * tenant with 32 waiting callers gets one connection, then the next waiting tenant gets one.
  */
 export class ServerPool {
   readonly id: string;
@@ -161,9 +206,14 @@ export class ServerPool {
   readonly #idle = new Map<string, Conn[]>();
   /** Idle connections, least recently used first. */
   readonly #idleOrder = new Set<Conn>();
-  readonly #waiters: Waiter[] = [];
-  /** How many waiters want each tenant: a returned connection looks for its tenant's only when some do. */
-  readonly #waitingFor = new Map<string, number>();
+  /**
+   * Waiters per tenant ({@link ADMIN_OWNER} for registry and admin work), FIFO within a queue.
+   * The map's order is the turn: a queue that is served moves to the back.
+   */
+  readonly #queues = new Map<string, Waiter[]>();
+  #waiting = 0;
+  /** Tenants holding or waiting for connections: what they hold against their share. */
+  readonly #tenants = new Map<string, TenantUse>();
   readonly #closing = new Set<string>();
   #downUntil = 0;
   #lastError: unknown;
@@ -193,17 +243,77 @@ export class ServerPool {
    *   sees fewer tenants — warmer catalog caches, less memory — at no cost to isolation, which
    *   every statement carries itself.
    */
-  acquire(database: string = this.mainDatabase, affinity?: string, login?: PoolLogin): Promise<PooledClient> {
+  acquire(database: string = this.mainDatabase, affinity?: string, login?: PoolLogin, share?: TenantShare): Promise<PooledClient> {
     if (this.#closed) return Promise.reject(tenancyClosed());
     if (this.#downUntil !== 0 && Date.now() < this.#downUntil) return Promise.reject(this.#unavailable(this.#lastError));
     const key = poolKey(database, login);
-    const idle = this.#takeIdle(key, affinity);
-    if (idle !== undefined) return Promise.resolve(this.#checkout(idle, affinity));
-    return this.#openOrWait(key, database, login, affinity).then((conn) => this.#checkout(conn, affinity));
+    if (affinity !== undefined) this.#use(affinity, share);
+    // A tenant at its share, or whose earlier callers still wait, queues behind them.
+    if (affinity === undefined || (this.#mayTake(affinity) && !this.#queues.has(affinity))) {
+      const idle = this.#takeIdle(key, affinity);
+      if (idle !== undefined) {
+        this.#grant(affinity);
+        return Promise.resolve(this.#checkout(idle, affinity));
+      }
+      const opening = this.#tryOpen(key, database, login, affinity);
+      if (opening !== undefined) {
+        this.#grant(affinity);
+        return opening.then(
+          (conn) => this.#checkout(conn, affinity),
+          (err: unknown) => {
+            this.#ungrant(affinity);
+            throw err;
+          },
+        );
+      }
+    }
+    return this.#wait(key, database, login, affinity, false).then((conn) => this.#checkout(conn, affinity));
+  }
+
+  /** Records a tenant's plan share as asked for (a plan change applies from its next checkout). */
+  #use(tenant: string, share: TenantShare | undefined): void {
+    const limit = connectionShare(share?.maxConnectionShare, this.#s.capacity);
+    const plan = share?.name ?? 'default';
+    const use = this.#tenants.get(tenant);
+    if (use === undefined) this.#tenants.set(tenant, { held: 0, limit, plan });
+    else if (use.limit !== limit || use.plan !== plan) {
+      use.limit = limit;
+      use.plan = plan;
+    }
+  }
+
+  /** Whether a tenant is below its share. */
+  #mayTake(tenant: string): boolean {
+    const use = this.#tenants.get(tenant);
+    return use === undefined || use.held < use.limit;
+  }
+
+  /** Counts a connection (in use or being opened) against a tenant's share. */
+  #grant(tenant: string | undefined): void {
+    if (tenant === undefined) return;
+    const use = this.#tenants.get(tenant);
+    if (use !== undefined) use.held++;
+  }
+
+  /** Gives back a tenant's place in its share. */
+  #ungrant(tenant: string | undefined): void {
+    if (tenant === undefined) return;
+    const use = this.#tenants.get(tenant);
+    if (use === undefined) return;
+    use.held--;
+    this.#forget(tenant);
+  }
+
+  /** Drops a tenant's figures once it holds nothing and nobody of it waits. */
+  #forget(tenant: string | undefined): void {
+    if (tenant === undefined || this.#queues.has(tenant)) return;
+    const use = this.#tenants.get(tenant);
+    if (use !== undefined && use.held <= 0) this.#tenants.delete(tenant);
   }
 
   #checkout(conn: Conn, affinity: string | undefined): PooledClient {
     conn.idle = false;
+    conn.holder = affinity;
     // Registry and admin work (no affinity) leaves the tenant it last served in place.
     if (affinity !== undefined) conn.affinity = affinity;
     handOver(conn.client, affinity);
@@ -215,6 +325,11 @@ export class ServerPool {
   release(client: pg.Client, destroy = false): void {
     const conn = conns.get(client);
     if (conn === undefined || conn.closed || conn.idle) return;
+    if (conn.holder !== undefined) {
+      const holder = conn.holder;
+      conn.holder = undefined;
+      this.#ungrant(holder);
+    }
     conn.uses++;
     conn.lastUsed = Date.now();
     const expired = conn.uses >= this.#s.maxUses || conn.lastUsed - conn.created >= this.#s.maxLifetimeSeconds * 1000;
@@ -230,24 +345,8 @@ export class ServerPool {
       this.#pump();
       return;
     }
-    // The oldest waiter for this database — or, when one waits for the tenant it just served, that one.
-    const wanted = conn.affinity !== undefined && this.#waitingFor.has(conn.affinity);
-    let waiter = -1;
-    for (let i = 0; i < this.#waiters.length; i++) {
-      const w = this.#waiters[i]!;
-      if (w.key !== conn.key) continue;
-      if (waiter < 0) waiter = i;
-      if (!wanted || w.affinity === conn.affinity) {
-        waiter = i;
-        break;
-      }
-    }
-    if (waiter >= 0) {
-      const w = this.#removeWaiter(waiter);
-      clearTimeout(w.timer);
-      w.resolve(conn);
-      return;
-    }
+    // Idle first, then the waiters in turn: the next tenant in the queue's rotation gets it (or,
+    // when it needs another database, makes room by evicting the least recently used idle one).
     conn.idle = true;
     let stack = this.#idle.get(conn.key);
     if (stack === undefined) {
@@ -278,7 +377,7 @@ export class ServerPool {
       total: this.#open,
       idle: this.#idleOrder.size,
       inUse: this.#open - this.#idleOrder.size,
-      waiting: this.#waiters.length,
+      waiting: this.#waiting,
       max: this.#s.capacity,
       pools: this.#perDb.size,
       checkouts: this.#checkouts,
@@ -286,6 +385,13 @@ export class ServerPool {
       evictions: this.#evictions,
       destroyed: this.#destroyed,
       available: Date.now() >= this.#downUntil,
+      tenants: [...this.#tenants].map(([tenant, use]) => ({
+        tenant,
+        plan: use.plan,
+        inUse: use.held,
+        share: use.limit,
+        waiting: this.#queues.get(tenant)?.length ?? 0,
+      })),
     };
   }
 
@@ -294,8 +400,10 @@ export class ServerPool {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#reaper);
-    this.#waitingFor.clear();
-    for (const w of this.#waiters.splice(0)) {
+    const queues = [...this.#queues.values()];
+    this.#queues.clear();
+    this.#waiting = 0;
+    for (const w of queues.flat()) {
       clearTimeout(w.timer);
       w.reject(tenancyClosed('while waiting for a connection'));
     }
@@ -303,14 +411,21 @@ export class ServerPool {
     if (this.#open > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
   }
 
-  #removeWaiter(i: number): Waiter {
-    const [w] = this.#waiters.splice(i, 1);
-    if (w!.affinity !== undefined) {
-      const n = (this.#waitingFor.get(w!.affinity) ?? 1) - 1;
-      if (n <= 0) this.#waitingFor.delete(w!.affinity);
-      else this.#waitingFor.set(w!.affinity, n);
+  /** Takes a waiter out of its queue; a tenant served moves to the back of the turn. */
+  #removeWaiter(w: Waiter, served: boolean): void {
+    const name = w.affinity ?? ADMIN_OWNER;
+    const queue = this.#queues.get(name);
+    const i = queue?.indexOf(w) ?? -1;
+    if (i < 0) return;
+    queue!.splice(i, 1);
+    this.#waiting--;
+    if (queue!.length === 0) {
+      this.#queues.delete(name);
+      this.#forget(w.affinity);
+    } else if (served) {
+      this.#queues.delete(name);
+      this.#queues.set(name, queue!);
     }
-    return w!;
   }
 
   /** Most connections of one pool: the server's own database may use the whole budget, others `databasePoolMax`. */
@@ -344,7 +459,7 @@ export class ServerPool {
   }
 
   /** Opens a connection now if the budget allows (evicting an idle one of another database if needed). */
-  #tryOpen(key: string, database: string, login: PoolLogin | undefined): Promise<Conn> | undefined {
+  #tryOpen(key: string, database: string, login: PoolLogin | undefined, affinity: string | undefined): Promise<Conn> | undefined {
     if (this.#closing.has(database) || this.#count(key) >= this.#dbMax(key)) return undefined;
     if (this.#open >= this.#s.capacity) {
       const victim = this.#idleOrder.values().next().value as Conn | undefined;
@@ -352,41 +467,72 @@ export class ServerPool {
       this.#evictions++;
       // Connect once the victim's slot is free; reserve nothing meanwhile (the pump re-checks).
       return this.#close(victim).then(() =>
-        this.#open < this.#s.capacity ? this.#connect(key, database, login) : this.#openOrWait(key, database, login, undefined),
+        this.#open < this.#s.capacity ? this.#connect(key, database, login) : this.#wait(key, database, login, affinity, true),
       );
     }
     return this.#connect(key, database, login);
   }
 
-  async #openOrWait(key: string, database: string, login: PoolLogin | undefined, affinity: string | undefined): Promise<Conn> {
-    const opening = this.#tryOpen(key, database, login);
-    if (opening) return await opening;
-    if (this.#waiters.length >= this.#s.maxWaiting) throw this.#exhausted(`${this.#waiters.length} callers are already waiting`);
-    return await new Promise<Conn>((resolve, reject) => {
-      const waiter: Waiter = { key, database, login, affinity, resolve, reject, timer: undefined };
+  /**
+   * Queues a caller in its tenant's queue until {@link pump} serves it. `reserved`: its place in
+   * the share is already counted (it lost an eviction race after being granted one).
+   */
+  #wait(key: string, database: string, login: PoolLogin | undefined, affinity: string | undefined, reserved: boolean): Promise<Conn> {
+    if (this.#waiting >= this.#s.maxWaiting) {
+      this.#forget(affinity);
+      return Promise.reject(this.#exhausted(`${this.#waiting} callers are already waiting`));
+    }
+    return new Promise<Conn>((resolve, reject) => {
+      const waiter: Waiter = { key, database, login, affinity, reserved, resolve, reject, timer: undefined };
       waiter.timer = setTimeout(() => {
-        const i = this.#waiters.indexOf(waiter);
-        if (i >= 0) this.#removeWaiter(i);
-        reject(this.#exhausted(`no connection became free within ${this.#s.acquireTimeoutMillis} ms`));
+        this.#removeWaiter(waiter, false);
+        const use = affinity === undefined ? undefined : this.#tenants.get(affinity);
+        reject(
+          use !== undefined && use.held >= use.limit && use.limit < this.#s.capacity && !reserved
+            ? this.#atShare(use)
+            : this.#exhausted(`no connection became free within ${this.#s.acquireTimeoutMillis} ms`),
+        );
       }, this.#s.acquireTimeoutMillis);
-      this.#waiters.push(waiter);
-      if (affinity !== undefined) this.#waitingFor.set(affinity, (this.#waitingFor.get(affinity) ?? 0) + 1);
+      const name = affinity ?? ADMIN_OWNER;
+      const queue = this.#queues.get(name);
+      if (queue === undefined) this.#queues.set(name, [waiter]);
+      else if (reserved) queue.unshift(waiter);
+      else queue.push(waiter);
+      this.#waiting++;
     });
   }
 
-  /** Serves waiters, oldest first, from idle connections or free budget. */
+  /**
+   * Serves waiters from idle connections or free budget, one per tenant in turn: each pass
+   * walks the queues in their rotation order and serves the first waiter of each that can be
+   * served (below its tenant's share, and with a connection to be had for its database); a
+   * queue served moves to the back. Passes repeat until one serves nobody.
+   */
   #pump(): void {
-    for (let i = 0; i < this.#waiters.length;) {
-      const w = this.#waiters[i]!;
-      const idle = this.#takeIdle(w.key, w.affinity);
-      const ready = idle ? Promise.resolve(idle) : this.#tryOpen(w.key, w.database, w.login);
-      if (ready === undefined) {
-        i++;
-        continue;
+    let served = true;
+    while (served && this.#waiting > 0) {
+      served = false;
+      for (const [name, queue] of [...this.#queues]) {
+        const tenant = name === ADMIN_OWNER ? undefined : name;
+        const capped = tenant !== undefined && !this.#mayTake(tenant);
+        for (const w of queue) {
+          if (capped && !w.reserved) continue;
+          const idle = this.#takeIdle(w.key, w.affinity);
+          const ready = idle ? Promise.resolve(idle) : this.#tryOpen(w.key, w.database, w.login, w.affinity);
+          if (ready === undefined) continue;
+          // Counted before the waiter leaves its queue: a tenant with none left and nothing held is forgotten.
+          const granted = !w.reserved && tenant !== undefined;
+          if (granted) this.#grant(tenant);
+          this.#removeWaiter(w, true);
+          clearTimeout(w.timer);
+          ready.then(w.resolve, (err: unknown) => {
+            if (granted) this.#ungrant(tenant);
+            w.reject(err as Error);
+          });
+          served = true;
+          break;
+        }
       }
-      this.#removeWaiter(i);
-      clearTimeout(w.timer);
-      ready.then(w.resolve, w.reject);
     }
   }
 
@@ -406,6 +552,7 @@ export class ServerPool {
       key,
       database,
       affinity: undefined,
+      holder: undefined,
       created: Date.now(),
       uses: 0,
       lastUsed: Date.now(),
@@ -496,6 +643,14 @@ export class ServerPool {
     return new TenantryError(
       ErrorCodes.CONNECTION_BUDGET_EXHAUSTED,
       `all ${this.#s.capacity} connections to server '${this.id}' are busy (${why}); raise pool.max (maxConnectionsPerServer) or pool.acquireTimeoutMillis, or shorten units of work`,
+      { context: { server: this.id } },
+    );
+  }
+
+  #atShare(use: TenantUse): TenantryError {
+    return new TenantryError(
+      ErrorCodes.CONNECTION_BUDGET_EXHAUSTED,
+      `the tenant holds its plan's share of server '${this.id}' (${use.held} of ${this.#s.capacity} connections, plan '${use.plan}') and none of its connections came back within ${this.#s.acquireTimeoutMillis} ms; raise the plan's maxConnectionShare, or shorten its units of work`,
       { context: { server: this.id } },
     );
   }
