@@ -111,8 +111,8 @@ interface Waiter {
   readonly login: PoolLogin | undefined;
   /** The tenant it waits for (its queue), undefined for registry and admin work. */
   readonly affinity: string | undefined;
-  /** Its place in the tenant's share is already counted (a caller whose eviction lost the race). */
-  readonly reserved: boolean;
+  /** When it started waiting (`Date.now()`). */
+  readonly since: number;
   readonly resolve: (conn: Conn) => void;
   readonly reject: (err: Error) => void;
   timer: NodeJS.Timeout | undefined;
@@ -188,12 +188,16 @@ export function databaseOf(url: string): string {
  * `CONNECTION_BUDGET_EXHAUSTED`. Connections are recycled after `maxUses` checkouts or
  * `maxLifetimeSeconds`.
  *
- * Fairness: a tenant never holds more than its plan's share of the budget — a hard cap, kept
- * even when nobody else waits, because a connection cannot be taken back from a unit of work
- * that holds it: a tenant allowed to borrow the whole budget while the server is quiet keeps
- * it, for as long as its units of work last, after others arrive. Waiters are queued per
- * tenant (registry and admin work in a queue of its own) and the queues are served in turn: a
- * tenant with 32 waiting callers gets one connection, then the next waiting tenant gets one.
+ * Fairness: waiters are queued per tenant (registry and admin work in a queue of its own) and
+ * the queues are served in turn: a tenant with 32 waiting callers gets one connection, then the
+ * next waiting tenant gets one. A tenant that holds its plan's share of the budget
+ * (`maxConnectionShare`) is served only when no tenant below its share has a waiter that the
+ * connection could serve: while others wait, every connection that comes back goes to them.
+ * When nobody else waits it may use the whole budget (work-conserving: a share never leaves a
+ * connection unused, and never fails a caller that a plain first-come queue would have served).
+ * Within that order a connection that comes back goes first to a waiter of its own database, as
+ * a plain queue's hand-off would (closing it to open one to another database costs a connect),
+ * unless a waiter has already waited half the acquire timeout.
  */
 export class ServerPool {
   readonly id: string;
@@ -248,14 +252,15 @@ export class ServerPool {
     if (this.#downUntil !== 0 && Date.now() < this.#downUntil) return Promise.reject(this.#unavailable(this.#lastError));
     const key = poolKey(database, login);
     if (affinity !== undefined) this.#use(affinity, share);
-    // A tenant at its share, or whose earlier callers still wait, queues behind them.
-    if (affinity === undefined || (this.#mayTake(affinity) && !this.#queues.has(affinity))) {
+    // A tenant whose earlier callers still wait queues behind them. Otherwise what is free now
+    // is free for anyone: after every release the pump has served every waiter it could.
+    if (affinity === undefined || !this.#queues.has(affinity)) {
       const idle = this.#takeIdle(key, affinity);
       if (idle !== undefined) {
         this.#grant(affinity);
         return Promise.resolve(this.#checkout(idle, affinity));
       }
-      const opening = this.#tryOpen(key, database, login, affinity);
+      const opening = this.#tryOpen(key, database, login);
       if (opening !== undefined) {
         this.#grant(affinity);
         return opening.then(
@@ -267,7 +272,7 @@ export class ServerPool {
         );
       }
     }
-    return this.#wait(key, database, login, affinity, false).then((conn) => this.#checkout(conn, affinity));
+    return this.#wait(key, database, login, affinity).then((conn) => this.#checkout(conn, affinity));
   }
 
   /** Records a tenant's plan share as asked for (a plan change applies from its next checkout). */
@@ -369,6 +374,8 @@ export class ServerPool {
   /** Lets a database be pooled again after {@link closeDatabase}. */
   reopenDatabase(database: string): void {
     this.#closing.delete(database);
+    // Its waiters (if they have not timed out) can be served now.
+    this.#pump();
   }
 
   stats(): ServerStats {
@@ -459,36 +466,38 @@ export class ServerPool {
   }
 
   /** Opens a connection now if the budget allows (evicting an idle one of another database if needed). */
-  #tryOpen(key: string, database: string, login: PoolLogin | undefined, affinity: string | undefined): Promise<Conn> | undefined {
+  #tryOpen(key: string, database: string, login: PoolLogin | undefined): Promise<Conn> | undefined {
     if (this.#closing.has(database) || this.#count(key) >= this.#dbMax(key)) return undefined;
-    if (this.#open >= this.#s.capacity) {
-      const victim = this.#idleOrder.values().next().value as Conn | undefined;
-      if (victim === undefined) return undefined;
-      this.#evictions++;
-      // Connect once the victim's slot is free; reserve nothing meanwhile (the pump re-checks).
-      return this.#close(victim).then(() =>
-        this.#open < this.#s.capacity ? this.#connect(key, database, login) : this.#wait(key, database, login, affinity, true),
-      );
-    }
-    return this.#connect(key, database, login);
+    if (this.#open < this.#s.capacity) return this.#connect(key, database, login, false);
+    const victim = this.#idleOrder.values().next().value as Conn | undefined;
+    if (victim === undefined) return undefined;
+    this.#evictions++;
+    // The victim's place in the budget passes straight to the new connection, counted in its
+    // pool now: nobody else can take it while the victim closes (a caller that closed a
+    // connection for room and then found the room taken would wait again, from the back).
+    this.#perDb.set(key, this.#count(key) + 1);
+    return this.#close(victim, true).then(() => {
+      if (!this.#closed) return this.#connect(key, database, login, true);
+      this.#uncount(key);
+      this.#open--;
+      if (this.#open === 0 && this.#drained) this.#drained();
+      throw tenancyClosed('while waiting for a connection');
+    });
   }
 
-  /**
-   * Queues a caller in its tenant's queue until {@link pump} serves it. `reserved`: its place in
-   * the share is already counted (it lost an eviction race after being granted one).
-   */
-  #wait(key: string, database: string, login: PoolLogin | undefined, affinity: string | undefined, reserved: boolean): Promise<Conn> {
+  /** Queues a caller in its tenant's queue until {@link pump} serves it. */
+  #wait(key: string, database: string, login: PoolLogin | undefined, affinity: string | undefined): Promise<Conn> {
     if (this.#waiting >= this.#s.maxWaiting) {
       this.#forget(affinity);
       return Promise.reject(this.#exhausted(`${this.#waiting} callers are already waiting`));
     }
     return new Promise<Conn>((resolve, reject) => {
-      const waiter: Waiter = { key, database, login, affinity, reserved, resolve, reject, timer: undefined };
+      const waiter: Waiter = { key, database, login, affinity, since: Date.now(), resolve, reject, timer: undefined };
       waiter.timer = setTimeout(() => {
         this.#removeWaiter(waiter, false);
         const use = affinity === undefined ? undefined : this.#tenants.get(affinity);
         reject(
-          use !== undefined && use.held >= use.limit && use.limit < this.#s.capacity && !reserved
+          use !== undefined && use.held >= use.limit && use.limit < this.#s.capacity
             ? this.#atShare(use)
             : this.#exhausted(`no connection became free within ${this.#s.acquireTimeoutMillis} ms`),
         );
@@ -496,49 +505,69 @@ export class ServerPool {
       const name = affinity ?? ADMIN_OWNER;
       const queue = this.#queues.get(name);
       if (queue === undefined) this.#queues.set(name, [waiter]);
-      else if (reserved) queue.unshift(waiter);
       else queue.push(waiter);
       this.#waiting++;
     });
   }
 
-  /**
-   * Serves waiters from idle connections or free budget, one per tenant in turn: each pass
-   * walks the queues in their rotation order and serves the first waiter of each that can be
-   * served (below its tenant's share, and with a connection to be had for its database); a
-   * queue served moves to the back. Passes repeat until one serves nobody.
-   */
+  /** Serves waiters from idle connections or free budget, in the order {@link pick} gives, while it gives one. */
   #pump(): void {
-    let served = true;
-    while (served && this.#waiting > 0) {
-      served = false;
-      for (const [name, queue] of [...this.#queues]) {
-        const tenant = name === ADMIN_OWNER ? undefined : name;
-        const capped = tenant !== undefined && !this.#mayTake(tenant);
-        for (const w of queue) {
-          if (capped && !w.reserved) continue;
-          const idle = this.#takeIdle(w.key, w.affinity);
-          const ready = idle ? Promise.resolve(idle) : this.#tryOpen(w.key, w.database, w.login, w.affinity);
-          if (ready === undefined) continue;
-          // Counted before the waiter leaves its queue: a tenant with none left and nothing held is forgotten.
-          const granted = !w.reserved && tenant !== undefined;
-          if (granted) this.#grant(tenant);
-          this.#removeWaiter(w, true);
-          clearTimeout(w.timer);
-          ready.then(w.resolve, (err: unknown) => {
-            if (granted) this.#ungrant(tenant);
-            w.reject(err as Error);
-          });
-          served = true;
-          break;
-        }
-      }
+    while (this.#waiting > 0) {
+      const next = this.#pick();
+      if (next === undefined) return;
+      const [w, ready] = next;
+      const tenant = w.affinity;
+      // Counted before the waiter leaves its queue: a tenant with none left and nothing held is forgotten.
+      this.#grant(tenant);
+      this.#removeWaiter(w, true);
+      clearTimeout(w.timer);
+      ready.then(w.resolve, (err: unknown) => {
+        this.#ungrant(tenant);
+        w.reject(err as Error);
+      });
     }
   }
 
-  async #connect(key: string, database: string, login: PoolLogin | undefined): Promise<Conn> {
-    this.#open++;
-    this.#perDb.set(key, this.#count(key) + 1);
+  /**
+   * The waiter to serve next, with its connection (taken or being opened), or undefined when no
+   * waiter can be served now. Tenants below their share (and registry work) first; tenants at it
+   * only then — work-conserving: what no one below the share can use. Within each group, three
+   * steps, each walking the queues in their turn (FIFO within a queue):
+   *
+   *   1. waiters that have waited half the acquire timeout: an idle connection or a new one;
+   *   2. waiters an idle connection of their own database can serve (nothing closed or opened);
+   *   3. waiters that need a new connection: free budget, or closing the least recently used
+   *      idle connection of another database.
+   */
+  #pick(): [Waiter, Promise<Conn>] | undefined {
+    const overdue = Date.now() - this.#s.acquireTimeoutMillis / 2;
+    for (const atShare of [false, true]) {
+      for (const step of [1, 2, 3]) {
+        for (const [name, queue] of this.#queues) {
+          if (name === ADMIN_OWNER ? atShare : this.#mayTake(name) === atShare) continue;
+          // A queue's waiters almost always want the same database: each one is tried once per step.
+          const tried: string[] = [];
+          for (const w of queue) {
+            if (step === 1 && w.since > overdue) break;
+            if (tried.includes(w.key)) continue;
+            tried.push(w.key);
+            const idle = step === 3 ? undefined : this.#takeIdle(w.key, w.affinity);
+            if (idle !== undefined) return [w, Promise.resolve(idle)];
+            const opening = step === 2 ? undefined : this.#tryOpen(w.key, w.database, w.login);
+            if (opening !== undefined) return [w, opening];
+          }
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** Opens a connection; `counted`: its place in the budget and its pool is already counted (an eviction's). */
+  async #connect(key: string, database: string, login: PoolLogin | undefined, counted: boolean): Promise<Conn> {
+    if (!counted) {
+      this.#open++;
+      this.#perDb.set(key, this.#count(key) + 1);
+    }
     const client = new pg.Client({
       connectionString: urlFor(this.#url, database, login?.user),
       application_name: this.#s.applicationName,
@@ -600,7 +629,8 @@ export class ServerPool {
     return conn;
   }
 
-  #close(conn: Conn): Promise<void> {
+  /** Closes a connection; `passOn`: its place in the budget goes to the connection evicting it, not back to the budget. */
+  #close(conn: Conn, passOn = false): Promise<void> {
     if (conn.closed) return Promise.resolve();
     if (conn.idle) {
       const stack = this.#idle.get(conn.key);
@@ -617,6 +647,10 @@ export class ServerPool {
       .end()
       .catch(() => undefined)
       .then(() => {
+        if (passOn) {
+          this.#uncount(conn.key);
+          return;
+        }
         this.#release(conn);
         this.#pump();
       });
@@ -625,10 +659,15 @@ export class ServerPool {
   /** Gives back a connection's place in the budget. */
   #release(conn: Conn): void {
     this.#open--;
-    const n = this.#count(conn.key) - 1;
-    if (n <= 0) this.#perDb.delete(conn.key);
-    else this.#perDb.set(conn.key, n);
+    this.#uncount(conn.key);
     if (this.#open === 0 && this.#drained) this.#drained();
+  }
+
+  /** Takes a connection out of its pool's count. */
+  #uncount(key: string): void {
+    const n = this.#count(key) - 1;
+    if (n <= 0) this.#perDb.delete(key);
+    else this.#perDb.set(key, n);
   }
 
   #reap(): void {

@@ -264,12 +264,12 @@ export class Tenancy {
     return performance.now() - started;
   }
 
-  /** Pool and cache figures. */
   /** The plans' limits (`createTenancy({ plans })`); `plans.of(tenant)` is the one that applies to a tenant. */
   get plans(): Plans {
     return this.#d.plans;
   }
 
+  /** Pool and cache figures. */
   stats(): TenancyStats {
     return {
       servers: this.#d.router.stats(),

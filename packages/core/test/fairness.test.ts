@@ -1,6 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupHarness } from './helpers.js';
 import { createTenancy, migrationList, type Tenancy } from '../src/index.js';
+import { quoteIdent } from '../src/identifiers.js';
+import { silentLogger } from '../src/logger.js';
+import { ServerPool, type PooledClient, type ServerPoolSettings } from '../src/server-pool.js';
 
 const h = await setupHarness();
 
@@ -20,9 +23,34 @@ function waitingOn(tenancy: Tenancy): number {
   return tenancy.stats().servers.find((s) => s.server === 'default')!.waiting;
 }
 
+/** A caller's own gate, recorded in `into` once it is inside its unit of work; `all` opens every gate at once. */
+function heldCaller(into: (() => void)[], all: Promise<void>): Promise<void> {
+  const g = gate();
+  into.push(g.open);
+  return Promise.race([g.wait, all]);
+}
+
+/**
+ * Warms the registry cache for these tenants: a lookup would otherwise take a connection of the
+ * same budget in the middle of a test. Twice, the second time after the registry's change
+ * notifications of their creation have arrived (each drops the tenant from the cache).
+ */
+async function warm(tenancy: Tenancy, ...ids: string[]): Promise<void> {
+  for (const id of ids) await tenancy.withTenant(id, (db) => db.query('select 1'));
+  await new Promise((r) => setTimeout(r, 250));
+  for (const id of ids) await tenancy.withTenant(id, (db) => db.query('select 1'));
+}
+
+function tenantStats(tenancy: Tenancy, id: string): { inUse: number; share: number; waiting: number; plan: string } | undefined {
+  return tenancy
+    .stats()
+    .servers.find((s) => s.server === 'default')!
+    .tenants.find((t) => t.tenant === id);
+}
+
 describe('connection shares', () => {
   it(
-    'a tenant flooding with 32 callers holds no more than its share while another tenant is served at once',
+    'a tenant flooding with 32 callers uses the whole budget while alone; once another tenant waits, every connection that comes back goes to it until the flood is down to its share',
     { timeout: 60_000 },
     async () => {
       const tenancy = await h.tenancy({
@@ -33,40 +61,45 @@ describe('connection shares', () => {
       });
       const a = await tenancy.tenants.create({ slug: 'flood-a', name: 'A', plan: 'FLOOD' });
       const b = await tenancy.tenants.create({ slug: 'flood-b', name: 'B' });
-      // Warm the registry cache: the lookups would otherwise use the same budget.
-      await tenancy.withTenant(a.id, (db) => db.query('select 1'));
-      await tenancy.withTenant(b.id, (db) => db.query('select 1'));
+      await warm(tenancy, a.id, b.id);
 
-      const held = gate();
+      const all = gate();
+      const aIn: (() => void)[] = [];
+      const bIn: (() => void)[] = [];
       let inside = 0;
       let peak = 0;
-      let sharesSeen = 0;
       const flood = Array.from({ length: 32 }, () =>
         tenancy.withTenant(a.id, async (db) => {
           inside++;
           peak = Math.max(peak, inside);
           await db.query('select 1');
-          await held.wait;
+          await heldCaller(aIn, all.wait);
           inside--;
         }),
       );
-      // A is at its share (2 of 4) with the other 30 callers waiting.
-      await until(() => inside === 2 && waitingOn(tenancy) === 30);
-      const aStats = tenancy.stats().servers[0]!.tenants.find((t) => t.tenant === a.id)!;
-      expect(aStats).toMatchObject({ plan: 'FLOOD', inUse: 2, share: 2, waiting: 30 });
+      // Work-conserving: nobody else waits, so A takes all 4 connections, beyond its share of 2.
+      await until(() => aIn.length === 4 && waitingOn(tenancy) === 28);
+      expect(tenantStats(tenancy, a.id)).toMatchObject({ plan: 'FLOOD', inUse: 4, share: 2, waiting: 28 });
 
-      // B is served while A's flood still waits (on the old pool A took all 4 and B queued behind 28 callers).
-      const served = await tenancy.withTenant(b.id, async (db) => {
-        sharesSeen = inside;
-        return (await db.query<{ one: number }>('select 1 as one')).rows[0]!.one;
-      });
-      expect(served).toBe(1);
-      expect(sharesSeen).toBe(2);
+      // B queues three callers behind A's 28.
+      const bRuns = Array.from({ length: 3 }, () =>
+        tenancy.withTenant(b.id, async (db) => {
+          await db.query('select 1');
+          await heldCaller(bIn, all.wait);
+        }),
+      );
+      await until(() => waitingOn(tenancy) === 31);
+      // Two of A's connections come back: both go to B (A is above its share), none to A's earlier callers.
+      aIn[0]!();
+      aIn[1]!();
+      await until(() => bIn.length === 2);
       expect(inside).toBe(2);
+      expect(tenantStats(tenancy, a.id)).toMatchObject({ inUse: 2, share: 2, waiting: 28 });
+      expect(tenantStats(tenancy, b.id)).toMatchObject({ plan: 'default', inUse: 2, share: 4, waiting: 1 });
 
-      held.open();
-      await Promise.all(flood);
-      expect(peak).toBe(2);
+      all.open();
+      await Promise.all([...flood, ...bRuns]);
+      expect(peak).toBe(4);
       expect(tenancy.stats().servers[0]!.tenants).toEqual([]);
     },
   );
@@ -75,59 +108,167 @@ describe('connection shares', () => {
     const tenancy = await h.tenancy({
       migrations: migrationList([]),
       applicationName: 'tenantry-fair-change',
-      pool: { max: 4 },
-      plans: { SMALL: { maxConnectionShare: 1 }, BIG: { maxConnectionShare: 3 } },
+      pool: { max: 2 },
+      plans: { SMALL: { maxConnectionShare: 1 }, BIG: { maxConnectionShare: 2 } },
     });
     const t = await tenancy.tenants.create({ slug: 'changer', name: 'C', plan: 'SMALL' });
-    const peakOf = async (): Promise<number> => {
-      const held = gate();
-      let inside = 0;
-      let peak = 0;
-      const runs = Array.from({ length: 6 }, () =>
+    const u = await tenancy.tenants.create({ slug: 'change-u', name: 'U' });
+    await warm(tenancy, t.id, u.id);
+    /** T holds both connections, then one more of T's callers and one of U's wait: who gets the first one back? */
+    const firstServed = async (): Promise<string> => {
+      const all = gate();
+      const tIn: (() => void)[] = [];
+      const order: string[] = [];
+      const holders = Array.from({ length: 2 }, () => tenancy.withTenant(t.id, () => heldCaller(tIn, all.wait)));
+      await until(() => tIn.length === 2);
+      const queued = [
         tenancy.withTenant(t.id, async () => {
-          inside++;
-          peak = Math.max(peak, inside);
-          await held.wait;
-          inside--;
+          order.push('t');
+          await all.wait;
+        }),
+      ];
+      await until(() => waitingOn(tenancy) === 1);
+      queued.push(
+        tenancy.withTenant(u.id, async () => {
+          order.push('u');
+          await all.wait;
         }),
       );
-      await until(() => inside > 0 && waitingOn(tenancy) === 6 - inside);
-      held.open();
-      await Promise.all(runs);
-      return peak;
+      await until(() => waitingOn(tenancy) === 2);
+      tIn[0]!();
+      await until(() => order.length === 1);
+      const first = order[0]!;
+      all.open();
+      await Promise.all([...holders, ...queued]);
+      return first;
     };
-    expect(await peakOf()).toBe(1);
+    // SMALL: T holds its share (1) after giving one back, so U is served although T's caller waited first.
+    expect(await firstServed()).toBe('u');
     await tenancy.tenants.update(t.id, { plan: 'BIG' });
-    expect(await peakOf()).toBe(3);
-    expect(tenancy.plans.of({ plan: 'BIG' })).toMatchObject({ name: 'BIG', maxConnectionShare: 3 });
+    // The cached row is dropped by the registry's change notification; read once more, it names BIG.
+    while ((await tenancy.resolve(t.id)).plan !== 'BIG') await new Promise((r) => setTimeout(r, 10));
+    await warm(tenancy, t.id);
+    // BIG: T is below its share (2): the queues are served in turn, T's first.
+    expect(await firstServed()).toBe('t');
+    expect(tenancy.plans.of({ plan: 'BIG' })).toMatchObject({ name: 'BIG', maxConnectionShare: 2 });
     expect(tenancy.plans.of({ plan: 'NO-SUCH' }).name).toBe('default');
   });
 });
 
 describe('a tenant at its share', () => {
-  it('waits, then fails with CONNECTION_BUDGET_EXHAUSTED naming the share, while connections are free', { timeout: 60_000 }, async () => {
+  it('waits while others are served, then fails with CONNECTION_BUDGET_EXHAUSTED naming the share', { timeout: 60_000 }, async () => {
     const tenancy = await h.tenancy({
       migrations: migrationList([]),
       applicationName: 'tenantry-fair-cap',
-      pool: { max: 4, acquireTimeoutMillis: 300 },
-      plans: { default: { maxConnectionShare: 1 } },
+      pool: { max: 3, acquireTimeoutMillis: 3_000 },
+      plans: { default: { maxConnectionShare: 1 }, OPEN: {} },
     });
     const t = await tenancy.tenants.create({ slug: 'capped', name: 'Capped' });
-    const held = gate();
-    let entered!: () => void;
-    const inside = new Promise<void>((r) => (entered = r));
-    const holder = tenancy.withTenant(t.id, async () => {
-      entered();
-      await held.wait;
-    });
-    await inside;
-    await expect(tenancy.withTenant(t.id, (db) => db.query('select 1'))).rejects.toMatchObject({
+    const u = await tenancy.tenants.create({ slug: 'uncapped', name: 'U', plan: 'OPEN' });
+    await warm(tenancy, t.id, u.id);
+    const all = gate();
+    const tIn: (() => void)[] = [];
+    const uIn: (() => void)[] = [];
+    // Alone, T takes all three connections.
+    const holders = Array.from({ length: 3 }, () => tenancy.withTenant(t.id, () => heldCaller(tIn, all.wait)));
+    await until(() => tIn.length === 3);
+    const late = tenancy.withTenant(t.id, (db) => db.query('select 1'));
+    await until(() => waitingOn(tenancy) === 1);
+    const others = Array.from({ length: 2 }, () => tenancy.withTenant(u.id, () => heldCaller(uIn, all.wait)));
+    await until(() => waitingOn(tenancy) === 3);
+    // Two of T's come back: both go to U's callers, who came later, while T's caller keeps waiting.
+    tIn[0]!();
+    tIn[1]!();
+    await until(() => uIn.length === 2);
+    expect(waitingOn(tenancy)).toBe(1);
+    await expect(late).rejects.toMatchObject({
       code: 'CONNECTION_BUDGET_EXHAUSTED',
-      message: expect.stringContaining("holds its plan's share of server 'default' (1 of 4 connections, plan 'default')"),
+      message: expect.stringContaining("holds its plan's share of server 'default' (1 of 3 connections, plan 'default')"),
     });
-    held.open();
-    await holder;
+    all.open();
+    await Promise.all([...holders, ...others]);
   });
+});
+
+describe('the server pool', () => {
+  const settings: ServerPoolSettings = {
+    capacity: 1,
+    databasePoolMax: 1,
+    acquireTimeoutMillis: 4_000,
+    maxWaiting: 100,
+    idleTimeoutMillis: 30_000,
+    maxUses: 1_000,
+    maxLifetimeSeconds: 3_600,
+    connectTimeoutMillis: 5_000,
+    retryDelayMillis: 1_000,
+    applicationName: 'tenantry-fair-pool',
+  };
+  const other = `${h.db.name}_other`;
+  beforeAll(() => h.admin.query(`create database ${quoteIdent(other)}`));
+  afterAll(() => h.admin.query(`drop database if exists ${quoteIdent(other)} with (force)`));
+
+  async function databaseOfClient(client: PooledClient): Promise<string> {
+    return (await client.query<{ db: string }>('select current_database() as db')).rows[0]!.db;
+  }
+
+  it(
+    'a caller that closes an idle connection of another database to make room gets that room: a caller arriving meanwhile waits',
+    { timeout: 60_000 },
+    async () => {
+      const pool = new ServerPool('fair', h.db.url, settings, silentLogger);
+      try {
+        const s1 = await pool.acquire(undefined, 'tenant-s');
+        const d = pool.acquire(other, 'tenant-d');
+        expect(pool.stats().waiting).toBe(1);
+        // Back: D's waiter closes it (another database) and will open one of its own in its place.
+        pool.release(s1);
+        expect(pool.stats()).toMatchObject({ evictions: 1, waiting: 0 });
+        // Arrives while the old connection is still closing.
+        const s2 = pool.acquire(undefined, 'tenant-s2');
+        expect(pool.stats().waiting).toBe(1);
+        // The room is D's (before: S2 was given the freed slot, D queued again and timed out).
+        const dc = await d;
+        expect(await databaseOfClient(dc)).toBe(other);
+        expect(pool.stats()).toMatchObject({ total: 1, waiting: 1 });
+        pool.release(dc);
+        const s2c = await s2;
+        expect(await databaseOfClient(s2c)).toBe(h.db.name);
+        pool.release(s2c);
+        expect(pool.stats()).toMatchObject({ evictions: 2, opened: 3, total: 1 });
+      } finally {
+        await pool.close();
+      }
+    },
+  );
+
+  it(
+    'a connection that comes back goes to a waiter of its own database before one that would close it, unless that one waited half the acquire timeout',
+    { timeout: 60_000 },
+    async () => {
+      const pool = new ServerPool('fair', h.db.url, settings, silentLogger);
+      try {
+        const s1 = await pool.acquire(undefined, 'tenant-s');
+        const d = pool.acquire(other, 'tenant-d');
+        const s2 = pool.acquire(undefined, 'tenant-s2');
+        // D waits first, but S2 can use the connection as it is: no close and connect.
+        pool.release(s1);
+        const s2c = await s2;
+        expect(s2c).toBe(s1);
+        expect(pool.stats()).toMatchObject({ evictions: 0, waiting: 1 });
+        // Once D has waited half the acquire timeout, it goes first: S3, who just came, waits.
+        await new Promise((r) => setTimeout(r, settings.acquireTimeoutMillis / 2 + 100));
+        const s3 = pool.acquire(undefined, 'tenant-s3');
+        pool.release(s2c);
+        const dc = await d;
+        expect(await databaseOfClient(dc)).toBe(other);
+        expect(pool.stats()).toMatchObject({ evictions: 1, waiting: 1 });
+        pool.release(dc);
+        pool.release(await s3);
+      } finally {
+        await pool.close();
+      }
+    },
+  );
 });
 
 describe('the wait queue', () => {
