@@ -52,7 +52,7 @@ export class ApiMetrics {
       });
     };
     perPlan('tenantry_plan_connections_in_use', "Connections held by tenants, by server and the tenants' plan", (t) => t.inUse);
-    perPlan('tenantry_plan_tenants_at_share', 'Tenants holding their whole connection share, by server and plan', (t) =>
+    perPlan('tenantry_plan_tenants_at_share', 'Tenants holding their connection share or more, by server and plan', (t) =>
       t.inUse >= t.share ? 1 : 0,
     );
     perPlan('tenantry_plan_waiting', 'Callers waiting for a connection, by server and the plan of their tenant', (t) => t.waiting);
