@@ -557,6 +557,7 @@ export class ServerPool {
     return undefined;
   }
 
+  /** Opens a connection; `counted`: its place in the budget and in its pool is already counted (an eviction's). */
   async #connect(key: string, database: string, login: PoolLogin | undefined, counted: boolean): Promise<Conn> {
     if (!counted) {
       this.#open++;
