@@ -1,9 +1,16 @@
 import type pg from 'pg';
 import { ErrorCodes, invalidArgument, tenancyClosed, TenantryError } from './errors.js';
 import type { Logger } from './logger.js';
-import { ServerPool, type PoolLogin, type PooledClient, type ServerPoolSettings, type ServerStats } from './server-pool.js';
+import {
+  ServerPool,
+  type PoolLogin,
+  type PooledClient,
+  type ServerPoolSettings,
+  type ServerStats,
+  type TenantShare,
+} from './server-pool.js';
 
-export type { ServerStats, PooledClient } from './server-pool.js';
+export type { ServerStats, PooledClient, TenantShare, TenantShareStats } from './server-pool.js';
 
 /** Pool settings, applied to every server. */
 export interface PoolOptions {
@@ -193,23 +200,26 @@ export class ConnectionRouter {
   /**
    * Checks out a connection for a target. Waits up to `acquireTimeoutMillis`, then fails with
    * `CONNECTION_BUDGET_EXHAUSTED`; an unreachable server fails fast with `SERVER_UNAVAILABLE`.
+   *
+   * @param share - the tenant's plan share (with `target.affinity` naming the tenant): it holds
+   *   no more connections of the server at once.
    */
-  connect(target: ConnectTarget): Promise<PooledClient> {
+  connect(target: ConnectTarget, share?: TenantShare): Promise<PooledClient> {
     const entry = this.#entries.get(target.server);
-    if (entry === undefined || this.#closed) return this.#connectSlow(target);
+    if (entry === undefined || this.#closed) return this.#connectSlow(target, share);
     const pool = target.replica && entry.replica ? entry.replica : entry.primary;
     // A login's password is read (from the registry, on this same budget) before a slot is
     // reserved: fetched inside the pool it could wait for a slot held by its own connect.
     if (target.login !== undefined)
-      return target.login.password().then(() => pool.acquire(target.database ?? undefined, target.affinity, target.login));
-    return pool.acquire(target.database ?? undefined, target.affinity, target.login);
+      return target.login.password().then(() => pool.acquire(target.database ?? undefined, target.affinity, target.login, share));
+    return pool.acquire(target.database ?? undefined, target.affinity, target.login, share);
   }
 
-  async #connectSlow(target: ConnectTarget): Promise<PooledClient> {
+  async #connectSlow(target: ConnectTarget, share: TenantShare | undefined): Promise<PooledClient> {
     const entry = await this.#entry(target.server);
     const pool = target.replica && entry.replica ? entry.replica : entry.primary;
     if (target.login !== undefined) await target.login.password();
-    return await pool.acquire(target.database ?? undefined, target.affinity, target.login);
+    return await pool.acquire(target.database ?? undefined, target.affinity, target.login, share);
   }
 
   /** Returns a connection; `destroy` closes it instead of pooling it. */

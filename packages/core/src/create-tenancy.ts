@@ -13,6 +13,7 @@ import { LifecycleLock } from './lifecycle-lock.js';
 import { silentLogger, type Logger } from './logger.js';
 import { migrationList, sqlFolder, type MigrationSource } from './migrations/migration-source.js';
 import { pinnedMigrations } from './migrations/migration-set.js';
+import { Plans, type PlanLimits } from './plans.js';
 import { TenantCache, type CacheOptions } from './registry/registry-cache.js';
 import { RegistryListener } from './registry/registry-listener.js';
 import { migrateRegistry } from './registry/registry-migrations.js';
@@ -104,9 +105,25 @@ export interface TenancyOptions {
    * Keep tenants provisioned ahead of demand, per server: `{ schema: 5, database: 2 }`. A create
    * (not strict, no physicalName) then claims a ready one in one registry statement instead of
    * provisioning. Pending tenants are migrated with the others and never listed or resolved; see
-   * docs/provisioning.md. Default: none.
+   * docs/registry.md, "Pending tenants". Default: none.
    */
   readonly pendingTenants?: PendingTenantsOptions;
+  /**
+   * Limits per plan name, selected by each tenant's `plan` (`default` for tenants without one or
+   * with a name not listed here): its share of each server's connections, its statement
+   * timeout, its request rate in an API that enforces it. A tenant's plan is read at every unit
+   * of work, so `tenants.update(ref, { plan })` applies without a restart. Default: no limits.
+   * See docs/operations.md, "Plans".
+   *
+   * @example
+   * ```ts
+   * plans: {
+   *   default: { maxConnectionShare: 0.25, statementTimeoutMs: 5_000, requestsPerSecond: 20 },
+   *   ENTERPRISE: { maxConnectionShare: 0.5, statementTimeoutMs: 30_000, requestsPerSecond: 200 },
+   * }
+   * ```
+   */
+  readonly plans?: Readonly<Record<string, PlanLimits>>;
 }
 
 /** Login roles already warned about in this process (`role@host:port`): the warning is said once. */
@@ -159,6 +176,8 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     throw invalidArgument('registryUrl must be a postgres:// URL, e.g. postgres://user:password@localhost:5432/app');
   }
   const logger = opts.logger ?? silentLogger;
+  // Checked before anything is opened: a bad limit fails at start with its name.
+  const plans = new Plans(opts.plans);
   const applicationName = opts.applicationName ?? 'tenantry';
   const migrations =
     opts.migrations === undefined ? migrationList([]) : typeof opts.migrations === 'string' ? sqlFolder(opts.migrations) : opts.migrations;
@@ -275,6 +294,7 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     shared,
     seeds,
     defaultIsolation: opts.defaultIsolation ?? 'schema',
+    plans,
     secrets: {
       encrypt: (plain: string) => servers!.encryptSecret(plain),
       decrypt: (stored: string) => servers!.decryptSecret(stored),

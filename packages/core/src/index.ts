@@ -1,6 +1,8 @@
 export { createTenancy } from './create-tenancy.js';
 export type { TenancyOptions } from './create-tenancy.js';
 export type { PendingTenantsOptions, PendingPoolStats } from './pending-tenants.js';
+export { Plans, DEFAULT_PLAN, connectionShare } from './plans.js';
+export type { PlanLimits, ResolvedPlan } from './plans.js';
 export { Tenancy } from './tenancy.js';
 export type { TenancyStats } from './tenancy.js';
 export type { TenantRunResult, ForEachTenantOptions } from './across-tenants.js';
@@ -40,7 +42,7 @@ export type {
   SharedTargetStatus,
 } from './shared-tables.js';
 export type { IsolationStrategy } from './isolation-strategy.js';
-export type { PoolOptions, ServerStats, AdminPool, ConnectTarget } from './connection-router.js';
+export type { PoolOptions, ServerStats, AdminPool, ConnectTarget, TenantShareStats } from './connection-router.js';
 export { Servers } from './servers.js';
 export type { AddServerInput, ServerInfo, UpdateServerInput } from './servers.js';
 export type { ReconcileReport } from './reconcile.js';

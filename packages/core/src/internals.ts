@@ -12,6 +12,7 @@ import type { LifecycleLock } from './lifecycle-lock.js';
 import type { Logger } from './logger.js';
 import type { MigrationSource } from './migrations/migration-source.js';
 import type { PendingTenantPool } from './pending-tenants.js';
+import type { Plans } from './plans.js';
 import type { TenantCache } from './registry/registry-cache.js';
 import type { RegistryListener } from './registry/registry-listener.js';
 import type { SharedTables } from './shared-tables.js';
@@ -72,6 +73,8 @@ export interface TenancyInternals {
   /** Seeds run in every new tenant and by `tenancy.seed()`. */
   readonly seeds: MigrationSource | undefined;
   readonly defaultIsolation: IsolationKind;
+  /** The plans' limits: every unit of work looks up its tenant's (connection share, statement timeout). */
+  readonly plans: Plans;
   /**
    * Encrypts and decrypts strict tenants' login passwords with the servers' key (the current
    * one: `servers.rotateEncryptionKey()` re-encrypts them too). Throws `ENCRYPTION_KEY_REQUIRED`

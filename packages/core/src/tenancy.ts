@@ -7,6 +7,7 @@ import { eachTenant, seedTenants, type ForEachTenantOptions, type TenantRunResul
 import type { AdminPool, ServerStats } from './connection-router.js';
 import { asServerError, invalidArgument, tenancyClosed } from './errors.js';
 import type { TenancyInternals } from './internals.js';
+import type { Plans } from './plans.js';
 import {
   Migrator,
   type MigrateOptions,
@@ -290,6 +291,11 @@ export class Tenancy {
       throw asServerError(this.#d.registryServer, err);
     }
     return performance.now() - started;
+  }
+
+  /** The plans' limits (`createTenancy({ plans })`); `plans.of(tenant)` is the one that applies to a tenant. */
+  get plans(): Plans {
+    return this.#d.plans;
   }
 
   /** Pool and cache figures. */

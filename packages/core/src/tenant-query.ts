@@ -9,7 +9,7 @@ import type { Tenant } from './types.js';
  * One write sends, for each query:
  *
  *   [Parse/Bind/Execute  discard all — only when the connection changed hands, see below]
- *   Parse (unnamed)/Bind/Execute  select set_config('search_path', $1, true) [, role, read-only]
+ *   Parse (unnamed)/Bind/Execute  select set_config('search_path', $1, true) [, role, read-only, statement_timeout]
  *   Parse/Bind/Describe/Execute  the caller's query with its bind parameters
  *   Sync
  *
@@ -17,6 +17,11 @@ import type { Tenant } from './types.js';
  * to the caller's statement and is gone at the Sync: one round trip, parameters stay
  * parameters, nothing is left on the connection. Inside an explicit `BEGIN … COMMIT` the
  * prefix is harmless (it sets the same value again).
+ *
+ * The plan's `statement_timeout` rides in the same prefix: PostgreSQL arms the statement timer
+ * when each statement of the group starts (the prefix's own timer is stopped at its Execute),
+ * with the value in force then — the one the prefix just set. So the caller's statement runs
+ * under its tenant's timeout, at no extra round trip, and the setting is gone at the Sync.
  *
  * The routing statement is parsed UNNAMED in every batch. SQL can reach only named prepared
  * statements (`PREPARE`, `EXECUTE`, `DEALLOCATE`), never the unnamed one, so nothing a tenant
@@ -55,22 +60,27 @@ export interface RoutePrefix {
   /** The tenant's own role, switched to for the statement (`SET LOCAL ROLE`), or null. */
   readonly role: string | null;
   readonly readOnly: boolean;
+  /** The tenant's plan's `statement_timeout` in milliseconds (a decimal string), or undefined for the server's. */
+  readonly statementTimeout?: string | undefined;
 }
 
-/** The four prefix statements: read-write or read-only, with or without a tenant role. */
-export type PrefixMode = 'rw' | 'ro' | 'rwRole' | 'roRole';
-const MODES: readonly PrefixMode[] = ['rw', 'ro', 'rwRole', 'roRole'];
+/** The eight prefix statements: read-write or read-only, with or without a tenant role, with or without a statement timeout. */
+export type PrefixMode = 'rw' | 'ro' | 'rwRole' | 'roRole' | 'rwTimeout' | 'roTimeout' | 'rwRoleTimeout' | 'roRoleTimeout';
+const MODES: readonly PrefixMode[] = ['rw', 'ro', 'rwRole', 'roRole', 'rwTimeout', 'roTimeout', 'rwRoleTimeout', 'roRoleTimeout'];
 
 function prefixText(mode: PrefixMode): string {
   const parts = ["pg_catalog.set_config('search_path', $1, true)"];
-  if (mode === 'rwRole' || mode === 'roRole') parts.push("pg_catalog.set_config('role', $2, true)");
-  if (mode === 'ro' || mode === 'roRole') parts.push("pg_catalog.set_config('transaction_read_only', 'on', true)");
+  const role = mode.includes('Role');
+  if (role) parts.push("pg_catalog.set_config('role', $2, true)");
+  if (mode.startsWith('ro')) parts.push("pg_catalog.set_config('transaction_read_only', 'on', true)");
+  if (mode.endsWith('Timeout')) parts.push(`pg_catalog.set_config('statement_timeout', $${role ? 3 : 2}, true)`);
   return `select ${parts.join(', ')}`;
 }
 
 /** The prefix statement a route uses. */
 export function prefixMode(prefix: RoutePrefix): PrefixMode {
-  return prefix.role === null ? (prefix.readOnly ? 'ro' : 'rw') : prefix.readOnly ? 'roRole' : 'rwRole';
+  const base = prefix.role === null ? (prefix.readOnly ? 'ro' : 'rw') : prefix.readOnly ? 'roRole' : 'rwRole';
+  return prefix.statementTimeout === undefined ? base : `${base}Timeout`;
 }
 
 /** The unnamed Parse of each prefix statement. */
@@ -78,6 +88,28 @@ const PREFIX_PARSE = Object.fromEntries(MODES.map((mode) => [mode, serialize.par
   PrefixMode,
   Buffer
 >;
+
+/** Each route's prefix with each statement timeout, made once (a route and a timeout give the same object). */
+const timedPrefixes = new WeakMap<RoutePrefix, Map<number, RoutePrefix>>();
+
+/**
+ * A route's prefix that also sets `statement_timeout` (milliseconds) for every statement: the
+ * tenant's plan's. Undefined `timeoutMs` returns the prefix itself.
+ */
+export function timedPrefix(prefix: RoutePrefix, timeoutMs: number | undefined): RoutePrefix {
+  if (timeoutMs === undefined) return prefix;
+  let byTimeout = timedPrefixes.get(prefix);
+  if (byTimeout === undefined) {
+    byTimeout = new Map();
+    timedPrefixes.set(prefix, byTimeout);
+  }
+  let timed = byTimeout.get(timeoutMs);
+  if (timed === undefined) {
+    timed = Object.freeze({ ...prefix, statementTimeout: String(timeoutMs) });
+    byTimeout.set(timeoutMs, timed);
+  }
+  return timed;
+}
 
 /** Who uses a connection for Tenantry's own registry and administrative work (not a tenant id). */
 export const ADMIN_OWNER = '\0admin';
@@ -127,10 +159,9 @@ const prefixBinds = new WeakMap<RoutePrefix, Buffer>();
 function prefixBind(prefix: RoutePrefix): Buffer {
   let buf = prefixBinds.get(prefix);
   if (buf === undefined) {
-    buf = Buffer.concat([
-      serialize.bind({ values: prefix.role === null ? [prefix.searchPath] : [prefix.searchPath, prefix.role] }),
-      serialize.execute({}),
-    ]);
+    const values = prefix.role === null ? [prefix.searchPath] : [prefix.searchPath, prefix.role];
+    if (prefix.statementTimeout !== undefined) values.push(prefix.statementTimeout);
+    buf = Buffer.concat([serialize.bind({ values }), serialize.execute({})]);
     prefixBinds.set(prefix, buf);
   }
   return buf;

@@ -6,6 +6,7 @@ import {
   TenantQuery,
   newConnectionState,
   sessionWasReset,
+  timedPrefix,
   type ConnectionState,
   type QueryConfig,
   type RoutePrefix,
@@ -397,9 +398,11 @@ export async function runUnitOfWork<T>(
 ): Promise<T> {
   const readOnly = options?.readOnly === true;
   const strategy = d.strategyFor(tenant.isolation);
-  const conn = await d.router.connect(strategy.target(tenant, readOnly));
+  // The plan as the cached tenant names it now: a plan change applies from the next unit of work.
+  const plan = d.plans.of(tenant);
+  const conn = await d.router.connect(strategy.target(tenant, readOnly), plan);
   const started = d.onUnitOfWork === undefined ? 0 : performance.now();
-  const db = new TenantDb(tenant, conn, strategy.routePrefix(tenant, readOnly));
+  const db = new TenantDb(tenant, conn, timedPrefix(strategy.routePrefix(tenant, readOnly), plan.statementTimeoutMs));
   let failure: { error: unknown } | undefined;
   try {
     return await enterContext({ tenant, owner, db }, () => {

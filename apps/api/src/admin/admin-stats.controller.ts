@@ -37,7 +37,8 @@ export class AdminStatsController {
   @Get('stats')
   @Header('Cache-Control', 'no-store')
   @ApiOperation({
-    summary: 'Pools per server (connections, waiting callers, evictions…), registry cache, tenants by status, migrations, busiest tenants.',
+    summary:
+      'Pools per server (connections, waiting callers, evictions, tenants in use against their plan share…), registry cache, tenants by status, migrations, plans, busiest tenants.',
   })
   @ApiOkResponse({ type: StatsDto })
   @ApiErrors(ADMIN_ERRORS, PARAM_ERRORS, SERVICE_ERRORS)
@@ -77,6 +78,7 @@ export class AdminStatsController {
         migrating: migrations.migrating,
         failed: migrations.failed.length,
       },
+      plans: this.#tenancy.plans.list(),
       busiestTenants: this.#metrics.tenantUsage(query.top ?? 10),
     };
   }

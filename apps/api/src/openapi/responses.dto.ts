@@ -209,6 +209,22 @@ export class ConnectionTotalsDto {
   @ApiProperty({ type: 'integer' }) max!: number;
 }
 
+export class TenantShareDto {
+  @ApiProperty({ format: 'uuid' }) tenant!: string;
+  @ApiProperty({ description: "The tenant's plan (`default` when it has none or an unknown one)." }) plan!: string;
+  @ApiProperty({ type: 'integer', description: 'Connections it holds now.' }) inUse!: number;
+  @ApiProperty({ type: 'integer', description: "Most it may hold at once: its plan's maxConnectionShare of the budget." }) share!: number;
+  @ApiProperty({ type: 'integer', description: 'Its callers waiting for a connection.' }) waiting!: number;
+}
+
+export class PlanDto {
+  @ApiProperty() name!: string;
+  @ApiPropertyOptional({ description: 'A fraction of each server budget (0 < x < 1) or a count of connections.' })
+  maxConnectionShare?: number;
+  @ApiPropertyOptional({ type: 'integer' }) statementTimeoutMs?: number;
+  @ApiPropertyOptional() requestsPerSecond?: number;
+}
+
 export class PoolStatsDto extends ConnectionTotalsDto {
   @ApiProperty({ type: 'integer', description: 'Databases with open connections.' }) pools!: number;
   @ApiProperty({ type: 'integer' }) checkouts!: number;
@@ -216,6 +232,8 @@ export class PoolStatsDto extends ConnectionTotalsDto {
   @ApiProperty({ type: 'integer' }) evictions!: number;
   @ApiProperty({ type: 'integer' }) destroyed!: number;
   @ApiProperty() available!: boolean;
+  @ApiProperty({ type: [TenantShareDto], description: 'Tenants holding or waiting for connections now, against their plan share.' })
+  tenants!: TenantShareDto[];
 }
 
 export class ServerStatsDto {
@@ -248,6 +266,7 @@ export class StatsDto {
   cache!: Record<string, unknown>;
   @ApiProperty({ type: TenantCountsDto }) tenants!: TenantCountsDto;
   @ApiProperty({ type: MigrationCountsDto }) migrations!: MigrationCountsDto;
+  @ApiProperty({ type: [PlanDto], description: 'The plans and their limits (`default` included).' }) plans!: PlanDto[];
   @ApiProperty({
     type: 'array',
     items: { type: 'object', additionalProperties: true },
