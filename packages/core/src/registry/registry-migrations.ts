@@ -222,7 +222,7 @@ export const REGISTRY_MIGRATIONS: readonly { readonly version: number; readonly 
     `,
   },
   {
-    version: 13,
+    version: 11,
     name: 'pending tenants',
     sql: `
       -- 'pending': a tenant provisioned ahead of demand (options.pendingTenants). Migrated with the
