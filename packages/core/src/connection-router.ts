@@ -65,7 +65,8 @@ export interface AdminPool {
 
 interface Entry {
   readonly primary: ServerPool;
-  readonly replica: ServerPool | undefined;
+  /** Replaced by {@link ConnectionRouter.setReplica}. */
+  replica: ServerPool | undefined;
   readonly admin: AdminPool;
 }
 
@@ -149,6 +150,27 @@ export class ConnectionRouter {
       void old.primary.close();
       void old.replica?.close();
     }
+  }
+
+  /**
+   * Replaces (or removes, with null) the read replica of a server already known, keeping its
+   * primary pools: how the registry's own server (`default`, whose primary is never forgotten)
+   * gets the replica stored for it.
+   */
+  setReplica(id: string, replicaUrl: string | null): void {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return;
+    const old = entry.replica;
+    entry.replica =
+      replicaUrl === null
+        ? undefined
+        : new ServerPool(
+            `${id}:replica`,
+            replicaUrl,
+            { ...this.#settings, applicationName: `${this.#settings.applicationName}:replica` },
+            this.#logger,
+          );
+    void old?.close();
   }
 
   /** Forgets a server's cached URLs so they are read again (after a key rotation or an edit). */

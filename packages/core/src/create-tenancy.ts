@@ -307,6 +307,13 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
   });
   const tenancy = new Tenancy(internals, registryId, opts.registryUrl, cipher);
   servers = tenancy.servers;
+  // A read replica stored for the registry's own server (added above from registryUrl alone).
+  try {
+    const own = await servers.target(REGISTRY_SERVER);
+    if (own?.replicaUrl) router.setReplica(REGISTRY_SERVER, own.replicaUrl);
+  } catch (err) {
+    logger.warn({ err }, "the read replica of the 'default' server could not be read (encryption key?); reads go to the primary");
+  }
   if (opts.reconcileOnStart !== false) {
     const report = await tenancy.reconcile().catch((err: unknown) => {
       logger.error({ err }, 'reconcile at start failed; call tenancy.reconcile() to retry');
