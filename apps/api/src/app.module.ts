@@ -98,6 +98,7 @@ export class AppModule {
             logger: rt.logger.child({ component: 'tenantry' }),
             pool: { max: rt.config.poolMax },
             plans: rt.config.plans,
+            pendingTenants: rt.config.pendingTenants,
             applicationName: 'tenantry-api',
             resolvers: apiResolvers(rt.config),
             onUnitOfWork: rt.metrics.tenancy.onUnitOfWork,

@@ -38,6 +38,12 @@ export interface ApiConfig {
    * turns every limit off.
    */
   readonly plans: Readonly<Record<string, PlanLimits>>;
+  /**
+   * Tenants kept provisioned ahead of signups, per server: `TENANTRY_PENDING_SCHEMA_TENANTS`
+   * (default 2) and `TENANTRY_PENDING_DATABASE_TENANTS` (default 0), each 0..100. `POST /tenants`
+   * then claims a ready one (docs/registry.md, "Pending tenants").
+   */
+  readonly pendingTenants: { readonly schema: number; readonly database: number };
 }
 
 /**
@@ -129,5 +135,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     poolMax: integer(env, 'TENANTRY_POOL_MAX', 10, 1, 1000),
     encryptionKey,
     plans: plansFrom(env),
+    pendingTenants: {
+      schema: integer(env, 'TENANTRY_PENDING_SCHEMA_TENANTS', 2, 0, 100),
+      database: integer(env, 'TENANTRY_PENDING_DATABASE_TENANTS', 0, 0, 100),
+    },
   });
 }

@@ -258,6 +258,30 @@ export class MigrationCountsDto {
   @ApiProperty({ type: 'integer' }) failed!: number;
 }
 
+/** One server and isolation of the pending-tenant pool. */
+export class PendingPoolServerDto {
+  @ApiProperty() server!: string;
+  @ApiProperty({ enum: ['schema', 'database'] }) isolation!: string;
+  @ApiProperty({ description: 'Pending tenants ready to be claimed.' }) ready!: number;
+  @ApiProperty({ description: 'Pending tenants, with those being provisioned or migrated.' }) total!: number;
+}
+
+/** Pool sizes per isolation. */
+export class PendingPoolSizeDto {
+  @ApiProperty() schema!: number;
+  @ApiProperty() database!: number;
+}
+
+/** The pending-tenant pool. */
+export class PendingPoolDto {
+  @ApiProperty({ type: PendingPoolSizeDto, description: 'Pending tenants kept per server.' }) size!: PendingPoolSizeDto;
+  @ApiProperty({ type: [PendingPoolServerDto] }) servers!: PendingPoolServerDto[];
+  @ApiProperty({ description: 'Signups served from the pool by this process.' }) claims!: number;
+  @ApiProperty({ description: 'Signups that found no ready pending tenant and provisioned as usual.' }) misses!: number;
+  @ApiProperty({ description: 'Pending tenants this process provisioned.' }) provisioned!: number;
+  @ApiProperty({ description: 'Refills that failed (retried at the next interval).' }) failures!: number;
+}
+
 export class StatsDto {
   @ApiProperty({ format: 'date-time' }) at!: string;
   @ApiProperty({ type: ConnectionTotalsDto }) connections!: ConnectionTotalsDto;
@@ -267,6 +291,12 @@ export class StatsDto {
   @ApiProperty({ type: TenantCountsDto }) tenants!: TenantCountsDto;
   @ApiProperty({ type: MigrationCountsDto }) migrations!: MigrationCountsDto;
   @ApiProperty({ type: [PlanDto], description: 'The plans and their limits (`default` included).' }) plans!: PlanDto[];
+  @ApiProperty({
+    type: PendingPoolDto,
+    nullable: true,
+    description: 'Tenants provisioned ahead of signups (`tenancy.tenants.pendingPool()`); null when there is no pool.',
+  })
+  pendingTenants!: PendingPoolDto | null;
   @ApiProperty({
     type: 'array',
     items: { type: 'object', additionalProperties: true },
