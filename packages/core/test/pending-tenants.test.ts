@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { setupHarness, MIGRATIONS } from './helpers.js';
+import { setupHarness, MIGRATIONS, codeOf } from './helpers.js';
 import { isTenantryError, type Tenancy } from '../src/index.js';
 
 const h = await setupHarness();
@@ -18,16 +18,6 @@ async function pendingRows(): Promise<
     `select id, status, isolation, physical_name, schema_version from tenantry.tenants where kind = 'pending' and status <> 'DELETED' order by seq`,
   );
   return rows;
-}
-
-async function codeOf(fn: () => Promise<unknown>): Promise<string> {
-  try {
-    await fn();
-  } catch (err) {
-    if (isTenantryError(err)) return err.code;
-    throw err;
-  }
-  throw new Error('expected an error');
 }
 
 async function exists(kind: string, name: string): Promise<boolean> {

@@ -26,6 +26,15 @@ export function physicalNameTaken(name: string, server: string, cause?: unknown)
   );
 }
 
+/** `TENANT_EXISTS` for a slug a live tenant holds. */
+function slugTaken(slug: string, cause: unknown): TenantryError {
+  return new TenantryError(
+    ErrorCodes.TENANT_EXISTS,
+    `a tenant with slug '${slug}' already exists; pick another slug, or delete the existing tenant first`,
+    { cause, context: { tenant: slug } },
+  );
+}
+
 /** The channel on which tenant changes are announced to every process. */
 export const TENANT_CHANNEL = 'tenantry_tenants';
 
@@ -225,16 +234,7 @@ export class TenantRegistry {
     } catch (err) {
       if (sqlState(err) === '23505' && (err as { constraint?: string }).constraint === 'tenants_live_physical_name')
         throw physicalNameTaken(t.physicalName, t.server, err);
-      if (sqlState(err) === '23505') {
-        throw new TenantryError(
-          ErrorCodes.TENANT_EXISTS,
-          `a tenant with slug '${t.slug}' already exists; pick another slug, or delete the existing tenant first`,
-          {
-            cause: err,
-            context: { tenant: t.slug },
-          },
-        );
-      }
+      if (sqlState(err) === '23505') throw slugTaken(t.slug, err);
       throw err;
     }
   }
@@ -289,12 +289,7 @@ export class TenantRegistry {
       );
       return rows[0] ? toTenant(rows[0]) : undefined;
     } catch (err) {
-      if (sqlState(err) === '23505')
-        throw new TenantryError(
-          ErrorCodes.TENANT_EXISTS,
-          `a tenant with slug '${t.slug}' already exists; pick another slug, or delete the existing tenant first`,
-          { cause: err, context: { tenant: t.slug } },
-        );
+      if (sqlState(err) === '23505') throw slugTaken(t.slug, err);
       throw err;
     }
   }
