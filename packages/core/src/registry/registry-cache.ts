@@ -66,7 +66,14 @@ export class TenantCache {
     const entry = this.#byId.get(id);
     if (entry === undefined) return undefined;
     const now = Date.now();
-    if (entry.expires < now || (ref.kind === 'slug' && (entry.tenant.slug !== ref.value || entry.tenant.status === 'DELETED'))) {
+    if (entry.expires < now) {
+      // Age is not a change: the epoch stays, so registry reads already under way (other
+      // tenants', under load) are still cached. Bumping it here made every expiry discard them
+      // all, and after an idle minute each request re-read the registry (a stampede).
+      this.#remove(id);
+      return undefined;
+    }
+    if (ref.kind === 'slug' && (entry.tenant.slug !== ref.value || entry.tenant.status === 'DELETED')) {
       this.invalidate(id);
       return undefined;
     }
