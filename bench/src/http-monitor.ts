@@ -52,6 +52,12 @@ export interface Peaks {
   readonly byApp: ReadonlyMap<string, number>;
 }
 
+/** Cumulative counters of one database, as {@link ConnectionMonitor.databaseCounters} reads them. */
+export interface DatabaseCounters {
+  readonly transactions: number;
+  readonly sessions: number;
+}
+
 export class ConnectionMonitor {
   readonly #client: pg.Client;
   #timer: NodeJS.Timeout | undefined;
@@ -75,6 +81,19 @@ export class ConnectionMonitor {
   async snapshot(): Promise<Backends> {
     const { rows } = await this.#client.query<{ datname: string; app: string; n: number }>(QUERY);
     return rows.map((r) => ({ database: r.datname, app: r.app, n: r.n }));
+  }
+
+  /**
+   * A database's cumulative counters (pg_stat_database): transactions — one per Sync outside an
+   * explicit transaction, so a statement count for single-statement batches — and sessions
+   * opened. Backends flush them at most once a second: read the difference over a round.
+   */
+  async databaseCounters(database: string): Promise<DatabaseCounters> {
+    const { rows } = await this.#client.query<{ xacts: string; sessions: string }>(
+      `select xact_commit + xact_rollback as xacts, sessions from pg_stat_database where datname = $1`,
+      [database],
+    );
+    return { transactions: Number(rows[0]?.xacts ?? 0), sessions: Number(rows[0]?.sessions ?? 0) };
   }
 
   /** Starts a window over `scope`: polls every `intervalMs` until {@link stop}. */

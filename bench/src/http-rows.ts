@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import type { CpuMeter, Reading, RoundCpu } from './http-cpu.js';
 import type { LoadGenerator, LoadTarget, RoundResult } from './http-load.js';
-import { countBackends, type BackendScope, type ConnectionMonitor } from './http-monitor.js';
+import { countBackends, type BackendScope, type ConnectionMonitor, type DatabaseCounters } from './http-monitor.js';
 import type { RunningServer } from './http-servers.js';
 import { http } from './http-setup.js';
 import { log } from './bench-env.js';
@@ -40,6 +40,8 @@ export interface Row {
   readonly negatives: readonly (readonly [LoadTarget, number])[];
   readonly rounds: RoundResult[];
   readonly cpu: RoundCpu[];
+  /** What PostgreSQL counted in the row's database during each round. */
+  readonly db: RoundDatabase[];
   readonly peaks: number[];
   readonly peakByApp: Map<string, number>;
   readonly settleSeconds: number[];
@@ -47,6 +49,18 @@ export interface Row {
   /** What the server last logged about a failure (its line, without the prefix). */
   serverError?: string;
   warmup?: { sweepRequests: number; sweepSeconds: number; sweepCapped: boolean; load?: RoundResult };
+}
+
+/**
+ * A round as its database counted it: transactions per response (each Sync outside an explicit
+ * transaction is one: the plain app's query is 1, a batch with a session reset is still 1, a
+ * lock release or registry read on its own adds 1) and backends opened (a new backend starts
+ * with cold catalog caches: with 1,000 schemas each first touch of a tenant costs it ≈ 1–2 ms).
+ * The reference API and the tenancy row share a database; only one row runs at a time.
+ */
+export interface RoundDatabase {
+  readonly transactionsPerRequest: number;
+  readonly backendsOpened: number;
 }
 
 export interface Skipped {
@@ -176,20 +190,30 @@ export async function measureRound(
   cpu: CpuMeter,
   seconds: number,
   o: MeasureOptions,
-): Promise<{ result: RoundResult; peak: number; cpu: RoundCpu }> {
+): Promise<{ result: RoundResult; peak: number; cpu: RoundCpu; db: RoundDatabase }> {
   let before: Reading | undefined;
+  let countersBefore: Promise<DatabaseCounters> | undefined;
   // The window (connections, CPU) opens when autocannon's measured run starts, after the lead-in.
   const running = load.run(row.key, row.server.url, { connections: o.connections, seconds, leadInSeconds: o.leadInSeconds }, () => {
     monitor.start(o.monitorMs, row.backends);
     before = cpu.read(row.server.pid);
+    countersBefore = monitor.databaseCounters(row.backends.database);
+    countersBefore.catch(() => undefined);
   });
   await running.catch(() => undefined);
   const after = cpu.read(row.server.pid);
   const peaks = await monitor.stop();
+  const countersAfter = await monitor.databaseCounters(row.backends.database);
   const result = await running;
-  if (before === undefined) throw new Error(`${row.label}: the load generator never started its measured run`);
+  if (before === undefined || countersBefore === undefined)
+    throw new Error(`${row.label}: the load generator never started its measured run`);
+  const c0 = await countersBefore;
   for (const [app, n] of peaks.byApp) if (n > (row.peakByApp.get(app) ?? 0)) row.peakByApp.set(app, n);
-  return { result, peak: peaks.total, cpu: cpu.between(before, after, result.responses) };
+  const db: RoundDatabase = {
+    transactionsPerRequest: Math.round(((countersAfter.transactions - c0.transactions) / Math.max(1, result.responses)) * 100) / 100,
+    backendsOpened: countersAfter.sessions - c0.sessions,
+  };
+  return { result, peak: peaks.total, cpu: cpu.between(before, after, result.responses), db };
 }
 
 /** Index of the median round by req/s (the lower middle for an even count). */

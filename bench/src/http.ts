@@ -92,6 +92,7 @@ const config = {
   seconds: envInt('BENCH_HTTP_SECONDS', 5),
   leadInSeconds: envInt('BENCH_HTTP_LEAD_IN_SECONDS', 1, 0),
   warmupSeconds: envInt('BENCH_HTTP_WARMUP_SECONDS', 3, 0),
+  warmupCycles: envInt('BENCH_HTTP_WARMUP_CYCLES', 3, 1),
   sweepCallers: envInt('BENCH_HTTP_SWEEP_CALLERS', pool),
   sweepMaxSeconds: envInt('BENCH_HTTP_SWEEP_MAX_SECONDS', 30),
   settleMaxSeconds: envInt('BENCH_HTTP_SETTLE_MAX_SECONDS', 15, 0),
@@ -175,6 +176,7 @@ async function main(): Promise<void> {
     negatives,
     rounds: [],
     cpu: [],
+    db: [],
     peaks: [],
     peakByApp: new Map(),
     settleSeconds: [],
@@ -343,7 +345,13 @@ async function main(): Promise<void> {
     const cpuMeter = new CpuMeter([process.pid, load.pid, ...servers.map((s) => s.pid)], postmaster);
     /** Warms up `phase`'s rows, then measures them in alternating rounds: A, B, C, A, B, C, … */
     const measurePhase = async (phase: typeof rows): Promise<void> => {
-      // Warm-up: a sample check, a sweep over all tenants, then a few seconds of load.
+      // Warm-up: a sample check and a sweep over all tenants per row, then load in alternating
+      // cycles (A, B, C, A, B, C…), as the rounds run: no row sits idle for longer than the
+      // others' turns. Run one row after the other, the first row's pool sat idle through the
+      // others' warm-ups (≈ 45 s, over the 30 s idle timeout): its backends were closed, and
+      // its first round ran on new backends with cold catalog caches (1,000 schemas to look up
+      // again, ≈ 1–2 ms of PostgreSQL CPU each per backend) — the reference row's PostgreSQL
+      // CPU per request fell round after round (2,978 → 1,628 → 1,012 µs).
       log('warm-up:');
       for (const row of phase) {
         await load.load(row.key, row.targets);
@@ -351,35 +359,44 @@ async function main(): Promise<void> {
         const started = performance.now();
         await checkSample(row);
         await sweep(row, measure);
-        await settle(mon, rows, measure);
-        if (config.warmupSeconds > 0) {
+        log(
+          `  ${row.key}: ${row.warmup!.sweepRequests} sweep requests in ${row.warmup!.sweepSeconds} s${row.warmup!.sweepCapped ? ' (capped)' : ''} (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+        );
+      }
+      for (let cycle = 0; config.warmupSeconds > 0 && cycle < config.warmupCycles; cycle++) {
+        for (const row of phase) {
+          await settle(mon, rows, measure);
+          const before = cpuMeter.read(row.server.pid);
           const w = await load.run(row.key, row.server.url, {
             connections: config.connections,
             seconds: config.warmupSeconds,
             leadInSeconds: 0,
           });
+          const used = cpuMeter.between(before, cpuMeter.read(row.server.pid), w.responses);
           row.warmup!.load = w;
           const failure = describeFailures(w);
           if (failure !== undefined) fail(row, `warm-up load: ${failure}`);
+          const pgUs = used.postgresUsPerRequest === undefined ? '' : `, pg ${used.postgresUsPerRequest} µs/req`;
+          log(
+            `  warm-up ${cycle + 1}/${config.warmupCycles} ${row.key}: ${config.warmupSeconds} s of load, ${w.reqPerSec.toFixed(0)} req/s, server ${used.serverUsPerRequest} µs/req${pgUs}`,
+          );
         }
-        log(
-          `  ${row.key}: ${row.warmup!.sweepRequests} sweep requests in ${row.warmup!.sweepSeconds} s${row.warmup!.sweepCapped ? ' (capped)' : ''}, then ${config.warmupSeconds} s of load (${((performance.now() - started) / 1000).toFixed(1)} s)`,
-        );
       }
       log(`measuring ${config.rounds} rounds × ${config.seconds} s per row (after ${config.leadInSeconds} s of unmeasured load each)…`);
       for (let i = 0; i < config.rounds; i++) {
         for (const row of phase) {
           row.settleSeconds.push(round1(await settle(mon, rows, measure)));
-          const { result, peak, cpu: used } = await measureRound(row, load, mon, cpuMeter, config.seconds, measure);
+          const { result, peak, cpu: used, db } = await measureRound(row, load, mon, cpuMeter, config.seconds, measure);
           row.rounds.push(result);
           row.cpu.push(used);
+          row.db.push(db);
           row.peaks.push(peak);
           const failure = describeFailures(result);
           if (failure !== undefined) fail(row, `round ${i + 1}: ${failure}`);
           const pgUs = used.postgresUsPerRequest === undefined ? '' : `, pg ${used.postgresUsPerRequest} µs/req`;
           const other = used.otherCores === undefined ? '' : `, other load ${used.otherCores.toFixed(2)} cores`;
           log(
-            `  round ${i + 1} ${row.key}: ${result.reqPerSec.toFixed(0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, peak ${peak} conns, server ${used.serverUsPerRequest} µs/req${pgUs}${other}`,
+            `  round ${i + 1} ${row.key}: ${result.reqPerSec.toFixed(0)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, peak ${peak} conns, server ${used.serverUsPerRequest} µs/req${pgUs}, ${db.transactionsPerRequest} pg xacts/req, ${db.backendsOpened} backends opened${other}`,
           );
         }
       }
@@ -423,7 +440,7 @@ async function main(): Promise<void> {
           peakConnectionsByApplicationName: Object.fromEntries(row.peakByApp),
           settleSeconds: row.settleSeconds,
           warmup: row.warmup,
-          rounds: row.rounds.map((r, i) => ({ ...r, peakConnections: row.peaks[i], cpu: row.cpu[i] })),
+          rounds: row.rounds.map((r, i) => ({ ...r, peakConnections: row.peaks[i], cpu: row.cpu[i], database: row.db[i] })),
         };
       }),
       ...skipped.map((s) => ({
@@ -468,6 +485,9 @@ async function main(): Promise<void> {
       `peak conns: most backends of the server in pg_stat_activity during its rounds (polled every ${config.monitorMs} ms): its database's, and in ${API_DATABASE} by application_name (${TENANCY_APP}* for the tenancy row, every other for the reference API);`,
     );
     log('server / pg µs/req: CPU of the server process / of every PostgreSQL process in that round ÷ its responses.');
+    log(
+      "pg xacts/req, backends opened (round lines): transactions (one per Sync) and sessions the row's database counted in pg_stat_database during the round (flushed by backends at most once a second).",
+    );
     const other = rows.flatMap((r) => r.cpu.map((c) => c.otherCores)).filter((x): x is number => x !== undefined);
     const otherAverage = other.length === 0 ? undefined : other.reduce((a, b) => a + b, 0) / other.length;
     const noisy = otherAverage !== undefined && otherAverage > NOISY_CORES;
