@@ -916,7 +916,7 @@ export class Mobility {
         const retainUntil = target.retainHours > 0 ? new Date(Date.now() + target.retainHours * 3_600_000) : null;
         const detail = {
           job,
-          online: true,
+          mode: 'online',
           from: { server: current.server, isolation: current.isolation },
           to: { server: target.server, isolation: target.isolation },
           tables: prepared.tables.length,
@@ -990,7 +990,7 @@ export class Mobility {
           current.id,
           'move-undone',
           options.actor,
-          { job, online: true },
+          { job, mode: 'online' },
           err instanceof Error ? err.message : String(err),
         ).catch(() => undefined);
         throw err;

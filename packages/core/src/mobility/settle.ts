@@ -74,6 +74,8 @@ export async function settleReplications(d: TenancyInternals): Promise<number> {
     try {
       const held = await d.lifecycle.tryHold(tenant, async (lock) => {
         const online = job.online as OnlineReplication;
+        if (online === null || typeof online !== 'object' || typeof online.source !== 'object')
+          throw new Error('the job has no replication record');
         await unsubscribe(d, online);
         await unpublish(d, online);
         if (job.state === 'running') await setCutoverGate(lock, tenant.id, undefined);
