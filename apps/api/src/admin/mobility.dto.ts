@@ -53,7 +53,7 @@ export class MoveTenantDto {
   retainHours?: number;
 
   @ApiPropertyOptional({
-    description: 'true: online (logical replication) or fail; false: offline; default: online where the source server allows it',
+    description: 'true: online (logical replication; experimental) or fail; false or absent: offline',
   })
   @IsOptional()
   @IsBoolean()

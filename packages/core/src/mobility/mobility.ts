@@ -94,9 +94,11 @@ export interface MoveTarget {
   /** How long the old copy is kept (suspended) before `purgeMoved()` drops it. Default 7 days; 0 drops it at once. */
   readonly retainHours?: number;
   /**
-   * `'auto'` (the default): online by logical replication when the source allows it
-   * (`wal_level = logical`, superuser logins, not database → schema, every table with a replica
-   * identity), else offline. `true`: online or fail (`INVALID_ARGUMENT` saying why not). `false`: offline.
+   * EXPERIMENTAL (see docs/mobility.md: writes acknowledged right after the switch were lost in
+   * the test). `'auto'`: online by logical replication when the source allows it (`wal_level =
+   * logical`, superuser logins, a schema tenant moving to the database tier, every table with a
+   * replica identity), else offline. `true`: online or fail (`INVALID_ARGUMENT` saying why not).
+   * `false` (the default): offline.
    */
   readonly online?: boolean | 'auto';
   /**
@@ -309,7 +311,8 @@ export class Mobility {
       throw invalidArgument(`tenant '${current.slug}' is already a ${isolation} tenant on server '${server}'`, {
         context: { tenant: current.slug },
       });
-    const online = target.online ?? 'auto';
+    // Opt-in until the known loss of writes right after the switch is fixed (docs/mobility.md).
+    const online = target.online ?? false;
     if (online !== true && online !== false && online !== 'auto') throw invalidArgument("online must be true, false or 'auto'");
     const cutoverMs = target.cutoverTimeoutMs ?? 5000;
     if (typeof cutoverMs !== 'number' || !Number.isInteger(cutoverMs) || cutoverMs < 100 || cutoverMs > 60_000)

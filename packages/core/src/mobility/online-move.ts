@@ -52,6 +52,8 @@ export async function whyNotOnline(
     return 'a database tenant keeps its tables in public, which a schema tenant cannot take while it replicates';
   // Not yet: in the test, such a move exhausted the source server's connection budget before its slot was made.
   if (tenant.isolation === 'database') return 'online moves of database tenants are not supported yet';
+  // Not yet: in the test, writes acknowledged right after such a move were not found in the new copy.
+  if (target.isolation === 'schema') return 'online moves into the schema tier are not supported yet';
   if (tenant.status !== 'ACTIVE') return `the tenant is ${tenant.status}`;
   const src = await d.router.admin(tenant.server);
   const { rows } = await src.query<{ wal: string; su: boolean }>(
