@@ -95,8 +95,8 @@ export interface MoveTarget {
   readonly retainHours?: number;
   /**
    * EXPERIMENTAL (see docs/mobility.md: writes acknowledged right after the switch were lost in
-   * the test). `'auto'`: online by logical replication when the source allows it (`wal_level =
-   * logical`, superuser logins, a schema tenant moving to the database tier, every table with a
+   * the test). `'auto'`: online by logical replication when the source allows it
+   * (`wal_level = logical`, superuser logins, a schema tenant moving to the database tier, every table with a
    * replica identity), else offline. `true`: online or fail (`INVALID_ARGUMENT` saying why not).
    * `false` (the default): offline.
    */
