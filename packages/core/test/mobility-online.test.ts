@@ -90,10 +90,15 @@ function writers(t: Tenancy, slug: string, n = 3): { stop: () => Promise<{ acked
 }
 
 describe('online move by logical replication', () => {
-  // KNOWN FAILURE (why online moves are opt-in and experimental): writes acknowledged in the
-  // 200 ms after the move returned (3 to 33 of them) were missing from the new copy in 2 of 4 runs.
+  // Online moves stay opt-in and experimental (docs/mobility.md): a unit of work that resolved
+  // the tenant before the cutover and reaches the old copy only after the switch fails (its
+  // writes are revoked there) instead of writing where nobody reads — no acknowledged write is
+  // lost, but such a writer gets an error (42501, or 57014 when it was waiting for the lock).
+  // STILL FAILING (lead, 13:00): with the revoke in place, 434 acknowledged writes were missing
+  // in the schema → database move to another server, and none failed with 42501: the late writes
+  // do not go to the old copy. Find where they go before enabling this.
   it.skip(
-    'with writers inserting throughout, every acknowledged write is on the target exactly once and no unit of work fails (schema → database on the same server and on another)',
+    'with writers inserting throughout, every acknowledged write is on the target exactly once; a writer that reached the old copy late fails, never silently (schema → database on the same server and on another)',
     { timeout: 150_000 },
     async () => {
       const cases = [
@@ -117,7 +122,11 @@ describe('online move by logical replication', () => {
         // Writes after the switch land on the new copy (its sequences were carried over: no key collides).
         await new Promise((r) => setTimeout(r, 200));
         const { acked, failed } = await load.stop();
-        expect(failed, what).toEqual([]);
+        // Only the late writers the switch turned away, and each with the reason.
+        expect(
+          failed.filter((e) => !['42501', '57014'].includes((e as { code?: string }).code ?? '')),
+          what,
+        ).toEqual([]);
         expect(result, what).toMatchObject({ online: true, oldCopy: null, manifest: null });
         expect(result.tenant, what).toMatchObject({ server: c.to.server, isolation: c.to.isolation, status: 'ACTIVE' });
         expect(result.tenant.physicalName).not.toBe(t.physicalName);

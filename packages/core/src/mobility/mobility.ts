@@ -36,6 +36,7 @@ import {
 import { openLocalGate, cutoverDeadline } from './cutover-gate.js';
 import {
   cancelLockWaiters,
+  closeOldCopy,
   onSide,
   publish,
   renameSchema,
@@ -955,9 +956,11 @@ export class Mobility {
             },
           );
         const pauseMs = Math.round(performance.now() - pausedAt);
-        // Writers that passed the gate before it closed and wait for the old copy's lock fail instead of writing to it.
+        // Writers that passed the gate before it closed fail instead of writing to the old copy:
+        // those waiting for its lock are cancelled, and any later one finds its writes revoked.
+        await closeOldCopy(source, prepared.schema, current.role!);
         const cancelled = await cancelLockWaiters(source, prepared.schema);
-        await source.query('rollback');
+        await source.query('commit');
         d.router.release(source);
         source = undefined;
         openLocalGate(current.id);

@@ -55,6 +55,9 @@ export async function whyNotOnline(
   // Not yet: in the test, writes acknowledged right after such a move were not found in the new copy.
   if (target.isolation === 'schema') return 'online moves into the schema tier are not supported yet';
   if (tenant.status !== 'ACTIVE') return `the tenant is ${tenant.status}`;
+  // The old copy is closed to writes at the switch by revoking them from the tenant's role.
+  if (tenant.role === null)
+    return 'the tenant has no role of its own (tenantRoles: false), so its old copy cannot be closed to writes at the switch';
   const src = await d.router.admin(tenant.server);
   const { rows } = await src.query<{ wal: string; su: boolean }>(
     `select current_setting('wal_level') as wal, (select rolsuper from pg_roles where rolname = current_user) as su`,
@@ -233,6 +236,15 @@ export async function unpublish(d: TenancyInternals, r: OnlineReplication): Prom
 }
 
 /** Cancels the statements waiting for a lock on the source's tenant tables (writers that passed the gate before it closed). */
+/**
+ * Closes the old copy to writes, in the source transaction that holds its tables' lock, before
+ * that lock is released: a unit of work that resolved the tenant before the cutover and reaches
+ * the old copy only after the switch then fails (42501) instead of writing where nobody reads.
+ */
+export async function closeOldCopy(source: PooledClient, schema: string, role: string): Promise<void> {
+  await source.query(`revoke insert, update, delete, truncate on all tables in schema ${quoteIdent(schema)} from ${quoteIdent(role)}`);
+}
+
 export async function cancelLockWaiters(source: PooledClient, schema: string): Promise<number> {
   const { rows } = await source.query<{ n: number }>(
     `select count(pg_cancel_backend(l.pid))::int as n from pg_locks l join pg_class c on c.oid = l.relation
