@@ -36,6 +36,7 @@ import {
   type Skipped,
 } from './http-rows.js';
 import { startServer, type RunningServer } from './http-servers.js';
+import { tokenService } from './plain-app/tokens.js';
 import {
   createPeerTenants,
   crossTenant,
@@ -71,7 +72,8 @@ const API_DATABASE = 'bench_http_api';
 const BACKENDS = {
   reference: { database: API_DATABASE, exceptApps: [TENANCY_APP] },
   tenancy: { database: API_DATABASE, apps: [TENANCY_APP] },
-  plain: { database: 'bench_http_plain' },
+  plain: { database: 'bench_http_plain', apps: ['bench:plain'] },
+  'plain-full': { database: 'bench_http_plain', apps: ['bench:plain-full'] },
   'nestjs-multitenant': { database: 'bench_http_peer' },
 } as const satisfies Record<string, BackendScope>;
 type RowKey = keyof typeof BACKENDS;
@@ -109,6 +111,7 @@ const LABELS: Record<RowKey, string> = {
   reference: 'reference API (apps/api, Tenantry), random tenant',
   tenancy: 'NestJS + @tenantry/nestjs only (header resolver, no auth), random tenant',
   plain: 'plain NestJS, one schema, no tenancy (baseline)',
+  'plain-full': "plain NestJS + the reference API's JWT guard, request logging and ValidationPipe, one schema, no tenancy",
   'nestjs-multitenant': 'nestjs-multitenant 2.1.1 (TypeORM), random tenant',
 };
 
@@ -237,9 +240,9 @@ async function main(): Promise<void> {
     }
 
     // 3. The plain app: the same rows in one schema.
+    const plainUrl = databaseUrl(url, BACKENDS.plain.database);
+    if (wanted('plain') || wanted('plain-full')) await provisionPlain(plainUrl, PLAIN_SCHEMA, ddl, posts);
     if (wanted('plain')) {
-      const plainUrl = databaseUrl(url, BACKENDS.plain.database);
-      await provisionPlain(plainUrl, PLAIN_SCHEMA, ddl, posts);
       const plain = await startServer({
         name: 'plain app',
         script: PLAIN_MAIN,
@@ -256,6 +259,37 @@ async function main(): Promise<void> {
         ),
       );
       log(`  plain app: ${posts.length} posts in schema ${PLAIN_SCHEMA}`);
+    }
+
+    // 3b. The plain app with the reference API's JWT guard, request logging and validation: the
+    // row the reference API's ratio is measured against (what it pays for tenancy alone).
+    if (wanted('plain-full')) {
+      const secret = randomBytes(48);
+      const tokens = tokenService(secret);
+      const plainFull = await startServer({
+        name: 'plain app (JWT, logging, validation)',
+        script: PLAIN_MAIN,
+        env: {
+          ...plainEnv,
+          DATABASE_URL: plainUrl,
+          PLAIN_SCHEMA,
+          PLAIN_APPLICATION_NAME: 'bench:plain-full',
+          PLAIN_JWT_SECRET: secret.toString('base64'),
+          LOG_LEVEL: config.apiLogLevel,
+        },
+        ready: READY,
+      });
+      servers.push(plainFull);
+      const bearer = new Map<string, string>();
+      for (const t of tenants) bearer.set(t.id, `Bearer ${(await tokens.issue(t.id, 'user:bench', 24 * 3600)).token}`);
+      rows.push(
+        newRow(
+          'plain-full',
+          plainFull,
+          postTargets(tenants, (t) => ({ authorization: bearer.get(t.id)! })),
+          [],
+        ),
+      );
     }
 
     // 4. nestjs-multitenant, in its own npm project; skipped with the reason when it cannot run.
@@ -362,6 +396,8 @@ async function main(): Promise<void> {
     // Report
     const plainRow = rows.find((r) => r.key === 'plain');
     const plainRate = plainRow === undefined ? undefined : plainRow.rounds[medianIndex(plainRow.rounds)]!.reqPerSec;
+    const fullRow = rows.find((r) => r.key === 'plain-full');
+    const fullRate = fullRow === undefined ? undefined : fullRow.rounds[medianIndex(fullRow.rounds)]!.reqPerSec;
     const results = [
       ...rows.map((row) => {
         const mi = medianIndex(row.rounds);
@@ -376,6 +412,8 @@ async function main(): Promise<void> {
           p99Ms: m.p99Ms,
           peakConnections: Math.max(...row.peaks),
           vsPlain: plainRate === undefined ? null : Math.round((m.reqPerSec / plainRate) * 100) / 100,
+          /** The reference API against the plain app with its JWT, logging and validation (goal ≥ 0.85). */
+          vsPlainFull: row.key !== 'reference' || fullRate === undefined ? null : Math.round((m.reqPerSec / fullRate) * 100) / 100,
           errors: notOk,
           ...(row.failures.length === 0
             ? {}
@@ -414,6 +452,14 @@ async function main(): Promise<void> {
       );
     }
     for (const r of results) if ('failed' in r && r.failed !== undefined) log(`\n${r.key} FAILED under load: ${r.failed}`);
+    const ref = results.find((r) => r.key === 'reference' && !('skipped' in r));
+    const tenancyRow = results.find((r) => r.key === 'tenancy' && !('skipped' in r));
+    if (tenancyRow !== undefined && 'vsPlain' in tenancyRow && tenancyRow.vsPlain !== null)
+      log(`\ntenancy row vs plain: ${tenancyRow.vsPlain.toFixed(2)}× (goal ≥ 0.90) ${tenancyRow.vsPlain >= 0.9 ? '✓' : '✗'}`);
+    if (ref !== undefined && 'vsPlainFull' in ref && ref.vsPlainFull !== null)
+      log(
+        `reference API vs plain + JWT, logging, validation: ${ref.vsPlainFull.toFixed(2)}× (goal ≥ 0.85) ${ref.vsPlainFull >= 0.85 ? '✓' : '✗'}`,
+      );
     log('');
     log(
       'req/s: 2xx responses per second, median round; p50/p99: that round (autocannon, 1 ms resolution); errors: non-2xx + connection errors + wrong bodies over all rounds;',

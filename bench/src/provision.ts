@@ -7,6 +7,8 @@
  * transaction on a plain connection (`CREATE SCHEMA` + the migration), and
  * `CREATE DATABASE … TEMPLATE` of Tenantry's own template. What Tenantry adds is the difference.
  *
+ * Then a signup served by the pending-tenant pool (`pendingTenants`), goal p50 ≤ 5 ms.
+ *
  * Knobs: BENCH_TENANTS (per kind, default 200), TENANTRY_BENCH_DATABASE_URL.
  */
 import { performance } from 'node:perf_hooks';
@@ -78,11 +80,34 @@ async function main(): Promise<void> {
       }
     }
     const peakConnections = await watch.stop();
+    // A signup served by the pending-tenant pool: the pool refilled between claims (not timed),
+    // as it would be by the background refill between two signups.
+    const pooled = await createTenancy({
+      registryUrl: url,
+      migrations: MIGRATIONS,
+      applicationName: 'bench:provision-pool',
+      pendingTenants: { schema: 1, database: 1 },
+    });
+    const claimTimes: Record<IsolationKind, number[]> = { schema: [], database: [] };
+    const claims = Math.min(n, 50);
+    try {
+      for (let i = 0; i < claims; i++) {
+        for (const kind of kinds) {
+          await pooled.tenants.fillPending();
+          const started = performance.now();
+          const t = await pooled.tenants.create({ slug: `pool-${kind}-${i}`, name: `Pool ${i}`, isolation: kind });
+          claimTimes[kind].push(performance.now() - started);
+          if (t.schemaVersion === null) throw new Error('a claimed tenant has no migrations');
+        }
+      }
+    } finally {
+      await pooled.close();
+    }
     log('');
     log(
-      '| tenant kind | tenants | p50 ms | p90 ms | p99 ms | bare PostgreSQL p50 ms | Tenantry adds (p50) | goal p50 | peak conns (both kinds) |',
+      '| tenant kind | tenants | p50 ms | p90 ms | p99 ms | bare PostgreSQL p50 ms | Tenantry adds (p50) | adds / bare (goal ≤ 25%) | goal p50 | peak conns (both kinds) |',
     );
-    log('|---|---|---|---|---|---|---|---|---|');
+    log('|---|---|---|---|---|---|---|---|---|---|');
     for (const kind of kinds) {
       const rawP50 = round(percentile(rawTimes[kind], 50));
       const row = {
@@ -95,9 +120,28 @@ async function main(): Promise<void> {
         goalP50: GOALS[kind],
         peakConnections,
       };
-      rows.push({ ...row, overheadP50: round(row.p50 - rawP50), met: row.p50 <= GOALS[kind] });
+      const addsPercent = Math.round(((row.p50 - rawP50) / rawP50) * 100);
+      rows.push({ ...row, overheadP50: round(row.p50 - rawP50), addsPercent, met: row.p50 <= GOALS[kind] });
       log(
-        `| ${kind} | ${n} | ${row.p50} | ${row.p90} | ${row.p99} | ${rawP50} | ${round(row.p50 - rawP50)} ms | ≤ ${GOALS[kind]} ${row.p50 <= GOALS[kind] ? '✓' : '✗'} | ${peakConnections} |`,
+        `| ${kind} | ${n} | ${row.p50} | ${row.p90} | ${row.p99} | ${rawP50} | ${round(row.p50 - rawP50)} ms | ${addsPercent}% ${addsPercent <= 25 ? '✓' : '✗'} | ≤ ${GOALS[kind]} ${row.p50 <= GOALS[kind] ? '✓' : '✗'} | ${peakConnections} |`,
+      );
+    }
+    log('');
+    log('| signup from the pending pool | tenants | p50 ms | p90 ms | p99 ms | goal p50 |');
+    log('|---|---|---|---|---|---|');
+    for (const kind of kinds) {
+      const p50 = round(percentile(claimTimes[kind], 50));
+      rows.push({
+        kind: `${kind} (pending pool)`,
+        tenants: claims,
+        p50,
+        p90: round(percentile(claimTimes[kind], 90)),
+        p99: round(percentile(claimTimes[kind], 99)),
+        goalP50: 5,
+        met: p50 <= 5,
+      });
+      log(
+        `| ${kind} | ${claims} | ${p50} | ${round(percentile(claimTimes[kind], 90))} | ${round(percentile(claimTimes[kind], 99))} | ≤ 5 ${p50 <= 5 ? '✓' : '✗'} |`,
       );
     }
     log(

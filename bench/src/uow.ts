@@ -284,6 +284,8 @@ interface Variant {
 
 /** A tenant as the variants address it. */
 interface Target {
+  /** Its position in the list (the same position picks the tenant without a role). */
+  readonly index: number;
   readonly id: string;
   readonly schema: string;
   readonly setLocal: string;
@@ -440,15 +442,15 @@ async function measure(
 // ---------------------------------------------------------------------------------------------
 // Setup
 
-async function provisionTenants(tenancy: Tenancy): Promise<Tenant[]> {
+async function provisionTenants(tenancy: Tenancy, prefix = SLUG_PREFIX): Promise<Tenant[]> {
   const existing = new Map<string, Tenant>();
   let page = await tenancy.tenants.list({ limit: 1000, status: 'ACTIVE' });
   for (;;) {
-    for (const t of page.items) if (t.slug.startsWith(SLUG_PREFIX)) existing.set(t.slug, t);
+    for (const t of page.items) if (t.slug.startsWith(prefix)) existing.set(t.slug, t);
     if (page.nextCursor === null) break;
     page = await tenancy.tenants.list({ limit: 1000, status: 'ACTIVE', cursor: page.nextCursor });
   }
-  const slugs = Array.from({ length: config.tenants }, (_, i) => `${SLUG_PREFIX}${String(i + 1).padStart(5, '0')}`);
+  const slugs = Array.from({ length: config.tenants }, (_, i) => `${prefix}${String(i + 1).padStart(5, '0')}`);
   const missing = slugs.filter((s) => !existing.has(s));
   const started = performance.now();
   let next = 0;
@@ -547,7 +549,12 @@ async function main(): Promise<void> {
     ]);
     log(`setting up ${config.tenants} tenants × ${config.rowsPerTenant} rows…`);
     const setupStarted = performance.now();
-    const tenancy = await createTenancy({ registryUrl: url, migrations, pool: { max: config.poolMax }, applicationName: 'bench:tenantry' });
+    const tenancy = await createTenancy({
+      registryUrl: url,
+      migrations,
+      pool: { max: config.poolMax, idleTimeoutMillis: 3_600_000 },
+      applicationName: 'bench:tenantry',
+    });
     cleanups.push(() => tenancy.close());
     const tenants = await provisionTenants(tenancy);
     // Per-tenant roles (createTenancy's `tenantRoles`, on by default when allowed): every
@@ -557,14 +564,17 @@ async function main(): Promise<void> {
     const tenantRoles = roles.every((r) => r === undefined) ? null : roles.every((r) => typeof r === 'string');
     if (tenantRoles !== null)
       log(`  per-tenant roles: ${tenantRoles ? 'on — every Tenantry call also switches to the tenant role' : 'off'}`);
-    const tenancyNoPrep = await createTenancy({
+    // The same tenants without per-tenant roles (tenantRoles: false): the prefix sets only
+    // search_path. With the rows above it isolates what switching to the tenant's role costs.
+    const tenancyNoRoles = await createTenancy({
       registryUrl: url,
       migrations,
-      pool: { max: config.poolMax },
-      preparedStatements: false,
-      applicationName: 'bench:tenantry-noprep',
+      pool: { max: config.poolMax, idleTimeoutMillis: 3_600_000 },
+      tenantRoles: false,
+      applicationName: 'bench:tenantry-noroles',
     });
-    cleanups.push(() => tenancyNoPrep.close());
+    cleanups.push(() => tenancyNoRoles.close());
+    const noRoleTenants = await provisionTenants(tenancyNoRoles, `${SLUG_PREFIX}nr-`);
 
     // The baseline schema: the same table, the same rows.
     await admin.query(`drop schema if exists ${SINGLE_SCHEMA} cascade`);
@@ -584,6 +594,10 @@ async function main(): Promise<void> {
       const pool = new pg.Pool({
         connectionString: url,
         max: config.poolMax,
+        // Never closed while idle: pg.Pool's default (10 s) would close a variant's connections
+        // while the other variants run their rounds, and every round would start on cold
+        // backends (each must load the catalog entries of up to every tenant's table again).
+        idleTimeoutMillis: 0,
         application_name: appName,
         ...(options === undefined ? {} : { options }),
       });
@@ -593,7 +607,9 @@ async function main(): Promise<void> {
     };
     cleanups.push(() => Promise.all(pools.map((p) => p.end())));
 
-    const targets: Target[] = tenants.map((t) => ({
+    const noRoleTargets = noRoleTenants.map((t) => ({ id: t.id, schema: t.physicalName }));
+    const targets: Target[] = tenants.map((t, index) => ({
+      index,
       id: t.id,
       schema: t.physicalName,
       setLocal: `set local search_path to ${quoteIdent(t.physicalName)}`,
@@ -650,12 +666,23 @@ async function main(): Promise<void> {
         },
       },
       {
-        key: 'tenantry-noprep',
-        label: 'tenantry withTenant, preparedStatements: false (ignored now: a control row)',
-        appName: 'bench:tenantry-noprep',
+        key: 'tenantry-noroles',
+        label: 'tenantry withTenant, tenants without roles (search_path only), random tenant',
+        appName: 'bench:tenantry-noroles',
         op: async (t, id) => {
-          const r = await tenancyNoPrep.withTenant(t.id, (db) => db.query<Row>(QUERY, [id]));
-          check(r.rows, t.schema, id);
+          const n = noRoleTargets[t.index]!;
+          const r = await tenancyNoRoles.withTenant(n.id, (db) => db.query<Row>(QUERY, [id]));
+          check(r.rows, n.schema, id);
+        },
+      },
+      {
+        key: 'tenantry-1tenant-noroles',
+        label: 'tenantry withTenant, ONE tenant without a role (search_path only, no reset)',
+        appName: 'bench:tenantry-noroles',
+        op: async (_t, id) => {
+          const n = noRoleTargets[0]!;
+          const r = await tenancyNoRoles.withTenant(n.id, (db) => db.query<Row>(QUERY, [id]));
+          check(r.rows, n.schema, id);
         },
       },
       {

@@ -4,18 +4,20 @@ import type { Logger } from 'pino';
 import type { Tenancy } from '@tenantry/core';
 import { domain, header, path, subdomain, TENANCY, TenancyModule, type TenantResolver } from '@tenantry/nestjs';
 import { TenancyMetricsModule } from '@tenantry/nestjs/metrics';
+import { APP_GUARD } from '@nestjs/core';
 import { AdminStatsController } from './admin/admin-stats.controller.js';
 import { MobilityController } from './admin/mobility.controller.js';
 import { MigrationsController } from './admin/migrations.controller.js';
 import { ServersController } from './admin/servers.controller.js';
 import { API_CONFIG, LOGGER } from './api.constants.js';
 import { AuthController } from './auth/auth.controller.js';
+import { RateLimitGuard } from './auth/rate-limit.guard.js';
 import { ApiSecrets } from './auth/secrets.js';
 import { TokenService } from './auth/token.service.js';
 import type { ApiConfig } from './config.js';
 import { HealthController } from './health/health.controller.js';
 import { ReadinessProbe } from './health/readiness.js';
-import type { ApiMetrics } from './metrics/api-metrics.js';
+import { ApiMetrics } from './metrics/api-metrics.js';
 import { PostsController } from './posts/posts.controller.js';
 import { PostsService } from './posts/posts.service.js';
 import { ApiStore } from './store/api-store.js';
@@ -71,6 +73,7 @@ class ApiRuntimeModule {
       { provide: LOGGER, useValue: runtime.logger },
       { provide: ApiStore, useValue: runtime.store },
       { provide: ApiSecrets, useValue: runtime.secrets },
+      { provide: ApiMetrics, useValue: runtime.metrics },
     ];
     return { module: ApiRuntimeModule, providers: [...providers, StoreCloser], exports: providers.map((p) => p.provide) };
   }
@@ -94,6 +97,8 @@ export class AppModule {
             migrations: MIGRATIONS_DIR,
             logger: rt.logger.child({ component: 'tenantry' }),
             pool: { max: rt.config.poolMax },
+            plans: rt.config.plans,
+            pendingTenants: rt.config.pendingTenants,
             applicationName: 'tenantry-api',
             resolvers: apiResolvers(rt.config),
             onUnitOfWork: rt.metrics.tenancy.onUnitOfWork,
@@ -114,6 +119,14 @@ export class AppModule {
         HealthController,
       ],
       providers: [
+        // Per-tenant request rate of the tenant's plan (429 TOO_MANY_REQUESTS).
+        { provide: APP_GUARD, useClass: RateLimitGuard },
+        {
+          // Plan figures in /metrics (by server and plan, never by tenant).
+          provide: 'tenantry:api:fairness-metrics',
+          inject: [TENANCY],
+          useFactory: (tenancy: Tenancy) => runtime.metrics.watchPlans(tenancy),
+        },
         TokenService,
         PostsService,
         UsersService,

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { UrlCipher } from '@tenantry/core';
+import { Plans, UrlCipher, type PlanLimits } from '@tenantry/core';
 
 /** The service's settings, from the environment. */
 export interface ApiConfig {
@@ -32,6 +32,45 @@ export interface ApiConfig {
    * 64 hex digits or base64 of 32 bytes); needed to add servers and reach their tenants.
    */
   readonly encryptionKey: string | undefined;
+  /**
+   * Limits per plan (`TENANTRY_PLANS`, JSON: plan name to maxConnectionShare,
+   * statementTimeoutMs, requestsPerSecond); unset: {@link DEFAULT_API_PLANS}. An empty object
+   * turns every limit off.
+   */
+  readonly plans: Readonly<Record<string, PlanLimits>>;
+  /**
+   * Tenants kept provisioned ahead of signups, per server: `TENANTRY_PENDING_SCHEMA_TENANTS`
+   * (default 2) and `TENANTRY_PENDING_DATABASE_TENANTS` (default 0), each 0..100. `POST /tenants`
+   * then claims a ready one (docs/registry.md, "Pending tenants").
+   */
+  readonly pendingTenants: { readonly schema: number; readonly database: number };
+}
+
+/**
+ * The reference service's plans when `TENANTRY_PLANS` is unset: seed 003's three, with limits;
+ * tenants without a plan (or with another name) get `default`, which limits nothing.
+ */
+export const DEFAULT_API_PLANS: Readonly<Record<string, PlanLimits>> = Object.freeze({
+  STARTER: { maxConnectionShare: 0.25, statementTimeoutMs: 5_000, requestsPerSecond: 20 },
+  BUSINESS: { maxConnectionShare: 0.5, statementTimeoutMs: 15_000, requestsPerSecond: 100 },
+  ENTERPRISE: { maxConnectionShare: 0.75, statementTimeoutMs: 60_000, requestsPerSecond: 500 },
+});
+
+function plansFrom(env: NodeJS.ProcessEnv): Readonly<Record<string, PlanLimits>> {
+  const raw = optional(env, 'TENANTRY_PLANS');
+  if (raw === undefined) return DEFAULT_API_PLANS;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('TENANTRY_PLANS must be JSON, e.g. {"STARTER":{"maxConnectionShare":0.25,"requestsPerSecond":20}}');
+  }
+  try {
+    new Plans(parsed as Record<string, PlanLimits>);
+  } catch (err) {
+    throw new ConfigError(`TENANTRY_PLANS: ${(err as Error).message}`);
+  }
+  return parsed as Record<string, PlanLimits>;
 }
 
 /** A setting is wrong; the message says which and how to fix it. */
@@ -95,5 +134,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     logLevel,
     poolMax: integer(env, 'TENANTRY_POOL_MAX', 10, 1, 1000),
     encryptionKey,
+    plans: plansFrom(env),
+    pendingTenants: {
+      schema: integer(env, 'TENANTRY_PENDING_SCHEMA_TENANTS', 2, 0, 100),
+      database: integer(env, 'TENANTRY_PENDING_DATABASE_TENANTS', 0, 0, 100),
+    },
   });
 }

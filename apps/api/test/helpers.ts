@@ -46,6 +46,8 @@ export async function setupApi(): Promise<ApiHarness> {
         TENANTRY_ADMIN_TOKEN: ADMIN_TOKEN,
         TENANTRY_JWT_SECRET: JWT_SECRET,
         DATABASE_URL: db.url,
+        // No background provisioning unless a test asks for it (pending-tenants tests do).
+        TENANTRY_PENDING_SCHEMA_TENANTS: '0',
         ...env,
       });
       const logging =

@@ -10,33 +10,66 @@
  * Environment: DATABASE_URL, PLAIN_SCHEMA (default `bench_plain`), PLAIN_TENANCY_REGISTRY_URL,
  * PLAIN_POOL_MAX (default 10), PLAIN_APPLICATION_NAME (default `bench:plain`), PORT (default 0:
  * any). Prints `listening on <url>` when it serves.
+ *
+ * With PLAIN_JWT_SECRET (base64) it runs in full mode (the `plain-full` row): plain mode plus the
+ * reference API's per-request work other than tenancy — its JWT guard (apps/api's TokenService),
+ * its request logging and request context (apps/api's middleware, pino at LOG_LEVEL, default
+ * `silent` as the bench runs the API) and its global ValidationPipe.
  */
 import 'reflect-metadata';
 import type { DynamicModule } from '@nestjs/common';
+import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { validationExceptionFactory } from '@tenantry/nestjs';
+import { createLogger, PinoNestLogger } from '@tenantry/api/dist/logging/pino-logger.js';
+import { enterRequestContext } from '@tenantry/api/dist/logging/request-context.js';
+import { requestLogger } from '@tenantry/api/dist/logging/request-logger.js';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import pg from 'pg';
 import { PlainModule } from './plain.module.js';
+import { tokenService } from './tokens.js';
 
-function plainModule(max: number, applicationName: string): DynamicModule {
+function plainPool(max: number, applicationName: string): pg.Pool {
   const url = process.env['DATABASE_URL'];
   if (url === undefined || url === '') throw new Error('DATABASE_URL is required');
   const schema = process.env['PLAIN_SCHEMA'] ?? 'bench_plain';
   if (!/^[a-z_][a-z0-9_]*$/.test(schema))
     throw new Error(`PLAIN_SCHEMA must be a plain lower-case identifier, got ${JSON.stringify(schema)}`);
   // search_path as a startup option, so the query text is the API's, unqualified.
-  return PlainModule.register(
-    new pg.Pool({ connectionString: url, max, application_name: applicationName, options: `-c search_path=${schema}` }),
-  );
+  return new pg.Pool({ connectionString: url, max, application_name: applicationName, options: `-c search_path=${schema}` });
 }
 
 async function main(): Promise<void> {
   const max = Number(process.env['PLAIN_POOL_MAX'] ?? '10');
   const applicationName = process.env['PLAIN_APPLICATION_NAME'] || 'bench:plain';
   const registryUrl = process.env['PLAIN_TENANCY_REGISTRY_URL'];
-  const root = registryUrl ? PlainModule.withTenancy({ registryUrl, poolMax: max, applicationName }) : plainModule(max, applicationName);
-  const app = await NestFactory.create<NestExpressApplication>(root, { logger: ['error', 'warn'] });
+  const jwtSecret = process.env['PLAIN_JWT_SECRET'];
+  const full = jwtSecret !== undefined && jwtSecret !== '';
+  const logger = full ? createLogger(process.env['LOG_LEVEL'] || 'silent') : undefined;
+  const root: DynamicModule = registryUrl
+    ? PlainModule.withTenancy({ registryUrl, poolMax: max, applicationName })
+    : full
+      ? PlainModule.full(plainPool(max, applicationName), tokenService(Buffer.from(jwtSecret, 'base64')))
+      : PlainModule.register(plainPool(max, applicationName));
+  const app = await NestFactory.create<NestExpressApplication>(root, {
+    logger: logger === undefined ? ['error', 'warn'] : new PinoNestLogger(logger.child({ component: 'nest' })),
+  });
   app.disable('x-powered-by');
+  if (logger !== undefined) {
+    // In apps/api's order (app-factory.ts): the request log line first, the context after the body parser.
+    app.use(requestLogger(logger));
+    app.use(enterRequestContext);
+    app.useGlobalPipes(
+      new ValidationPipe({
+        whitelist: true,
+        forbidNonWhitelisted: true,
+        forbidUnknownValues: true,
+        stopAtFirstError: true,
+        transform: true,
+        exceptionFactory: validationExceptionFactory,
+      }),
+    );
+  }
   await app.listen(Number(process.env['PORT'] ?? '0'), '127.0.0.1');
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;

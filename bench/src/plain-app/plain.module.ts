@@ -1,4 +1,15 @@
-import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  Module,
+  type CanActivate,
+  type DynamicModule,
+  type ExecutionContext,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { bearerToken, InvalidTokenError } from '@tenantry/nestjs';
+import type { TokenService } from './tokens.js';
 import type { Tenancy } from '@tenantry/core';
 import { header, TENANCY, TenancyModule } from '@tenantry/nestjs';
 import type pg from 'pg';
@@ -24,11 +35,40 @@ function tenantPostsDb(tenancy: Tenancy): PostsDb {
   };
 }
 
+/**
+ * The reference API's token check without tenancy: a valid HS256 tenant token (apps/api's own
+ * TokenService: signature, algorithm, issuer, audience, expiry, claims), else 401.
+ */
+class TokenGuard implements CanActivate {
+  readonly #tokens: TokenService;
+  constructor(tokens: TokenService) {
+    this.#tokens = tokens;
+  }
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const token = bearerToken(context.switchToHttp().getRequest());
+    if (token === undefined) throw new InvalidTokenError('Authorization: Bearer <token> is required');
+    await this.#tokens.verify(token);
+    return true;
+  }
+}
+
 /** The plain app: one controller and what it queries. */
 export class PlainModule {
   /** Plain mode: the controller queries `pool` (one schema, no tenancy). */
   static register(pool: pg.Pool): DynamicModule {
     return { module: PlainModule, providers: [{ provide: POSTS_DB, useValue: pool }, PoolCloser], controllers: [PostsController] };
+  }
+
+  /**
+   * Plain mode with what the reference API does besides tenancy on every request: its JWT check
+   * (a global guard); main.ts adds its request logging, request context and validation pipe.
+   */
+  static full(pool: pg.Pool, tokens: TokenService): DynamicModule {
+    return {
+      module: PlainModule,
+      providers: [{ provide: POSTS_DB, useValue: pool }, PoolCloser, { provide: APP_GUARD, useValue: new TokenGuard(tokens) }],
+      controllers: [PostsController],
+    };
   }
 
   /**

@@ -14,6 +14,7 @@ import { migrate } from './commands/migrate.js';
 import { migrateRepair } from './commands/migrate-repair.js';
 import { migrateRollback } from './commands/migrate-rollback.js';
 import { migrateStatus } from './commands/migrate-status.js';
+import { migrateGenerate } from './commands/migrate-generate.js';
 import { run } from './commands/run.js';
 import { seed } from './commands/seed.js';
 import { serversAdd } from './commands/servers-add.js';
@@ -55,6 +56,7 @@ export const COMMANDS: readonly Command[] = [
   migrateStatus,
   migrateRollback,
   migrateRepair,
+  migrateGenerate,
   run,
   seed,
   doctor,

@@ -21,6 +21,10 @@ export interface CliConfigFile {
   readonly migrations?: string | MigrationSource;
   /** Folder of seed files, or (in a .js config) a MigrationSource. */
   readonly seeds?: string | MigrationSource;
+  /** Folder of shared migrations (`tenantry migrate --shared`), or (in a .js config) a MigrationSource. */
+  readonly sharedMigrations?: string | MigrationSource;
+  /** The shared tables' schema. Default `shared`. */
+  readonly sharedSchema?: string;
   /** Pool settings; `pool.max - 1` bounds `migrate --concurrency`. */
   readonly pool?: PoolOptions;
   /** Isolation of new tenants unless `tenants create --isolation` says otherwise. Default `schema`. */
@@ -37,6 +41,8 @@ export interface ResolvedConfig {
   readonly registryUrl: string | undefined;
   readonly migrations: string | MigrationSource | undefined;
   readonly seeds: string | MigrationSource | undefined;
+  readonly sharedMigrations: string | MigrationSource | undefined;
+  readonly sharedSchema: string | undefined;
   readonly pool: PoolOptions | undefined;
   readonly defaultIsolation: IsolationKind | undefined;
   readonly applicationName: string;
@@ -56,7 +62,16 @@ export interface ConfigFlags {
 }
 
 const FILE_NAMES = ['tenantry.config.json', 'tenantry.config.js'] as const;
-const KEYS = ['registryUrl', 'migrations', 'seeds', 'pool', 'defaultIsolation', 'applicationName'] as const;
+const KEYS = [
+  'registryUrl',
+  'migrations',
+  'seeds',
+  'sharedMigrations',
+  'sharedSchema',
+  'pool',
+  'defaultIsolation',
+  'applicationName',
+] as const;
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -131,7 +146,7 @@ function optionalString(value: unknown, key: string, path: string): string | und
 /**
  * Reads the configuration. Precedence, highest first: flags, the config file
  * (`--config <path>`, else `TENANTRY_CONFIG`, else `tenantry.config.json` or `tenantry.config.js` in `cwd`), then the
- * environment (`DATABASE_URL`, `TENANTRY_MIGRATIONS`, `TENANTRY_SEEDS`). The key of encrypted
+ * environment (`DATABASE_URL`, `TENANTRY_MIGRATIONS`, `TENANTRY_SEEDS`, `TENANTRY_SHARED_MIGRATIONS`). The key of encrypted
  * server URLs comes from `TENANTRY_ENCRYPTION_KEY` only, never from a file.
  */
 export async function loadConfig(flags: ConfigFlags, cwd: string, env: NodeJS.ProcessEnv): Promise<ResolvedConfig> {
@@ -170,10 +185,17 @@ export async function loadConfig(flags: ConfigFlags, cwd: string, env: NodeJS.Pr
     folderOrSource(fromFile['seeds'], 'seeds', base, where),
     envFolder('TENANTRY_SEEDS'),
   );
+  const [sharedMigrations] = pick(
+    undefined,
+    folderOrSource(fromFile['sharedMigrations'], 'sharedMigrations', base, where),
+    envFolder('TENANTRY_SHARED_MIGRATIONS'),
+  );
   return Object.freeze({
     registryUrl,
     migrations,
     seeds,
+    sharedMigrations,
+    sharedSchema: optionalString(fromFile['sharedSchema'], 'sharedSchema', where),
     pool: pool as PoolOptions | undefined,
     defaultIsolation: isolation as IsolationKind | undefined,
     applicationName: optionalString(fromFile['applicationName'], 'applicationName', where) ?? 'tenantry-cli',
@@ -194,6 +216,8 @@ export function tenancyOptions(config: ResolvedConfig): TenancyOptions {
     registryUrl: config.registryUrl,
     ...(config.migrations === undefined ? {} : { migrations: config.migrations }),
     ...(config.seeds === undefined ? {} : { seeds: config.seeds }),
+    ...(config.sharedMigrations === undefined ? {} : { sharedMigrations: config.sharedMigrations }),
+    ...(config.sharedSchema === undefined ? {} : { sharedSchema: config.sharedSchema }),
     ...(config.pool === undefined ? {} : { pool: config.pool }),
     ...(config.defaultIsolation === undefined ? {} : { defaultIsolation: config.defaultIsolation }),
     ...(config.encryptionKey === undefined ? {} : { encryptionKey: config.encryptionKey }),

@@ -1,9 +1,16 @@
 import type pg from 'pg';
 import { ErrorCodes, invalidArgument, tenancyClosed, TenantryError } from './errors.js';
 import type { Logger } from './logger.js';
-import { ServerPool, type PoolLogin, type PooledClient, type ServerPoolSettings, type ServerStats } from './server-pool.js';
+import {
+  ServerPool,
+  type PoolLogin,
+  type PooledClient,
+  type ServerPoolSettings,
+  type ServerStats,
+  type TenantShare,
+} from './server-pool.js';
 
-export type { ServerStats, PooledClient } from './server-pool.js';
+export type { ServerStats, PooledClient, TenantShare, TenantShareStats } from './server-pool.js';
 
 /** Pool settings, applied to every server. */
 export interface PoolOptions {
@@ -58,7 +65,8 @@ export interface AdminPool {
 
 interface Entry {
   readonly primary: ServerPool;
-  readonly replica: ServerPool | undefined;
+  /** Replaced by {@link ConnectionRouter.setReplica}. */
+  replica: ServerPool | undefined;
   readonly admin: AdminPool;
 }
 
@@ -144,6 +152,27 @@ export class ConnectionRouter {
     }
   }
 
+  /**
+   * Replaces (or removes, with null) the read replica of a server already known, keeping its
+   * primary pools: how the registry's own server (`default`, whose primary is never forgotten)
+   * gets the replica stored for it.
+   */
+  setReplica(id: string, replicaUrl: string | null): void {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return;
+    const old = entry.replica;
+    entry.replica =
+      replicaUrl === null
+        ? undefined
+        : new ServerPool(
+            `${id}:replica`,
+            replicaUrl,
+            { ...this.#settings, applicationName: `${this.#settings.applicationName}:replica` },
+            this.#logger,
+          );
+    void old?.close();
+  }
+
   /** Forgets a server's cached URLs so they are read again (after a key rotation or an edit). */
   forgetServer(id: string): void {
     const old = this.#entries.get(id);
@@ -193,23 +222,26 @@ export class ConnectionRouter {
   /**
    * Checks out a connection for a target. Waits up to `acquireTimeoutMillis`, then fails with
    * `CONNECTION_BUDGET_EXHAUSTED`; an unreachable server fails fast with `SERVER_UNAVAILABLE`.
+   *
+   * @param share - the tenant's plan share (with `target.affinity` naming the tenant): it holds
+   *   no more connections of the server at once.
    */
-  connect(target: ConnectTarget): Promise<PooledClient> {
+  connect(target: ConnectTarget, share?: TenantShare): Promise<PooledClient> {
     const entry = this.#entries.get(target.server);
-    if (entry === undefined || this.#closed) return this.#connectSlow(target);
+    if (entry === undefined || this.#closed) return this.#connectSlow(target, share);
     const pool = target.replica && entry.replica ? entry.replica : entry.primary;
     // A login's password is read (from the registry, on this same budget) before a slot is
     // reserved: fetched inside the pool it could wait for a slot held by its own connect.
     if (target.login !== undefined)
-      return target.login.password().then(() => pool.acquire(target.database ?? undefined, target.affinity, target.login));
-    return pool.acquire(target.database ?? undefined, target.affinity, target.login);
+      return target.login.password().then(() => pool.acquire(target.database ?? undefined, target.affinity, target.login, share));
+    return pool.acquire(target.database ?? undefined, target.affinity, target.login, share);
   }
 
-  async #connectSlow(target: ConnectTarget): Promise<PooledClient> {
+  async #connectSlow(target: ConnectTarget, share: TenantShare | undefined): Promise<PooledClient> {
     const entry = await this.#entry(target.server);
     const pool = target.replica && entry.replica ? entry.replica : entry.primary;
     if (target.login !== undefined) await target.login.password();
-    return await pool.acquire(target.database ?? undefined, target.affinity, target.login);
+    return await pool.acquire(target.database ?? undefined, target.affinity, target.login, share);
   }
 
   /** Returns a connection; `destroy` closes it instead of pooling it. */

@@ -13,12 +13,15 @@ import { LifecycleLock } from './lifecycle-lock.js';
 import { silentLogger, type Logger } from './logger.js';
 import { migrationList, sqlFolder, type MigrationSource } from './migrations/migration-source.js';
 import { pinnedMigrations } from './migrations/migration-set.js';
+import { Plans, type PlanLimits } from './plans.js';
 import { TenantCache, type CacheOptions } from './registry/registry-cache.js';
 import { RegistryListener } from './registry/registry-listener.js';
 import { migrateRegistry } from './registry/registry-migrations.js';
 import { ServerRegistry } from './registry/server-registry.js';
 import { TenantRegistry } from './registry/tenant-registry.js';
 import { SchemaIsolation } from './schema-isolation.js';
+import { assertSharedSchema, SharedTables } from './shared-tables.js';
+import { PendingTenantPool, type PendingTenantsOptions } from './pending-tenants.js';
 import type { Servers } from './servers.js';
 import { Tenancy } from './tenancy.js';
 import { loginRole, type LoginRoleFacts } from './tenant-roles.js';
@@ -35,6 +38,16 @@ export interface TenancyOptions {
    * Applied to every new tenant. Default: none.
    */
   readonly migrations?: string | MigrationSource;
+  /**
+   * Shared migrations: a folder of `NNNN_name.sql` files, or a {@link MigrationSource}, applied
+   * into the {@link TenancyOptions.sharedSchema} of every server's own database (for its schema
+   * tenants) and of every tenant database, at tenant creation and by `tenancy.migrateShared()`.
+   * Every tenant sees that schema after its own on the search_path, read-only unless a shared
+   * migration grants more (docs/migrations.md, "Shared tables"). Default: none.
+   */
+  readonly sharedMigrations?: string | MigrationSource;
+  /** The shared tables' schema: an identifier, not `public`. Default `shared`. */
+  readonly sharedSchema?: string;
   /** Connections per server. `max` bounds server connections whatever the tenant count. */
   readonly pool?: PoolOptions;
   /** The hard budget of connections per server (same as `pool.max`, which it overrides). */
@@ -88,6 +101,29 @@ export interface TenancyOptions {
   readonly seeds?: string | MigrationSource;
   /** `application_name` of Tenantry's connections. Default `tenantry`. */
   readonly applicationName?: string;
+  /**
+   * Keep tenants provisioned ahead of demand, per server: `{ schema: 5, database: 2 }`. A create
+   * (not strict, no physicalName) then claims a ready one in one registry statement instead of
+   * provisioning. Pending tenants are migrated with the others and never listed or resolved; see
+   * docs/registry.md, "Pending tenants". Default: none.
+   */
+  readonly pendingTenants?: PendingTenantsOptions;
+  /**
+   * Limits per plan name, selected by each tenant's `plan` (`default` for tenants without one or
+   * with a name not listed here): its share of each server's connections, its statement
+   * timeout, its request rate in an API that enforces it. A tenant's plan is read at every unit
+   * of work, so `tenants.update(ref, { plan })` applies without a restart. Default: no limits.
+   * See docs/operations.md, "Plans".
+   *
+   * @example
+   * ```ts
+   * plans: {
+   *   default: { maxConnectionShare: 0.25, statementTimeoutMs: 5_000, requestsPerSecond: 20 },
+   *   ENTERPRISE: { maxConnectionShare: 0.5, statementTimeoutMs: 30_000, requestsPerSecond: 200 },
+   * }
+   * ```
+   */
+  readonly plans?: Readonly<Record<string, PlanLimits>>;
 }
 
 /** Login roles already warned about in this process (`role@host:port`): the warning is said once. */
@@ -140,9 +176,19 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     throw invalidArgument('registryUrl must be a postgres:// URL, e.g. postgres://user:password@localhost:5432/app');
   }
   const logger = opts.logger ?? silentLogger;
+  // Checked before anything is opened: a bad limit fails at start with its name.
+  const plans = new Plans(opts.plans);
   const applicationName = opts.applicationName ?? 'tenantry';
   const migrations =
     opts.migrations === undefined ? migrationList([]) : typeof opts.migrations === 'string' ? sqlFolder(opts.migrations) : opts.migrations;
+  const sharedSource =
+    opts.sharedMigrations === undefined
+      ? undefined
+      : typeof opts.sharedMigrations === 'string'
+        ? sqlFolder(opts.sharedMigrations)
+        : opts.sharedMigrations;
+  const sharedSchema = assertSharedSchema(opts.sharedSchema ?? 'shared');
+  if (sharedSource !== undefined) await pinnedMigrations(sharedSource);
   const seeds = opts.seeds === undefined ? undefined : typeof opts.seeds === 'string' ? sqlFolder(opts.seeds) : opts.seeds;
   // Fail at start, not at the first create, when the migration folder is broken.
   await pinnedMigrations(migrations);
@@ -211,9 +257,10 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     throw serverUnavailable(REGISTRY_SERVER, err);
   }
   const marker = `tenantry:${registryId}`;
+  const shared = sharedSource === undefined ? undefined : new SharedTables(sharedSource, sharedSchema, marker);
   const strategies: Record<IsolationKind, IsolationStrategy> = {
-    schema: new SchemaIsolation(router, marker, REGISTRY_SERVER),
-    database: new DatabaseIsolation(router, logger, marker, async (tenant) => {
+    schema: new SchemaIsolation(router, marker, REGISTRY_SERVER, shared),
+    database: new DatabaseIsolation(router, logger, marker, shared, async (tenant) => {
       const stored = await registry.loginSecret(tenant.id);
       if (stored === undefined)
         throw new TenantryError(ErrorCodes.INTERNAL, `strict tenant '${tenant.slug}' has no stored login password`, {
@@ -222,21 +269,32 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
       return servers!.decryptSecret(stored);
     }),
   };
+  const serverRegistry = new ServerRegistry(registryPool);
+  let pending: PendingTenantPool | undefined;
+  try {
+    pending = opts.pendingTenants === undefined ? undefined : new PendingTenantPool(opts.pendingTenants, registry, serverRegistry, logger);
+  } catch (err) {
+    await listener?.close();
+    await router.close();
+    throw err;
+  }
   const internals: TenancyInternals = Object.freeze({
     registryServer: REGISTRY_SERVER,
     marker,
     router,
     registryDb: registryPool,
     registry,
-    serverRegistry: new ServerRegistry(registryPool),
+    serverRegistry,
     cache,
     listener,
     strategyFor: (kind: IsolationKind) => strategies[kind],
     strategies: Object.freeze(Object.values(strategies)),
     lifecycle: new LifecycleLock(router, REGISTRY_SERVER),
     migrations,
+    shared,
     seeds,
     defaultIsolation: opts.defaultIsolation ?? 'schema',
+    plans,
     secrets: {
       encrypt: (plain: string) => servers!.encryptSecret(plain),
       decrypt: (stored: string) => servers!.decryptSecret(stored),
@@ -245,9 +303,17 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     logger,
     onStep: opts.onLifecycleStep,
     onUnitOfWork: opts.onUnitOfWork,
+    pending,
   });
   const tenancy = new Tenancy(internals, registryId, opts.registryUrl, cipher);
   servers = tenancy.servers;
+  // A read replica stored for the registry's own server (added above from registryUrl alone).
+  try {
+    const own = await servers.target(REGISTRY_SERVER);
+    if (own?.replicaUrl) router.setReplica(REGISTRY_SERVER, own.replicaUrl);
+  } catch (err) {
+    logger.warn({ err }, "the read replica of the 'default' server could not be read (encryption key?); reads go to the primary");
+  }
   if (opts.reconcileOnStart !== false) {
     const report = await tenancy.reconcile().catch((err: unknown) => {
       logger.error({ err }, 'reconcile at start failed; call tenancy.reconcile() to retry');
@@ -256,5 +322,7 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
     if (report && (report.finished.length > 0 || report.cleaned.length > 0))
       logger.warn({ finished: report.finished, cleaned: report.cleaned }, 'reconcile settled tenants left behind by stopped processes');
   }
+  // After reconcile: a refill cut short by a stopped process is settled before the pool counts.
+  pending?.start(tenancy.tenants);
   return tenancy;
 }

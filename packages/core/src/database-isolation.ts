@@ -19,16 +19,19 @@ import {
   missingSteps,
   type ContainerFacts,
 } from './tenant-roles.js';
+import type { SharedTables } from './shared-tables.js';
 import { RoutePrefixes, type RoutePrefix } from './tenant-query.js';
 import { inTransaction } from './transaction.js';
 import type { Tenant } from './types.js';
 
 const TEMPLATE_PREFIX = 'tenantry_tpl_';
 
-/** The template database name for a migration set: it changes whenever the set does. */
-export function templateName(migrations: readonly Migration[]): string {
+/** The template database name for a migration set (and shared set): it changes whenever either does. */
+export function templateName(migrations: readonly Migration[], shared: readonly Migration[] = []): string {
   const hash = createHash('sha256');
   for (const m of migrations) hash.update(`${m.name}\0${m.checksum}\0`);
+  // Without shared migrations the name is what it always was.
+  for (const m of shared) hash.update(`shared\0${m.name}\0${m.checksum}\0`);
   return assertIdent(`${TEMPLATE_PREFIX}${hash.digest('hex').slice(0, 16)}`);
 }
 
@@ -37,15 +40,17 @@ export function templateName(migrations: readonly Migration[]): string {
  * created with or renamed to) on its server,
  * cloned from a template database kept at the latest migration version
  * (`CREATE DATABASE … TEMPLATE`, ≈ 35 ms) and falling back to create + migrate. Its tables
- * live in the database's `public` schema. Connections come from small per-database pools
- * under the server's one budget.
+ * live in the database's `public` schema (then the shared schema, with shared migrations).
+ * Connections come from small per-database pools under the server's one budget.
  */
 export class DatabaseIsolation implements IsolationStrategy {
   readonly kind = 'database' as const;
   readonly #router: ConnectionRouter;
   readonly #logger: Logger;
-  /** Every tenant database's tables are in its `public` schema. */
-  readonly #prefixes = new RoutePrefixes(() => 'public, pg_temp');
+  /** Every tenant database's tables are in its `public` schema; shared tables after them. */
+  readonly #searchPath: string;
+  readonly #prefixes = new RoutePrefixes(() => this.#searchPath);
+  readonly #shared: SharedTables | undefined;
 
   readonly #marker: string;
   /** Templates known to be ready (`server/name`); forgotten when a clone from one fails. */
@@ -60,9 +65,18 @@ export class DatabaseIsolation implements IsolationStrategy {
 
   /**
    * @param marker - the COMMENT that marks this registry's databases.
+   * @param shared - the shared tables, applied in every tenant database (and its template).
    * @param loginPassword - a strict tenant's login password (from the registry, decrypted).
    */
-  constructor(router: ConnectionRouter, logger: Logger, marker: string, loginPassword: (tenant: Tenant) => Promise<string>) {
+  constructor(
+    router: ConnectionRouter,
+    logger: Logger,
+    marker: string,
+    shared: SharedTables | undefined,
+    loginPassword: (tenant: Tenant) => Promise<string>,
+  ) {
+    this.#shared = shared;
+    this.#searchPath = shared === undefined ? 'public, pg_temp' : `public, ${quoteIdent(shared.schema)}, pg_temp`;
     this.#router = router;
     this.#logger = logger;
     this.#marker = marker;
@@ -98,7 +112,7 @@ export class DatabaseIsolation implements IsolationStrategy {
 
   /** Migrations in a tenant database run as the application's role; {@link grantAccess} follows them. */
   async enter(client: pg.ClientBase): Promise<void> {
-    await client.query('set local search_path to public, pg_temp');
+    await client.query(`set local search_path to ${this.#searchPath}`);
   }
 
   /** The tenant's role may use every table and sequence of its database's `public` schema. */
@@ -200,9 +214,10 @@ export class DatabaseIsolation implements IsolationStrategy {
     // or database made meanwhile by someone else).
     const made = { role: false, database: false };
     try {
+      const shared = this.#shared === undefined ? [] : await this.#shared.pinned();
       let template: string | undefined;
-      if (migrations.length > 0) {
-        template = await this.#ensureTemplate(tenant.server, migrations).catch((err: unknown) => {
+      if (migrations.length > 0 || shared.length > 0) {
+        template = await this.#ensureTemplate(tenant.server, migrations, shared).catch((err: unknown) => {
           this.#logger.warn({ err, server: tenant.server }, 'template database unavailable; creating the tenant database and migrating it');
           return undefined;
         });
@@ -240,7 +255,9 @@ export class DatabaseIsolation implements IsolationStrategy {
       // tells a finished tenant apart.
       await step('database-secured');
       return await this.#inDatabase(tenant.server, tenant.physicalName, async (client) => {
-        const ledger = cloned ? await readLedger(client) : await applyMigrations(client, migrations);
+        // Shared tables first: the tenant's migrations may refer to them (a clone has both).
+        if (!cloned && this.#shared !== undefined) await this.#shared.applyIn(client, shared);
+        const ledger = cloned ? await readLedger(client, migrations.length > 0) : await applyMigrations(client, migrations);
         await this.grantAccess(client, tenant);
         // Seeds run as the tenant's role; a strict tenant's role is not one the application may become.
         if (tenant.role !== null && !tenant.strict) await client.query(`set local role ${quoteIdent(tenant.role)}`);
@@ -393,13 +410,13 @@ export class DatabaseIsolation implements IsolationStrategy {
    * The template for this migration set on this server, built once when missing (one build
    * per server at a time in this process; the others wait for it holding no connection).
    */
-  async #ensureTemplate(server: string, migrations: readonly Migration[]): Promise<string> {
-    const name = templateName(migrations);
+  async #ensureTemplate(server: string, migrations: readonly Migration[], shared: readonly Migration[]): Promise<string> {
+    const name = templateName(migrations, shared);
     const key = `${server}/${name}`;
     if (this.#ready.has(key)) return name;
     let building = this.#building.get(key);
     if (building === undefined) {
-      building = this.#buildTemplate(server, name, migrations)
+      building = this.#buildTemplate(server, name, migrations, shared)
         .then(() => {
           this.#ready.add(key);
           return name;
@@ -415,7 +432,7 @@ export class DatabaseIsolation implements IsolationStrategy {
    * template and renames it into place. Needs no lock: when another process got there first
    * the rename fails with 42P04 and this build is dropped. Uses one connection at a time.
    */
-  async #buildTemplate(server: string, name: string, migrations: readonly Migration[]): Promise<void> {
+  async #buildTemplate(server: string, name: string, migrations: readonly Migration[], shared: readonly Migration[]): Promise<void> {
     if (await this.#withMain(server, (main) => this.#templateReady(main, name))) return;
     const build = assertIdent(`${name}_b${randomBytes(4).toString('hex')}`);
     await this.#withMain(server, async (main) => {
@@ -424,7 +441,10 @@ export class DatabaseIsolation implements IsolationStrategy {
     });
     let renamed = false;
     try {
-      await this.#inDatabase(server, build, (client) => applyMigrations(client, migrations));
+      await this.#inDatabase(server, build, async (client) => {
+        if (this.#shared !== undefined) await this.#shared.applyIn(client, shared);
+        return await applyMigrations(client, migrations);
+      });
       // Nobody may be connected to a template while it is cloned.
       await this.#router.closeDatabase(server, build);
       await this.#withMain(server, async (main) => {
@@ -468,11 +488,12 @@ export class DatabaseIsolation implements IsolationStrategy {
   }
 }
 
-async function readLedger(client: pg.ClientBase): Promise<AppliedMigration[]> {
+async function readLedger(client: pg.ClientBase, expected: boolean): Promise<AppliedMigration[]> {
   const { rows } = await client.query<{ name: string; checksum: string; applied_at: Date; duration_ms: number }>(
     `select name, checksum, applied_at, duration_ms from ${LEDGER_TABLE} order by applied_at, name`,
   );
-  if (rows.length === 0) throw new TenantryError(ErrorCodes.PROVISIONING_FAILED, 'the template database has no migration ledger');
+  if (rows.length === 0 && expected)
+    throw new TenantryError(ErrorCodes.PROVISIONING_FAILED, 'the template database has no migration ledger');
   return rows.map((r) => ({ name: r.name, checksum: r.checksum, appliedAt: r.applied_at, durationMs: r.duration_ms }));
 }
 

@@ -1,5 +1,8 @@
 export { createTenancy } from './create-tenancy.js';
 export type { TenancyOptions } from './create-tenancy.js';
+export type { PendingTenantsOptions, PendingPoolStats } from './pending-tenants.js';
+export { Plans, DEFAULT_PLAN, connectionShare } from './plans.js';
+export type { PlanLimits, ResolvedPlan } from './plans.js';
 export { Tenancy } from './tenancy.js';
 export type { TenancyStats } from './tenancy.js';
 export type { TenantRunResult, ForEachTenantOptions } from './across-tenants.js';
@@ -29,8 +32,17 @@ export type { TenantRef } from './identifiers.js';
 export { sqlFolder, migrationList, checksum } from './migrations/migration-source.js';
 export type { Migration, MigrationSource } from './migrations/migration-source.js';
 export type { AppliedMigration } from './migrations/tenant-ledger.js';
+export { SHARED_LEDGER_TABLE } from './shared-tables.js';
+export type {
+  MigrateSharedOptions,
+  SharedMigrationResult,
+  SharedMigrationStatusReport,
+  SharedMigrationSummary,
+  SharedTarget,
+  SharedTargetStatus,
+} from './shared-tables.js';
 export type { IsolationStrategy } from './isolation-strategy.js';
-export type { PoolOptions, ServerStats, AdminPool, ConnectTarget } from './connection-router.js';
+export type { PoolOptions, ServerStats, AdminPool, ConnectTarget, TenantShareStats } from './connection-router.js';
 export { Servers } from './servers.js';
 export type { AddServerInput, ServerInfo, UpdateServerInput } from './servers.js';
 export type { ReconcileReport } from './reconcile.js';

@@ -11,8 +11,11 @@ import type { IsolationStrategy } from './isolation-strategy.js';
 import type { LifecycleLock } from './lifecycle-lock.js';
 import type { Logger } from './logger.js';
 import type { MigrationSource } from './migrations/migration-source.js';
+import type { PendingTenantPool } from './pending-tenants.js';
+import type { Plans } from './plans.js';
 import type { TenantCache } from './registry/registry-cache.js';
 import type { RegistryListener } from './registry/registry-listener.js';
+import type { SharedTables } from './shared-tables.js';
 import type { ServerRegistry } from './registry/server-registry.js';
 import type { TenantRegistry } from './registry/tenant-registry.js';
 import type { IsolationKind, Tenant } from './types.js';
@@ -65,9 +68,13 @@ export interface TenancyInternals {
   readonly lifecycle: LifecycleLock;
   /** Tenant migrations, applied to every tenant. */
   readonly migrations: MigrationSource;
+  /** Shared migrations and their schema; undefined without `sharedMigrations`. */
+  readonly shared: SharedTables | undefined;
   /** Seeds run in every new tenant and by `tenancy.seed()`. */
   readonly seeds: MigrationSource | undefined;
   readonly defaultIsolation: IsolationKind;
+  /** The plans' limits: every unit of work looks up its tenant's (connection share, statement timeout). */
+  readonly plans: Plans;
   /**
    * Encrypts and decrypts strict tenants' login passwords with the servers' key (the current
    * one: `servers.rotateEncryptionKey()` re-encrypts them too). Throws `ENCRYPTION_KEY_REQUIRED`
@@ -79,4 +86,6 @@ export interface TenancyInternals {
   readonly logger: Logger;
   readonly onStep: ((step: LifecycleStep, tenant: Tenant) => void | Promise<void>) | undefined;
   readonly onUnitOfWork: ((event: UnitOfWorkEvent) => void) | undefined;
+  /** Tenants provisioned ahead of demand; undefined unless `pendingTenants` is set. */
+  readonly pending: PendingTenantPool | undefined;
 }

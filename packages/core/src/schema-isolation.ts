@@ -3,8 +3,17 @@ import type { ConnectionRouter, ConnectTarget } from './connection-router.js';
 import { quoteIdent, quoteLiteral } from './identifiers.js';
 import { notOurs, PHYSICAL_NAME, type IsolationStrategy, type ProvisionRequest, type TenantCheck } from './isolation-strategy.js';
 import type { Migration } from './migrations/migration-source.js';
-import { applyMigrations, readLedgerIn, type AppliedMigration } from './migrations/tenant-ledger.js';
-import { createTenantRole, dropTenantRole, inDatabaseOf, missingPrivileges, missingSteps, type ContainerFacts } from './tenant-roles.js';
+import { applyMigrations, LEDGER_DDL, readLedgerIn, type AppliedMigration } from './migrations/tenant-ledger.js';
+import {
+  createTenantRole,
+  dropTenantRole,
+  tenantRoleStatements,
+  inDatabaseOf,
+  missingPrivileges,
+  missingSteps,
+  type ContainerFacts,
+} from './tenant-roles.js';
+import type { SharedTables } from './shared-tables.js';
 import { RoutePrefixes, type RoutePrefix } from './tenant-query.js';
 import { inTransaction } from './transaction.js';
 import type { Tenant } from './types.js';
@@ -13,24 +22,35 @@ import type { Tenant } from './types.js';
  * Schema-per-tenant: each tenant owns schema `t_<id without hyphens>` (or the name it was
  * created with or renamed to) in its server's own
  * database. Work is routed by a transaction-local `search_path` of exactly that schema (then
- * `pg_temp`, so a temporary table can never shadow a tenant table). `public` is never on the path.
+ * `pg_temp`, so a temporary table can never shadow a tenant table). `public` is never on the path;
+ * with shared migrations, the shared schema comes after the tenant's (`"t_x", shared, pg_temp`).
  */
 export class SchemaIsolation implements IsolationStrategy {
   readonly kind = 'schema' as const;
   readonly #router: ConnectionRouter;
-  readonly #prefixes = new RoutePrefixes((tenant) => `${quoteIdent(tenant.physicalName)}, pg_temp`);
+  readonly #prefixes = new RoutePrefixes((tenant) => this.#searchPath(tenant));
 
   readonly #marker: string;
   readonly #registryServer: string;
+  readonly #shared: SharedTables | undefined;
+  /** `, "shared"` when there are shared tables, else empty. */
+  readonly #sharedPath: string;
 
   /**
    * @param marker - the COMMENT that marks this registry's schemas.
    * @param registryServer - the server whose database holds the registry.
+   * @param shared - the shared tables, applied to the server's database before its first tenant.
    */
-  constructor(router: ConnectionRouter, marker: string, registryServer: string) {
+  constructor(router: ConnectionRouter, marker: string, registryServer: string, shared?: SharedTables) {
     this.#router = router;
     this.#marker = marker;
     this.#registryServer = registryServer;
+    this.#shared = shared;
+    this.#sharedPath = shared === undefined ? '' : `, ${quoteIdent(shared.schema)}`;
+  }
+
+  #searchPath(tenant: Tenant): string {
+    return `${quoteIdent(tenant.physicalName)}${this.#sharedPath}, pg_temp`;
   }
 
   inRegistryDatabase(tenant: Tenant): boolean {
@@ -48,6 +68,8 @@ export class SchemaIsolation implements IsolationStrategy {
     const outcome = await inTransaction(
       () => this.#router.connect({ server: tenant.server }),
       async (client): Promise<{ tenant: Tenant } | { applied: AppliedMigration[] }> => {
+        // The server's shared tables first: the tenant's migrations may refer to them.
+        if (this.#shared !== undefined) await this.#shared.applyIn(client, await this.#shared.pinned());
         const applied = await this.#create(client, tenant, request.migrations);
         for (const seed of request.seeds) await client.query(seed.up);
         // Back to the application's role for the registry writes.
@@ -77,22 +99,31 @@ export class SchemaIsolation implements IsolationStrategy {
    */
   async #create(client: pg.ClientBase, tenant: Tenant, migrations: readonly Migration[]): Promise<AppliedMigration[]> {
     const schema = quoteIdent(tenant.physicalName);
-    if (tenant.role !== null) {
-      await createTenantRole(client, tenant.role);
-      await client.query(`create schema ${schema} authorization ${quoteIdent(tenant.role)}`);
-    } else {
-      await client.query(`create schema ${schema}`);
-    }
-    await client.query(`revoke all on schema ${schema} from public`);
-    await client.query(`comment on schema ${schema} is ${quoteLiteral(this.#marker)}`);
-    await this.enter(client, tenant);
-    return await applyMigrations(client, migrations);
+    // One round trip for every statement before the migrations (names through quoteIdent, the
+    // marker through quoteLiteral; nothing from a caller): a simple-protocol batch inside the
+    // caller's transaction, which a failing statement aborts whole.
+    const statements =
+      tenant.role === null
+        ? [`create schema ${schema}`]
+        : [...tenantRoleStatements(tenant.role), `create schema ${schema} authorization ${quoteIdent(tenant.role)}`];
+    statements.push(
+      `revoke all on schema ${schema} from public`,
+      `comment on schema ${schema} is ${quoteLiteral(this.#marker)}`,
+      ...this.#enterStatements(tenant),
+      LEDGER_DDL,
+    );
+    await client.query(statements.join(';\n'));
+    return await applyMigrations(client, migrations, { ledgerCreated: true });
+  }
+
+  #enterStatements(tenant: Tenant): string[] {
+    const path = `set local search_path to ${this.#searchPath(tenant)}`;
+    return tenant.role === null ? [path] : [path, `set local role ${quoteIdent(tenant.role)}`];
   }
 
   /** search_path to the tenant's schema, and its role, for the rest of the transaction. */
   async enter(client: pg.ClientBase, tenant: Tenant): Promise<void> {
-    await client.query(`set local search_path to ${quoteIdent(tenant.physicalName)}, pg_temp`);
-    if (tenant.role !== null) await client.query(`set local role ${quoteIdent(tenant.role)}`);
+    await client.query(this.#enterStatements(tenant).join(';\n'));
   }
 
   async grantAccess(): Promise<void> {

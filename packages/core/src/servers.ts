@@ -191,6 +191,8 @@ export class Servers {
     if (!(await this.#d.serverRegistry.update(id, change)))
       throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${id}'`, { context: { server: id } });
     if (change.url !== undefined || change.replicaUrl !== undefined) this.#d.router.forgetServer(id);
+    // The registry's own server keeps its pools: only its replica changes.
+    if (id === 'default' && replicaUrl !== undefined) this.#d.router.setReplica(id, replicaUrl);
     this.#d.logger.info({ server: id, changed: Object.keys(change) }, 'server updated');
     return await this.get(id);
   }

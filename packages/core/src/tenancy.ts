@@ -7,6 +7,7 @@ import { eachTenant, seedTenants, type ForEachTenantOptions, type TenantRunResul
 import type { AdminPool, ServerStats } from './connection-router.js';
 import { asServerError, invalidArgument, tenancyClosed } from './errors.js';
 import type { TenancyInternals } from './internals.js';
+import type { Plans } from './plans.js';
 import {
   Migrator,
   type MigrateOptions,
@@ -17,6 +18,13 @@ import {
 import { Mobility } from './mobility/mobility.js';
 import { reconcile, type ReconcileReport } from './reconcile.js';
 import { Servers } from './servers.js';
+import {
+  migrateShared,
+  sharedMigrationStatus,
+  type MigrateSharedOptions,
+  type SharedMigrationStatusReport,
+  type SharedMigrationSummary,
+} from './shared-tables.js';
 import { enterContext } from './tenant-context.js';
 import { TenantResolver } from './tenant-resolution.js';
 import { Tenants } from './tenants.js';
@@ -116,6 +124,28 @@ export class Tenancy {
   async migrationStatus(): Promise<MigrationStatusReport> {
     this.#assertOpen();
     return await this.#migrator.status();
+  }
+
+  /**
+   * Applies pending shared migrations (`sharedMigrations`) to every server's own database and
+   * every tenant database, each in one transaction under an advisory lock. Never throws for a
+   * target's failure: returns a result per target. `INVALID_ARGUMENT` without shared migrations.
+   *
+   * @example
+   * ```ts
+   * const run = await tenancy.migrateShared({ onProgress: (p) => bar.update(p.done / p.total) });
+   * if (!run.ok) console.table(run.results.filter((r) => r.status === 'failed'));
+   * ```
+   */
+  async migrateShared(options: MigrateSharedOptions = {}): Promise<SharedMigrationSummary> {
+    this.#assertOpen();
+    return await migrateShared(this.#d, options);
+  }
+
+  /** Each target's shared ledger: its version, what is pending, what changed (one connection per target). */
+  async sharedMigrationStatus(): Promise<SharedMigrationStatusReport> {
+    this.#assertOpen();
+    return await sharedMigrationStatus(this.#d);
   }
 
   /**
@@ -263,6 +293,11 @@ export class Tenancy {
     return performance.now() - started;
   }
 
+  /** The plans' limits (`createTenancy({ plans })`); `plans.of(tenant)` is the one that applies to a tenant. */
+  get plans(): Plans {
+    return this.#d.plans;
+  }
+
   /** Pool and cache figures. */
   stats(): TenancyStats {
     return {
@@ -275,6 +310,7 @@ export class Tenancy {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#d.pending?.close();
     await this.#d.listener?.close();
     await this.#d.router.close();
   }

@@ -9,7 +9,7 @@ import type { Tenant } from './types.js';
  * One write sends, for each query:
  *
  *   [Parse/Bind/Execute  discard all — only when the connection changed hands, see below]
- *   Parse (unnamed)/Bind/Execute  select set_config('search_path', $1, true) [, role, read-only]
+ *   Parse (unnamed)/Bind/Execute  select set_config('search_path', $1, true) [, role, read-only, statement_timeout]
  *   Parse/Bind/Describe/Execute  the caller's query with its bind parameters
  *   Sync
  *
@@ -17,6 +17,11 @@ import type { Tenant } from './types.js';
  * to the caller's statement and is gone at the Sync: one round trip, parameters stay
  * parameters, nothing is left on the connection. Inside an explicit `BEGIN … COMMIT` the
  * prefix is harmless (it sets the same value again).
+ *
+ * The plan's `statement_timeout` rides in the same prefix: PostgreSQL arms the statement timer
+ * when each statement of the group starts (the prefix's own timer is stopped at its Execute),
+ * with the value in force then — the one the prefix just set. So the caller's statement runs
+ * under its tenant's timeout, at no extra round trip, and the setting is gone at the Sync.
  *
  * The routing statement is parsed UNNAMED in every batch. SQL can reach only named prepared
  * statements (`PREPARE`, `EXECUTE`, `DEALLOCATE`), never the unnamed one, so nothing a tenant
@@ -40,6 +45,14 @@ const BEGIN = Buffer.concat([serialize.parse({ text: 'begin', types: [] }), seri
  * prepared statements, cursors, LISTEN, session advisory locks, cached plans and sequence state. */
 const DISCARD_ALL = Buffer.concat([serialize.parse({ text: 'discard all', types: [] }), serialize.bind({}), serialize.execute({})]);
 
+/** Releases every session advisory lock of the connection (not transactional: it holds whatever follows). */
+const UNLOCK_STATEMENT = Buffer.concat([
+  serialize.parse({ text: 'select pg_catalog.pg_advisory_unlock_all()', types: [] }),
+  serialize.bind({}),
+  serialize.execute({}),
+]);
+const UNLOCK_ALL = Buffer.concat([UNLOCK_STATEMENT, SYNC]);
+
 /** How the prefix sets the tenant. */
 export interface RoutePrefix {
   /** The `search_path` value: the tenant schema, quoted, then `pg_temp` so temp tables never shadow. */
@@ -47,22 +60,27 @@ export interface RoutePrefix {
   /** The tenant's own role, switched to for the statement (`SET LOCAL ROLE`), or null. */
   readonly role: string | null;
   readonly readOnly: boolean;
+  /** The tenant's plan's `statement_timeout` in milliseconds (a decimal string), or undefined for the server's. */
+  readonly statementTimeout?: string | undefined;
 }
 
-/** The four prefix statements: read-write or read-only, with or without a tenant role. */
-export type PrefixMode = 'rw' | 'ro' | 'rwRole' | 'roRole';
-const MODES: readonly PrefixMode[] = ['rw', 'ro', 'rwRole', 'roRole'];
+/** The eight prefix statements: read-write or read-only, with or without a tenant role, with or without a statement timeout. */
+export type PrefixMode = 'rw' | 'ro' | 'rwRole' | 'roRole' | 'rwTimeout' | 'roTimeout' | 'rwRoleTimeout' | 'roRoleTimeout';
+const MODES: readonly PrefixMode[] = ['rw', 'ro', 'rwRole', 'roRole', 'rwTimeout', 'roTimeout', 'rwRoleTimeout', 'roRoleTimeout'];
 
 function prefixText(mode: PrefixMode): string {
   const parts = ["pg_catalog.set_config('search_path', $1, true)"];
-  if (mode === 'rwRole' || mode === 'roRole') parts.push("pg_catalog.set_config('role', $2, true)");
-  if (mode === 'ro' || mode === 'roRole') parts.push("pg_catalog.set_config('transaction_read_only', 'on', true)");
+  const role = mode.includes('Role');
+  if (role) parts.push("pg_catalog.set_config('role', $2, true)");
+  if (mode.startsWith('ro')) parts.push("pg_catalog.set_config('transaction_read_only', 'on', true)");
+  if (mode.endsWith('Timeout')) parts.push(`pg_catalog.set_config('statement_timeout', $${role ? 3 : 2}, true)`);
   return `select ${parts.join(', ')}`;
 }
 
 /** The prefix statement a route uses. */
 export function prefixMode(prefix: RoutePrefix): PrefixMode {
-  return prefix.role === null ? (prefix.readOnly ? 'ro' : 'rw') : prefix.readOnly ? 'roRole' : 'rwRole';
+  const base = prefix.role === null ? (prefix.readOnly ? 'ro' : 'rw') : prefix.readOnly ? 'roRole' : 'rwRole';
+  return prefix.statementTimeout === undefined ? base : `${base}Timeout`;
 }
 
 /** The unnamed Parse of each prefix statement. */
@@ -70,6 +88,28 @@ const PREFIX_PARSE = Object.fromEntries(MODES.map((mode) => [mode, serialize.par
   PrefixMode,
   Buffer
 >;
+
+/** Each route's prefix with each statement timeout, made once (a route and a timeout give the same object). */
+const timedPrefixes = new WeakMap<RoutePrefix, Map<number, RoutePrefix>>();
+
+/**
+ * A route's prefix that also sets `statement_timeout` (milliseconds) for every statement: the
+ * tenant's plan's. Undefined `timeoutMs` returns the prefix itself.
+ */
+export function timedPrefix(prefix: RoutePrefix, timeoutMs: number | undefined): RoutePrefix {
+  if (timeoutMs === undefined) return prefix;
+  let byTimeout = timedPrefixes.get(prefix);
+  if (byTimeout === undefined) {
+    byTimeout = new Map();
+    timedPrefixes.set(prefix, byTimeout);
+  }
+  let timed = byTimeout.get(timeoutMs);
+  if (timed === undefined) {
+    timed = Object.freeze({ ...prefix, statementTimeout: String(timeoutMs) });
+    byTimeout.set(timeoutMs, timed);
+  }
+  return timed;
+}
 
 /** Who uses a connection for Tenantry's own registry and administrative work (not a tenant id). */
 export const ADMIN_OWNER = '\0admin';
@@ -93,17 +133,25 @@ export interface ConnectionState {
   readonly changed: Set<string>;
   /** The connection failed at the connection level, or its reset failed: destroy it. */
   broken: boolean;
+  /**
+   * A unit of work ended on this connection and its session advisory locks are not released
+   * yet: `pg_advisory_unlock_all()` leads the next batch, or is sent on its own if nothing
+   * uses the connection before the event loop's next turn ({@link releaseAdvisoryLocksSoon}).
+   */
+  unlockPending: boolean;
 }
 
 /** A fresh connection's state. */
 export function newConnectionState(): ConnectionState {
-  return { owner: undefined, resetPending: false, dirty: false, changed: new Set(), broken: false };
+  return { owner: undefined, resetPending: false, dirty: false, changed: new Set(), broken: false, unlockPending: false };
 }
 
 /** Records a successful `DISCARD ALL`: the session is as it started (ParameterStatus follows on its own). */
 export function sessionWasReset(state: ConnectionState): void {
   state.resetPending = false;
   state.dirty = false;
+  // DISCARD ALL releases session advisory locks too.
+  state.unlockPending = false;
 }
 
 /** The Bind+Execute bytes of each route's prefix; a route's bytes never change. */
@@ -111,10 +159,9 @@ const prefixBinds = new WeakMap<RoutePrefix, Buffer>();
 function prefixBind(prefix: RoutePrefix): Buffer {
   let buf = prefixBinds.get(prefix);
   if (buf === undefined) {
-    buf = Buffer.concat([
-      serialize.bind({ values: prefix.role === null ? [prefix.searchPath] : [prefix.searchPath, prefix.role] }),
-      serialize.execute({}),
-    ]);
+    const values = prefix.role === null ? [prefix.searchPath] : [prefix.searchPath, prefix.role];
+    if (prefix.statementTimeout !== undefined) values.push(prefix.statementTimeout);
+    buf = Buffer.concat([serialize.bind({ values }), serialize.execute({})]);
     prefixBinds.set(prefix, buf);
   }
   return buf;
@@ -214,6 +261,8 @@ export class TenantQuery {
   readonly #begin: boolean;
   /** `DISCARD ALL` leads this batch and has not completed yet. */
   #resetting = false;
+  /** The previous unit of work's advisory-lock release leads this batch and has not completed yet. */
+  #unlocking = false;
   /** The statement's text suggests it touches session state: marked dirty once it has run (after any reset in its batch). */
   readonly #touchesSession: boolean;
   readonly #status: () => string | null;
@@ -261,6 +310,14 @@ export class TenantQuery {
       parts.push(DISCARD_ALL);
       this.#resetting = true;
       this.#prelude++;
+      // DISCARD ALL releases the advisory locks too (and if it fails, the connection is destroyed).
+      this.#state.unlockPending = false;
+    } else if (this.#state.unlockPending && status === 'I') {
+      // The previous unit of work's session advisory locks, released before anything of this one.
+      this.#state.unlockPending = false;
+      parts.push(UNLOCK_STATEMENT);
+      this.#unlocking = true;
+      this.#prelude++;
     }
     if (this.#begin) {
       parts.push(BEGIN);
@@ -302,6 +359,7 @@ export class TenantQuery {
         this.#resetting = false;
         sessionWasReset(this.#state);
       }
+      this.#unlocking = false;
       return;
     }
     this._result.addCommandComplete(msg);
@@ -320,8 +378,8 @@ export class TenantQuery {
   handleError(err: Error): void {
     const cb = this.callback;
     this.callback = undefined;
-    if (this.#resetting) {
-      // The reset failed: PostgreSQL skipped the rest of the batch. Never reuse the connection.
+    if (this.#resetting || this.#unlocking) {
+      // The reset (or the lock release) failed: PostgreSQL skipped the rest of the batch. Never reuse the connection.
       this.#state.broken = true;
       (err as Error & { tenantryResetFailed?: boolean }).tenantryResetFailed = true;
     }
@@ -389,20 +447,14 @@ export class SessionReset {
   handleCopyData(): void {}
 }
 
-const UNLOCK_ALL = Buffer.concat([
-  serialize.parse({ text: 'select pg_catalog.pg_advisory_unlock_all()', types: [] }),
-  serialize.bind({}),
-  serialize.execute({}),
-  SYNC,
-]);
-
 /**
- * `pg_advisory_unlock_all()` sent at the end of every unit of work, without waiting for it: a
- * session-level advisory lock the tenant's SQL took (inside a function, a `DO` block, under any
- * name) is not held once the unit of work is over — not while the connection sits idle, nor
- * into the same tenant's next unit of work. The connection goes back to the pool at once; pg
- * sends whatever the next user queues only after this is answered. If it fails, the socket is
- * destroyed, so nothing runs on a session that may still hold a lock.
+ * `pg_advisory_unlock_all()` as a statement of its own: a session-level advisory lock the
+ * tenant's SQL took (inside a function, a `DO` block, under any name) is not held once the unit
+ * of work is over. Usually the next batch on the connection carries the release in front of its
+ * own statements ({@link ConnectionState.unlockPending}); this is sent instead when the
+ * connection stays idle for a turn of the event loop, or before a query that is not a
+ * {@link TenantQuery}. If it fails, the socket is destroyed, so nothing runs on a session that
+ * may still hold a lock.
  */
 export class AdvisoryUnlock {
   readonly #state: ConnectionState;

@@ -9,9 +9,13 @@ import { quoteIdent } from './identifiers.js';
  * SQL naming another tenant's tables fails with a permission error.
  */
 export async function createTenantRole(client: { query(text: string): Promise<unknown> }, role: string): Promise<void> {
+  for (const statement of tenantRoleStatements(role)) await client.query(statement);
+}
+
+/** The statements of {@link createTenantRole}, to send in one batch with others. */
+export function tenantRoleStatements(role: string): string[] {
   const r = quoteIdent(role);
-  await client.query(`create role ${r} nologin noinherit`);
-  await client.query(`grant ${r} to current_user`);
+  return [`create role ${r} nologin noinherit`, `grant ${r} to current_user`];
 }
 
 /** Runs `fn` on a connection to another database of the same server (for {@link dropTenantRole}). */

@@ -4,6 +4,9 @@ import { ErrorCodes, idempotencyKeyReused, invalidArgument, isTenantryError, ten
 import { assertDomain, assertSlug, parseTenantRef, physicalNameFor } from './identifiers.js';
 import type { TenancyInternals } from './internals.js';
 import { pinnedMigrations } from './migrations/migration-set.js';
+import type { Migration } from './migrations/migration-source.js';
+import { inTransaction } from './transaction.js';
+import type { PendingPoolStats } from './pending-tenants.js';
 import { Migrator } from './migrations/migrator.js';
 import type { AppliedMigration } from './migrations/tenant-ledger.js';
 import { assertPhysicalNameFree, renamePhysical, settlePhysicalRename, type RenamePhysicalOptions } from './physical-rename.js';
@@ -26,6 +29,9 @@ import {
 
 export type { CreateTenantInput, CreateTenantOptions, ListTenantsOptions, TenantPage } from './tenant-input.js';
 export type { RenamePhysicalOptions } from './physical-rename.js';
+
+/** Serialises refills of the pending-tenant pool across processes (counted, then inserted). */
+const PENDING_POOL_LOCK = 'tenantry.pending-tenants';
 
 /**
  * The tenants API: provisioning and lifecycle, through an idempotent state machine whose every
@@ -157,11 +163,34 @@ export class Tenants {
     options: ActorOptions,
   ): Promise<Tenant> {
     const { slug, name, plan, metadata, isolation } = input;
-    const server = await this.#place(input.server ?? undefined);
     const migrations = await pinnedMigrations(this.#d.migrations);
+    const target = migrations.at(-1)?.name ?? '';
+    if (this.#d.pending?.serves(input) === true) {
+      // A tenant provisioned ahead of demand, at the latest migration: one statement.
+      const claimed = await this.#d.registry.claimPending({
+        slug,
+        name,
+        plan,
+        metadata,
+        isolation,
+        server: input.server,
+        version: target === '' ? null : target,
+        actor: options.actor,
+        idempotencyKey: key?.key,
+        requestHash: key?.hash,
+      });
+      this.#d.pending.claimed(isolation, claimed);
+      if (claimed !== undefined) {
+        this.#d.cache.invalidate(claimed.id);
+        this.#d.logger.info({ tenant: claimed.id, slug, isolation, server: claimed.server }, 'tenant created from the pending pool');
+        await this.#d.onStep?.('provisioned', claimed);
+        return claimed;
+      }
+    }
+    const server = await this.#place(input.server ?? undefined);
     const seeds = (await this.#d.seeds?.load()) ?? [];
     const id = randomUUID();
-    const { registry, logger } = this.#d;
+    const { registry } = this.#d;
     const physicalName = input.physicalName ?? physicalNameFor(id);
     // A chosen name must be free on the server; the registry's unique index settles a race
     // between two creates, and CREATE itself one with a schema or database made meanwhile.
@@ -179,11 +208,56 @@ export class Tenants {
       role: this.#d.tenantRoles ? physicalName : null,
       isolation,
       server,
-      targetVersion: migrations.at(-1)?.name ?? '',
+      targetVersion: target,
       actor: options.actor,
       idempotencyKey: key?.key,
       requestHash: key?.hash,
     });
+    return await this.#build(created, migrations, seeds, options);
+  }
+
+  /**
+   * Provisions one pending tenant of `isolation` on `server` when that pool holds fewer than
+   * `size` (counted under a lock, so that processes refilling at once never exceed it).
+   * @returns the pending tenant, or undefined when the pool was full.
+   * @internal used by the pending-tenant pool (pending-tenants.ts).
+   */
+  async provisionPending(server: string, isolation: IsolationKind, size: number): Promise<Tenant | undefined> {
+    const migrations = await pinnedMigrations(this.#d.migrations);
+    const seeds = (await this.#d.seeds?.load()) ?? [];
+    const id = randomUUID();
+    const created = await inTransaction(
+      () => this.#d.registryDb.connect(),
+      async (client) => {
+        const held = (await this.#d.registry.pendingCounts(client)).find((c) => c.server === server && c.isolation === isolation);
+        if ((held?.total ?? 0) >= size) return undefined;
+        return await this.#d.registry.insert(
+          {
+            id,
+            slug: `pending.${id}`,
+            name: 'pending tenant',
+            plan: null,
+            metadata: {},
+            physicalName: physicalNameFor(id),
+            role: this.#d.tenantRoles ? physicalNameFor(id) : null,
+            isolation,
+            server,
+            targetVersion: migrations.at(-1)?.name ?? '',
+            actor: 'pending-pool',
+            kind: 'pending',
+          },
+          client,
+        );
+      },
+      { lock: PENDING_POOL_LOCK },
+    );
+    return created === undefined ? undefined : await this.#build(created, migrations, seeds, { actor: 'pending-pool' });
+  }
+
+  /** Provisions a registered (PROVISIONING) tenant: its container, role, migrations and seeds; then ACTIVE. */
+  async #build(created: Tenant, migrations: readonly Migration[], seeds: readonly Migration[], options: ActorOptions): Promise<Tenant> {
+    const { id, slug, isolation, server } = created;
+    const { registry, logger } = this.#d;
     logger.info({ tenant: id, slug, isolation, server }, 'provisioning tenant');
     await this.#d.onStep?.('registered', created);
     const started = performance.now();
@@ -426,10 +500,22 @@ export class Tenants {
    * returns it; a crash halfway is finished by calling delete again.
    */
   async delete(idOrSlug: string, options: ActorOptions = {}): Promise<Tenant> {
-    let tenant = await this.get(idOrSlug);
+    return await this.#destroy(await this.get(idOrSlug), options);
+  }
+
+  /**
+   * Deletes a pending tenant the pool no longer needs (its size was lowered).
+   * @internal used by the pending-tenant pool (pending-tenants.ts).
+   */
+  async discardPending(tenant: Tenant): Promise<void> {
+    await this.#destroy(tenant, { actor: 'pending-pool' });
+  }
+
+  async #destroy(found: Tenant, options: ActorOptions): Promise<Tenant> {
+    let tenant = found;
     if (tenant.status === 'DELETED') return tenant;
     if (tenant.status !== 'DELETING') {
-      tenant = await this.#change(tenant.id, {
+      tenant = await this.#changeRow(tenant.id, tenant, {
         from: ['ACTIVE', 'SUSPENDED', 'FAILED', 'MIGRATION_FAILED', 'PROVISIONING', 'MIGRATING'],
         to: 'DELETING',
         action: 'delete',
@@ -445,7 +531,7 @@ export class Tenants {
       doomed = (await settlePhysicalRename(this.#d, doomed, lock!, options.actor ?? 'delete')).tenant;
       await this.#d.strategyFor(doomed.isolation).drop(doomed);
       await this.#d.onStep?.('container-dropped', doomed);
-      return await this.#change(doomed.id, { from: ['DELETING'], to: 'DELETED', action: 'deleted', actor: options.actor });
+      return await this.#changeRow(doomed.id, doomed, { from: ['DELETING'], to: 'DELETED', action: 'deleted', actor: options.actor });
     });
     this.#d.logger.info({ tenant: tenant.id, slug: tenant.slug }, 'tenant deleted');
     await this.#d.onStep?.('deleted', deleted);
@@ -486,6 +572,32 @@ export class Tenants {
     return Object.fromEntries(TenantStatuses.map((s) => [s, counts[s] ?? 0])) as Record<TenantStatus, number>;
   }
 
+  /**
+   * The pending-tenant pool (`pendingTenants` in the options): its size, what each server holds
+   * ready, and this process's claims and misses. Undefined when there is no pool.
+   */
+  async pendingPool(): Promise<PendingPoolStats | undefined> {
+    return await this.#d.pending?.stats();
+  }
+
+  /**
+   * Brings the pending-tenant pool to its size now and waits until it is (the pool refills in
+   * the background on its own; this is for deploy scripts and tests). No-op without a pool.
+   *
+   * @example
+   * ```ts
+   * await tenancy.tenants.fillPending();
+   * const signup = await tenancy.tenants.create({ slug: 'acme', name: 'Acme' }); // a ready tenant, claimed
+   * ```
+   */
+  async fillPending(): Promise<void> {
+    const pool = this.#d.pending;
+    if (pool === undefined) return;
+    await pool.settled();
+    pool.refill();
+    await pool.settled();
+  }
+
   /** A tenant's activity log, oldest first. */
   async activity(idOrSlug: string, options: { readonly limit?: number } = {}): Promise<ActivityEntry[]> {
     const limit = options.limit ?? 1000;
@@ -494,8 +606,14 @@ export class Tenants {
     return await this.#d.registry.activity(tenant.id, limit);
   }
 
+  /** A transition of the tenant the caller names. */
   async #change(idOrSlug: string, change: Transition): Promise<Tenant> {
-    const tenant = await this.get(idOrSlug);
+    return await this.#changeRow(idOrSlug, await this.get(idOrSlug), change);
+  }
+
+  /** A transition of a row already found (a tenant, or a pending tenant the pool discards). */
+  async #changeRow(idOrSlug: string, found: Tenant, change: Transition): Promise<Tenant> {
+    const tenant = found;
     if (tenant.status === change.to) return tenant;
     const result = await this.#d.registry.transition(tenant.id, change);
     this.#d.cache.invalidate(tenant.id);

@@ -6,6 +6,7 @@ import {
   TenantQuery,
   newConnectionState,
   sessionWasReset,
+  timedPrefix,
   type ConnectionState,
   type QueryConfig,
   type RoutePrefix,
@@ -320,12 +321,29 @@ export function cleanConnection(conn: pg.PoolClient, logger: Logger, tenant: Ten
   if (state.broken) return new Error('connection failed during the unit of work');
   if (!state.dirty && state.changed.size === 0 && transactionStatus(conn) === 'I') {
     // Session advisory locks taken where no keyword shows (a function, dynamic SQL) end with
-    // the unit of work: queued, not awaited — the caller pays no round trip.
-    // A submittable: pg returns it (no promise); a failure reaches its handleError.
-    void conn.query(new AdvisoryUnlock(state) as unknown as pg.QueryConfig);
+    // the unit of work — released by the next batch on this connection, at no cost of its own,
+    // or on their own as soon as the connection is idle for a turn of the event loop.
+    state.unlockPending = true;
+    setImmediate(releaseAdvisoryLocks, conn, state);
     return undefined;
   }
   return resetConnection(conn, state, logger, tenant);
+}
+
+/**
+ * Sends `pg_advisory_unlock_all()` on its own when no batch has carried it since the unit of
+ * work ended: the connection sat idle (or was taken by someone who has not queried yet).
+ * Queued, not awaited; a submittable, so pg returns it (no promise) and a failure reaches its
+ * handleError, which destroys the connection.
+ */
+function releaseAdvisoryLocks(conn: pg.PoolClient, state: ConnectionState): void {
+  if (!state.unlockPending || state.broken) return;
+  // Taken by someone already querying: their batches carry the release (only a statement sent
+  // inside an explicit transaction does not — then the release waits for its end).
+  const client = conn as unknown as { _activeQuery?: unknown; _queryQueue?: unknown[] };
+  if (client._activeQuery != null || (client._queryQueue?.length ?? 0) > 0 || transactionStatus(conn) !== 'I') return;
+  state.unlockPending = false;
+  void conn.query(new AdvisoryUnlock(state) as unknown as pg.QueryConfig);
 }
 
 async function resetConnection(conn: pg.PoolClient, state: ConnectionState, logger: Logger, tenant: Tenant): Promise<Error | undefined> {
@@ -343,6 +361,10 @@ async function resetConnection(conn: pg.PoolClient, state: ConnectionState, logg
       await conn.query('discard all');
       sessionWasReset(state);
       state.owner = undefined;
+    } else {
+      // Rolled back but nothing else seen: the session advisory locks still end with the unit of work.
+      state.unlockPending = true;
+      setImmediate(releaseAdvisoryLocks, conn, state);
     }
     return undefined;
   } catch (err) {
@@ -376,9 +398,11 @@ export async function runUnitOfWork<T>(
 ): Promise<T> {
   const readOnly = options?.readOnly === true;
   const strategy = d.strategyFor(tenant.isolation);
-  const conn = await d.router.connect(strategy.target(tenant, readOnly));
+  // The plan as the cached tenant names it now: a plan change applies from the next unit of work.
+  const plan = d.plans.of(tenant);
+  const conn = await d.router.connect(strategy.target(tenant, readOnly), plan);
   const started = d.onUnitOfWork === undefined ? 0 : performance.now();
-  const db = new TenantDb(tenant, conn, strategy.routePrefix(tenant, readOnly));
+  const db = new TenantDb(tenant, conn, timedPrefix(strategy.routePrefix(tenant, readOnly), plan.statementTimeoutMs));
   let failure: { error: unknown } | undefined;
   try {
     return await enterContext({ tenant, owner, db }, () => {

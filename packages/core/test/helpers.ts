@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { setupTenancyHarness, type TenancyHarness } from '@tenantry/testing/harness';
-import { createTenancy, type Tenancy, type TenancyOptions } from '../src/index.js';
+import { createTenancy, isTenantryError, type Tenancy, type TenancyOptions } from '../src/index.js';
 
 export const MIGRATIONS = fileURLToPath(new URL('./fixtures/migrations', import.meta.url));
 export const FAILING_MIGRATIONS = fileURLToPath(new URL('./fixtures/failing-migrations', import.meta.url));
@@ -38,4 +38,15 @@ export function runtimeClient(h: Harness): { query<R extends object>(text: strin
       }
     },
   };
+}
+
+/** The error code `fn` throws (fails the test when it does not throw, or throws something else than a TenantryError). */
+export async function codeOf(fn: () => Promise<unknown>): Promise<string> {
+  try {
+    await fn();
+  } catch (err) {
+    if (isTenantryError(err)) return err.code;
+    throw err;
+  }
+  throw new Error('expected an error');
 }

@@ -256,10 +256,15 @@ describe.skipIf(SKIP)('behind PgBouncer in transaction mode', () => {
         // Tenant x sets session state by raw SQL; while its unit ends, another client holds
         // that server connection, so Tenantry's DISCARD ALL (sent at release) lands elsewhere.
         const pid = await ten.withTenant(x!.id, async (db) => {
-          const own = (await db.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
-          await db.query(`set search_path to "${y!.physicalName}"`);
-          await db.query(`set role "${x!.role}"`);
-          await db.query('set default_transaction_read_only = on');
+          // In one transaction, so that PgBouncer keeps every statement on one server connection
+          // (between transactions it may hand the client any of them); the SETs outlive COMMIT.
+          const own = await db.transaction(async (tx) => {
+            const p = (await tx.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+            await tx.query(`set search_path to "${y!.physicalName}"`);
+            await tx.query(`set role "${x!.role}"`);
+            await tx.query('set default_transaction_read_only = on');
+            return p;
+          });
           hold = await pinServer(b, own, poolSize);
           return own;
         });

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { HOSTILE_STRINGS, describeHostile } from '@tenantry/testing';
-import { setupHarness } from './helpers.js';
-import { isTenantryError, type Tenancy } from '../src/index.js';
+import { setupHarness, codeOf } from './helpers.js';
+import type { Tenancy } from '../src/index.js';
 
 const h = await setupHarness();
 // Databases and roles are the server's, shared by every test file: names get this file's suffix.
@@ -17,17 +17,6 @@ async function databaseExists(name: string): Promise<boolean> {
 }
 async function roleExists(name: string): Promise<boolean> {
   return (await h.admin.query('select 1 from pg_roles where rolname = $1', [name])).rowCount === 1;
-}
-
-/** The error code `fn` throws (fails the test when it does not throw). */
-async function codeOf(fn: () => Promise<unknown>): Promise<string> {
-  try {
-    await fn();
-  } catch (err) {
-    if (isTenantryError(err)) return err.code;
-    throw err;
-  }
-  throw new Error('expected an error');
 }
 
 /** A real write and read in the tenant, as its role. */

@@ -106,4 +106,22 @@ describe('servers.remove(), servers.update() and placement', () => {
     expect((await tenancy.servers.get('upd')).host).toContain('localhost');
     await tenancy.withTenant(t.id, (db) => db.query('select 1'));
   });
+
+  it("the registry's own server takes a replica too: at once, and in a process started after", async () => {
+    const appName = 'tenantry-own-replica';
+    const tenancy = await h.tenancy({ encryptionKey: KEY_A, migrations: none, applicationName: appName });
+    const t = await tenancy.tenants.create({ slug: 'on-default', name: 'D' });
+    const app = (tn: typeof tenancy) =>
+      tn.withTenant(t.id, async (db) => (await db.query<{ a: string }>("select current_setting('application_name') as a")).rows[0]!.a, {
+        readOnly: true,
+      });
+    expect(await app(tenancy)).toBe(appName);
+    // The same server as its own replica (a real one is another host): reads now go there.
+    await tenancy.servers.update('default', { replicaUrl: h.db.url });
+    expect(await app(tenancy)).toBe(`${appName}:replica`);
+    const later = await h.tenancy({ encryptionKey: KEY_A, migrations: none, applicationName: appName });
+    expect(await app(later)).toBe(`${appName}:replica`);
+    await tenancy.servers.update('default', { replicaUrl: null });
+    expect(await app(tenancy)).toBe(appName);
+  });
 });

@@ -36,7 +36,9 @@ describe('@tenantry/jobs on pg-boss, workers killed', () => {
       const w = startCrashWorker('pg-boss', env, everDone);
       await w.ready;
       await waitFor(`the worker to finish ${after} jobs`, () => everDone.size >= after && w.inFlight().length > 0, 60_000, 5);
-      const inFlight = await killWorker(w);
+      // pg-boss records a completion in a query of its own after the handler returned: a job done
+      // just before the kill may run once more.
+      const inFlight = await killWorker(w, 2_000);
       expect(inFlight.length).toBeGreaterThan(0);
       for (const k of inFlight) mayRepeat.add(k);
     }

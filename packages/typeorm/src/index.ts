@@ -3,3 +3,5 @@ export type { TypeormTenancyHost, TypeormTenancyOptions } from './typeorm-adapte
 export { typeormMigrations, inlineParameters } from './typeorm-migrations.js';
 export { TenantKeyedResultCache, cacheKeyPrefix } from './typeorm-result-cache.js';
 export type { TypeormMigration, TypeormMigrationsOptions } from './typeorm-migrations.js';
+export { generateTenantMigration, unqualifySchema } from './typeorm-generate.js';
+export type { GenerateTenantMigrationOptions, GeneratedTenantMigration } from './typeorm-generate.js';

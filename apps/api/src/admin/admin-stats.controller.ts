@@ -37,15 +37,17 @@ export class AdminStatsController {
   @Get('stats')
   @Header('Cache-Control', 'no-store')
   @ApiOperation({
-    summary: 'Pools per server (connections, waiting callers, evictions…), registry cache, tenants by status, migrations, busiest tenants.',
+    summary:
+      'Pools per server (connections, waiting callers, evictions, tenants in use against their plan share…), registry cache, tenants by status, migrations, plans, the pending-tenant pool, busiest tenants.',
   })
   @ApiOkResponse({ type: StatsDto })
   @ApiErrors(ADMIN_ERRORS, PARAM_ERRORS, SERVICE_ERRORS)
   async stats(@Query() query: StatsQuery): Promise<Record<string, unknown>> {
-    const [byStatus, servers, migrations] = await Promise.all([
+    const [byStatus, servers, migrations, pending] = await Promise.all([
       this.#tenancy.tenants.countByStatus(),
       this.#tenancy.servers.list(),
       this.#tenancy.migrationStatus(),
+      this.#tenancy.tenants.pendingPool(),
     ]);
     const { servers: pools, cache } = this.#tenancy.stats();
     const byId = new Map(pools.map((p) => [p.server, p]));
@@ -77,6 +79,8 @@ export class AdminStatsController {
         migrating: migrations.migrating,
         failed: migrations.failed.length,
       },
+      plans: this.#tenancy.plans.list(),
+      pendingTenants: pending ?? null,
       busiestTenants: this.#metrics.tenantUsage(query.top ?? 10),
     };
   }

@@ -13,6 +13,7 @@ const API_HTTP_STATUS = {
   NOT_FOUND: 404,
   USER_EXISTS: 409,
   PAYLOAD_TOO_LARGE: 413,
+  TOO_MANY_REQUESTS: 429,
 } as const;
 
 /** An error code a route can answer with. */
@@ -24,8 +25,12 @@ export const BODY_ERRORS: readonly ApiErrorCode[] = ['VALIDATION_FAILED', 'INVAL
 export const PARAM_ERRORS: readonly ApiErrorCode[] = ['VALIDATION_FAILED'];
 /** Admin routes: the admin token is missing or wrong. */
 export const ADMIN_ERRORS: readonly ApiErrorCode[] = ['UNAUTHORIZED'];
-/** Finding the request's tenant: none given, unknown, or not routable (suspended, not ready, migration failed). */
+/**
+ * Finding the request's tenant: none given, unknown, or not routable (suspended, not ready,
+ * migration failed); or the tenant is over its plan's request rate (429, with `Retry-After`).
+ */
 export const TENANT_ERRORS: readonly ApiErrorCode[] = [
+  'TOO_MANY_REQUESTS',
   'TENANT_REQUIRED',
   'INVALID_TENANT_ID',
   'TENANT_NOT_FOUND',

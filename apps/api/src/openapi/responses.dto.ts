@@ -209,6 +209,22 @@ export class ConnectionTotalsDto {
   @ApiProperty({ type: 'integer' }) max!: number;
 }
 
+export class TenantShareDto {
+  @ApiProperty({ format: 'uuid' }) tenant!: string;
+  @ApiProperty({ description: "The tenant's plan (`default` when it has none or an unknown one)." }) plan!: string;
+  @ApiProperty({ type: 'integer', description: 'Connections it holds now.' }) inUse!: number;
+  @ApiProperty({ type: 'integer', description: "Most it may hold at once: its plan's maxConnectionShare of the budget." }) share!: number;
+  @ApiProperty({ type: 'integer', description: 'Its callers waiting for a connection.' }) waiting!: number;
+}
+
+export class PlanDto {
+  @ApiProperty() name!: string;
+  @ApiPropertyOptional({ description: 'A fraction of each server budget (0 < x < 1) or a count of connections.' })
+  maxConnectionShare?: number;
+  @ApiPropertyOptional({ type: 'integer' }) statementTimeoutMs?: number;
+  @ApiPropertyOptional() requestsPerSecond?: number;
+}
+
 export class PoolStatsDto extends ConnectionTotalsDto {
   @ApiProperty({ type: 'integer', description: 'Databases with open connections.' }) pools!: number;
   @ApiProperty({ type: 'integer' }) checkouts!: number;
@@ -216,6 +232,8 @@ export class PoolStatsDto extends ConnectionTotalsDto {
   @ApiProperty({ type: 'integer' }) evictions!: number;
   @ApiProperty({ type: 'integer' }) destroyed!: number;
   @ApiProperty() available!: boolean;
+  @ApiProperty({ type: [TenantShareDto], description: 'Tenants holding or waiting for connections now, against their plan share.' })
+  tenants!: TenantShareDto[];
 }
 
 export class ServerStatsDto {
@@ -240,6 +258,30 @@ export class MigrationCountsDto {
   @ApiProperty({ type: 'integer' }) failed!: number;
 }
 
+/** One server and isolation of the pending-tenant pool. */
+export class PendingPoolServerDto {
+  @ApiProperty() server!: string;
+  @ApiProperty({ enum: ['schema', 'database'] }) isolation!: string;
+  @ApiProperty({ description: 'Pending tenants ready to be claimed.' }) ready!: number;
+  @ApiProperty({ description: 'Pending tenants, with those being provisioned or migrated.' }) total!: number;
+}
+
+/** Pool sizes per isolation. */
+export class PendingPoolSizeDto {
+  @ApiProperty() schema!: number;
+  @ApiProperty() database!: number;
+}
+
+/** The pending-tenant pool. */
+export class PendingPoolDto {
+  @ApiProperty({ type: PendingPoolSizeDto, description: 'Pending tenants kept per server.' }) size!: PendingPoolSizeDto;
+  @ApiProperty({ type: [PendingPoolServerDto] }) servers!: PendingPoolServerDto[];
+  @ApiProperty({ description: 'Signups served from the pool by this process.' }) claims!: number;
+  @ApiProperty({ description: 'Signups that found no ready pending tenant and provisioned as usual.' }) misses!: number;
+  @ApiProperty({ description: 'Pending tenants this process provisioned.' }) provisioned!: number;
+  @ApiProperty({ description: 'Refills that failed (retried at the next interval).' }) failures!: number;
+}
+
 export class StatsDto {
   @ApiProperty({ format: 'date-time' }) at!: string;
   @ApiProperty({ type: ConnectionTotalsDto }) connections!: ConnectionTotalsDto;
@@ -248,6 +290,13 @@ export class StatsDto {
   cache!: Record<string, unknown>;
   @ApiProperty({ type: TenantCountsDto }) tenants!: TenantCountsDto;
   @ApiProperty({ type: MigrationCountsDto }) migrations!: MigrationCountsDto;
+  @ApiProperty({ type: [PlanDto], description: 'The plans and their limits (`default` included).' }) plans!: PlanDto[];
+  @ApiProperty({
+    type: PendingPoolDto,
+    nullable: true,
+    description: 'Tenants provisioned ahead of signups (`tenancy.tenants.pendingPool()`); null when there is no pool.',
+  })
+  pendingTenants!: PendingPoolDto | null;
   @ApiProperty({
     type: 'array',
     items: { type: 'object', additionalProperties: true },

@@ -1,16 +1,22 @@
 import { defineCommand } from '../command.js';
 import { requireMigrations } from '../config.js';
 import { plural } from '../output.js';
+import { runSharedStatus } from './migrate-shared.js';
 
 /** `tenantry migrate:status` */
 export const migrateStatus = defineCommand({
   name: 'migrate:status',
   summary: 'Tenants per schema version, pending, migrating and failed — from the registry alone',
   args: [],
-  flags: {},
-  details:
+  flags: {
+    shared: { type: 'boolean', description: "each database's shared migration version, read from its ledger (one connection each)" },
+  },
+  details: [
     'JSON: { "latest", "migrations": [name…], "versions": [{ "version", "tenants" }], "pending", "migrating", "failed": [{ "id", "slug", "error" }] }',
-  async run({ out, config, tenancy }) {
+    'With --shared: { "schema", "latest", "migrations", "pending", "targets": [{ "target": { "server", "tenant" }, "version", "pending", "changed", "error" }] }',
+  ].join('\n'),
+  async run({ flags, out, config, tenancy }) {
+    if (flags.shared === true) return await runSharedStatus(out, config, tenancy);
     requireMigrations(config);
     const status = await (await tenancy()).migrationStatus();
     out.result(status, () => {

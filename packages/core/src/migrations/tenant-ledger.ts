@@ -15,22 +15,30 @@ export interface AppliedMigration {
   readonly durationMs: number;
 }
 
-/** Creates the ledger table in the tenant the client points at, if missing. */
-export async function ensureLedger(client: pg.ClientBase): Promise<void> {
-  await client.query(`create table if not exists ${LEDGER_TABLE} (
+/** The ledger table's DDL (in the tenant first on the search path), to send in one batch with others. */
+export const LEDGER_DDL = `create table if not exists ${LEDGER_TABLE} (
     name        text primary key,
     checksum    text not null,
     applied_at  timestamptz not null default clock_timestamp(),
     duration_ms integer not null
-  )`);
+  )`;
+
+/** Creates the ledger table in the tenant the client points at, if missing. */
+export async function ensureLedger(client: pg.ClientBase): Promise<void> {
+  await client.query(LEDGER_DDL);
 }
 
 /**
  * Applies `migrations` in order on `client`, which must be inside a transaction with the
- * tenant first on the search_path. Records each in the tenant's ledger.
+ * tenant first on the search_path. Records each in the tenant's ledger (created first unless
+ * `ledgerCreated`: the caller sent {@link LEDGER_DDL} in a batch of its own).
  */
-export async function applyMigrations(client: pg.ClientBase, migrations: readonly Migration[]): Promise<AppliedMigration[]> {
-  await ensureLedger(client);
+export async function applyMigrations(
+  client: pg.ClientBase,
+  migrations: readonly Migration[],
+  options: { readonly ledgerCreated?: boolean } = {},
+): Promise<AppliedMigration[]> {
+  if (options.ledgerCreated !== true) await ensureLedger(client);
   const applied: AppliedMigration[] = [];
   for (const m of migrations) {
     const started = performance.now();

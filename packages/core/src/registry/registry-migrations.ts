@@ -221,6 +221,18 @@ export const REGISTRY_MIGRATIONS: readonly { readonly version: number; readonly 
        where physical_rename_to is not null;
     `,
   },
+  {
+    version: 11,
+    name: 'pending tenants',
+    sql: `
+      -- 'pending': a tenant provisioned ahead of demand (options.pendingTenants). Migrated with the
+      -- tenants, never listed, counted, resolved or routed; a create claims one by giving it its
+      -- slug, name and kind 'tenant' in one statement (see docs/provisioning.md).
+      alter table tenantry.tenants drop constraint tenants_kind_check;
+      alter table tenantry.tenants add constraint tenants_kind_check check (kind in ('tenant', 'copy', 'pending'));
+      create index tenants_pending on tenantry.tenants (isolation, server_id, seq) where kind = 'pending' and status = 'ACTIVE';
+    `,
+  },
 ];
 
 /** Advisory lock key for registry migrations (an arbitrary constant; never change it). */

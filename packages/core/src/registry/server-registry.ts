@@ -100,6 +100,13 @@ export class ServerRegistry {
     this.#placeable = placeable;
   }
 
+  /** Servers a new tenant may go to (not draining, capacity left, usable by this process), least-loaded first. */
+  async placeable(): Promise<ServerRow[]> {
+    return (await this.list())
+      .filter((r) => !r.draining && (r.capacity === null || r.tenants < r.capacity) && this.#placeable(r))
+      .sort((a, b) => a.tenants - b.tenants);
+  }
+
   /**
    * The server a new tenant goes to: the least-loaded one that is not draining, has capacity
    * left (`capacity` counts live tenants; null is unlimited) and that this process can use.

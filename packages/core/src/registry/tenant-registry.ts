@@ -26,6 +26,15 @@ export function physicalNameTaken(name: string, server: string, cause?: unknown)
   );
 }
 
+/** `TENANT_EXISTS` for a slug a live tenant holds. */
+function slugTaken(slug: string, cause: unknown): TenantryError {
+  return new TenantryError(
+    ErrorCodes.TENANT_EXISTS,
+    `a tenant with slug '${slug}' already exists; pick another slug, or delete the existing tenant first`,
+    { cause, context: { tenant: slug } },
+  );
+}
+
 /** The channel on which tenant changes are announced to every process. */
 export const TENANT_CHANNEL = 'tenantry_tenants';
 
@@ -168,28 +177,32 @@ export class TenantRegistry {
 
   /**
    * Inserts a PROVISIONING tenant (or, with `kind: 'copy'`, a mobility copy, which no list,
-   * count, resolution or migration sees). Throws `TENANT_EXISTS` when a live tenant has the slug.
+   * count, resolution or migration sees; with `kind: 'pending'`, a pending tenant: migrated, never
+   * listed or resolved until a create claims it). Throws `TENANT_EXISTS` when a live tenant has the slug.
    */
-  async insert(t: {
-    id: string;
-    slug: string;
-    name: string;
-    plan: string | null;
-    metadata: Record<string, unknown>;
-    physicalName: string;
-    role: string | null;
-    isolation: IsolationKind;
-    server: string;
-    targetVersion: string;
-    actor?: string | undefined;
-    idempotencyKey?: string | undefined;
-    requestHash?: string | undefined;
-    /** A strict tenant's login password, encrypted. */
-    loginSecret?: string | undefined;
-    kind?: 'tenant' | 'copy';
-  }): Promise<Tenant> {
+  async insert(
+    t: {
+      id: string;
+      slug: string;
+      name: string;
+      plan: string | null;
+      metadata: Record<string, unknown>;
+      physicalName: string;
+      role: string | null;
+      isolation: IsolationKind;
+      server: string;
+      targetVersion: string;
+      actor?: string | undefined;
+      idempotencyKey?: string | undefined;
+      requestHash?: string | undefined;
+      /** A strict tenant's login password, encrypted. */
+      loginSecret?: string | undefined;
+      kind?: 'tenant' | 'copy' | 'pending';
+    },
+    db: Queryable = this.#db,
+  ): Promise<Tenant> {
     try {
-      const { rows } = await this.#db.query<TenantRow>(
+      const { rows } = await db.query<TenantRow>(
         `with ins as (
            insert into tenantry.tenants (id, slug, name, status, isolation, server_id, physical_name, plan, metadata, role, target_version,
                                          idempotency_key, request_hash, login_secret, kind)
@@ -221,18 +234,83 @@ export class TenantRegistry {
     } catch (err) {
       if (sqlState(err) === '23505' && (err as { constraint?: string }).constraint === 'tenants_live_physical_name')
         throw physicalNameTaken(t.physicalName, t.server, err);
-      if (sqlState(err) === '23505') {
-        throw new TenantryError(
-          ErrorCodes.TENANT_EXISTS,
-          `a tenant with slug '${t.slug}' already exists; pick another slug, or delete the existing tenant first`,
-          {
-            cause: err,
-            context: { tenant: t.slug },
-          },
-        );
-      }
+      if (sqlState(err) === '23505') throw slugTaken(t.slug, err);
       throw err;
     }
+  }
+
+  /**
+   * Turns one ready pending tenant (ACTIVE, at `version`, of `isolation`, on `server` or on any
+   * server that is not draining) into the tenant `t` describes, in one statement that writes its
+   * activity and announces it. Undefined when none is ready. Throws `TENANT_EXISTS` on a taken slug
+   * (the pending tenant stays pending).
+   */
+  async claimPending(t: {
+    slug: string;
+    name: string;
+    plan: string | null;
+    metadata: Record<string, unknown>;
+    isolation: IsolationKind;
+    server: string | null;
+    version: string | null;
+    actor?: string | undefined;
+    idempotencyKey?: string | undefined;
+    requestHash?: string | undefined;
+  }): Promise<Tenant | undefined> {
+    try {
+      const { rows } = await this.#db.query<TenantRow>(
+        `with pick as (
+           select t.id from tenantry.tenants t join tenantry.servers s on s.id = t.server_id
+            where t.kind = 'pending' and t.status = 'ACTIVE' and t.isolation = $1 and ($2::text is null or t.server_id = $2)
+              and not s.draining and t.schema_version is not distinct from $3 and t.physical_rename_to is null
+            order by t.seq limit 1 for update of t skip locked),
+         upd as (
+           update tenantry.tenants t
+              set kind = 'tenant', slug = $4, name = $5, plan = $6, metadata = $7::jsonb, idempotency_key = $9, request_hash = $10,
+                  created_at = now(), updated_at = now()
+             from pick where t.id = pick.id
+           returning t.*),
+         act as (
+           insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail)
+           select id, 'claimed', 'ACTIVE', 'ACTIVE', $8, jsonb_build_object('slug', slug) from upd)
+         select ${UPD_COLUMNS}, ${NOTIFY}(upd.id::text) from upd`,
+        [
+          t.isolation,
+          t.server,
+          t.version,
+          t.slug,
+          t.name,
+          t.plan,
+          JSON.stringify(t.metadata),
+          t.actor ?? null,
+          t.idempotencyKey ?? null,
+          t.requestHash ?? null,
+        ],
+      );
+      return rows[0] ? toTenant(rows[0]) : undefined;
+    } catch (err) {
+      if (sqlState(err) === '23505') throw slugTaken(t.slug, err);
+      throw err;
+    }
+  }
+
+  /** Pending tenants per server and isolation (DELETED and FAILED ones not counted), optionally on `db`. */
+  async pendingCounts(db: Queryable = this.#db): Promise<{ server: string; isolation: IsolationKind; ready: number; total: number }[]> {
+    const { rows } = await db.query<{ server: string; isolation: IsolationKind; ready: number; total: number }>(
+      `select server_id as server, isolation, count(*) filter (where status = 'ACTIVE')::int as ready, count(*)::int as total
+         from tenantry.tenants where kind = 'pending' and status not in ('DELETED', 'FAILED')
+        group by server_id, isolation order by server_id, isolation`,
+    );
+    return rows;
+  }
+
+  /** Pending tenants of a server and isolation, newest first (for trimming a pool that shrank). */
+  async pendingOf(server: string, isolation: IsolationKind): Promise<Tenant[]> {
+    const { rows } = await this.#db.query<TenantRow>(
+      `select ${COLUMNS} from tenantry.tenants where kind = 'pending' and status = 'ACTIVE' and server_id = $1 and isolation = $2 order by seq desc`,
+      [server, isolation],
+    );
+    return rows.map(toTenant);
   }
 
   /** Moves a tenant from one of `from` to `to`; returns the current row when it was not in `from`. */
@@ -409,7 +487,7 @@ export class TenantRegistry {
                      where m.tenant_id = t.id) as applied,
               exists (select 1 from tenantry.tenant_migrations m where m.tenant_id = t.id) or t.schema_version is not null as provisioned
          from tenantry.tenants t
-        where t.status in ('ACTIVE', 'MIGRATING', 'MIGRATION_FAILED', 'FAILED') and t.kind = 'tenant'
+        where t.status in ('ACTIVE', 'MIGRATING', 'MIGRATION_FAILED', 'FAILED') and t.kind in ('tenant', 'pending')
           and ($3::uuid[] is null or t.id = any($3::uuid[]))
         order by t.seq`,
       [source.map((m) => m.name), source.map((m) => m.checksum), ids],

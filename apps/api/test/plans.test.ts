@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import type { Tenancy } from '@tenantry/core';
+import { TENANCY } from '@tenantry/nestjs';
+import { configFromEnv } from '../dist/config.js';
+import { TenantRateLimiter } from '../dist/auth/rate-limit.guard.js';
+import { ADMIN_TOKEN, http, parseMetrics, sample, setupApi } from './helpers.js';
+
+const h = await setupApi();
+const api = await h.start({
+  TENANTRY_PLANS: JSON.stringify({ TINY: { requestsPerSecond: 2, maxConnectionShare: 1 }, default: { statementTimeoutMs: 30_000 } }),
+});
+const u = api.url;
+const tenancy = api.api.app.get<symbol, Tenancy>(TENANCY);
+
+async function tenantOnPlan(slug: string, plan?: string): Promise<{ id: string; token: string }> {
+  const created = await http(u, 'POST', '/tenants', { token: ADMIN_TOKEN, body: { name: slug, slug, ...(plan ? { plan } : {}) } });
+  expect(created.status).toBe(201);
+  const issued = await http(u, 'POST', `/tenants/${created.body.id}/tokens`, { token: ADMIN_TOKEN, body: {} });
+  return { id: created.body.id, token: issued.body.token };
+}
+
+describe("a tenant's plan request rate", () => {
+  it('answers 429 TOO_MANY_REQUESTS with Retry-After beyond it, while another tenant is served; a plan change applies at once', async () => {
+    const tiny = await tenantOnPlan('rate-tiny', 'TINY');
+    const other = await tenantOnPlan('rate-other');
+    // Ten at once: a bucket of 2 a second lets two or three through.
+    const replies = await Promise.all(
+      Array.from({ length: 10 }, () => http(u, 'GET', '/posts', { tenant: 'rate-tiny', token: tiny.token })),
+    );
+    const refused = replies.filter((r) => r.status === 429);
+    expect(replies.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(1);
+    expect(refused.length).toBeGreaterThanOrEqual(5);
+    expect(refused[0]!.body).toMatchObject({ statusCode: 429, code: 'TOO_MANY_REQUESTS', message: expect.stringContaining("plan 'TINY'") });
+    expect(Number(refused[0]!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+
+    // Another tenant (the default plan, no rate) is not limited by the first one's bucket.
+    for (let i = 0; i < 10; i++) expect((await http(u, 'GET', '/posts', { tenant: 'rate-other', token: other.token })).status).toBe(200);
+
+    // Off the limited plan: the next request goes, without waiting for the bucket.
+    await tenancy.tenants.update(tiny.id, { plan: 'default' });
+    const after = await Promise.all(Array.from({ length: 10 }, () => http(u, 'GET', '/posts', { tenant: 'rate-tiny', token: tiny.token })));
+    expect(after.map((r) => r.status)).toEqual(Array(10).fill(200));
+
+    // Refusals are counted by plan, never by tenant.
+    const text = await (await fetch(`${u}/metrics`)).text();
+    const samples = parseMetrics(text);
+    expect(sample(samples, 'tenantry_rate_limited_requests_total', { plan: 'TINY' })).toBe(refused.length);
+    expect(
+      samples
+        .filter((s) => s.name.startsWith('tenantry_plan_') || s.name.startsWith('tenantry_rate_limited'))
+        .every((s) => !('tenant' in s.labels)),
+    ).toBe(true);
+    expect(text).toContain('# TYPE tenantry_plan_connections_in_use gauge');
+  });
+
+  it('admin routes are not limited by a tenant’s plan', async () => {
+    await tenantOnPlan('rate-admin', 'TINY');
+    const replies = await Promise.all(Array.from({ length: 6 }, () => http(u, 'GET', '/tenants/rate-admin', { token: ADMIN_TOKEN })));
+    expect(replies.map((r) => r.status)).toEqual(Array(6).fill(200));
+  });
+});
+
+describe('GET /admin/stats', () => {
+  it('lists the plans and, per server, the tenants holding connections against their share', async () => {
+    const t = await tenantOnPlan('stats-held', 'TINY');
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let inside!: () => void;
+    const entered = new Promise<void>((r) => (inside = r));
+    const work = tenancy.withTenant(t.id, async () => {
+      inside();
+      await held;
+    });
+    await entered;
+    const res = await http(u, 'GET', '/admin/stats', { token: ADMIN_TOKEN });
+    release();
+    await work;
+    expect(res.status).toBe(200);
+    expect(res.body.plans).toEqual(
+      expect.arrayContaining([
+        { name: 'TINY', requestsPerSecond: 2, maxConnectionShare: 1 },
+        { name: 'default', statementTimeoutMs: 30_000 },
+      ]),
+    );
+    const pool = res.body.servers.find((s: { id: string }) => s.id === 'default').pool;
+    expect(pool.tenants).toContainEqual({ tenant: t.id, plan: 'TINY', inUse: 1, share: 1, waiting: 0 });
+  });
+});
+
+describe('TENANTRY_PLANS', () => {
+  it('is checked at start: bad JSON or a bad limit is a ConfigError naming it', () => {
+    expect(() => configFromEnv({ TENANTRY_PLANS: '{nope' })).toThrow(/TENANTRY_PLANS must be JSON/);
+    expect(() => configFromEnv({ TENANTRY_PLANS: '{"A":{"requestsPerSecond":-1}}' })).toThrow(
+      /TENANTRY_PLANS: plans.A.requestsPerSecond must be a number > 0/,
+    );
+    expect(configFromEnv({}).plans).toHaveProperty('STARTER.requestsPerSecond');
+  });
+});
+
+describe('TenantRateLimiter', () => {
+  it('lets a burst of one second through, then one request per 1/rate seconds, per tenant', () => {
+    let now = 0;
+    const limiter = new TenantRateLimiter(() => now);
+    expect([1, 2, 3].map(() => limiter.take('a', 2))).toEqual([0, 0, 1]);
+    expect(limiter.take('b', 2)).toBe(0);
+    now = 499;
+    expect(limiter.take('a', 2)).toBe(1);
+    // A second after it emptied, the bucket is full again: a burst of two, not more.
+    now = 1_000;
+    expect([1, 2, 3].map(() => limiter.take('a', 2))).toEqual([0, 0, 1]);
+  });
+});
