@@ -47,6 +47,7 @@ import {
   unpublish,
   unsubscribe,
   waitCaughtUp,
+  sourcePosition,
   waitFlushed,
   whyNotOnline,
   type OnlineReplication,
@@ -912,8 +913,8 @@ export class Mobility {
         await source.query(`select set_config('lock_timeout', $1, true)`, [`${Math.max(1, until - Date.now())}ms`]);
         // Waits for the writers still running (they commit on the source, before the LSN below).
         await source.query(`lock table ${prepared.tables.join(', ')} in share mode`);
-        const lsn = (await source.query<{ l: string }>('select pg_current_wal_lsn()::text as l')).rows[0]!.l;
-        await waitFlushed(d, r, lsn, until);
+        // Every writer that got in before the lock has committed: wait for the copy to have it all.
+        await waitFlushed(d, r, await sourcePosition(d, r), until);
         await syncSequences(d, r, source);
         await unsubscribe(d, r);
         if (Date.now() > until) throw new Error(`the cutover took longer than ${target.cutoverMs} ms`);

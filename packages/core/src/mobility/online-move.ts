@@ -50,10 +50,6 @@ export async function whyNotOnline(
 ): Promise<string | undefined> {
   if (tenant.isolation === 'database' && target.isolation === 'schema')
     return 'a database tenant keeps its tables in public, which a schema tenant cannot take while it replicates';
-  // Not yet: in the test, such a move exhausted the source server's connection budget before its slot was made.
-  if (tenant.isolation === 'database') return 'online moves of database tenants are not supported yet';
-  // Not yet: in the test, writes acknowledged right after such a move were not found in the new copy.
-  if (target.isolation === 'schema') return 'online moves into the schema tier are not supported yet';
   if (tenant.status !== 'ACTIVE') return `the tenant is ${tenant.status}`;
   // The old copy is closed to writes at the switch by revoking them from the tenant's role.
   if (tenant.role === null)
@@ -158,8 +154,31 @@ export async function waitCaughtUp(d: TenancyInternals, r: OnlineReplication, de
     if (Date.now() > deadline) throw new Error(`the new copy's initial copy did not finish in time (${pending} tables pending)`);
     await sleep(50);
   }
-  const lsn = await onSide(d, r.source, async (c) => (await c.query<{ l: string }>('select pg_current_wal_lsn()::text as l')).rows[0]!.l);
-  await waitFlushed(d, r, lsn, deadline);
+  await waitFlushed(d, r, await sourcePosition(d, r), deadline);
+}
+
+/**
+ * The source's WAL position after every transaction committed so far, flushed so that the
+ * walsender can send it. Not `pg_current_wal_lsn()`: that is the WAL *written* out, which an
+ * asynchronous commit (`synchronous_commit = off`, on the server or in a transaction) may not
+ * have reached yet — a write committed that way just before the cutover would then be past the
+ * position the copy is waited for, and lost. The insert position covers it; a small transaction
+ * committed synchronously flushes the WAL up to there.
+ */
+export async function sourcePosition(d: TenancyInternals, r: OnlineReplication): Promise<string> {
+  return await onSide(d, r.source, async (c) => {
+    await c.query('begin');
+    try {
+      const { rows } = await c.query<{ l: string }>(
+        `select pg_catalog.set_config('synchronous_commit', 'on', true), pg_current_xact_id(), pg_current_wal_insert_lsn()::text as l`,
+      );
+      await c.query('commit');
+      return rows[0]!.l;
+    } catch (err) {
+      await c.query('rollback').catch(() => undefined);
+      throw err;
+    }
+  });
 }
 
 /** Waits until the subscription confirmed (flushed) the source's WAL up to `lsn`. */
