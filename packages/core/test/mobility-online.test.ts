@@ -172,7 +172,12 @@ describe('online move by logical replication', () => {
     const d = await tenancy.mobility.move('db-to-schema', { server: 'other', isolation: 'schema', retainHours: 0, online: 'auto' });
     expect(d).toMatchObject({ online: false, offlineReason: expect.stringMatching(/public/) });
     await tenancy.tenants.create({ slug: 'schema-to-schema', name: 'S', server: 'logical' });
-    expect((await tenancy.mobility.move('schema-to-schema', { server: 'other', retainHours: 0 })).online, 'offline by default').toBe(false);
+    const ss = await tenancy.mobility.move('schema-to-schema', { server: 'other', retainHours: 0 });
+    expect([ss.online, ss.offlineReason], 'online by default where the source allows it').toEqual([true, undefined]);
+    expect(
+      (await tenancy.mobility.move('schema-to-schema', { server: 'logical', retainHours: 0 })).online,
+      'offline from a server without wal_level = logical',
+    ).toBe(false);
     await expect(tenancy.mobility.move('plain', { server: 'default', online: 'yes' as never })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
     });

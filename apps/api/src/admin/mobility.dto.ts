@@ -53,7 +53,8 @@ export class MoveTenantDto {
   retainHours?: number;
 
   @ApiPropertyOptional({
-    description: 'true: online (logical replication; experimental) or fail; false or absent: offline',
+    description:
+      'absent: online (logical replication) where the source server allows it, else offline; true: online or fail; false: offline',
   })
   @IsOptional()
   @IsBoolean()

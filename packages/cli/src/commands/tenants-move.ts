@@ -9,7 +9,7 @@ const ISOLATIONS: readonly IsolationKind[] = ['schema', 'database'];
 /** `tenantry tenants move <idOrSlug> [--server <id>] [--isolation schema|database] [--retain-hours n] [--online | --offline] [--cutover-timeout-ms n]` */
 export const tenantsMove = defineCommand({
   name: 'tenants move',
-  summary: 'Move a tenant to another server and/or tier (offline; --online: by logical replication, experimental)',
+  summary: 'Move a tenant to another server and/or tier (online by logical replication where the source allows it, else offline)',
   args: [{ name: 'idOrSlug', required: true, description: "the tenant's id or slug" }],
   flags: {
     server: { type: 'string', value: 'id', description: 'the server to move to (default: where it is)' },
@@ -29,9 +29,9 @@ export const tenantsMove = defineCommand({
     actor: ACTOR_FLAG,
   },
   details: [
-    'Online (--online, experimental): the new copy is filled and kept up to date by',
+    'Online (the default where possible; --online: online or fail): the new copy is filled and kept up to date by',
     'logical replication while the tenant serves; at the cutover new units of work wait (bounded), then run on the new copy.',
-    'Offline (the default, or --offline): the tenant is SUSPENDED while its data is copied and verified, then one registry',
+    'Offline (where online is not possible, or --offline): the tenant is SUSPENDED while its data is copied and verified, then one registry',
     "transaction points it at the new copy. Interrupted, the tenant stays where it was. Drop expired old copies with 'tenantry tenants purge-moved'.",
     'JSON: { "tenant", "from", "oldCopy", "retainUntil", "online", "offlineReason", "pauseMs", "durationMs" }',
   ].join('\n'),
@@ -50,7 +50,7 @@ export const tenantsMove = defineCommand({
           ...(flags.server === undefined ? {} : { server: flags.server }),
           ...(isolation === undefined ? {} : { isolation }),
           ...(retainHours === undefined ? {} : { retainHours }),
-          online: flags.online === true ? true : flags.offline === true ? false : false,
+          online: flags.online === true ? true : flags.offline === true ? false : 'auto',
           ...(cutoverTimeoutMs === undefined ? {} : { cutoverTimeoutMs }),
         },
         { actor, onProgress: progress.onProgress },

@@ -96,11 +96,10 @@ export interface MoveTarget {
   /** How long the old copy is kept (suspended) before `purgeMoved()` drops it. Default 7 days; 0 drops it at once. */
   readonly retainHours?: number;
   /**
-   * EXPERIMENTAL (see docs/mobility.md: writes acknowledged right after the switch were lost in
-   * the test). `'auto'`: online by logical replication when the source allows it
-   * (`wal_level = logical`, superuser logins, a schema tenant moving to the database tier, every table with a
-   * replica identity), else offline. `true`: online or fail (`INVALID_ARGUMENT` saying why not).
-   * `false` (the default): offline.
+   * `'auto'` (the default): online by logical replication when the source allows it
+   * (`wal_level = logical`, superuser logins, the tenant's own role, every table with a replica
+   * identity, not database → schema), else offline (`offlineReason` says why). `true`: online or
+   * fail (`INVALID_ARGUMENT` saying why not). `false`: offline (suspended while its data is copied).
    */
   readonly online?: boolean | 'auto';
   /**
@@ -314,7 +313,7 @@ export class Mobility {
         context: { tenant: current.slug },
       });
     // Opt-in until the known loss of writes right after the switch is fixed (docs/mobility.md).
-    const online = target.online ?? false;
+    const online = target.online ?? 'auto';
     if (online !== true && online !== false && online !== 'auto') throw invalidArgument("online must be true, false or 'auto'");
     const cutoverMs = target.cutoverTimeoutMs ?? 5000;
     if (typeof cutoverMs !== 'number' || !Number.isInteger(cutoverMs) || cutoverMs < 100 || cutoverMs > 60_000)
