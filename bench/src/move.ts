@@ -2,7 +2,10 @@
  * `npm run bench:move`: moving one tenant of TENANTRY_BENCH_MB (default 100) MB between two
  * PostgreSQL servers, beside a bare binary `COPY … TO STDOUT` piped into `COPY … FROM STDIN`
  * between the same servers, in one run. Reports the copy throughput of each, the backup alone
- * (to a null stream), and the offline move's pause (how long the tenant was suspended).
+ * (to a null stream), the offline move's pause (how long the tenant was suspended), and an
+ * online move back (logical replication; both servers run with wal_level = logical) with writers
+ * inserting throughout: its duration and the write pause (p50/max of the units of work that waited
+ * at the cutover).
  */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -32,8 +35,9 @@ async function sizeOf(url: string, relation: string): Promise<number> {
   }
 }
 
-const a = await startEmbeddedServer({ postgresFlags: ['-c', 'max_connections=100'] });
-const b = await startEmbeddedServer({ postgresFlags: ['-c', 'max_connections=100'] });
+const FLAGS = ['-c', 'max_connections=100', '-c', 'wal_level=logical'];
+const a = await startEmbeddedServer({ postgresFlags: FLAGS });
+const b = await startEmbeddedServer({ postgresFlags: FLAGS });
 try {
   const tenancy = await createTenancy({ registryUrl: a.url, migrations, encryptionKey: randomBytes(32).toString('hex') });
   await tenancy.servers.add({ id: 'b', url: b.url });
@@ -77,7 +81,24 @@ try {
   );
   const backupMs = performance.now() - started;
 
-  const move = await tenancy.mobility.move('big', { server: 'b', retainHours: 0 });
+  const move = await tenancy.mobility.move('big', { server: 'b', retainHours: 0, online: false });
+
+  // Online back to A, with writers: each unit of work's latency; those that waited at the cutover stand out.
+  let stop = false;
+  const latencies: number[] = [];
+  const writers = Array.from({ length: 4 }, async () => {
+    while (!stop) {
+      const t0 = performance.now();
+      await tenancy.withTenant('big', (db) => db.query(`insert into rows (payload) values ('w')`));
+      latencies.push(performance.now() - t0);
+    }
+  });
+  const online = await tenancy.mobility.move('big', { server: 'default', retainHours: 0, online: true });
+  stop = true;
+  await Promise.all(writers);
+  const waited = latencies.filter((ms) => ms > 50).sort((x, y) => x - y);
+  const p50 = waited.length === 0 ? 0 : waited[Math.floor(waited.length / 2)]!;
+  const max = waited.at(-1) ?? 0;
   const rate = (ms: number): string => `${((mb / ms) * 1000).toFixed(1)} MB/s`;
   log();
   log('| what | time | throughput | vs bare COPY |');
@@ -90,6 +111,13 @@ try {
     `| tenancy.mobility.move A → B (drift check, copy, verify, switch, drop) | ${move.durationMs} ms | ${rate(move.durationMs)} | ${(bareMs / move.durationMs).toFixed(2)} |`,
   );
   log(`| of which the tenant was suspended (offline move's pause) | ${move.pauseMs} ms | | |`);
+  log(
+    `| tenancy.mobility.move online B → A, 4 writers inserting (replication, catch-up, cutover) | ${online.durationMs} ms | ${rate(online.durationMs)} | ${(bareMs / online.durationMs).toFixed(2)} |`,
+  );
+  log(`| of which the cutover held new work | ${online.pauseMs} ms | | |`);
+  log(
+    `| units of work that waited (> 50 ms) of ${latencies.length}: ${waited.length}, p50 ${Math.round(p50)} ms, max ${Math.round(max)} ms | | | |`,
+  );
   await tenancy.close();
 } finally {
   await a.stop();

@@ -4,7 +4,7 @@ import { pinnedMigrations } from './migrations/migration-set.js';
 import { LEDGER_TABLE } from './migrations/tenant-ledger.js';
 import { settlePhysicalRename } from './physical-rename.js';
 import { containerKey, type Queryable } from './registry/tenant-registry.js';
-import { settleMobilityJobs, type SettledMobilityJob } from './mobility/settle.js';
+import { settleMobilityJobs, settleReplications, type SettledMobilityJob } from './mobility/settle.js';
 import { inTenantTransaction, inTransaction } from './transaction.js';
 import type { IsolationKind, Tenant } from './types.js';
 
@@ -172,6 +172,8 @@ export async function reconcile(d: TenancyInternals): Promise<ReconcileReport> {
   const migrationsSettled: { id: string; slug: string; schemaVersion: string | null }[] = [];
   const orphans: { server: string; kind: IsolationKind; name: string }[] = [];
   const unreachable: { server: string; error: string }[] = [];
+  // Online moves' subscriptions and slots first: they hold the copies dropped below.
+  await settleReplications(d).catch((err: unknown) => d.logger.error({ err }, 'reconcile could not clean online moves'));
   const stuck = await d.registry.stuck();
   /**
    * Settles one stuck tenant under its lifecycle lock, held on a registry connection that also

@@ -7,6 +7,7 @@
 import { asServerError, ErrorCodes, tenantMigrationFailed, tenantNotFound, tenantRequired, TenantryError } from './errors.js';
 import { assertDomain, parseTenantRef } from './identifiers.js';
 import type { TenancyInternals } from './internals.js';
+import { cutoverDeadline, waitForCutover } from './mobility/cutover-gate.js';
 import { currentContext } from './tenant-context.js';
 import type { Tenant } from './types.js';
 
@@ -42,6 +43,8 @@ export class TenantResolver {
       }
       if (found !== undefined && trusted) this.#d.cache.set(found, epoch);
     }
+    // An online move's cutover: new work waits (bounded) and runs on the placement that follows.
+    if (found !== undefined && cutoverDeadline(found) !== undefined) found = await waitForCutover(this.#d, found);
     return gate(found, String(input));
   }
 
@@ -79,7 +82,7 @@ export class TenantResolver {
     const input = typeof tenant === 'string' ? tenant : tenant?.id;
     if (typeof input !== 'string') return undefined;
     const found = this.#d.cache.get(parseTenantRef(input));
-    return found?.status === 'ACTIVE' ? found : undefined;
+    return found?.status === 'ACTIVE' && cutoverDeadline(found) === undefined ? found : undefined;
   }
 
   /** The routable tenant of `tenant`: from the cache when it is ACTIVE there, else resolved. */

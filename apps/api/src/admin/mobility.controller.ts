@@ -163,7 +163,7 @@ export class MobilityController {
   @HttpCode(200)
   @ApiOperation({
     summary:
-      'Move the tenant to another server and/or tier, offline (suspended while its data is copied). 200 { tenant, from, oldCopy, retainUntil, pauseMs, durationMs }.',
+      'Move the tenant to another server and/or tier: online by logical replication where the source server allows it (new work waits during the cutover), else offline (suspended while its data is copied). 200 { tenant, from, oldCopy, retainUntil, online, offlineReason, pauseMs, durationMs }.',
   })
   @ApiOkResponse({ type: MoveResultDto })
   @ApiErrors(
@@ -185,6 +185,8 @@ export class MobilityController {
         ...(body.server === undefined ? {} : { server: body.server }),
         ...(body.isolation === undefined ? {} : { isolation: body.isolation }),
         ...(body.retainHours === undefined ? {} : { retainHours: body.retainHours }),
+        ...(body.online === undefined ? {} : { online: body.online }),
+        ...(body.cutoverTimeoutMs === undefined ? {} : { cutoverTimeoutMs: body.cutoverTimeoutMs }),
       },
       { actor: 'admin-api' },
     );
@@ -193,6 +195,8 @@ export class MobilityController {
       from: r.from,
       oldCopy: r.oldCopy,
       retainUntil: r.retainUntil?.toISOString() ?? null,
+      online: r.online,
+      offlineReason: r.offlineReason ?? null,
       pauseMs: r.pauseMs,
       durationMs: r.durationMs,
     };

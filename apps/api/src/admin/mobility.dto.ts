@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 
 // Core checks every value again; these give 400s with field names before any work starts.
 const SLUG = /^[a-z][a-z0-9-]{1,61}[a-z0-9]$/;
@@ -51,6 +51,26 @@ export class MoveTenantDto {
   @Min(0)
   @IsInt()
   retainHours?: number;
+
+  @ApiPropertyOptional({
+    description:
+      'absent: online (logical replication) where the source server allows it, else offline; true: online or fail; false: offline',
+  })
+  @IsOptional()
+  @IsBoolean()
+  online?: boolean;
+
+  @ApiPropertyOptional({
+    minimum: 100,
+    maximum: 60_000,
+    example: 5000,
+    description: 'online: the longest new work waits at the cutover, in ms',
+  })
+  @IsOptional()
+  @Max(60_000)
+  @Min(100)
+  @IsInt()
+  cutoverTimeoutMs?: number;
 }
 
 /** Where `POST /admin/tenants/restore` puts the archive: query parameters, the body is the archive. */

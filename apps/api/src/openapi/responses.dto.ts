@@ -316,7 +316,10 @@ export class MoveResultDto {
   @ApiProperty({ ...NULLABLE_TEXT, description: 'The registry row keeping the old copy until retainUntil; null when dropped.' })
   oldCopy!: string | null;
   @ApiProperty(NULLABLE_TIME) retainUntil!: string | null;
-  @ApiProperty({ description: 'How long the tenant was suspended, in ms.' }) pauseMs!: number;
+  @ApiProperty({ description: 'Whether the move was online (logical replication) or offline (suspended).' }) online!: boolean;
+  @ApiProperty({ ...NULLABLE_TEXT, description: 'Why the move was offline; null for an online move.' }) offlineReason!: string | null;
+  @ApiProperty({ description: 'Offline: how long the tenant was suspended; online: how long new work waited at the cutover, in ms.' })
+  pauseMs!: number;
   @ApiProperty() durationMs!: number;
 }
 

@@ -142,8 +142,11 @@ export async function switchPlacement(
     readonly actor: string | undefined;
     readonly detail: Record<string, unknown>;
     readonly retainUntil: Date | null;
+    /** The tenant's status while the copy was made: SUSPENDED (offline; the default) or ACTIVE (an online move's cutover). */
+    readonly fromStatus?: TenantStatus;
   },
 ): Promise<boolean> {
+  const fromStatus = s.fromStatus ?? 'SUSPENDED';
   const { rows } = await db.query<{
     id: string;
     status: string;
@@ -159,12 +162,12 @@ export async function switchPlacement(
   const job = await findJob(db, s.jobId);
   const tenant = rows.find((r) => r.id === s.tenantId);
   const staging = rows.find((r) => r.id === s.stagingId);
-  if (!tenant || !staging || job?.state !== 'running' || tenant.status !== 'SUSPENDED' || staging.status !== 'PROVISIONING') return false;
+  if (!tenant || !staging || job?.state !== 'running' || tenant.status !== fromStatus || staging.status !== 'PROVISIONING') return false;
   // physical_name is unique: the staging row lets go of its name first.
   await db.query(`update tenantry.tenants set physical_name = 'tenantry-switch-' || id::text where id = $1`, [s.stagingId]);
   await db.query(
     `update tenantry.tenants set server_id = $2, isolation = $3, physical_name = $4, role = $5, status = $6, schema_version = $7,
-            last_migration_at = now(), error_message = null, updated_at = now()
+            last_migration_at = now(), error_message = null, updated_at = now(), metadata = metadata - 'tenantry.cutover'
       where id = $1`,
     [s.tenantId, staging.server_id, staging.isolation, staging.physical_name, staging.role, s.status, s.schemaVersion],
   );
@@ -203,8 +206,8 @@ export async function switchPlacement(
     );
   await db.query(
     `insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail) values
-       ($1, $3, 'SUSPENDED', $4, $5, $6::jsonb), ($2, $3 || '-old-copy', 'PROVISIONING', $7, $5, $6::jsonb)`,
-    [s.tenantId, s.stagingId, s.action, s.status, s.actor ?? null, JSON.stringify(s.detail), s.stagingStatus],
+       ($1, $3, $8, $4, $5, $6::jsonb), ($2, $3 || '-old-copy', 'PROVISIONING', $7, $5, $6::jsonb)`,
+    [s.tenantId, s.stagingId, s.action, s.status, s.actor ?? null, JSON.stringify(s.detail), s.stagingStatus, fromStatus],
   );
   await db.query(
     `update tenantry.mobility_jobs set state = 'done', finished_at = now(), retain_until = $2, detail = detail || $3::jsonb where id = $1`,
@@ -212,6 +215,34 @@ export async function switchPlacement(
   );
   await db.query('select tenantry.notify_change($1), tenantry.notify_change($2)', [s.tenantId, s.stagingId]);
   return true;
+}
+
+/** Merges `detail` into a job's detail (an online move records its replication objects there before it makes them). */
+export async function setJobDetail(db: Queryable, jobId: string, detail: Record<string, unknown>): Promise<void> {
+  await db.query('update tenantry.mobility_jobs set detail = detail || $2::jsonb where id = $1', [jobId, JSON.stringify(detail)]);
+}
+
+/** Online moves whose replication objects (subscription, slot, publication) may still exist: not yet marked cleaned. */
+export async function uncleanedReplications(db: Queryable): Promise<{ id: string; state: string; tenantId: string; online: unknown }[]> {
+  const { rows } = await db.query<{ id: string; state: string; tenant_id: string; online: unknown }>(
+    `select id, state, tenant_id, detail -> 'online' as online from tenantry.mobility_jobs
+      where detail ? 'online' and not coalesce((detail ->> 'replicationCleaned')::boolean, false) order by created_at`,
+  );
+  return rows.map((r) => ({ id: r.id, state: r.state, tenantId: r.tenant_id, online: r.online }));
+}
+
+/** Sets or clears (`until` undefined) a tenant's cutover gate (cutover-gate.ts), and announces it. */
+export async function setCutoverGate(db: Queryable, tenantId: string, gate: { job: string; until: number } | undefined): Promise<void> {
+  if (gate === undefined)
+    await db.query(`update tenantry.tenants set metadata = metadata - 'tenantry.cutover' where id = $1 and metadata ? 'tenantry.cutover'`, [
+      tenantId,
+    ]);
+  else
+    await db.query(`update tenantry.tenants set metadata = metadata || jsonb_build_object('tenantry.cutover', $2::jsonb) where id = $1`, [
+      tenantId,
+      JSON.stringify(gate),
+    ]);
+  await db.query('select tenantry.notify_change($1)', [tenantId]);
 }
 
 /** The tenants (not copies, not DELETED) placed on `server`, in creation order. */

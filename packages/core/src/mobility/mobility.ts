@@ -26,11 +26,36 @@ import {
   finishJob,
   insertJob,
   logActivity,
+  setCutoverGate,
+  setJobDetail,
   setJobStaging,
   stagingTarget,
   switchPlacement,
   type MobilityJobKind,
 } from './mobility-registry.js';
+import { openLocalGate, cutoverDeadline } from './cutover-gate.js';
+import {
+  cancelLockWaiters,
+  closeOldCopy,
+  onSide,
+  publish,
+  renameSchema,
+  replicationNames,
+  subscribe,
+  syncSequences,
+  tablesWithoutIdentity,
+  unpublish,
+  unsubscribe,
+  waitCaughtUp,
+  sourcePosition,
+  waitFlushed,
+  whyNotOnline,
+  type OnlineReplication,
+} from './online-move.js';
+import { assertNoDrift } from './backup.js';
+import { readLedgerIn } from '../migrations/tenant-ledger.js';
+import { inTenantTransaction } from '../transaction.js';
+import type { PooledClient } from '../server-pool.js';
 import { checkDrainOptions, drainServer, type DrainOptions, type DrainResult } from './drain.js';
 import { checkOutputPath, pgDumpTenant, type PgDumpResult } from './pg-dump.js';
 import { loadArchive, provisionAndLoad, type MobilityStep } from './restore.js';
@@ -70,6 +95,19 @@ export interface MoveTarget {
   readonly isolation?: IsolationKind;
   /** How long the old copy is kept (suspended) before `purgeMoved()` drops it. Default 7 days; 0 drops it at once. */
   readonly retainHours?: number;
+  /**
+   * `'auto'` (the default): online by logical replication when the source allows it
+   * (`wal_level = logical`, superuser logins, the tenant's own role, every table with a replica
+   * identity, not database → schema), else offline (`offlineReason` says why). `true`: online or
+   * fail (`INVALID_ARGUMENT` saying why not). `false`: offline (suspended while its data is copied).
+   */
+  readonly online?: boolean | 'auto';
+  /**
+   * Online moves: the longest the cutover may last, in ms (default 5000, 100 to 60000). New
+   * units of work for the tenant wait at most this long; a cutover that cannot finish in it is
+   * undone and the tenant stays where it was.
+   */
+  readonly cutoverTimeoutMs?: number;
 }
 
 /** What a move did. */
@@ -79,10 +117,28 @@ export interface MoveResult {
   /** The id of the registry row that keeps the old copy until `retainUntil`; null when it was dropped. */
   readonly oldCopy: string | null;
   readonly retainUntil: Date | null;
-  /** How long the tenant was suspended, in ms. */
+  /** Whether the move was online (logical replication; new work waited during the cutover) or offline (the tenant was suspended). */
+  readonly online: boolean;
+  /** Why an `online: 'auto'` move was offline; undefined for an online one. */
+  readonly offlineReason?: string;
+  /** Offline: how long the tenant was suspended; online: how long the cutover held new work, in ms. */
   readonly pauseMs: number;
   readonly durationMs: number;
-  readonly manifest: ArchiveManifest;
+  /** The archive's manifest of an offline move; null for an online one (no archive is made). */
+  readonly manifest: ArchiveManifest | null;
+}
+
+/** How long an online move's cutover lets other processes hear that the gate closed before it waits for writers. */
+const GATE_GRACE_MS = 30;
+
+/** How long an online move's initial copy and catch-up may take before it is undone. */
+const CATCH_UP_MS = 30 * 60_000;
+
+interface PreparedOnline {
+  readonly tables: string[];
+  readonly schema: string;
+  readonly ledger: Awaited<ReturnType<typeof readLedgerIn>>;
+  readonly noIdentity: string[];
 }
 
 const SERVER_ID = /^[a-z][a-z0-9-]{0,62}$/;
@@ -256,7 +312,25 @@ export class Mobility {
       throw invalidArgument(`tenant '${current.slug}' is already a ${isolation} tenant on server '${server}'`, {
         context: { tenant: current.slug },
       });
-    return await this.#replace(current, 'move', { server, isolation, retainHours }, undefined, undefined, options);
+    // Opt-in until the known loss of writes right after the switch is fixed (docs/mobility.md).
+    const online = target.online ?? 'auto';
+    if (online !== true && online !== false && online !== 'auto') throw invalidArgument("online must be true, false or 'auto'");
+    const cutoverMs = target.cutoverTimeoutMs ?? 5000;
+    if (typeof cutoverMs !== 'number' || !Number.isInteger(cutoverMs) || cutoverMs < 100 || cutoverMs > 60_000)
+      throw invalidArgument('cutoverTimeoutMs must be a whole number of milliseconds from 100 to 60000');
+    let reason: string | undefined = 'online: false';
+    if (online !== false) {
+      reason = await whyNotOnline(this.#d, current, { server, isolation });
+      const prepared = reason === undefined ? await this.#prepareOnline(current) : undefined;
+      if (prepared !== undefined && prepared.noIdentity.length > 0)
+        reason = `tables without a primary key or replica identity: ${prepared.noIdentity.join(', ')}`;
+      if (reason === undefined && prepared !== undefined)
+        return await this.#moveOnline(current, { server, isolation, retainHours, cutoverMs }, prepared, options);
+      if (online === true)
+        throw invalidArgument(`tenant '${current.slug}' cannot be moved online: ${reason}`, { context: { tenant: current.slug } });
+    }
+    const result = await this.#replace(current, 'move', { server, isolation, retainHours }, undefined, undefined, options);
+    return { ...result, offlineReason: reason! };
   }
 
   /**
@@ -409,7 +483,6 @@ export class Mobility {
     job: string,
     slug: string,
     name: string,
-    header: ArchiveHeader,
     server: string,
     isolation: IsolationKind,
     options: MobilityOptions,
@@ -462,7 +535,6 @@ export class Mobility {
       job,
       target.slug,
       target.name ?? header.tenant.name,
-      header,
       target.server,
       target.isolation ?? header.tier,
       options,
@@ -624,7 +696,6 @@ export class Mobility {
             job,
             `tenantry-${kind}-${job.slice(0, 8)}`,
             `${kind === 'move' ? 'move' : 'restore'} of ${current.slug}`,
-            h,
             target.server,
             target.isolation,
             options,
@@ -737,9 +808,214 @@ export class Mobility {
       from: { server: current.server, isolation: current.isolation },
       oldCopy: switched.retainUntil === null ? null : oldCopy.id,
       retainUntil: switched.retainUntil,
+      online: false,
       pauseMs: switched.pauseMs,
       durationMs: Math.round(performance.now() - started),
       manifest: switched.manifest,
+    };
+  }
+
+  /** The source's tables (drift refused), schema, ledger, and the tables replication cannot take. */
+  async #prepareOnline(current: Tenant): Promise<PreparedOnline> {
+    const tables = await assertNoDrift(this.#d, current);
+    return await inTenantTransaction(this.#d.router, this.#d.strategyFor(current.isolation), current, async (c) => {
+      const schema = (await c.query<{ s: string }>('select current_schema() as s')).rows[0]!.s;
+      return { tables, schema, ledger: (await readLedgerIn(c, schema)) ?? [], noIdentity: await tablesWithoutIdentity(c, schema, tables) };
+    });
+  }
+
+  /**
+   * An online move: the new copy made by the tenant's migrations, filled and kept up to date by
+   * logical replication while the tenant serves from its old copy; then the cutover: new units
+   * of work wait at the gate, writers still running finish (SHARE locks on the source's tables),
+   * the copy catches up with the source's last write, the sequences follow, and one registry
+   * transaction switches the tenant and opens the gate. Undone at any step before the switch.
+   */
+  async #moveOnline(
+    current: Tenant,
+    target: { server: string; isolation: IsolationKind; retainHours: number; cutoverMs: number },
+    prepared: PreparedOnline,
+    options: MobilityOptions,
+  ): Promise<MoveResult> {
+    const d = this.#d;
+    const started = performance.now();
+    const job = randomUUID();
+    const migrations = migrationsForLedger(prepared.ledger ?? [], await pinnedMigrations(d.migrations), `tenant '${current.slug}'`);
+    const sourceDatabase = d.strategyFor(current.isolation).target(current, false).database ?? null;
+    let r: OnlineReplication = {
+      ...replicationNames(job),
+      source: { server: current.server, database: sourceDatabase, schema: prepared.schema },
+    };
+    const done = await d.lifecycle.hold(current, false, async (_key, lockDb) => {
+      const fresh = await d.registry.find({ kind: 'id', value: current.id }, lockDb);
+      if (fresh?.status !== 'ACTIVE' || cutoverDeadline(fresh) !== undefined)
+        throw new TenantryError(ErrorCodes.INVALID_STATE_TRANSITION, `tenant '${current.slug}' changed while the move began; try again`, {
+          context: { tenant: current.slug },
+        });
+      await insertJob(d.registryDb, { id: job, kind: 'move', tenantId: current.id, previousStatus: 'ACTIVE' });
+      await setJobDetail(d.registryDb, job, { online: r });
+      let staging: Tenant | undefined;
+      let source: PooledClient | undefined;
+      let gateClosed = false;
+      try {
+        staging = await this.#registerStaging(
+          job,
+          `tenantry-move-${job.slice(0, 8)}`,
+          `move of ${current.slug}`,
+          target.server,
+          target.isolation,
+          options,
+          {
+            plan: null,
+            metadata: { 'tenantry.copyOf': current.id },
+            kind: 'copy',
+          },
+        );
+        await setJobStaging(d.registryDb, job, staging.id);
+        await this.#step(options, 'staging-registered', staging);
+        await this.#lockAlso(lockDb!, staging);
+        const applied = await provisionAndLoad(d, staging, migrations, async () => undefined, this.#hooks(options, staging));
+        const made = staging;
+        const own = await inTenantTransaction(d.router, d.strategyFor(made.isolation), made, async (c) => {
+          return (await c.query<{ s: string }>('select current_schema() as s')).rows[0]!.s;
+        });
+        const targetDatabase = d.strategyFor(made.isolation).target(made, false).database ?? null;
+        r = {
+          ...r,
+          target: {
+            server: made.server,
+            database: targetDatabase,
+            schema: prepared.schema,
+            renamedFrom: own === prepared.schema ? null : own,
+          },
+        };
+        await setJobDetail(d.registryDb, job, { online: r });
+        if (r.target!.renamedFrom !== null) await onSide(d, r.target!, (c) => renameSchema(c, own, prepared.schema));
+        await publish(d, r, prepared.tables);
+        const sourceUrl = (await this.#lookup(current.server))?.url;
+        if (sourceUrl === undefined) throw new TenantryError(ErrorCodes.SERVER_NOT_FOUND, `no server '${current.server}'`);
+        await subscribe(d, r, sourceUrl);
+        await this.#step(options, 'replicating', current);
+        await waitCaughtUp(d, r, Date.now() + CATCH_UP_MS);
+        await this.#step(options, 'caught-up', current);
+
+        // The cutover: new work waits at the gate from here until the switch (or the undo).
+        const until = Date.now() + target.cutoverMs;
+        await setCutoverGate(d.registryDb, current.id, { job, until });
+        gateClosed = true;
+        d.cache.invalidate(current.id);
+        const pausedAt = performance.now();
+        await this.#step(options, 'cutover', current);
+        await new Promise((resolve) => setTimeout(resolve, GATE_GRACE_MS));
+        source = await d.router.connect({ server: current.server, ...(sourceDatabase === null ? {} : { database: sourceDatabase }) });
+        await source.query('begin');
+        await source.query(`select set_config('lock_timeout', $1, true)`, [`${Math.max(1, until - Date.now())}ms`]);
+        // Waits for the writers still running (they commit on the source, before the LSN below).
+        await source.query(`lock table ${prepared.tables.join(', ')} in share mode`);
+        // Every writer that got in before the lock has committed: wait for the copy to have it all.
+        await waitFlushed(d, r, await sourcePosition(d, r), until);
+        await syncSequences(d, r, source);
+        await unsubscribe(d, r);
+        if (Date.now() > until) throw new Error(`the cutover took longer than ${target.cutoverMs} ms`);
+        const retainUntil = target.retainHours > 0 ? new Date(Date.now() + target.retainHours * 3_600_000) : null;
+        const detail = {
+          job,
+          mode: 'online',
+          from: { server: current.server, isolation: current.isolation },
+          to: { server: target.server, isolation: target.isolation },
+          tables: prepared.tables.length,
+        };
+        const switched = await inTransaction(
+          () => d.registryDb.connect(),
+          async (db) => {
+            await d.registry.recordMigrations(db, made.id, applied);
+            return await switchPlacement(db, {
+              jobId: job,
+              tenantId: current.id,
+              stagingId: made.id,
+              status: 'ACTIVE',
+              fromStatus: 'ACTIVE',
+              stagingStatus: retainUntil === null ? 'DELETING' : 'SUSPENDED',
+              stagingSlug: `tenantry-old-${job.slice(0, 8)}`,
+              schemaVersion: applied.at(-1)?.name ?? null,
+              action: 'moved',
+              actor: options.actor,
+              detail,
+              retainUntil,
+            });
+          },
+        );
+        d.cache.invalidate(current.id);
+        d.cache.invalidate(made.id);
+        if (!switched)
+          throw new TenantryError(
+            ErrorCodes.INVALID_STATE_TRANSITION,
+            `tenant '${current.slug}' changed during the move; the new copy was not used`,
+            {
+              context: { tenant: current.slug },
+            },
+          );
+        const pauseMs = Math.round(performance.now() - pausedAt);
+        // Writers that passed the gate before it closed fail instead of writing to the old copy:
+        // those waiting for its lock are cancelled, and any later one finds its writes revoked.
+        await closeOldCopy(source, prepared.schema, current.role!);
+        const cancelled = await cancelLockWaiters(source, prepared.schema);
+        await source.query('commit');
+        d.router.release(source);
+        source = undefined;
+        openLocalGate(current.id);
+        await this.#step(options, 'switched', current);
+        await unpublish(d, r);
+        await setJobDetail(d.registryDb, job, { replicationCleaned: true, cancelledWriters: cancelled });
+        return { oldCopyId: made.id, retainUntil, pauseMs };
+      } catch (err) {
+        // Not switched: the old copy is the tenant, whole and in service. Everything new goes.
+        const log = (what: string) => (e: unknown) => d.logger.error({ err: e, tenant: current.id, job }, what);
+        if (source !== undefined) {
+          await source.query('rollback').catch(() => undefined);
+          d.router.release(source, err instanceof Error ? err : new Error(String(err)));
+        }
+        await unsubscribe(d, r).catch(log('could not drop an online move’s subscription'));
+        await unpublish(d, r).catch(log('could not drop an online move’s slot or publication'));
+        if (gateClosed) await setCutoverGate(d.registryDb, current.id, undefined).catch(log('could not open a cutover gate'));
+        d.cache.invalidate(current.id);
+        openLocalGate(current.id);
+        if (staging !== undefined) {
+          const s = await d.registry.find({ kind: 'id', value: staging.id });
+          if (s?.status === 'PROVISIONING') {
+            await d.strategyFor(s.isolation).drop(s).catch(log('could not drop a new copy'));
+            await d.registry
+              .transition(s.id, { from: ['PROVISIONING'], to: 'DELETED', action: 'move-failed', actor: options.actor, error: String(err) })
+              .catch(() => undefined);
+          }
+        }
+        await setJobDetail(d.registryDb, job, { replicationCleaned: true }).catch(() => undefined);
+        await finishJob(d.registryDb, job, 'undone', { error: err instanceof Error ? err.message : String(err) }).catch(() => undefined);
+        await logActivity(
+          d.registryDb,
+          current.id,
+          'move-undone',
+          options.actor,
+          { job, mode: 'online' },
+          err instanceof Error ? err.message : String(err),
+        ).catch(() => undefined);
+        throw err;
+      }
+    });
+    const oldCopy = (await d.registry.find({ kind: 'id', value: done.oldCopyId }))!;
+    if (done.retainUntil === null) await this.#dropOldCopy(oldCopy, 'DELETING', options.actor);
+    await this.#step(options, 'old-copy-dropped', current);
+    const tenant = (await d.registry.find({ kind: 'id', value: current.id }))!;
+    d.logger.info({ tenant: tenant.id, from: current.server, to: tenant.server, pauseMs: done.pauseMs }, 'tenant moved online');
+    return {
+      tenant,
+      from: { server: current.server, isolation: current.isolation },
+      oldCopy: done.retainUntil === null ? null : oldCopy.id,
+      retainUntil: done.retainUntil,
+      online: true,
+      pauseMs: done.pauseMs,
+      durationMs: Math.round(performance.now() - started),
+      manifest: null,
     };
   }
 

@@ -8,7 +8,9 @@
 import { lifecycleLockKey } from '../lifecycle-lock.js';
 import type { TenancyInternals } from '../internals.js';
 import { settleProvisioning } from '../reconcile.js';
-import { finishJob, runningJobs } from './mobility-registry.js';
+import { openLocalGate } from './cutover-gate.js';
+import { finishJob, runningJobs, setCutoverGate, setJobDetail, uncleanedReplications } from './mobility-registry.js';
+import { unpublish, unsubscribe, type OnlineReplication } from './online-move.js';
 
 /** A job `reconcile()` settled, or found in progress. */
 export interface SettledMobilityJob {
@@ -55,4 +57,37 @@ export async function settleMobilityJobs(d: TenancyInternals): Promise<SettledMo
     out.push({ id: job.id, kind: job.kind, tenant: tenant.slug, outcome: done ? 'undone' : 'in-progress' });
   }
   return out;
+}
+
+/**
+ * Drops what online moves stopped at any step left of their replication — the subscription on
+ * the new copy (giving its schema its own name back), the slot and the publication on the
+ * source — and opens the tenant's cutover gate. Runs before `reconcile()` settles unfinished
+ * copies (a copy's container cannot be dropped while a subscription or a slot holds it). A job
+ * whose tenant's lifecycle lock is held belongs to a live process and is left alone.
+ */
+export async function settleReplications(d: TenancyInternals): Promise<number> {
+  let cleaned = 0;
+  for (const job of await uncleanedReplications(d.registryDb)) {
+    const tenant = await d.registry.find({ kind: 'id', value: job.tenantId });
+    if (!tenant) continue;
+    try {
+      const held = await d.lifecycle.tryHold(tenant, async (lock) => {
+        const online = job.online as OnlineReplication;
+        if (online === null || typeof online !== 'object' || typeof online.source !== 'object')
+          throw new Error('the job has no replication record');
+        await unsubscribe(d, online);
+        await unpublish(d, online);
+        if (job.state === 'running') await setCutoverGate(lock, tenant.id, undefined);
+        await setJobDetail(lock, job.id, { replicationCleaned: true });
+        return true;
+      });
+      d.cache.invalidate(tenant.id);
+      openLocalGate(tenant.id);
+      if (!held.skipped) cleaned++;
+    } catch (err) {
+      d.logger.error({ err, tenant: tenant.id, job: job.id }, 'reconcile could not clean an online move’s replication');
+    }
+  }
+  return cleaned;
 }
