@@ -5,6 +5,7 @@ import { LEDGER_TABLE } from './migrations/tenant-ledger.js';
 import { settlePhysicalRename } from './physical-rename.js';
 import { containerKey, type Queryable } from './registry/tenant-registry.js';
 import { settleMobilityJobs, type SettledMobilityJob } from './mobility/settle.js';
+import { dropAbandonedScratch } from './mobility/pg-dump-restore.js';
 import { inTenantTransaction, inTransaction } from './transaction.js';
 import type { IsolationKind, Tenant } from './types.js';
 
@@ -228,6 +229,8 @@ export async function reconcile(d: TenancyInternals): Promise<ReconcileReport> {
     d.logger.error({ err }, 'reconcile could not settle interrupted restores and moves');
     return [];
   });
+  // Scratch databases of pg_dump restores whose process stopped (a live one holds its job's lock).
+  await dropAbandonedScratch(d);
   // Tenants a killed migrator left MIGRATING (one that is running holds their migration lock).
   let after: string | undefined;
   do {
