@@ -156,11 +156,12 @@ describe.skipIf(!installed)('pg_dump archives of one tenant', () => {
 
 const dumps = mkdtempSync(join(tmpdir(), 'tenantry-pgrestore-test-'));
 
-/** The scratch databases of pg_dump restores left on the PostgreSQL 15 server. */
+/** The scratch databases and roles of pg_dump restores left on the PostgreSQL 15 server. */
 async function scratchDatabases(): Promise<string[]> {
   const rows = await query<{ n: string }>(
     'postgres',
-    `select datname as n from pg_database where starts_with(datname, 'tenantry_pgrestore_')`,
+    `select 'database ' || datname as n from pg_database where starts_with(datname, 'tenantry_pgrestore_')
+     union all select 'role ' || rolname from pg_roles where starts_with(rolname, 'tenantry_pgrestore_')`,
   );
   return rows.map((r) => r.n).sort();
 }
@@ -360,6 +361,30 @@ describe.skipIf(!installed)('restoring pg_dump archives through Tenantry', () =>
     });
     await expect(tenancy.tenants.get('pgr-never')).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
     expect(await tenancy.tenants.get('pgr-hostile')).toMatchObject({ status: 'ACTIVE' });
+    expect(await scratchDatabases()).toEqual([]);
+  });
+
+  it("a dump's SQL runs as a role of its own, which can do nothing outside its scratch database", async () => {
+    const t = await tenancy.tenants.create({ slug: 'pgr-evil', name: 'Evil', server: 'pg15' });
+    await fill(tenancy, t.slug, 3);
+    // A CHECK constraint is evaluated for every row COPY loads, as the user pg_restore logged in as.
+    const s = t.physicalName;
+    await query(
+      'postgres',
+      `create function ${s}.evil(n bigint) returns boolean language plpgsql as $$
+       begin
+         if not exists (select 1 from pg_roles where rolname = 'tenantry_evil') then execute 'create role tenantry_evil superuser login'; end if;
+         return true;
+       end $$;
+       alter table ${s}.posts add constraint evil check (${s}.evil(id));
+       drop role tenantry_evil;`,
+    );
+    const file = await dumpOf(t.slug);
+    await expect(tenancy.mobility.restorePgDump(file, { slug: 'pgr-evil-copy', server: 'pg15' })).rejects.toMatchObject({
+      code: 'ARCHIVE_INVALID',
+      message: /pg_restore 15 could not load it.*permission denied to create role/,
+    });
+    expect(await query('postgres', `select 1 from pg_roles where rolname = 'tenantry_evil'`), 'no role was made').toEqual([]);
     expect(await scratchDatabases()).toEqual([]);
   });
 

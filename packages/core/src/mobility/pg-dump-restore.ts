@@ -21,8 +21,11 @@
  * scratch databases whose lock is free (their process stopped): {@link dropAbandonedScratch}.
  *
  * pg_restore runs as a child process with an argument array (no shell) and the password in its
- * environment, never on its command line. It runs the archive's SQL with the privileges of the
- * server URL's user: restore archives you trust (docs/mobility.md).
+ * environment, never on its command line. An archive is SQL that pg_restore runs: when the
+ * server URL's user may create roles, pg_restore logs in as a role made for the job (same name
+ * as the scratch database; LOGIN, no other attribute, a random password, dropped with the
+ * database), which owns nothing outside the scratch database and can do no more than create
+ * objects there. Otherwise it runs as the server URL's user, and a warning says so.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -40,6 +43,7 @@ import type { Migration } from '../migrations/migration-source.js';
 import { pinnedMigrations } from '../migrations/migration-set.js';
 import { LEDGER_TABLE, readLedgerIn, type AppliedMigration } from '../migrations/tenant-ledger.js';
 import type { PooledClient } from '../server-pool.js';
+import { canCreateRoles, createLoginRole, dropTenantRole } from '../tenant-roles.js';
 import { inTransaction } from '../transaction.js';
 import type { ActorOptions, IsolationKind } from '../types.js';
 import {
@@ -223,6 +227,8 @@ export class PgDumpScratch {
   readonly #server: string;
   readonly #database: string;
   #lock: PooledClient | undefined;
+  /** The job's login role and its password, when the server's user may create roles. */
+  #role: { name: string; password: string } | undefined;
   #schema = '';
   #source: PgDumpSource | undefined;
 
@@ -275,7 +281,12 @@ export class PgDumpScratch {
       await scratch.#create();
       await step('scratch-created');
       const url = new URL(target.url);
-      const password = decodeURIComponent(url.password);
+      let password = decodeURIComponent(url.password);
+      const role = scratch.#role;
+      if (role !== undefined) {
+        url.username = encodeURIComponent(role.name);
+        password = role.password;
+      }
       url.password = '';
       url.pathname = `/${scratch.#database}`;
       const restored = await run(
@@ -283,6 +294,12 @@ export class PgDumpScratch {
         ['--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction', `--dbname=${url.toString()}`, file],
         { ...env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '10' },
       );
+      if (restored.code !== 0 && /connection to server .* failed|no pg_hba\.conf entry|authentication failed/i.test(restored.stderr))
+        throw new TenantryError(
+          ErrorCodes.SERVER_UNAVAILABLE,
+          `pg_restore could not log in to server '${server}'${role === undefined ? '' : ` as the job's role ${role.name}`}: ${complaint(restored.stderr)}${role === undefined ? '' : `; allow password logins of roles named ${SCRATCH_PREFIX}* to their own database (pg_hba.conf), as strict tenants' roles need`}`,
+          { context: { server } },
+        );
       if (restored.code !== 0)
         throw pgDumpInvalid(`pg_restore ${major} could not load it (exit ${restored.code}): ${complaint(restored.stderr)}`);
       await step('scratch-loaded');
@@ -299,13 +316,38 @@ export class PgDumpScratch {
     }
   }
 
-  /** Takes the job's lock, then makes the scratch database, marked as this registry's. */
+  /**
+   * Takes the job's lock, then makes the job's role (when the server's user may) and the
+   * scratch database, marked as this registry's, where the role may create schemas and objects
+   * in `public`. The server's user is made a member of the role, to read what pg_restore makes.
+   */
   async #create(): Promise<void> {
     const admin = await this.#d.router.admin(this.#server);
-    this.#lock = await admin.connect();
-    await this.#lock.query('select pg_advisory_lock(hashtextextended($1, 0))', [scratchLockKey(this.#database)]);
-    await this.#lock.query(`create database ${quoteIdent(this.#database)}`);
-    await this.#lock.query(`comment on database ${quoteIdent(this.#database)} is ${quoteLiteral(scratchMarker(this.#d))}`);
+    const lock = (this.#lock = await admin.connect());
+    const db = quoteIdent(this.#database);
+    await lock.query('select pg_advisory_lock(hashtextextended($1, 0))', [scratchLockKey(this.#database)]);
+    if (await canCreateRoles(lock)) {
+      const role = { name: this.#database, password: randomBytes(24).toString('hex') };
+      await createLoginRole(lock, role.name, role.password);
+      this.#role = role;
+      await lock.query(`grant ${quoteIdent(role.name)} to current_user`);
+    } else
+      this.#d.logger.warn(
+        { server: this.#server },
+        "pg_restore runs as the server's user: it may not create roles (CREATEROLE), so the archive's SQL is not confined to a role of its own",
+      );
+    await lock.query(`create database ${db}`);
+    await lock.query(`comment on database ${db} is ${quoteLiteral(scratchMarker(this.#d))}`);
+    if (this.#role !== undefined) {
+      const role = quoteIdent(this.#role.name);
+      await lock.query(`grant connect, create, temporary on database ${db} to ${role}`);
+      const client = await this.#connect();
+      try {
+        await client.query(`grant usage, create on schema public to ${role}`);
+      } finally {
+        client.release();
+      }
+    }
   }
 
   async #connect(): Promise<PooledClient> {
@@ -459,6 +501,7 @@ export class PgDumpScratch {
     try {
       await this.#d.router.closeDatabase(this.#server, this.#database);
       await lock.query(`drop database if exists ${quoteIdent(this.#database)} with (force)`);
+      if (this.#role !== undefined) await dropTenantRole(lock, this.#role.name);
       await lock.query('select pg_advisory_unlock(hashtextextended($1, 0))', [scratchLockKey(this.#database)]);
     } catch (err) {
       // Closing the connection lets go of the lock: reconcile() drops what is left.
@@ -472,8 +515,9 @@ export class PgDumpScratch {
 }
 
 /**
- * For `reconcile()`: drops this registry's scratch databases (and unmarked ones) whose restore
- * stopped — their job's lock is free. Returns what it dropped, as `server/database`.
+ * For `reconcile()`: drops this registry's scratch databases (and unmarked ones), and the jobs'
+ * roles, whose restore stopped — their job's lock is free. Returns what it dropped, as
+ * `server/name`.
  */
 export async function dropAbandonedScratch(d: TenancyInternals): Promise<string[]> {
   const dropped: string[] = [];
@@ -484,7 +528,10 @@ export async function dropAbandonedScratch(d: TenancyInternals): Promise<string[
       try {
         const { rows } = await client.query<{ name: string }>(
           `select datname as name from pg_database
-            where starts_with(datname, $1) and coalesce(shobj_description(oid, 'pg_database'), $2) = $2 order by 1`,
+            where starts_with(datname, $1) and coalesce(shobj_description(oid, 'pg_database'), $2) = $2
+           union
+           select rolname from pg_roles where starts_with(rolname, $1)
+           order by 1`,
           [SCRATCH_PREFIX, scratchMarker(d)],
         );
         for (const { name } of rows) {
@@ -493,6 +540,7 @@ export async function dropAbandonedScratch(d: TenancyInternals): Promise<string[
           if (!got[0]!.ok) continue;
           try {
             await client.query(`drop database if exists ${quoteIdent(assertIdent(name))} with (force)`);
+            await dropTenantRole(client, name);
             dropped.push(`${server.id}/${name}`);
           } finally {
             await client.query('select pg_advisory_unlock(hashtextextended($1, 0))', [key]);
