@@ -229,8 +229,6 @@ export async function reconcile(d: TenancyInternals): Promise<ReconcileReport> {
     d.logger.error({ err }, 'reconcile could not settle interrupted restores and moves');
     return [];
   });
-  // Scratch databases of pg_dump restores whose process stopped (a live one holds its job's lock).
-  await dropAbandonedScratch(d);
   // Tenants a killed migrator left MIGRATING (one that is running holds their migration lock).
   let after: string | undefined;
   do {
@@ -271,6 +269,8 @@ export async function reconcile(d: TenancyInternals): Promise<ReconcileReport> {
     }
   }
   if (orphans.length > 0) d.logger.warn({ orphans }, 'schemas or databases without a live tenant found; they were left in place');
+  // Scratch databases of pg_dump restores whose process stopped (a live one holds its job's lock).
+  await dropAbandonedScratch(d, new Set(unreachable.map((u) => u.server)));
   // Tenants created before per-tenant roles get theirs: the role, then ownership of everything.
   const rolesAssigned: { id: string; slug: string }[] = [];
   if (d.tenantRoles) {

@@ -182,31 +182,31 @@ async function dumpOf(slug: string): Promise<string> {
 }
 
 describe.skipIf(!installed)('restoring pg_dump archives through Tenantry', () => {
-  it('dumps of a schema tenant and of a database tenant restore into new tenants of either tier with identical rows and sequence positions, logged as pg_dump restores', async () => {
+  it('dumps of a schema tenant and of a database tenant restore, from a file or a stream, into new tenants of either tier with identical rows and sequence positions, logged as pg_dump restores', async () => {
     for (const isolation of ['schema', 'database'] as const) {
       const slug = `pgr-src-${isolation}`;
       const source = await tenancy.tenants.create({ slug, name: 'Source', server: 'pg15', isolation });
       await fill(tenancy, slug, 12);
       const expected = await snapshotOf(tenancy, slug);
       const file = await dumpOf(slug);
-      for (const to of ['schema', 'database'] as const) {
-        const copy = `pgr-${isolation}-to-${to}`;
-        const t = await tenancy.mobility.restorePgDump(file, { slug: copy, server: 'pg15', isolation: to });
-        expect(t, copy).toMatchObject({ status: 'ACTIVE', isolation: to, server: 'pg15', name: copy, schemaVersion: '0003_comments' });
-        expect(await snapshotOf(tenancy, copy), copy).toEqual(expected);
-        const last = (await tenancy.tenants.activity(copy)).at(-1)!;
-        expect(last, copy).toMatchObject({ action: 'restored', toStatus: 'ACTIVE' });
-        expect(last.detail, copy).toMatchObject({
-          format: 'pg_dump',
-          from: {
-            physicalName: isolation === 'schema' ? source.physicalName : 'public',
-            tier: isolation,
-            dumpedBy: expect.stringMatching(/^15\./),
-          },
-          tables: 3,
-          pgRestore: join(BIN, 'pg_restore'),
-        });
-      }
+      // Into the other tier, from the file.
+      const to = isolation === 'schema' ? 'database' : 'schema';
+      const copy = `pgr-${isolation}-to-${to}`;
+      const t = await tenancy.mobility.restorePgDump(file, { slug: copy, server: 'pg15', isolation: to });
+      expect(t, copy).toMatchObject({ status: 'ACTIVE', isolation: to, server: 'pg15', name: copy, schemaVersion: '0003_comments' });
+      expect(await snapshotOf(tenancy, copy), copy).toEqual(expected);
+      const last = (await tenancy.tenants.activity(copy)).at(-1)!;
+      expect(last, copy).toMatchObject({ action: 'restored', toStatus: 'ACTIVE' });
+      expect(last.detail, copy).toMatchObject({
+        format: 'pg_dump',
+        from: {
+          physicalName: isolation === 'schema' ? source.physicalName : 'public',
+          tier: isolation,
+          dumpedBy: expect.stringMatching(/^15\./),
+        },
+        tables: 3,
+        pgRestore: join(BIN, 'pg_restore'),
+      });
       // From a stream; the tier defaults to the dumped tenant's. The sequences hand out what the source's would.
       const streamed = await tenancy.mobility.restorePgDump(createReadStream(file), {
         slug: `pgr-${isolation}-stream`,
@@ -433,7 +433,7 @@ describe.skipIf(!installed)('restoring pg_dump archives through Tenantry', () =>
       const expected = await snapshotOf(tenancy, 'pgr-crash-src');
       const file = await dumpOf('pgr-crash-src');
       let n = 0;
-      for (const step of ['scratch-created', 'data-verified', 'activated'] as const) {
+      for (const step of ['scratch-loaded', 'activated'] as const) {
         const slug = `pgr-crash-new-${n++}`;
         const before = await containersOnPg15();
         await killedAt(step, 'new', slug, file);
@@ -448,7 +448,7 @@ describe.skipIf(!installed)('restoring pg_dump archives through Tenantry', () =>
           expect(await containersOnPg15(), `${step}: nothing is left`).toEqual(before);
         }
       }
-      for (const step of ['scratch-loaded', 'data-verified', 'switched'] as const) {
+      for (const step of ['scratch-created', 'data-verified', 'switched'] as const) {
         const slug = `pgr-crash-in-${n++}`;
         const t = await tenancy.tenants.create({ slug, name: 'C', server: 'pg15' });
         await fill(tenancy, slug, 5);

@@ -516,12 +516,13 @@ export class PgDumpScratch {
 
 /**
  * For `reconcile()`: drops this registry's scratch databases (and unmarked ones), and the jobs'
- * roles, whose restore stopped — their job's lock is free. Returns what it dropped, as
- * `server/name`.
+ * roles, whose restore stopped — their job's lock is free — on every server but those in `skip`
+ * (found unreachable already). Returns what it dropped, as `server/name`.
  */
-export async function dropAbandonedScratch(d: TenancyInternals): Promise<string[]> {
+export async function dropAbandonedScratch(d: TenancyInternals, skip: ReadonlySet<string> = new Set()): Promise<string[]> {
   const dropped: string[] = [];
   for (const server of await d.serverRegistry.list()) {
+    if (skip.has(server.id)) continue;
     try {
       const client = await (await d.router.admin(server.id)).connect();
       let broken = false;
