@@ -218,8 +218,8 @@ export class Mobility {
    * the differences); then its data goes through the same verified staging copy as
    * {@link Mobility.restore}. The scratch database is always dropped (by `reconcile()` after a
    * kill). Refused archives: `ARCHIVE_INVALID`; no pg_restore of the server's version:
-   * `INVALID_ARGUMENT` naming the package. pg_restore runs the archive's SQL as the server's
-   * user: restore archives you trust.
+   * `INVALID_ARGUMENT` naming the package. pg_restore runs the archive's SQL as a login role made
+   * for the job when the server's user may create roles, else as that user (docs/mobility.md).
    *
    * @example
    * ```ts
