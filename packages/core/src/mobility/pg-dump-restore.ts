@@ -350,6 +350,15 @@ export class PgDumpScratch {
     }
   }
 
+  /**
+   * Makes the rest of the transaction run as the job's role, if there is one: functions and
+   * operators the dump made (which name resolution may pick over the built-in ones) then run
+   * with its privileges, not the server user's.
+   */
+  async #confine(client: PooledClient): Promise<void> {
+    if (this.#role !== undefined) await client.query(`set local role ${quoteIdent(this.#role.name)}`);
+  }
+
   async #connect(): Promise<PooledClient> {
     return await this.#d.router.connect({ server: this.#server, database: this.#database });
   }
@@ -360,6 +369,7 @@ export class PgDumpScratch {
     await inTransaction(
       () => this.#connect(),
       async (client) => {
+        await this.#confine(client);
         const { rows: schemas } = await client.query<{ name: string; ledger: boolean }>(
           `select n.nspname as name, exists (select 1 from pg_class c where c.relnamespace = n.oid and c.relname = $1 and c.relkind = 'r') as ledger
              from pg_namespace n
@@ -453,6 +463,7 @@ export class PgDumpScratch {
       {
         enter: async (client) => {
           await client.query('set transaction isolation level repeatable read, read only');
+          await this.#confine(client);
           // Types print as a tenant's own connection prints them (unqualified): the archive's header compares them.
           await client.query(`set local search_path to ${quoteIdent(schema)}, pg_temp`);
         },
