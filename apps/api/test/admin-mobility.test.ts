@@ -96,6 +96,16 @@ describe('admin API: backup, clone, move, purge-moved', () => {
     const inPlaceBad = await upload('/admin/tenants/restorable/restore', archive.subarray(0, 200));
     expect(inPlaceBad.status).toBe(422);
     expect((await http(u, 'GET', '/tenants/restorable', admin)).body).toMatchObject({ status: 'ACTIVE' });
+    // format=pg_dump hands the body to the pg_dump restore, which refuses a Tenantry archive; an unknown format is a 400.
+    const wrongFormat = await upload('/admin/tenants/restore?slug=from-dump&format=pg_dump', pieces(archive));
+    expect(wrongFormat.status).toBe(422);
+    expect(await wrongFormat.json()).toMatchObject({ code: 'ARCHIVE_INVALID', message: expect.stringMatching(/is a Tenantry archive/) });
+    const wrongInPlace = await upload('/admin/tenants/restorable/restore?format=pg_dump', archive);
+    expect(wrongInPlace.status).toBe(422);
+    expect((await upload('/admin/tenants/restore?slug=from-dump&format=sql', archive)).status).toBe(400);
+    expect((await upload('/admin/tenants/restorable/restore?format=sql', archive)).status).toBe(400);
+    expect((await http(u, 'GET', '/tenants/from-dump', admin)).status).toBe(404);
+    expect((await http(u, 'GET', '/tenants/restorable', admin)).body).toMatchObject({ status: 'ACTIVE' });
     // Unauthenticated uploads are refused.
     const anon = await fetch(`${u}/admin/tenants/restore?slug=anon-one`, {
       method: 'POST',

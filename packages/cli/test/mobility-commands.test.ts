@@ -174,4 +174,20 @@ describe('tenantry tenants backup | restore | clone | move | purge-moved', () =>
       expect(JSON.stringify(json(list))).not.toContain('fine-slug');
     },
   );
+
+  it('restore --format pg_dump hands the file to the pg_dump restore, which refuses a Tenantry archive; an unknown format is a usage error', async () => {
+    // The restore itself is tested against PostgreSQL 15 in core's mobility-pgdump.test.ts.
+    const archive = join(work, 'not-a-dump.tenantry');
+    await writeFile(archive, 'TENANTRY-ARCHIVE 1\nrest of it');
+    const r = await tenantry('tenants', 'restore', archive, '--format', 'pg_dump', '--slug', 'from-dump');
+    expect(r.code).toBeGreaterThan(0);
+    expect(r.stderr).toMatch(/ARCHIVE_INVALID|is a Tenantry archive/);
+    expect(r.stderr).toMatch(/mobility\.restore|without --format pg_dump/);
+    const missing = await tenantry('tenants', 'restore', join(work, 'missing.dump'), '--format', 'pg_dump', '--slug', 'from-dump');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/no file/);
+    const unknown = await tenantry('tenants', 'restore', archive, '--format', 'sql', '--slug', 'from-dump');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/--format must be one of tenantry, pg_dump/);
+  });
 });

@@ -80,3 +80,4 @@ export type {
 } from './mobility/mobility.js';
 export type { ArchiveManifest, ArchiveHeader } from './mobility/archive-format.js';
 export type { SettledMobilityJob } from './mobility/settle.js';
+export type { PgDumpRestoreOptions, PgDumpRestoreStep } from './mobility/pg-dump-restore.js';

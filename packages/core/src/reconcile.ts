@@ -5,6 +5,7 @@ import { LEDGER_TABLE } from './migrations/tenant-ledger.js';
 import { settlePhysicalRename } from './physical-rename.js';
 import { containerKey, type Queryable } from './registry/tenant-registry.js';
 import { settleMobilityJobs, settleReplications, type SettledMobilityJob } from './mobility/settle.js';
+import { dropAbandonedScratch } from './mobility/pg-dump-restore.js';
 import { inTenantTransaction, inTransaction } from './transaction.js';
 import type { IsolationKind, Tenant } from './types.js';
 
@@ -270,6 +271,8 @@ export async function reconcile(d: TenancyInternals): Promise<ReconcileReport> {
     }
   }
   if (orphans.length > 0) d.logger.warn({ orphans }, 'schemas or databases without a live tenant found; they were left in place');
+  // Scratch databases of pg_dump restores whose process stopped (a live one holds its job's lock).
+  await dropAbandonedScratch(d, new Set(unreachable.map((u) => u.server)));
   // Tenants created before per-tenant roles get theirs: the role, then ownership of everything.
   const rolesAssigned: { id: string; slug: string }[] = [];
   if (d.tenantRoles) {

@@ -9,7 +9,7 @@ import { tenantJson } from '../tenants/tenant-json.js';
 import { TenantParams } from '../tenants/tenants.dto.js';
 import { ADMIN_ERRORS, ApiErrors, BODY_ERRORS, PARAM_ERRORS, SERVICE_ERRORS } from '../openapi/api-errors.js';
 import { MoveResultDto, PurgedDto, TenantDto } from '../openapi/responses.dto.js';
-import { CloneTenantDto, MoveTenantDto, RestoreTenantQuery } from './mobility.dto.js';
+import { CloneTenantDto, MoveTenantDto, RestoreInPlaceQuery, RestoreTenantQuery } from './mobility.dto.js';
 
 const ARCHIVE_TYPE = 'application/octet-stream';
 
@@ -67,10 +67,13 @@ export class MobilityController {
 
   @Post('restore')
   @ApiConsumes(ARCHIVE_TYPE)
-  @ApiBody({ description: 'a Tenantry archive (GET /admin/tenants/{id}/backup), streamed', schema: { type: 'string', format: 'binary' } })
+  @ApiBody({
+    description: 'a Tenantry archive (GET /admin/tenants/{id}/backup), streamed; with format=pg_dump, a pg_dump --format=custom archive',
+    schema: { type: 'string', format: 'binary' },
+  })
   @ApiOperation({
     summary:
-      'Restore an archive (the body, streamed) into a NEW tenant. 201 the tenant; 409 TENANT_EXISTS; 422 ARCHIVE_INVALID (truncated, corrupted, or migrations this service lacks), which leaves nothing.',
+      'Restore an archive (the body, streamed) into a NEW tenant. 201 the tenant; 409 TENANT_EXISTS, CATALOG_DRIFTED (a pg_dump whose schema is not what its migrations make); 422 ARCHIVE_INVALID (truncated, corrupted, the other format, or migrations this service lacks), which leaves nothing.',
   })
   @ApiCreatedResponse({ type: TenantDto, description: 'The new tenant, ACTIVE.' })
   @ApiErrors(
@@ -80,22 +83,24 @@ export class MobilityController {
     'PAYLOAD_TOO_LARGE',
     'TENANT_EXISTS',
     'SERVER_NOT_FOUND',
+    'CATALOG_DRIFTED',
     'ARCHIVE_INVALID',
     SERVICE_ERRORS,
   )
   async restore(@Req() req: IncomingMessage, @Query() query: RestoreTenantQuery): Promise<Record<string, unknown>> {
     const body = archiveBody(req);
     try {
-      const tenant = await this.#tenancy.mobility.restore(
-        body,
-        {
-          slug: query.slug,
-          ...(query.name === undefined ? {} : { name: query.name }),
-          ...(query.server === undefined ? {} : { server: query.server }),
-          ...(query.isolation === undefined ? {} : { isolation: query.isolation }),
-        },
-        { actor: 'admin-api' },
-      );
+      const target = {
+        slug: query.slug,
+        ...(query.name === undefined ? {} : { name: query.name }),
+        ...(query.server === undefined ? {} : { server: query.server }),
+        ...(query.isolation === undefined ? {} : { isolation: query.isolation }),
+      };
+      const options = { actor: 'admin-api' };
+      const tenant =
+        query.format === 'pg_dump'
+          ? await this.#tenancy.mobility.restorePgDump(body, target, options)
+          : await this.#tenancy.mobility.restore(body, target, options);
       return tenantJson(tenant);
     } catch (err) {
       drain(body);
@@ -106,10 +111,13 @@ export class MobilityController {
   @Post(':id/restore')
   @HttpCode(200)
   @ApiConsumes(ARCHIVE_TYPE)
-  @ApiBody({ description: 'a Tenantry archive, streamed', schema: { type: 'string', format: 'binary' } })
+  @ApiBody({
+    description: 'a Tenantry archive, streamed; with format=pg_dump, a pg_dump --format=custom archive',
+    schema: { type: 'string', format: 'binary' },
+  })
   @ApiOperation({
     summary:
-      'Restore an archive (the body, streamed) over the tenant, which keeps its id, slug and domains; suspended meanwhile, its old copy serves again if the restore fails. 200 the tenant; 422 ARCHIVE_INVALID.',
+      'Restore an archive (the body, streamed) over the tenant, which keeps its id, slug and domains; suspended meanwhile, its old copy serves again if the restore fails. 200 the tenant; 409 CATALOG_DRIFTED (pg_dump); 422 ARCHIVE_INVALID.',
   })
   @ApiOkResponse({ type: TenantDto })
   @ApiErrors(
@@ -118,13 +126,23 @@ export class MobilityController {
     'INVALID_ARGUMENT',
     'TENANT_NOT_FOUND',
     'INVALID_STATE_TRANSITION',
+    'CATALOG_DRIFTED',
     'ARCHIVE_INVALID',
     SERVICE_ERRORS,
   )
-  async restoreInPlace(@Req() req: IncomingMessage, @Param() params: TenantParams): Promise<Record<string, unknown>> {
+  async restoreInPlace(
+    @Req() req: IncomingMessage,
+    @Param() params: TenantParams,
+    @Query() query: RestoreInPlaceQuery,
+  ): Promise<Record<string, unknown>> {
     const body = archiveBody(req);
     try {
-      return tenantJson(await this.#tenancy.mobility.restoreInPlace(params.id, body, { actor: 'admin-api' }));
+      const options = { actor: 'admin-api' };
+      return tenantJson(
+        query.format === 'pg_dump'
+          ? await this.#tenancy.mobility.restorePgDumpInPlace(params.id, body, options)
+          : await this.#tenancy.mobility.restoreInPlace(params.id, body, options),
+      );
     } catch (err) {
       drain(body);
       throw err;

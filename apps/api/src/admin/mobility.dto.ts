@@ -73,8 +73,23 @@ export class MoveTenantDto {
   cutoverTimeoutMs?: number;
 }
 
+const FORMATS = ['tenantry', 'pg_dump'] as const;
+
+/** What `POST /admin/tenants/:id/restore` reads: the body's format. */
+export class RestoreInPlaceQuery {
+  @ApiPropertyOptional({
+    enum: FORMATS,
+    description:
+      "tenantry (default: Tenantry's archive) or pg_dump (a pg_dump --format=custom archive of one tenant, loaded by the target server's pg_restore into a scratch database and checked first)",
+  })
+  @IsOptional()
+  @IsIn(FORMATS)
+  @IsString()
+  format?: (typeof FORMATS)[number];
+}
+
 /** Where `POST /admin/tenants/restore` puts the archive: query parameters, the body is the archive. */
-export class RestoreTenantQuery {
+export class RestoreTenantQuery extends RestoreInPlaceQuery {
   @ApiProperty({ example: 'acme-restored', description: "the new tenant's slug" })
   @Matches(SLUG, { message: '$property must be 3–63 lowercase letters, digits and single hyphens, starting with a letter' })
   @IsString()

@@ -58,6 +58,7 @@ import { inTenantTransaction } from '../transaction.js';
 import type { PooledClient } from '../server-pool.js';
 import { checkDrainOptions, drainServer, type DrainOptions, type DrainResult } from './drain.js';
 import { checkOutputPath, pgDumpTenant, type PgDumpResult } from './pg-dump.js';
+import { pgDumpFile, PgDumpScratch, type PgDumpRestoreOptions, type PgDumpRestoreStep, type PgDumpSource } from './pg-dump-restore.js';
 import { loadArchive, provisionAndLoad, type MobilityStep } from './restore.js';
 import type { ServerTarget } from '../connection-router.js';
 
@@ -65,6 +66,7 @@ export type { MobilityStep } from './restore.js';
 export type { MobilityProgress, BackupOptions } from './backup.js';
 export type { ArchiveManifest, ArchiveHeader } from './archive-format.js';
 export type { PgDumpResult } from './pg-dump.js';
+export type { PgDumpRestoreOptions, PgDumpRestoreStep } from './pg-dump-restore.js';
 export type { DrainOptions, DrainProgress, DrainResult, DrainTenantResult } from './drain.js';
 
 /** Where a restored or cloned tenant goes. */
@@ -261,6 +263,103 @@ export class Mobility {
       options,
     );
     return result.tenant;
+  }
+
+  /**
+   * Restores a `pg_dump --format=custom` archive of one tenant ({@link Mobility.pgDump} writes
+   * them) into a NEW tenant (`target.slug`; name default: the slug; tier default: the dumped
+   * tenant's). The archive (a path, or a stream, spooled to a temporary file) is loaded by the
+   * pg_restore of the target server's major version into a scratch database on that server,
+   * whose schema must be what the dump's own migration ledger makes (`CATALOG_DRIFTED` names
+   * the differences); then its data goes through the same verified staging copy as
+   * {@link Mobility.restore}. The scratch database is always dropped (by `reconcile()` after a
+   * kill). Refused archives: `ARCHIVE_INVALID`; no pg_restore of the server's version:
+   * `INVALID_ARGUMENT` naming the package. pg_restore runs the archive's SQL as a login role made
+   * for the job when the server's user may create roles, else as that user (docs/mobility.md).
+   *
+   * @example
+   * ```ts
+   * const copy = await tenancy.mobility.restorePgDump('/backups/acme.dump', { slug: 'acme-restored' });
+   * ```
+   */
+  async restorePgDump(input: string | Readable, target: NewTenantTarget, options: PgDumpRestoreOptions = {}): Promise<Tenant> {
+    return await this.#counted('restore', async () => {
+      const checked = await this.#checkNewTarget(target);
+      const taken = await this.#d.registry.findTenant({ kind: 'slug', value: checked.slug });
+      if (taken && taken.status !== 'DELETED')
+        throw new TenantryError(ErrorCodes.TENANT_EXISTS, `a tenant with slug '${checked.slug}' already exists`, {
+          context: { tenant: checked.slug },
+        });
+      return await this.#withPgDump(input, checked.server, options, async (scratch, detail) => {
+        const name = checked.name ?? checked.slug;
+        const tenant = { id: scratch.source.tenantId ?? '', slug: checked.slug, name, plan: null, metadata: {} };
+        return await scratch.piped(tenant, async (reader) => {
+          const header = await this.#header(reader);
+          return await this.#restoreNew(reader, header, { ...checked, name }, 'restored', options, detail);
+        });
+      });
+    });
+  }
+
+  /**
+   * Restores a `pg_dump --format=custom` archive over an existing tenant, as
+   * {@link Mobility.restoreInPlace} does with Tenantry's archive: checked in a scratch database
+   * first (the tenant keeps serving meanwhile), then the tenant is SUSPENDED while its new copy
+   * is loaded and verified, and one registry transaction switches to it. Cut short,
+   * `reconcile()` drops the new copy and the scratch database and resumes the tenant on its
+   * old copy.
+   *
+   * @example
+   * ```ts
+   * await tenancy.mobility.restorePgDumpInPlace('acme', '/backups/acme.dump');
+   * ```
+   */
+  async restorePgDumpInPlace(tenant: string, input: string | Readable, options: PgDumpRestoreOptions = {}): Promise<Tenant> {
+    return await this.#counted('restore', async () => {
+      const current = await this.#get(tenant);
+      if (current.status !== 'ACTIVE' && current.status !== 'SUSPENDED')
+        throw new TenantryError(ErrorCodes.TENANT_NOT_READY, `cannot restore tenant '${current.slug}': it is ${current.status}`, {
+          context: { tenant: current.slug },
+        });
+      return await this.#withPgDump(input, current.server, options, async (scratch, detail) => {
+        const archived = { id: scratch.source.tenantId ?? '', slug: current.slug, name: current.name, plan: null, metadata: {} };
+        return await scratch.piped(archived, async (reader) => {
+          const header = await this.#header(reader);
+          const target = { server: current.server, isolation: current.isolation, retainHours: 0 };
+          return (await this.#replace(current, 'restore', target, reader, header, options, detail)).tenant;
+        });
+      });
+    });
+  }
+
+  /** A pg_dump archive in a scratch database on `server`, checked, for `fn`; always dropped after. */
+  async #withPgDump<T>(
+    input: string | Readable,
+    server: string,
+    options: PgDumpRestoreOptions,
+    fn: (scratch: PgDumpScratch, detail: Record<string, unknown>) => Promise<T>,
+  ): Promise<T> {
+    const step = async (s: PgDumpRestoreStep): Promise<void> => {
+      this.#d.logger.debug({ server, step: s }, 'pg_dump restore step');
+      await options.onStep?.(s);
+    };
+    const { file, cleanup } = await pgDumpFile(input);
+    try {
+      const scratch = await PgDumpScratch.open(this.#d, this.#lookup, server, file, step);
+      try {
+        const s: PgDumpSource = scratch.source;
+        return await fn(scratch, {
+          format: 'pg_dump',
+          from: { physicalName: s.physicalName, tenant: s.tenantId, tier: s.tier, dumpedFrom: s.dumpedFrom, dumpedBy: s.dumpedBy },
+          pgRestore: s.pgRestore,
+        });
+      } finally {
+        await scratch.drop();
+        await step('scratch-dropped');
+      }
+    } finally {
+      await cleanup();
+    }
   }
 
   /**
@@ -527,6 +626,7 @@ export class Mobility {
     target: { slug: string; name: string | undefined; server: string; isolation: IsolationKind | undefined },
     action: 'restored' | 'cloned',
     options: MobilityOptions,
+    extraDetail: Record<string, unknown> = {},
   ): Promise<Tenant> {
     const migrations = await this.#migrationsFor(header);
     const job = randomUUID();
@@ -567,6 +667,7 @@ export class Mobility {
               rows: manifest!.tableData.reduce((n, t) => n + t.rows, 0),
               dataChecksum: manifest!.dataChecksum,
               durationMs: Math.round(performance.now() - started),
+              ...extraDetail,
             },
             schemaVersion: applied.at(-1)?.name ?? null,
           },
@@ -648,6 +749,7 @@ export class Mobility {
     reader: ArchiveReader | undefined,
     header: ArchiveHeader | undefined,
     options: MobilityOptions,
+    extraDetail: Record<string, unknown> = {},
   ): Promise<MoveResult> {
     const d = this.#d;
     const started = performance.now();
@@ -740,6 +842,7 @@ export class Mobility {
                 tables: manifest.tableData.length,
                 rows: manifest.tableData.reduce((n, t) => n + t.rows, 0),
                 dataChecksum: manifest.dataChecksum,
+                ...extraDetail,
               },
               retainUntil,
             });
