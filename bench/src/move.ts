@@ -6,7 +6,8 @@
  * stream, a backup's fixed cost on an empty tenant), Node's share (sha256 and archive framing
  * over the same bytes), the target side alone (COPY into the table without its primary key, the
  * key built after, a restore from an archive held in memory), and the move's own steps as its
- * `onStep` hook saw them.
+ * `onStep` hook saw them. After an untimed warm-up (JIT, caches), the bare COPY and the move run
+ * TENANTRY_BENCH_ROUNDS (default 3) times, alternating directions; the table shows medians.
  */
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -22,6 +23,7 @@ import { startEmbeddedServer } from '@tenantry/testing';
 import { envInt, log } from './bench-env.js';
 
 const MB = envInt('TENANTRY_BENCH_MB', 100);
+const ROUNDS = envInt('TENANTRY_BENCH_ROUNDS', 3);
 const migrations = migrationList([
   {
     name: '0001_rows',
@@ -122,33 +124,58 @@ try {
       .join(', ')}`,
   );
 
-  // Bare COPY between the same servers.
+  const urlOf = (server: string): string => (server === 'b' ? b.url : a.url);
+  const columns = '(id, payload, doc, at)';
+
+  /** A bare binary COPY of the tenant's table from where it is now to the other server, into `target` (made first). */
+  async function bareCopy(target: string, key: boolean): Promise<Cost> {
+    const t = await tenancy.tenants.get('big');
+    const src = new pg.Client(urlOf(t.server));
+    const dst = new pg.Client(urlOf(t.server === 'b' ? 'default' : 'b'));
+    await src.connect();
+    await dst.connect();
+    try {
+      await dst.query(`drop table if exists ${target}`);
+      await dst.query(
+        `create table ${target} (id bigint ${key ? 'primary key' : 'not null'}, payload text not null, doc jsonb, at timestamptz not null)`,
+      );
+      const [cost] = await timed(() =>
+        pipeline(
+          src.query(copyTo(`copy ${t.physicalName}.rows ${columns} to stdout (format binary)`)),
+          dst.query(copyFrom(`copy ${target} ${columns} from stdin (format binary)`)),
+        ),
+      );
+      return cost;
+    } finally {
+      await src.end();
+      await dst.end();
+    }
+  }
+
+  // Warm-up, untimed: the JIT and both servers' caches, so that neither side of the comparison pays them.
+  await bareCopy('warm_rows', true);
+  await tenancy.mobility.backup('big', sink());
+
+  // The parts, once each.
   const src = new pg.Client(a.url);
   const dst = new pg.Client(b.url);
   await src.connect();
   await dst.connect();
-  const copyOut = `copy ${table} (id, payload, doc, at) to stdout (format binary)`;
-  await dst.query('create table bare_rows (id bigint primary key, payload text not null, doc jsonb, at timestamptz not null)');
-  await dst.query('create table bare_nokey (id bigint not null, payload text not null, doc jsonb, at timestamptz not null)');
-  const [bareCost] = await timed(() =>
-    pipeline(src.query(copyTo(copyOut)), dst.query(copyFrom('copy bare_rows (id, payload, doc, at) from stdin (format binary)'))),
-  );
-  // The source side alone; the COPY bytes are kept for the Node-side rows.
   const copyBytes: Buffer[] = [];
-  const [outCost] = await timed(() => pipeline(src.query(copyTo(copyOut)), sink(copyBytes)));
+  const [outCost] = await timed(() => pipeline(src.query(copyTo(`copy ${table} ${columns} to stdout (format binary)`)), sink(copyBytes)));
   const copyMb = copyBytes.reduce((n, c) => n + c.length, 0) / 1024 / 1024;
-  // The target side alone, from memory: the COPY without the key, then the key built.
+  await dst.query('create table bare_nokey (id bigint not null, payload text not null, doc jsonb, at timestamptz not null)');
   const [inCost] = await timed(() =>
-    pipeline(Readable.from(copyBytes), dst.query(copyFrom('copy bare_nokey (id, payload, doc, at) from stdin (format binary)'))),
+    pipeline(Readable.from(copyBytes), dst.query(copyFrom(`copy bare_nokey ${columns} from stdin (format binary)`))),
   );
   const [keyCost] = await timed(() => dst.query('alter table bare_nokey add primary key (id)'));
-  // Node's share: sha256 over the COPY bytes.
   const [shaCost] = await timed(async () => {
     const h = createHash('sha256');
     for (const c of copyBytes) h.update(c);
     return h.digest('hex');
   });
   copyBytes.length = 0;
+  await dst.query('drop table bare_nokey, warm_rows');
   await src.end();
   await dst.end();
 
@@ -161,26 +188,62 @@ try {
   archive.length = 0;
   await tenancy.tenants.delete('big-restored').catch(() => undefined);
 
-  const steps: { step: MobilityStep | 'start'; at: number }[] = [];
-  const [moveCost, move] = await timed(() => {
-    steps.push({ step: 'start', at: performance.now() });
-    return tenancy.mobility.move(
-      'big',
-      { server: 'b', retainHours: 0 },
-      {
-        onStep: (step) => {
-          steps.push({ step, at: performance.now() });
-        },
-      },
-    );
+  // Rounds: a bare COPY, then the move, the same way (A → B, then B → A, …); medians.
+  type Step = MobilityStep | 'start';
+  const spans: [string, Step, MobilityStep][] = [
+    ['suspend (registry)', 'start', 'suspended'],
+    ['drift check, snapshot, staging copy registered', 'suspended', 'staging-registered'],
+    ['staging container and its migrations', 'staging-registered', 'container-created'],
+    ['COPY streamed, checksummed on both sides', 'container-created', 'table-loaded'],
+    ['sequences, indexes and keys built, verified', 'table-loaded', 'data-verified'],
+    ['commit, registry switch', 'data-verified', 'switched'],
+    ['old copy dropped', 'switched', 'old-copy-dropped'],
+  ];
+  const bares: Cost[] = [];
+  const moves: Cost[] = [];
+  const pauses: number[] = [];
+  const spanMs: number[][] = spans.map(() => []);
+  const ratios: string[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const bare = await bareCopy('bare_rows', true);
+    const steps: { step: Step; at: number }[] = [];
+    const to = (await tenancy.tenants.get('big')).server === 'b' ? 'default' : 'b';
+    const [cost, move] = await timed(() => {
+      steps.push({ step: 'start', at: performance.now() });
+      return tenancy.mobility.move(
+        'big',
+        { server: to, retainHours: 0 },
+        { onStep: (step) => void steps.push({ step, at: performance.now() }) },
+      );
+    });
+    const at = (step: Step): number | undefined => steps.filter((x) => x.step === step).at(-1)?.at;
+    spans.forEach(([, from, until], i) => {
+      const f = at(from);
+      const u = at(until);
+      // A schema moved into the registry's database is created and loaded in one transaction: no 'container-created'.
+      spanMs[i]!.push(f === undefined || u === undefined ? Number.NaN : u - f);
+    });
+    bares.push(bare);
+    moves.push(cost);
+    pauses.push(move.pauseMs);
+    ratios.push(`${(bare.ms / cost.ms).toFixed(2)} (${to === 'b' ? 'A → B' : 'B → A'})`);
+  }
+  const median = (xs: readonly number[]): number => {
+    const v = xs.filter((x) => !Number.isNaN(x)).sort((x, y) => x - y);
+    if (v.length === 0) return Number.NaN;
+    return v.length % 2 === 1 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+  };
+  const medianCost = (cs: readonly Cost[]): Cost => ({
+    ms: median(cs.map((c) => c.ms)),
+    node: median(cs.map((c) => c.node)),
+    pg: median(cs.map((c) => c.pg)),
   });
-  const lastOf = (step: MobilityStep | 'start'): number => steps.filter((s) => s.step === step).at(-1)!.at;
-  const span = (from: MobilityStep | 'start', to: MobilityStep): number => lastOf(to) - lastOf(from);
+  const bareCost = medianCost(bares);
+  const moveCost = medianCost(moves);
 
-  const bare = bareCost.ms;
   const rate = (ms: number): string => `${((mb / ms) * 1000).toFixed(1)} MB/s`;
-  const vs = (ms: number): string => (bare / ms).toFixed(2);
-  const n = (v: number): string => `${Math.round(v).toLocaleString('en-US')} ms`;
+  const vs = (ms: number): string => (bareCost.ms / ms).toFixed(2);
+  const n = (v: number): string => (Number.isNaN(v) ? '–' : `${Math.round(v).toLocaleString('en-US')} ms`);
   const row = (what: string, cost: Cost | number, throughput = true): void => {
     const c = typeof cost === 'number' ? undefined : cost;
     const ms = typeof cost === 'number' ? cost : cost.ms;
@@ -189,30 +252,25 @@ try {
     );
   };
   log();
-  log(`COPY data: ${copyMb.toFixed(1)} MB; archive: ${archiveMb.toFixed(1)} MB`);
+  log(`COPY data: ${copyMb.toFixed(1)} MB; archive: ${archiveMb.toFixed(1)} MB; ${ROUNDS} round(s), medians`);
   log();
   log('| what | time | throughput | vs bare COPY | Node CPU | PostgreSQL CPU (A + B) |');
   log('|---|---|---|---|---|---|');
-  row('bare COPY TO → COPY FROM, server A → B (primary key maintained)', bareCost);
+  row('bare COPY TO → COPY FROM between the servers (primary key maintained)', bareCost);
   row('  source alone: COPY TO a null stream', outCost);
   row('  target alone: COPY FROM memory into the table without its key', inCost);
   row('  target alone: the primary key built after', keyCost, false);
   row('  Node alone: sha256 over the COPY bytes', shaCost, false);
   row('mobility.backup to a null stream (drift check, snapshot, COPY, framing, sha256)', backupCost);
   row('  of which fixed: mobility.backup of an empty tenant', emptyCost, false);
-  row('mobility.restore from memory into a new tenant on B (provision, load, key, verify, activate)', restoreCost);
-  row('mobility.move A → B (drift check, copy, verify, switch, drop)', moveCost);
-  row('  suspend (registry)', span('start', 'suspended'), false);
-  row('  drift check, snapshot, staging registered', span('suspended', 'staging-registered'), false);
-  row('  staging container and its migrations on B', span('staging-registered', 'container-created'), false);
-  row('  COPY streamed A → B, checksummed', span('container-created', 'table-loaded'), false);
-  row('  sequences, indexes and keys rebuilt, verified', span('table-loaded', 'data-verified'), false);
-  row('  commit, registry switch', span('data-verified', 'switched'), false);
-  row('  old copy dropped', span('switched', 'old-copy-dropped'), false);
-  row('  of which the tenant was suspended (offline move pause)', move.pauseMs, false);
+  row('mobility.restore from memory into a new tenant on B (provision, load, keys, verify, activate)', restoreCost);
+  row('mobility.move between the servers (drift check, copy, verify, switch, drop)', moveCost);
+  spans.forEach(([what], i) => row(`  ${what}`, median(spanMs[i]!), false));
+  row('  of which the tenant was suspended (offline move pause)', median(pauses), false);
   log();
+  log(`move vs bare COPY, median: ${vs(moveCost.ms)}; each round: ${ratios.join(', ')}`);
   log(
-    `move vs bare COPY: ${vs(moveCost.ms)}; load average after: ${loadavg()
+    `load average after: ${loadavg()
       .map((l) => l.toFixed(2))
       .join(', ')}`,
   );
