@@ -161,8 +161,8 @@ export class CopyOutStream extends Readable {
       if (this.#code === COPY_DONE) {
         if (this.#outLength > 0) this.#emit(this.#out.subarray(0, this.#outLength));
         this.#outLength = 0;
+        // The stream ends at ReadyForQuery, once pg has passed on the `COPY n` tag (rowCount).
         this.#detach(chunk.subarray(i));
-        this.#end();
         return;
       }
     }
@@ -197,7 +197,7 @@ export class CopyOutStream extends Readable {
     if (match) this.rowCount = Number(match[1]);
   }
 
-  /** @internal pg: the query is over (a COPY that ended without CopyDone ends here too). */
+  /** @internal pg: the query is over, its row count known: the stream ends. */
   handleReadyForQuery(): void {
     this.#end();
   }
