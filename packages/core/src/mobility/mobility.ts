@@ -16,7 +16,7 @@ import { lifecycleLockKey } from '../lifecycle-lock.js';
 import { pinnedMigrations } from '../migrations/migration-set.js';
 import type { Queryable } from '../registry/tenant-registry.js';
 import { checkText } from '../tenant-input.js';
-import { inTransaction } from '../transaction.js';
+import { inTenantTransaction, inTransaction } from '../transaction.js';
 import type { ActorOptions, IsolationKind, Tenant, TenantStatus } from '../types.js';
 import { archiveInvalid, ArchiveReader, type ArchiveHeader, type ArchiveManifest } from './archive-format.js';
 import { assertReadable, backupTenant, type BackupOptions, type MobilityProgress } from './backup.js';
@@ -54,12 +54,11 @@ import {
 } from './online-move.js';
 import { assertNoDrift } from './backup.js';
 import { readLedgerIn } from '../migrations/tenant-ledger.js';
-import { inTenantTransaction } from '../transaction.js';
 import type { PooledClient } from '../server-pool.js';
 import { checkDrainOptions, drainServer, type DrainOptions, type DrainResult } from './drain.js';
 import { checkOutputPath, pgDumpTenant, type PgDumpResult } from './pg-dump.js';
 import { pgDumpFile, PgDumpScratch, type PgDumpRestoreOptions, type PgDumpRestoreStep, type PgDumpSource } from './pg-dump-restore.js';
-import { loadArchive, provisionAndLoad, type MobilityStep } from './restore.js';
+import { loadArchive, orderedKeysOf, provisionAndLoad, type MobilityStep } from './restore.js';
 import type { ServerTarget } from '../connection-router.js';
 
 export type { MobilityStep } from './restore.js';
@@ -787,6 +786,12 @@ export class Mobility {
       }
       await this.#step(options, 'suspended', current);
       const source = (await d.registry.find({ kind: 'id', value: current.id }))!;
+      // A move reads which keys the source stores in key order (while the backup checks for drift):
+      // the load keeps those and maintains them as the rows stream in. Only a hint: none on failure.
+      const orderedKeys =
+        reader === undefined
+          ? inTenantTransaction(d.router, d.strategyFor(source.isolation), source, orderedKeysOf).catch(() => new Set<string>())
+          : Promise.resolve(new Set<string>());
       let staging: Tenant | undefined;
       try {
         const load = async (
@@ -812,7 +817,7 @@ export class Mobility {
             staging,
             migrations,
             async (client) => {
-              manifest = await loadArchive(client, h, r, this.#hooks(options, staging!));
+              manifest = await loadArchive(client, h, r, { ...this.#hooks(options, staging!), orderedKeys: await orderedKeys });
             },
             this.#hooks(options, staging),
           );
