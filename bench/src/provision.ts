@@ -47,6 +47,12 @@ function stepOf(sql: string): string {
   const rules: [RegExp, string][] = [
     [/^<sessionreset>|^<advisoryunlock>/, 'session reset of a pooled connection'],
     [/^begin; select pg_advisory_xact_lock.*from tenantry\.tenants/, 'begin + lifecycle lock + read the row (one batch)'],
+    [/^begin; select pg_advisory_xact_lock.*create schema/, 'begin + lifecycle lock + role + schema + ledger DDL (one batch)'],
+    [
+      /^insert into _tenantry_migrations.*reset role.*update tenantry\.tenants/,
+      'ledger rows + reset role + registry transition & mirror (one batch)',
+    ],
+    [/^insert into _tenantry_migrations.*reset role/, 'ledger rows + reset role (one batch)'],
     [/^begin; select pg_catalog\.set_config\('search_path'.*_tenantry_migrations.*grant/, 'new database: ledger read + grants (one batch)'],
     [/create table accounts/, 'the migration (bare: the whole create)'],
     [/^begin; create schema raw_/, 'the migration (bare: the whole create)'],

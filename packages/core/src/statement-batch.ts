@@ -145,3 +145,38 @@ export function runBatch(client: { query(q: unknown): unknown }, statements: rea
     client.query(new StatementBatch(statements, (err, results) => (err ? reject(err) : resolve(results!))));
   });
 }
+
+/** A {@link Queryable}-shaped client whose first query carries statements queued ahead of it. */
+export interface LeadingBatch {
+  query<R extends pg.QueryResultRow = Record<string, unknown>>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  /** Sends the queued statements on their own when no query carried them (a no-op afterwards). */
+  flush(): Promise<void>;
+}
+
+/**
+ * `client`, but its first query goes in one round trip with `leading` in front of it (its own
+ * result is returned; a failing leading statement fails it). Later queries go as usual. For
+ * code that takes a `Queryable` — e.g. the registry's recording of a new tenant — to ride on
+ * the round trip of the statements before it.
+ */
+export function withLeadingStatements(
+  client: { query(q: unknown): unknown } & pg.ClientBase,
+  leading: readonly BatchStatement[],
+): LeadingBatch {
+  let pending: readonly BatchStatement[] | undefined = leading;
+  return {
+    async query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+      if (pending === undefined) return await client.query<R>(text, values);
+      const statements = [...pending, { text, ...(values === undefined ? {} : { values }) }];
+      pending = undefined;
+      const results = await runBatch(client, statements);
+      return results.at(-1) as pg.QueryResult<R>;
+    },
+    async flush(): Promise<void> {
+      if (pending === undefined || pending.length === 0) return;
+      const statements = pending;
+      pending = undefined;
+      await runBatch(client, statements);
+    },
+  };
+}
