@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   const rows: Record<string, unknown>[] = [];
   const raw = new pg.Client({ connectionString: url, application_name: 'bench:provision-raw' });
   await raw.connect();
-  const rawMade: { schemas: string[]; databases: string[] } = { schemas: [], databases: [] };
+  const rawMade: { schemas: string[]; databases: string[]; roles: string[] } = { schemas: [], databases: [], roles: [] };
   try {
     log(`Provisioning ${n} schema tenants and ${n} database tenants, one at a time (PostgreSQL ${version})`);
     // Warm up: the template database is built on the first database tenant.
@@ -118,6 +118,46 @@ async function main(): Promise<void> {
         await raw.query(`create database ${name} template "${tpl}"`);
       }
     };
+    /**
+     * The bare PostgreSQL work that makes the same objects a Tenantry tenant has — its role (and
+     * the application's membership), the container owned by it, closed to PUBLIC and marked, the
+     * ledger table and row, and for a database its first connection (ledger read, grants) — in
+     * the fewest round trips a plain connection allows, with no registry. Tenantry's share over
+     * this row is the registry and the round trips; over the bare row, the objects as well.
+     */
+    const ledgerDdl = `create table _tenantry_migrations (name text primary key, checksum text not null,
+      applied_at timestamptz not null default clock_timestamp(), duration_ms integer not null)`;
+    const sameTimes: Record<IsolationKind, number[]> = { schema: [], database: [] };
+    const sameCreate = async (kind: IsolationKind, i: number): Promise<void> => {
+      if (kind === 'schema') {
+        const name = `raw_os_${i}`;
+        rawMade.schemas.push(name);
+        rawMade.roles.push(name);
+        await raw.query(
+          `begin; create role ${name} nologin noinherit; grant ${name} to current_user; create schema ${name} authorization ${name};
+           revoke all on schema ${name} from public; comment on schema ${name} is 'bench'; set local search_path to ${name};
+           set local role ${name}; ${ledgerDdl}; ${migrationSql};
+           insert into _tenantry_migrations (name, checksum, duration_ms) values ('0001_app', 'x', 0); reset role; commit`,
+        );
+      } else {
+        const name = `raw_od_${i}`;
+        rawMade.databases.push(name);
+        rawMade.roles.push(name);
+        await raw.query(`create role ${name} nologin noinherit; grant ${name} to current_user`);
+        await raw.query(`create database ${name} template "${tpl}" owner ${name}`);
+        await raw.query(`revoke connect, temporary on database ${name} from public; comment on database ${name} is 'bench'`);
+        const first = new pg.Client({ connectionString: urlFor(url, name), application_name: 'bench:provision-raw' });
+        await first.connect();
+        try {
+          await first.query(
+            `begin; set local search_path to public; select name from _tenantry_migrations;
+             grant all on all tables in schema public to ${name}; grant all on all sequences in schema public to ${name}; commit`,
+          );
+        } finally {
+          void first.end();
+        }
+      }
+    };
     const times: Record<IsolationKind, number[]> = { schema: [], database: [] };
     const traces: Record<IsolationKind, { calls: TracedCall[]; ms: number }[]> = { schema: [], database: [] };
     const rawTraces: Record<IsolationKind, { calls: TracedCall[]; ms: number }[]> = { schema: [], database: [] };
@@ -131,6 +171,8 @@ async function main(): Promise<void> {
         const bare = await traced(() => rawCreate(kind, i));
         rawTimes[kind].push(bare.ms);
         rawTraces[kind].push(bare);
+        const same = await traced(() => sameCreate(kind, i));
+        sameTimes[kind].push(same.ms);
       }
     }
     const peakConnections = await watch.stop();
@@ -180,6 +222,25 @@ async function main(): Promise<void> {
       log(
         `| ${kind} | ${n} | ${row.p50} | ${row.p90} | ${row.p99} | ${rawP50} | ${round(row.p50 - rawP50)} ms | ${addsPercent}% ${addsPercent <= 25 ? '✓' : '✗'} | ≤ ${GOALS[kind]} ${row.p50 <= GOALS[kind] ? '✓' : '✗'} | ${peakConnections} |`,
       );
+    }
+    log('');
+    log(
+      '| tenant kind | bare p50 ms | bare, same objects p50 ms | Tenantry p50 ms | Tenantry over same objects | same objects over bare |',
+    );
+    log('|---|---|---|---|---|---|');
+    for (const kind of kinds) {
+      const bare = round(percentile(rawTimes[kind], 50));
+      const same = round(percentile(sameTimes[kind], 50));
+      const ours = round(percentile(times[kind], 50));
+      const over = (a: number, b: number): string => `${Math.round(((a - b) / b) * 100)}%`;
+      rows.push({
+        kind: `${kind} (bare, same objects)`,
+        tenants: n,
+        p50: same,
+        tenantryOverSame: over(ours, same),
+        sameOverBare: over(same, bare),
+      });
+      log(`| ${kind} | ${bare} | ${same} | ${ours} | ${over(ours, same)} | ${over(same, bare)} |`);
     }
     const steps: Record<string, unknown> = {};
     for (const kind of kinds) {
@@ -234,10 +295,18 @@ async function main(): Promise<void> {
     if (server === undefined) {
       for (const name of rawMade.schemas) await raw.query(`drop schema if exists ${name} cascade`).catch(() => undefined);
       for (const name of rawMade.databases) await raw.query(`drop database if exists ${name}`).catch(() => undefined);
+      for (const name of rawMade.roles) await raw.query(`drop owned by ${name}; drop role if exists ${name}`).catch(() => undefined);
     }
     await raw.end();
     await server?.stop();
   }
+}
+
+/** `url` pointing at database `name`. */
+function urlFor(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
 }
 
 function round(x: number): number {
