@@ -9,12 +9,19 @@
  *
  * Then a signup served by the pending-tenant pool (`pendingTenants`), goal p50 ≤ 5 ms.
  *
- * Knobs: BENCH_TENANTS (per kind, default 200), TENANTRY_BENCH_DATABASE_URL.
+ * Every round trip of each create is counted and timed by step (query-trace.ts: `pg.Client`
+ * wrapped for the run, each call labelled by its SQL), and printed as a breakdown: where
+ * Tenantry's share goes.
+ *
+ * Knobs: BENCH_TENANTS (per kind, default 200), BENCH_POOL_CLAIMS (signups from the pending
+ * pool per kind, default min(BENCH_TENANTS, 50); 0 skips them), BENCH_KINDS (`schema`,
+ * `database` or both, comma-separated), TENANTRY_BENCH_DATABASE_URL.
  */
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { createTenancy, migrationList, type IsolationKind } from '@tenantry/core';
 import { benchServer, envInt, log, machine, runBench, percentile, watchConnections, writeResult } from './bench-env.js';
+import { breakdown, installQueryTrace, traced, type TracedCall } from './query-trace.js';
 
 /** FINDINGS' shape: a schema with five tables and their indexes. */
 const MIGRATIONS = migrationList([
@@ -34,14 +41,58 @@ const MIGRATIONS = migrationList([
 
 const GOALS: Record<IsolationKind, number> = { schema: 15, database: 40 };
 
+/** The step a statement belongs to, from its SQL (for the breakdown). */
+function stepOf(sql: string): string {
+  const text = sql.replace(/\s+/g, ' ').toLowerCase();
+  const rules: [RegExp, string][] = [
+    [/^<sessionreset>|^<advisoryunlock>/, 'session reset of a pooled connection'],
+    [/^begin; select pg_advisory_xact_lock.*from tenantry\.tenants/, 'begin + lifecycle lock + read the row (one batch)'],
+    [/^begin; select pg_advisory_xact_lock.*create schema/, 'begin + lifecycle lock + role + schema + ledger DDL (one batch)'],
+    [
+      /^insert into _tenantry_migrations.*reset role.*update tenantry\.tenants/,
+      'ledger rows + reset role + registry transition & mirror (one batch)',
+    ],
+    [/^insert into _tenantry_migrations.*reset role/, 'ledger rows + reset role (one batch)'],
+    [/^begin; select pg_catalog\.set_config\('search_path'.*_tenantry_migrations.*grant/, 'new database: ledger read + grants (one batch)'],
+    [/create table accounts/, 'the migration (bare: the whole create)'],
+    [/^begin; create schema raw_/, 'the migration (bare: the whole create)'],
+    [/^create database raw_/, 'create database … template (bare: the whole create)'],
+    [/from tenantry\.servers s/, 'server pick'],
+    [/insert into tenantry\.tenants/, 'registry insert + activity'],
+    [/^begin$/, 'begin'],
+    [/^commit$/, 'commit'],
+    [/pg_advisory_xact_lock/, 'lifecycle lock'],
+    [/^reset role$/, 'reset role'],
+    [/update tenantry\.tenants/, 'registry transition + activity'],
+    [/insert into tenantry\.tenant_migrations/, 'registry ledger mirror'],
+    [/from tenantry\.tenants/, 'registry read'],
+    [/insert into _tenantry_migrations/, 'tenant ledger insert'],
+    [/_tenantry_migrations/, 'tenant ledger read'],
+    [/create schema/, 'role + schema + ledger DDL batch'],
+    [/^create role|^select format\('create role|^grant "[^"]+" to current_user$/, 'create role (+ grant it to the app)'],
+    [/create database .* template/, 'create database … template'],
+    [/^create database/, 'create database'],
+    [/^(revoke connect|comment on database|grant connect)/, 'secure the database (revoke, comment)'],
+    [/^set local search_path/, 'enter the tenant (search_path)'],
+    [/^grant all on all|^grant usage, create/, 'grant the role its tables'],
+    [/^set local role/, 'set role (seeds)'],
+  ];
+  return rules.find(([re]) => re.test(text))?.[1] ?? `other: ${text.slice(0, 50)}`;
+}
+
 async function main(): Promise<void> {
   const n = envInt('BENCH_TENANTS', 200);
+  const claims = Math.min(n, envInt('BENCH_POOL_CLAIMS', 50, 0));
+  const kinds = (process.env['BENCH_KINDS'] ?? 'schema,database').split(',').map((k) => k.trim()) as IsolationKind[];
+  if (kinds.length === 0 || kinds.some((k) => k !== 'schema' && k !== 'database'))
+    throw new Error(`BENCH_KINDS must be schema, database or both, got ${JSON.stringify(process.env['BENCH_KINDS'])}`);
+  installQueryTrace(stepOf);
   const { url, server, version } = await benchServer();
   const tenancy = await createTenancy({ registryUrl: url, migrations: MIGRATIONS, applicationName: 'bench:provision' });
   const rows: Record<string, unknown>[] = [];
   const raw = new pg.Client({ connectionString: url, application_name: 'bench:provision-raw' });
   await raw.connect();
-  const rawMade: { schemas: string[]; databases: string[] } = { schemas: [], databases: [] };
+  const rawMade: { schemas: string[]; databases: string[]; roles: string[] } = { schemas: [], databases: [], roles: [] };
   try {
     log(`Provisioning ${n} schema tenants and ${n} database tenants, one at a time (PostgreSQL ${version})`);
     // Warm up: the template database is built on the first database tenant.
@@ -51,6 +102,8 @@ async function main(): Promise<void> {
       await raw.query<{ datname: string }>("select datname from pg_database where starts_with(datname, 'tenantry_tpl_') and datistemplate")
     ).rows[0]?.datname;
     if (tpl === undefined) throw new Error('no template database after the first database tenant');
+    // The bare connection's first statements, not timed (its caches warm, like the pools').
+    await raw.query('select 1');
     const migrationSql = (await MIGRATIONS.load()).map((m) => m.up).join(';\n');
     const rawTimes: Record<IsolationKind, number[]> = { schema: [], database: [] };
     /** The bare PostgreSQL work of one tenant of `kind` (names made here, never from input). */
@@ -65,43 +118,87 @@ async function main(): Promise<void> {
         await raw.query(`create database ${name} template "${tpl}"`);
       }
     };
-    const kinds: IsolationKind[] = ['schema', 'database'];
+    /**
+     * The bare PostgreSQL work that makes the same objects a Tenantry tenant has — its role (and
+     * the application's membership), the container owned by it, closed to PUBLIC and marked, the
+     * ledger table and row, and for a database its first connection (ledger read, grants) — in
+     * the fewest round trips a plain connection allows, with no registry. Tenantry's share over
+     * this row is the registry and the round trips; over the bare row, the objects as well.
+     */
+    const ledgerDdl = `create table _tenantry_migrations (name text primary key, checksum text not null,
+      applied_at timestamptz not null default clock_timestamp(), duration_ms integer not null)`;
+    const sameTimes: Record<IsolationKind, number[]> = { schema: [], database: [] };
+    const sameCreate = async (kind: IsolationKind, i: number): Promise<void> => {
+      if (kind === 'schema') {
+        const name = `raw_os_${i}`;
+        rawMade.schemas.push(name);
+        rawMade.roles.push(name);
+        await raw.query(
+          `begin; create role ${name} nologin noinherit; grant ${name} to current_user; create schema ${name} authorization ${name};
+           revoke all on schema ${name} from public; comment on schema ${name} is 'bench'; set local search_path to ${name};
+           set local role ${name}; ${ledgerDdl}; ${migrationSql};
+           insert into _tenantry_migrations (name, checksum, duration_ms) values ('0001_app', 'x', 0); reset role; commit`,
+        );
+      } else {
+        const name = `raw_od_${i}`;
+        rawMade.databases.push(name);
+        rawMade.roles.push(name);
+        await raw.query(`create role ${name} nologin noinherit; grant ${name} to current_user`);
+        await raw.query(`create database ${name} template "${tpl}" owner ${name}`);
+        await raw.query(`revoke connect, temporary on database ${name} from public; comment on database ${name} is 'bench'`);
+        const first = new pg.Client({ connectionString: urlFor(url, name), application_name: 'bench:provision-raw' });
+        await first.connect();
+        try {
+          await first.query(
+            `begin; set local search_path to public; select name from _tenantry_migrations;
+             grant all on all tables in schema public to ${name}; grant all on all sequences in schema public to ${name}; commit`,
+          );
+        } finally {
+          void first.end();
+        }
+      }
+    };
     const times: Record<IsolationKind, number[]> = { schema: [], database: [] };
+    const traces: Record<IsolationKind, { calls: TracedCall[]; ms: number }[]> = { schema: [], database: [] };
+    const rawTraces: Record<IsolationKind, { calls: TracedCall[]; ms: number }[]> = { schema: [], database: [] };
     const watch = await watchConnections(url, 'bench:provision');
     // Interleave the kinds so that drift hits both alike.
     for (let i = 0; i < n; i++) {
       for (const kind of kinds) {
-        const started = performance.now();
-        await tenancy.tenants.create({ slug: `p-${kind}-${i}`, name: `P ${i}`, isolation: kind });
-        times[kind].push(performance.now() - started);
-        const rawStarted = performance.now();
-        await rawCreate(kind, i);
-        rawTimes[kind].push(performance.now() - rawStarted);
+        const made = await traced(() => tenancy.tenants.create({ slug: `p-${kind}-${i}`, name: `P ${i}`, isolation: kind }));
+        times[kind].push(made.ms);
+        traces[kind].push(made);
+        const bare = await traced(() => rawCreate(kind, i));
+        rawTimes[kind].push(bare.ms);
+        rawTraces[kind].push(bare);
+        const same = await traced(() => sameCreate(kind, i));
+        sameTimes[kind].push(same.ms);
       }
     }
     const peakConnections = await watch.stop();
     // A signup served by the pending-tenant pool: the pool refilled between claims (not timed),
     // as it would be by the background refill between two signups.
-    const pooled = await createTenancy({
-      registryUrl: url,
-      migrations: MIGRATIONS,
-      applicationName: 'bench:provision-pool',
-      pendingTenants: { schema: 1, database: 1 },
-    });
     const claimTimes: Record<IsolationKind, number[]> = { schema: [], database: [] };
-    const claims = Math.min(n, 50);
-    try {
-      for (let i = 0; i < claims; i++) {
-        for (const kind of kinds) {
-          await pooled.tenants.fillPending();
-          const started = performance.now();
-          const t = await pooled.tenants.create({ slug: `pool-${kind}-${i}`, name: `Pool ${i}`, isolation: kind });
-          claimTimes[kind].push(performance.now() - started);
-          if (t.schemaVersion === null) throw new Error('a claimed tenant has no migrations');
+    if (claims > 0) {
+      const pooled = await createTenancy({
+        registryUrl: url,
+        migrations: MIGRATIONS,
+        applicationName: 'bench:provision-pool',
+        pendingTenants: Object.fromEntries(kinds.map((k) => [k, 1])),
+      });
+      try {
+        for (let i = 0; i < claims; i++) {
+          for (const kind of kinds) {
+            await pooled.tenants.fillPending();
+            const started = performance.now();
+            const t = await pooled.tenants.create({ slug: `pool-${kind}-${i}`, name: `Pool ${i}`, isolation: kind });
+            claimTimes[kind].push(performance.now() - started);
+            if (t.schemaVersion === null) throw new Error('a claimed tenant has no migrations');
+          }
         }
+      } finally {
+        await pooled.close();
       }
-    } finally {
-      await pooled.close();
     }
     log('');
     log(
@@ -126,10 +223,40 @@ async function main(): Promise<void> {
         `| ${kind} | ${n} | ${row.p50} | ${row.p90} | ${row.p99} | ${rawP50} | ${round(row.p50 - rawP50)} ms | ${addsPercent}% ${addsPercent <= 25 ? '✓' : '✗'} | ≤ ${GOALS[kind]} ${row.p50 <= GOALS[kind] ? '✓' : '✗'} | ${peakConnections} |`,
       );
     }
+    const sameObjects: Record<string, unknown> = {};
+    log('');
+    log(
+      '| tenant kind | bare p50 ms | bare, same objects p50 ms | Tenantry p50 ms | Tenantry over same objects | same objects over bare |',
+    );
+    log('|---|---|---|---|---|---|');
+    for (const kind of kinds) {
+      const bare = round(percentile(rawTimes[kind], 50));
+      const same = round(percentile(sameTimes[kind], 50));
+      const ours = round(percentile(times[kind], 50));
+      const over = (a: number, b: number): string => `${Math.round(((a - b) / b) * 100)}%`;
+      sameObjects[kind] = { p50: same, tenantryOverSame: over(ours, same), sameOverBare: over(same, bare) };
+      log(`| ${kind} | ${bare} | ${same} | ${ours} | ${over(ours, same)} | ${over(same, bare)} |`);
+    }
+    const steps: Record<string, unknown> = {};
+    for (const kind of kinds) {
+      const ours = breakdown(traces[kind]);
+      const theirs = breakdown(rawTraces[kind]);
+      steps[kind] = { tenantry: ours, bare: theirs };
+      log('');
+      log(`| ${kind} tenant: step | round trips per tenant | mean ms per tenant |`);
+      log('|---|---|---|');
+      for (const s of ours.steps) log(`| ${s.step} | ${round(s.perRun)} | ${round(s.meanMs)} |`);
+      const inStatements = ours.steps.reduce((sum, s) => sum + s.meanMs, 0);
+      log(`| between round trips (Node, pool checkout, scheduling) | — | ${round(ours.meanTotalMs - inStatements)} |`);
+      log(`| **total** | **${round(ours.meanRoundTrips)}** | **${round(ours.meanTotalMs)}** |`);
+      log(
+        `| bare PostgreSQL, for comparison | ${round(theirs.meanRoundTrips)} | ${round(theirs.meanTotalMs)} (in the statement: ${round(theirs.steps.reduce((sum, s) => sum + s.meanMs, 0))}) |`,
+      );
+    }
     log('');
     log('| signup from the pending pool | tenants | p50 ms | p90 ms | p99 ms | goal p50 |');
     log('|---|---|---|---|---|---|');
-    for (const kind of kinds) {
+    for (const kind of claims === 0 ? [] : kinds) {
       const p50 = round(percentile(claimTimes[kind], 50));
       rows.push({
         kind: `${kind} (pending pool)`,
@@ -154,6 +281,8 @@ async function main(): Promise<void> {
       migrations: 'five tables with indexes',
       tenantRoles: true,
       rows,
+      sameObjects,
+      steps,
     });
     log('');
     log(`written to ${path}`);
@@ -162,10 +291,18 @@ async function main(): Promise<void> {
     if (server === undefined) {
       for (const name of rawMade.schemas) await raw.query(`drop schema if exists ${name} cascade`).catch(() => undefined);
       for (const name of rawMade.databases) await raw.query(`drop database if exists ${name}`).catch(() => undefined);
+      for (const name of rawMade.roles) await raw.query(`drop owned by ${name}; drop role if exists ${name}`).catch(() => undefined);
     }
     await raw.end();
     await server?.stop();
   }
+}
+
+/** `url` pointing at database `name`. */
+function urlFor(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
 }
 
 function round(x: number): number {

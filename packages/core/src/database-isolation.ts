@@ -10,6 +10,7 @@ import type { Logger } from './logger.js';
 import type { Migration } from './migrations/migration-source.js';
 import { applyMigrations, LEDGER_TABLE, readLedgerIn, type AppliedMigration } from './migrations/tenant-ledger.js';
 import { sqlState } from './pg-errors.js';
+import { runBatch, type BatchError, type BatchStatement } from './statement-batch.js';
 import {
   createLoginRole,
   createTenantRole,
@@ -117,13 +118,9 @@ export class DatabaseIsolation implements IsolationStrategy {
 
   /** The tenant's role may use every table and sequence of its database's `public` schema. */
   async grantAccess(client: pg.ClientBase, tenant: Tenant): Promise<void> {
-    if (tenant.role === null) return;
-    const r = quoteIdent(tenant.role);
-    await client.query(`grant all on all tables in schema public to ${r}`);
-    await client.query(`grant all on all sequences in schema public to ${r}`);
-    // A strict tenant's database is the application's (its role is not one the application may
-    // become): the tenant may create in its public schema as an owner would.
-    if (tenant.strict) await client.query(`grant usage, create on schema public to ${r}`);
+    const statements = this.#grantStatements(tenant);
+    // One round trip: names through quoteIdent only.
+    if (statements.length > 0) await client.query(statements.join(';\n'));
   }
 
   async adopt(tenant: Tenant, role: string): Promise<void> {
@@ -245,19 +242,27 @@ export class DatabaseIsolation implements IsolationStrategy {
         if (!done) await main.query(`create database ${name}${owner}`);
         made.database = true;
         await step('database-created');
-        await main.query(`revoke connect, temporary on database ${name} from public`);
-        if (tenant.strict && tenant.role !== null)
-          await main.query(`grant connect, temporary on database ${name} to ${quoteIdent(tenant.role)}`);
-        await main.query(`comment on database ${name} is ${quoteLiteral(this.#marker)}`);
+        // One round trip (names through quoteIdent, the marker through quoteLiteral), one
+        // implicit transaction: closed to PUBLIC and marked together.
+        await main.query(
+          [
+            `revoke connect, temporary on database ${name} from public`,
+            ...(tenant.strict && tenant.role !== null
+              ? [`grant connect, temporary on database ${name} to ${quoteIdent(tenant.role)}`]
+              : []),
+            `comment on database ${name} is ${quoteLiteral(this.#marker)}`,
+          ].join(';\n'),
+        );
         return done;
       });
       // Cloned, the database has its ledger already: its privileges (granted next) are what
       // tells a finished tenant apart.
       await step('database-secured');
+      if (cloned) return await this.#finishClone(tenant, migrations.length > 0, seeds);
       return await this.#inDatabase(tenant.server, tenant.physicalName, async (client) => {
-        // Shared tables first: the tenant's migrations may refer to them (a clone has both).
-        if (!cloned && this.#shared !== undefined) await this.#shared.applyIn(client, shared);
-        const ledger = cloned ? await readLedger(client, migrations.length > 0) : await applyMigrations(client, migrations);
+        // Shared tables first: the tenant's migrations may refer to them.
+        if (this.#shared !== undefined) await this.#shared.applyIn(client, shared);
+        const ledger = await applyMigrations(client, migrations);
         await this.grantAccess(client, tenant);
         // Seeds run as the tenant's role; a strict tenant's role is not one the application may become.
         if (tenant.role !== null && !tenant.strict) await client.query(`set local role ${quoteIdent(tenant.role)}`);
@@ -387,6 +392,60 @@ export class DatabaseIsolation implements IsolationStrategy {
     }
   }
 
+  /**
+   * A cloned database's first (and only) connection at creation: its ledger read and its role's
+   * grants in one round trip with `BEGIN` — and `COMMIT` too when there are no seeds (seeds are
+   * scripts: simple queries of their own, as the tenant's role, then `COMMIT`).
+   */
+  async #finishClone(tenant: Tenant, expectLedger: boolean, seeds: readonly Migration[]): Promise<AppliedMigration[]> {
+    const client = await this.#router.connect({ server: tenant.server, database: tenant.physicalName });
+    let broken: Error | undefined;
+    let open = false;
+    try {
+      const statements: BatchStatement[] = [
+        { text: 'begin' },
+        { text: "select pg_catalog.set_config('search_path', $1, true)", values: [this.#searchPath] },
+        { text: `select name, checksum, applied_at, duration_ms from ${LEDGER_TABLE} order by applied_at, name` },
+        ...this.#grantStatements(tenant).map((text) => ({ text })),
+      ];
+      const commitInBatch = seeds.length === 0;
+      if (commitInBatch) statements.push({ text: 'commit' });
+      open = !commitInBatch;
+      const results = await runBatch(client, statements);
+      if (!commitInBatch) {
+        // Seeds run as the tenant's role; a strict tenant's role is not one the application may become.
+        if (tenant.role !== null && !tenant.strict) await client.query(`set local role ${quoteIdent(tenant.role)}`);
+        for (const seed of seeds) await client.query(seed.up);
+        await client.query('commit');
+        open = false;
+      }
+      // Committed already without seeds: a clone without a ledger is dropped by the caller.
+      return ledgerRows(results[2]!.rows as LedgerRow[], expectLedger);
+    } catch (err) {
+      // A failed batch that began a transaction leaves it open (failed): roll it back.
+      if (open || (err as BatchError).batchIndex !== undefined)
+        await client.query('rollback').catch((e: unknown) => {
+          broken = e instanceof Error ? e : new Error(String(e));
+        });
+      throw err;
+    } finally {
+      client.release(broken ?? false);
+    }
+  }
+
+  /** The statements of {@link grantAccess}. */
+  #grantStatements(tenant: Tenant): string[] {
+    if (tenant.role === null) return [];
+    const r = quoteIdent(tenant.role);
+    return [
+      `grant all on all tables in schema public to ${r}`,
+      `grant all on all sequences in schema public to ${r}`,
+      // A strict tenant's database is the application's (its role is not one the application may
+      // become): the tenant may create in its public schema as an owner would.
+      ...(tenant.strict ? [`grant usage, create on schema public to ${r}`] : []),
+    ];
+  }
+
   /** Runs `fn` in a transaction on a connection to `database`. */
   async #inDatabase<T>(server: string, database: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     return await inTransaction(() => this.#router.connect({ server, database }), fn, { enter: (client) => this.enter(client) });
@@ -488,10 +547,15 @@ export class DatabaseIsolation implements IsolationStrategy {
   }
 }
 
-async function readLedger(client: pg.ClientBase, expected: boolean): Promise<AppliedMigration[]> {
-  const { rows } = await client.query<{ name: string; checksum: string; applied_at: Date; duration_ms: number }>(
-    `select name, checksum, applied_at, duration_ms from ${LEDGER_TABLE} order by applied_at, name`,
-  );
+interface LedgerRow {
+  name: string;
+  checksum: string;
+  applied_at: Date;
+  duration_ms: number;
+}
+
+/** A cloned database's ledger rows (read in the template's order); throws when `expected` ones are missing. */
+function ledgerRows(rows: readonly LedgerRow[], expected: boolean): AppliedMigration[] {
   if (rows.length === 0 && expected)
     throw new TenantryError(ErrorCodes.PROVISIONING_FAILED, 'the template database has no migration ledger');
   return rows.map((r) => ({ name: r.name, checksum: r.checksum, appliedAt: r.applied_at, durationMs: r.duration_ms }));

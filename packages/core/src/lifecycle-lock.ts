@@ -7,10 +7,12 @@
  * most `pool.max - 1` of them run at once (the slots): they can never all hold one connection
  * and wait for another.
  */
+import type pg from 'pg';
 import type { ConnectionRouter } from './connection-router.js';
 import { invalidArgument } from './errors.js';
 import { Semaphore } from './fan-out.js';
 import type { Queryable } from './registry/tenant-registry.js';
+import { runBatch, type BatchStatement } from './statement-batch.js';
 import { inTransaction } from './transaction.js';
 import type { Tenant } from './types.js';
 
@@ -54,23 +56,41 @@ export class LifecycleLock {
    * in the registry's database, in one transaction with its registry rows) `fn` takes the lock
    * itself, inside that transaction: it gets the key. Otherwise the lock is held in a
    * transaction on a registry connection for the duration, which `fn` gets as `lockDb` for its
-   * registry writes: they commit with the lock, or roll back with it when `fn` fails.
+   * registry writes: they commit with the lock, or roll back with it when `fn` fails. `first`,
+   * a statement sent in the same round trip as `BEGIN` and the lock (e.g. re-reading the
+   * tenant's row under the lock), gives `fn` its result.
    */
   async hold<T>(
     tenant: Tenant,
     inOwnTransaction: boolean,
-    fn: (lockInTransaction: string | undefined, lockDb: Queryable | undefined) => Promise<T>,
+    fn: (lockInTransaction: string | undefined, lockDb: Queryable | undefined, first: pg.QueryResult | undefined) => Promise<T>,
+    first?: BatchStatement,
   ): Promise<T> {
     const key = lifecycleLockKey(tenant.id);
-    if (inOwnTransaction) return await fn(key, undefined);
+    if (inOwnTransaction) return await fn(key, undefined, undefined);
     this.assertRoom(tenant, 'the lifecycle of tenant');
-    return await this.#slots.run(() =>
-      inTransaction(
-        () => this.#router.adminSync(this.#registryServer).connect(),
-        async (client) => await fn(undefined, client),
-        { lock: key },
-      ),
-    );
+    return await this.#slots.run(async () => {
+      const client = await this.#router.adminSync(this.#registryServer).connect();
+      let broken: Error | undefined;
+      try {
+        // BEGIN, the lock and the caller's first read in one round trip.
+        const results = await runBatch(client, [
+          { text: 'begin' },
+          { text: 'select pg_advisory_xact_lock(hashtextextended($1, 0))', values: [key] },
+          ...(first === undefined ? [] : [first]),
+        ]);
+        const value = await fn(undefined, client, results[2]);
+        await client.query('commit');
+        return value;
+      } catch (err) {
+        await client.query('rollback').catch((e: unknown) => {
+          broken = e instanceof Error ? e : new Error(String(e));
+        });
+        throw err;
+      } finally {
+        client.release(broken ?? false);
+      }
+    });
   }
 
   /**

@@ -3,7 +3,10 @@ import type { ConnectionRouter, ConnectTarget } from './connection-router.js';
 import { quoteIdent, quoteLiteral } from './identifiers.js';
 import { notOurs, PHYSICAL_NAME, type IsolationStrategy, type ProvisionRequest, type TenantCheck } from './isolation-strategy.js';
 import type { Migration } from './migrations/migration-source.js';
-import { applyMigrations, LEDGER_DDL, readLedgerIn, type AppliedMigration } from './migrations/tenant-ledger.js';
+import { LEDGER_DDL, LEDGER_TABLE, readLedgerIn, type AppliedMigration } from './migrations/tenant-ledger.js';
+import { runBatch, withLeadingStatements, type BatchStatement } from './statement-batch.js';
+import { ErrorCodes, TenantryError } from './errors.js';
+import { performance } from 'node:perf_hooks';
 import {
   createTenantRole,
   dropTenantRole,
@@ -61,23 +64,47 @@ export class SchemaIsolation implements IsolationStrategy {
    * One transaction on the tenant's server: the schema, its migrations and seeds. On the
    * registry's server it also records the tenant ACTIVE; elsewhere the schema is committed
    * first and recorded after, and dropped again when recording fails.
+   *
+   * Round trips: `BEGIN`, the lifecycle lock (on the registry's server) and every statement
+   * before the migrations in one batch; each migration and seed (scripts: simple queries); then
+   * the ledger rows, `RESET ROLE` and — on the registry's server — the registry's recording in
+   * one batch; `COMMIT`.
    */
   async provision(request: ProvisionRequest): Promise<Tenant> {
     const { tenant } = request;
     const inRegistry = this.inRegistryDatabase(tenant);
-    const outcome = await inTransaction(
-      () => this.#router.connect({ server: tenant.server }),
-      async (client): Promise<{ tenant: Tenant } | { applied: AppliedMigration[] }> => {
+    const client = await this.#router.connect({ server: tenant.server });
+    let broken: Error | undefined;
+    let outcome: { tenant: Tenant } | { applied: AppliedMigration[] };
+    try {
+      const lock =
+        request.lockInTransaction === undefined
+          ? []
+          : [{ text: 'select pg_advisory_xact_lock(hashtextextended($1, 0))', values: [request.lockInTransaction] }];
+      const ddl = this.#createStatements(tenant).map((text) => ({ text }));
+      if (this.#shared === undefined) {
+        await runBatch(client, [{ text: 'begin' }, ...lock, ...ddl]);
+      } else {
         // The server's shared tables first: the tenant's migrations may refer to them.
-        if (this.#shared !== undefined) await this.#shared.applyIn(client, await this.#shared.pinned());
-        const applied = await this.#create(client, tenant, request.migrations);
-        for (const seed of request.seeds) await client.query(seed.up);
-        // Back to the application's role for the registry writes.
-        await client.query('reset role');
-        return inRegistry ? { tenant: await request.record(applied, client) } : { applied };
-      },
-      request.lockInTransaction === undefined ? {} : { lock: request.lockInTransaction },
-    );
+        await runBatch(client, [{ text: 'begin' }, ...lock]);
+        await this.#shared.applyIn(client, await this.#shared.pinned());
+        await runBatch(client, ddl);
+      }
+      const applied = await runMigrations(client, request.migrations);
+      for (const seed of request.seeds) await client.query(seed.up);
+      // The ledger rows, back to the application's role, and (here) the registry's recording:
+      // one round trip. The ledger and its mirror get the same applied_at.
+      const batched = withLeadingStatements(client, [ledgerInsert(applied), { text: 'reset role' }]);
+      outcome = inRegistry ? { tenant: await request.record(applied, batched) } : (await batched.flush(), { applied });
+      await client.query('commit');
+    } catch (err) {
+      await client.query('rollback').catch((e: unknown) => {
+        broken = e instanceof Error ? e : new Error(String(e));
+      });
+      throw err;
+    } finally {
+      client.release(broken ?? false);
+    }
     if ('tenant' in outcome) return outcome.tenant;
     await request.created();
     try {
@@ -93,15 +120,12 @@ export class SchemaIsolation implements IsolationStrategy {
   }
 
   /**
-   * Creates the schema (owned by the tenant's role, which is created too) and applies every
-   * migration as that role, on `client` inside the caller's transaction. The transaction is
-   * left in the tenant's role: `reset role` before writing to the registry.
+   * The statements that create the schema (owned by the tenant's role, which is created too)
+   * and its ledger, and leave the transaction in the tenant (its search_path and role) for its
+   * migrations: names through quoteIdent, the marker through quoteLiteral; nothing from a caller.
    */
-  async #create(client: pg.ClientBase, tenant: Tenant, migrations: readonly Migration[]): Promise<AppliedMigration[]> {
+  #createStatements(tenant: Tenant): string[] {
     const schema = quoteIdent(tenant.physicalName);
-    // One round trip for every statement before the migrations (names through quoteIdent, the
-    // marker through quoteLiteral; nothing from a caller): a simple-protocol batch inside the
-    // caller's transaction, which a failing statement aborts whole.
     const statements =
       tenant.role === null
         ? [`create schema ${schema}`]
@@ -112,8 +136,7 @@ export class SchemaIsolation implements IsolationStrategy {
       ...this.#enterStatements(tenant),
       LEDGER_DDL,
     );
-    await client.query(statements.join(';\n'));
-    return await applyMigrations(client, migrations, { ledgerCreated: true });
+    return statements;
   }
 
   #enterStatements(tenant: Tenant): string[] {
@@ -243,4 +266,36 @@ export class SchemaIsolation implements IsolationStrategy {
       },
     );
   }
+}
+
+/**
+ * Applies `migrations` in order on `client` (inside the provisioning transaction, in the tenant),
+ * each a simple query of its own, and returns their ledger rows to insert with
+ * {@link ledgerInsert}. A failure is `MIGRATION_FAILED` naming the migration.
+ */
+async function runMigrations(client: pg.ClientBase, migrations: readonly Migration[]): Promise<AppliedMigration[]> {
+  const applied: AppliedMigration[] = [];
+  for (const m of migrations) {
+    const started = performance.now();
+    try {
+      await client.query(m.up);
+    } catch (err) {
+      const detail = err instanceof Error ? err.message : String(err);
+      throw new TenantryError(ErrorCodes.MIGRATION_FAILED, `migration '${m.name}' failed: ${detail}`, {
+        cause: err,
+        context: { migration: m.name },
+      });
+    }
+    applied.push({ name: m.name, checksum: m.checksum, appliedAt: new Date(), durationMs: Math.round(performance.now() - started) });
+  }
+  return applied;
+}
+
+/** One statement that writes `applied` into the tenant's ledger (the tenant first on the search_path). */
+function ledgerInsert(applied: readonly AppliedMigration[]): BatchStatement {
+  return {
+    text: `insert into ${LEDGER_TABLE} (name, checksum, applied_at, duration_ms)
+           select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::int[])`,
+    values: [applied.map((a) => a.name), applied.map((a) => a.checksum), applied.map((a) => a.appliedAt), applied.map((a) => a.durationMs)],
+  };
 }

@@ -9,7 +9,9 @@ import { quoteIdent } from './identifiers.js';
  * SQL naming another tenant's tables fails with a permission error.
  */
 export async function createTenantRole(client: { query(text: string): Promise<unknown> }, role: string): Promise<void> {
-  for (const statement of tenantRoleStatements(role)) await client.query(statement);
+  // One round trip (names through quoteIdent only); outside a transaction both statements still
+  // commit or fail together, as one implicit transaction.
+  await client.query(tenantRoleStatements(role).join(';\n'));
 }
 
 /** The statements of {@link createTenantRole}, to send in one batch with others. */

@@ -263,51 +263,58 @@ export class Tenants {
     const started = performance.now();
     const strategy = this.#d.strategyFor(isolation);
     try {
-      const tenant = await this.#d.lifecycle.hold(created, strategy.inRegistryDatabase(created), async (lockInTransaction, lockDb) => {
-        // Until its lock was taken, another process may have taken this create for an
-        // interrupted one and undone it: then nothing is made. (In the registry's database the
-        // recording below is the check: it commits only from PROVISIONING.)
-        if (lockDb !== undefined && (await registry.find({ kind: 'id', value: id }, lockDb))?.status !== 'PROVISIONING')
-          throw new TenantryError(
-            ErrorCodes.PROVISIONING_FAILED,
-            `tenant '${slug}' was settled by another process before it was provisioned`,
-            {
-              context: { tenant: slug },
-            },
-          );
-        return await strategy.provision({
-          tenant: created,
-          migrations,
-          seeds,
-          lockInTransaction,
-          created: async () => await this.#d.onStep?.('container-created', created),
-          step: async (step) => await this.#d.onStep?.(step, created),
-          // Registry writes go on the connection already held (no second one while holding it).
-          record: async (applied: readonly AppliedMigration[], db: Queryable | undefined = lockDb): Promise<Tenant> => {
-            const durationMs = Math.round(performance.now() - started);
-            const done = await registry.transition(
-              id,
+      const tenant = await this.#d.lifecycle.hold(
+        created,
+        strategy.inRegistryDatabase(created),
+        async (lockInTransaction, lockDb, fresh) => {
+          // Until its lock was taken, another process may have taken this create for an
+          // interrupted one and undone it: then nothing is made. (In the registry's database the
+          // recording below is the check: it commits only from PROVISIONING.) The row is read in
+          // the round trip that takes the lock.
+          if (lockDb !== undefined && (fresh === undefined ? undefined : registry.tenantOf(fresh))?.status !== 'PROVISIONING')
+            throw new TenantryError(
+              ErrorCodes.PROVISIONING_FAILED,
+              `tenant '${slug}' was settled by another process before it was provisioned`,
               {
-                from: ['PROVISIONING'],
-                to: 'ACTIVE',
-                action: 'provisioned',
-                actor: options.actor,
-                detail: { isolation, server, migrations: applied.length, durationMs },
-                schemaVersion: applied.at(-1)?.name ?? null,
+                context: { tenant: slug },
               },
-              db,
             );
-            if (!done.ok)
-              throw new TenantryError(
-                ErrorCodes.PROVISIONING_FAILED,
-                `tenant '${slug}' changed to ${done.current?.status ?? 'nothing'} while it was being provisioned`,
-                { context: { tenant: slug } },
+          return await strategy.provision({
+            tenant: created,
+            migrations,
+            seeds,
+            lockInTransaction,
+            created: async () => await this.#d.onStep?.('container-created', created),
+            step: async (step) => await this.#d.onStep?.(step, created),
+            // Registry writes go on the connection already held (no second one while holding it).
+            record: async (applied: readonly AppliedMigration[], db: Queryable | undefined = lockDb): Promise<Tenant> => {
+              const durationMs = Math.round(performance.now() - started);
+              const done = await registry.transition(
+                id,
+                {
+                  from: ['PROVISIONING'],
+                  to: 'ACTIVE',
+                  action: 'provisioned',
+                  actor: options.actor,
+                  detail: { isolation, server, migrations: applied.length, durationMs },
+                  schemaVersion: applied.at(-1)?.name ?? null,
+                  // The ledger mirror goes in the same statement.
+                  applied,
+                },
+                db,
               );
-            await registry.recordMigrations(db ?? this.#d.registryDb, id, applied);
-            return done.tenant;
-          },
-        });
-      });
+              if (!done.ok)
+                throw new TenantryError(
+                  ErrorCodes.PROVISIONING_FAILED,
+                  `tenant '${slug}' changed to ${done.current?.status ?? 'nothing'} while it was being provisioned`,
+                  { context: { tenant: slug } },
+                );
+              return done.tenant;
+            },
+          });
+        },
+        registry.findStatement(id),
+      );
       this.#d.cache.invalidate(id);
       logger.info({ tenant: id, slug, durationMs: Math.round(performance.now() - started) }, 'tenant provisioned');
       await this.#d.onStep?.('provisioned', tenant);

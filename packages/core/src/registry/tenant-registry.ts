@@ -110,8 +110,18 @@ export interface Transition {
   readonly detail?: Record<string, unknown>;
   /** Set schema_version / last_migration_at along with the change. */
   readonly schemaVersion?: string | null;
+  /** Mirror these tenant ledger rows into the registry in the same statement (see {@link TenantRegistry.recordMigrations}). */
+  readonly applied?: readonly MirroredMigration[];
   /** Commit without waiting for the WAL flush (only for changes a later step re-derives). */
   readonly asyncCommit?: boolean;
+}
+
+/** A tenant ledger row as the registry mirrors it. */
+export interface MirroredMigration {
+  readonly name: string;
+  readonly checksum: string;
+  readonly appliedAt: Date;
+  readonly durationMs: number;
 }
 
 /** The outcome of a compare-and-set transition. */
@@ -313,9 +323,36 @@ export class TenantRegistry {
     return rows.map(toTenant);
   }
 
-  /** Moves a tenant from one of `from` to `to`; returns the current row when it was not in `from`. */
+  /**
+   * The statement that reads a tenant by id (any row, as {@link TenantRegistry.find}), to send in
+   * a batch with others; {@link TenantRegistry.tenantOf} reads its result.
+   */
+  findStatement(id: string): { text: string; values: unknown[] } {
+    return { text: `select ${COLUMNS} from tenantry.tenants where id = $1`, values: [id] };
+  }
+
+  /** The tenant in the result of {@link TenantRegistry.findStatement}, or undefined. */
+  tenantOf(result: { rows: unknown[] }): Tenant | undefined {
+    const row = result.rows[0] as TenantRow | undefined;
+    return row === undefined ? undefined : toTenant(row);
+  }
+
+  /**
+   * Moves a tenant from one of `from` to `to`; returns the current row when it was not in `from`.
+   * With `change.applied`, the tenant's ledger rows are mirrored in the same statement.
+   */
   async transition(id: string, change: Transition, db: Queryable = this.#db): Promise<TransitionResult> {
     const setVersion = change.schemaVersion !== undefined;
+    const applied = change.applied ?? [];
+    const mirror =
+      applied.length === 0
+        ? ''
+        : `,
+       -- The tenant's ledger, mirrored with the change (only when it happened).
+       mig as (
+         insert into tenantry.tenant_migrations (tenant_id, name, checksum, applied_at, duration_ms)
+         select upd.id, m.* from upd, unnest($10::text[], $11::text[], $12::timestamptz[], $13::int[]) as m
+         on conflict (tenant_id, name) do update set checksum = excluded.checksum, applied_at = excluded.applied_at, duration_ms = excluded.duration_ms)`;
     const { rows } = await db.query<TenantRow>(
       `with prev as (select id, status from tenantry.tenants where id = $1 for update),
        upd as (
@@ -331,7 +368,7 @@ export class TenantRegistry {
          insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail, error)
          select id, $5, prev_status, $2, $6, $7::jsonb, $3 from upd),
        -- A deleted tenant gives its custom domains back.
-       dom as (delete from tenantry.tenant_domains d using upd where $2 = 'DELETED' and d.tenant_id = upd.id)
+       dom as (delete from tenantry.tenant_domains d using upd where $2 = 'DELETED' and d.tenant_id = upd.id)${mirror}
        select ${UPD_COLUMNS}, ${NOTIFY}(upd.id::text)${change.asyncCommit ? `, ${ASYNC_COMMIT}` : ''} from upd`,
       [
         id,
@@ -343,6 +380,14 @@ export class TenantRegistry {
         JSON.stringify(change.detail ?? {}),
         setVersion,
         change.schemaVersion ?? null,
+        ...(applied.length === 0
+          ? []
+          : [
+              applied.map((a) => a.name),
+              applied.map((a) => a.checksum),
+              applied.map((a) => a.appliedAt),
+              applied.map((a) => a.durationMs),
+            ]),
       ],
     );
     if (rows[0]) return { ok: true, tenant: toTenant(rows[0]) };
