@@ -90,7 +90,8 @@ describe('@tenantry/jobs on pg-boss', () => {
       const t2 = Date.now();
       console.log(`pg-boss: ${TENANTS} tenants in ${t1 - t0} ms, ${JOBS} sends in ${t2 - t1} ms`);
       const handler = ({ data, attempt }: JobContext<MarkJob>) => runMark(tenancy, admin, data, attempt);
-      await jobs.work('mark', handler, { batchSize: 10, localConcurrency: 6, pollingIntervalSeconds: 0.5 });
+      // burstWhenBatchFull: a full batch is fetched after at once, not after pollingIntervalSeconds.
+      await jobs.work('mark', handler, { batchSize: 10, localConcurrency: 6, pollingIntervalSeconds: 0.5, burstWhenBatchFull: true });
       const active = sent.filter((d) => !isSuspended(d));
       await waitFor('every job of an ACTIVE tenant to complete', () => completed() === active.length, 100_000, 200);
       const t3 = Date.now();
