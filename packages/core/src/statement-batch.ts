@@ -158,25 +158,48 @@ export interface LeadingBatch {
  * result is returned; a failing leading statement fails it). Later queries go as usual. For
  * code that takes a `Queryable` — e.g. the registry's recording of a new tenant — to ride on
  * the round trip of the statements before it.
+ *
+ * Everything else is the client itself (a proxy): a first query that cannot ride in a batch —
+ * a script of several statements, a COPY or other submittable, a callback — sends the leading
+ * statements on their own first, then goes as usual. (A staging copy's loader gets this client
+ * inside the provisioning transaction and streams COPY through it.)
  */
-export function withLeadingStatements(
-  client: { query(q: unknown): unknown } & pg.ClientBase,
+export function withLeadingStatements<C extends { query(q: unknown): unknown } & pg.ClientBase>(
+  client: C,
   leading: readonly BatchStatement[],
-): LeadingBatch {
-  let pending: readonly BatchStatement[] | undefined = leading;
-  return {
-    async query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
-      if (pending === undefined) return await client.query<R>(text, values);
-      const statements = [...pending, { text, ...(values === undefined ? {} : { values }) }];
-      pending = undefined;
-      const results = await runBatch(client, statements);
-      return results.at(-1) as pg.QueryResult<R>;
-    },
-    async flush(): Promise<void> {
-      if (pending === undefined || pending.length === 0) return;
-      const statements = pending;
-      pending = undefined;
-      await runBatch(client, statements);
-    },
+): LeadingBatch & C {
+  let pending: readonly BatchStatement[] | undefined = leading.length === 0 ? undefined : leading;
+  const flush = async (): Promise<void> => {
+    if (pending === undefined) return;
+    const statements = pending;
+    pending = undefined;
+    await runBatch(client, statements);
   };
+  const send = (args: unknown[]): unknown => (client.query as (...a: unknown[]) => unknown).apply(client, args);
+  // Not async: a COPY (a submittable) must come back as itself, synchronously, to be piped.
+  const query = (...args: unknown[]): unknown => {
+    if (pending === undefined) return send(args);
+    const statements = pending;
+    pending = undefined;
+    const [text, values] = args;
+    if (typeof text === 'string' && args.length <= 2 && (values === undefined ? !text.includes(';') : Array.isArray(values)))
+      return runBatch(client, [...statements, { text, ...(values === undefined ? {} : { values: values as unknown[] }) }]).then((r) =>
+        r.at(-1),
+      );
+    const leadingDone = runBatch(client, statements);
+    // A script: after the leading statements, so that their error is the one reported.
+    if (typeof text === 'string' && typeof args.at(-1) !== 'function') return leadingDone.then(() => send(args));
+    // A submittable (COPY…) or a callback: queued right behind them (pg runs a client's queries in
+    // order); should they fail, the transaction is aborted and this fails too.
+    leadingDone.catch(() => undefined);
+    return send(args);
+  };
+  return new Proxy(client, {
+    get(target, prop) {
+      if (prop === 'query') return query;
+      if (prop === 'flush') return flush;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  }) as LeadingBatch & C;
 }
