@@ -3,10 +3,8 @@ import type { ConnectionRouter, ConnectTarget } from './connection-router.js';
 import { quoteIdent, quoteLiteral } from './identifiers.js';
 import { notOurs, PHYSICAL_NAME, type IsolationStrategy, type ProvisionRequest, type TenantCheck } from './isolation-strategy.js';
 import type { Migration } from './migrations/migration-source.js';
-import { LEDGER_DDL, LEDGER_TABLE, readLedgerIn, type AppliedMigration } from './migrations/tenant-ledger.js';
+import { LEDGER_DDL, LEDGER_TABLE, readLedgerIn, runMigration, type AppliedMigration } from './migrations/tenant-ledger.js';
 import { runBatch, withLeadingStatements, type BatchStatement } from './statement-batch.js';
-import { ErrorCodes, TenantryError } from './errors.js';
-import { performance } from 'node:perf_hooks';
 import {
   createTenantRole,
   dropTenantRole,
@@ -276,17 +274,8 @@ export class SchemaIsolation implements IsolationStrategy {
 async function runMigrations(client: pg.ClientBase, migrations: readonly Migration[]): Promise<AppliedMigration[]> {
   const applied: AppliedMigration[] = [];
   for (const m of migrations) {
-    const started = performance.now();
-    try {
-      await client.query(m.up);
-    } catch (err) {
-      const detail = err instanceof Error ? err.message : String(err);
-      throw new TenantryError(ErrorCodes.MIGRATION_FAILED, `migration '${m.name}' failed: ${detail}`, {
-        cause: err,
-        context: { migration: m.name },
-      });
-    }
-    applied.push({ name: m.name, checksum: m.checksum, appliedAt: new Date(), durationMs: Math.round(performance.now() - started) });
+    const durationMs = await runMigration(client, m);
+    applied.push({ name: m.name, checksum: m.checksum, appliedAt: new Date(), durationMs });
   }
   return applied;
 }

@@ -28,6 +28,21 @@ export async function ensureLedger(client: pg.ClientBase): Promise<void> {
   await client.query(LEDGER_DDL);
 }
 
+/** Runs one migration's `up` on `client` (a script: a simple query); its duration in ms, or `MIGRATION_FAILED` naming it. */
+export async function runMigration(client: pg.ClientBase, m: Migration): Promise<number> {
+  const started = performance.now();
+  try {
+    await client.query(m.up);
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new TenantryError(ErrorCodes.MIGRATION_FAILED, `migration '${m.name}' failed: ${detail}`, {
+      cause: err,
+      context: { migration: m.name },
+    });
+  }
+  return Math.round(performance.now() - started);
+}
+
 /**
  * Applies `migrations` in order on `client`, which must be inside a transaction with the
  * tenant first on the search_path. Records each in the tenant's ledger (created first unless
@@ -41,17 +56,7 @@ export async function applyMigrations(
   if (options.ledgerCreated !== true) await ensureLedger(client);
   const applied: AppliedMigration[] = [];
   for (const m of migrations) {
-    const started = performance.now();
-    try {
-      await client.query(m.up);
-    } catch (err) {
-      const detail = err instanceof Error ? err.message : String(err);
-      throw new TenantryError(ErrorCodes.MIGRATION_FAILED, `migration '${m.name}' failed: ${detail}`, {
-        cause: err,
-        context: { migration: m.name },
-      });
-    }
-    const durationMs = Math.round(performance.now() - started);
+    const durationMs = await runMigration(client, m);
     const { rows } = await client.query<{ applied_at: Date }>(
       `insert into ${LEDGER_TABLE} (name, checksum, duration_ms) values ($1, $2, $3) returning applied_at`,
       [m.name, m.checksum, durationMs],

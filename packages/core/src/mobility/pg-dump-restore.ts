@@ -27,7 +27,6 @@
  * database), which owns nothing outside the scratch database and can do no more than create
  * objects there. Otherwise it runs as the server URL's user, and a warning says so.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { access, constants, mkdtemp, open, rm, stat } from 'node:fs/promises';
@@ -58,7 +57,7 @@ import {
 import type { MobilityProgress } from './backup.js';
 import { catalogDrift, dataTables, describeCatalog, referenceCatalog, sequenceNames } from './catalog.js';
 import { migrationsForLedger } from './ledger-migrations.js';
-import { findPgTools } from './pg-dump.js';
+import { findPgTools, runProgram } from './pg-dump.js';
 import type { MobilityStep } from './restore.js';
 import { copyTableOut, readSequences } from './table-copy.js';
 
@@ -98,22 +97,6 @@ export interface PgDumpSource {
 
 function pgDumpInvalid(message: string, cause?: unknown): TenantryError {
   return new TenantryError(ErrorCodes.ARCHIVE_INVALID, `not a usable pg_dump archive: ${message}`, cause === undefined ? {} : { cause });
-}
-
-function run(
-  file: string,
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
 }
 
 /** pg_restore's complaint, shortened and without its program-name prefix. */
@@ -264,7 +247,7 @@ export class PgDumpScratch {
     const major = Math.floor(rows[0]!.v / 10000);
     const pgRestore = await pgRestoreOf(major, server);
     const env = { PATH: process.env['PATH'] ?? '' };
-    const list = await run(pgRestore, ['--list', file], env);
+    const list = await runProgram(pgRestore, ['--list', file], env);
     if (list.code !== 0) {
       const why = complaint(list.stderr);
       const newer = /unsupported version/i.test(why)
@@ -289,7 +272,7 @@ export class PgDumpScratch {
       }
       url.password = '';
       url.pathname = `/${scratch.#database}`;
-      const restored = await run(
+      const restored = await runProgram(
         pgRestore,
         ['--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction', `--dbname=${url.toString()}`, file],
         { ...env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '10' },

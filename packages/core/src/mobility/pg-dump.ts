@@ -27,7 +27,8 @@ export interface PgDumpResult {
   readonly scope: { readonly schema: string } | { readonly database: string };
 }
 
-function run(
+/** Runs a PostgreSQL client program to its end: its exit code and everything it printed. */
+export function runProgram(
   file: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv,
@@ -47,7 +48,7 @@ function run(
 async function majorOf(binary: string): Promise<number | undefined> {
   try {
     await access(binary, constants.X_OK);
-    const { code, stdout } = await run(binary, ['--version'], { PATH: process.env['PATH'] ?? '' });
+    const { code, stdout } = await runProgram(binary, ['--version'], { PATH: process.env['PATH'] ?? '' });
     const m = /\(PostgreSQL\)\s+(\d+)/.exec(stdout);
     return code === 0 && m ? Number(m[1]) : undefined;
   } catch {
@@ -118,7 +119,7 @@ export async function pgDumpTenant(
     ...(database === undefined ? [`--schema=${name}`] : []),
     `--dbname=${url.toString()}`,
   ];
-  const { code, stderr } = await run(tools.pgDump, args, {
+  const { code, stderr } = await runProgram(tools.pgDump, args, {
     PATH: process.env['PATH'] ?? '',
     PGPASSWORD: password,
     PGCONNECT_TIMEOUT: '10',
