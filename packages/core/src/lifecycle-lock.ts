@@ -13,7 +13,7 @@ import { invalidArgument } from './errors.js';
 import { Semaphore } from './fan-out.js';
 import type { Queryable } from './registry/tenant-registry.js';
 import { runBatch, type BatchStatement } from './statement-batch.js';
-import { inTransaction } from './transaction.js';
+import { inOpenedTransaction, inTransaction } from './transaction.js';
 import type { Tenant } from './types.js';
 
 /** The advisory lock a process holds (in the registry database) while it provisions or deletes a tenant. */
@@ -71,25 +71,15 @@ export class LifecycleLock {
     this.assertRoom(tenant, 'the lifecycle of tenant');
     return await this.#slots.run(async () => {
       const client = await this.#router.adminSync(this.#registryServer).connect();
-      let broken: Error | undefined;
-      try {
+      return await inOpenedTransaction(client, async () => {
         // BEGIN, the lock and the caller's first read in one round trip.
         const results = await runBatch(client, [
           { text: 'begin' },
           { text: 'select pg_advisory_xact_lock(hashtextextended($1, 0))', values: [key] },
           ...(first === undefined ? [] : [first]),
         ]);
-        const value = await fn(undefined, client, results[2]);
-        await client.query('commit');
-        return value;
-      } catch (err) {
-        await client.query('rollback').catch((e: unknown) => {
-          broken = e instanceof Error ? e : new Error(String(e));
-        });
-        throw err;
-      } finally {
-        client.release(broken ?? false);
-      }
+        return await fn(undefined, client, results[2]);
+      });
     });
   }
 

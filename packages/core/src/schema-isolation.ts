@@ -16,7 +16,7 @@ import {
 } from './tenant-roles.js';
 import type { SharedTables } from './shared-tables.js';
 import { RoutePrefixes, type RoutePrefix } from './tenant-query.js';
-import { inTransaction } from './transaction.js';
+import { inOpenedTransaction, inTransaction } from './transaction.js';
 import type { Tenant } from './types.js';
 
 /**
@@ -72,9 +72,7 @@ export class SchemaIsolation implements IsolationStrategy {
     const { tenant } = request;
     const inRegistry = this.inRegistryDatabase(tenant);
     const client = await this.#router.connect({ server: tenant.server });
-    let broken: Error | undefined;
-    let outcome: { tenant: Tenant } | { applied: AppliedMigration[] };
-    try {
+    const outcome = await inOpenedTransaction(client, async (): Promise<{ tenant: Tenant } | { applied: AppliedMigration[] }> => {
       const lock =
         request.lockInTransaction === undefined
           ? []
@@ -93,16 +91,10 @@ export class SchemaIsolation implements IsolationStrategy {
       // The ledger rows, back to the application's role, and (here) the registry's recording:
       // one round trip. The ledger and its mirror get the same applied_at.
       const batched = withLeadingStatements(client, [ledgerInsert(applied), { text: 'reset role' }]);
-      outcome = inRegistry ? { tenant: await request.record(applied, batched) } : (await batched.flush(), { applied });
-      await client.query('commit');
-    } catch (err) {
-      await client.query('rollback').catch((e: unknown) => {
-        broken = e instanceof Error ? e : new Error(String(e));
-      });
-      throw err;
-    } finally {
-      client.release(broken ?? false);
-    }
+      if (inRegistry) return { tenant: await request.record(applied, batched) };
+      await batched.flush();
+      return { applied };
+    });
     if ('tenant' in outcome) return outcome.tenant;
     await request.created();
     try {

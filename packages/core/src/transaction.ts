@@ -44,12 +44,25 @@ export async function inTransaction<T>(
   options: TransactionOptions = {},
 ): Promise<T> {
   const client = await connect();
-  let broken: Error | undefined;
-  try {
+  return await inOpenedTransaction(client, async () => {
     await client.query('begin');
     if (options.lock !== undefined) await client.query('select pg_advisory_xact_lock(hashtextextended($1, 0))', [options.lock]);
     if (options.enter !== undefined) await options.enter(client);
-    const value = await fn(client);
+    return await fn(client);
+  });
+}
+
+/**
+ * Runs `fn`, which opens a transaction on `client` (its first statement is `BEGIN`, alone or in
+ * a batch), then `COMMIT`s — or `ROLLBACK`s when `fn` fails — and releases `client`: pooled
+ * again after a clean end, destroyed when ending the transaction failed. {@link inTransaction}
+ * is this with a plain `BEGIN`; the provisioning steps that batch `BEGIN` with their first
+ * statements use it directly.
+ */
+export async function inOpenedTransaction<T>(client: PooledClient, fn: () => Promise<T>): Promise<T> {
+  let broken: Error | undefined;
+  try {
+    const value = await fn();
     await client.query('commit');
     return value;
   } catch (err) {
