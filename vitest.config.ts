@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import DurationSequencer from './vitest.sequencer.js';
 
 // Every run first builds the workspace (tsc -b), then starts one embedded PostgreSQL for the
 // whole run (vitest.build-first.ts runs @tenantry/testing's global setup after the build, since
@@ -13,5 +14,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: process.env['CI'] ? ['verbose'] : ['default'],
+    // Longest files first, also on a clean clone with no cached durations (vitest.sequencer.ts).
+    sequence: { sequencer: DurationSequencer },
   },
 });
