@@ -7,9 +7,9 @@
  * Before anything is written the tenant's catalog is compared with what its migrations make:
  * the archive holds data only, so a tenant changed by hand is refused (`CATALOG_DRIFTED`).
  */
-import type { Writable } from 'node:stream';
+import { PassThrough, type Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import { ErrorCodes, TenantryError } from '../errors.js';
+import { ErrorCodes, isTenantryError, TenantryError } from '../errors.js';
 import { quoteIdent } from '../identifiers.js';
 import type { TenancyInternals } from '../internals.js';
 import { pinnedMigrations } from '../migrations/migration-set.js';
@@ -17,7 +17,15 @@ import { readLedgerIn } from '../migrations/tenant-ledger.js';
 import { sqlState } from '../pg-errors.js';
 import { inTenantTransaction, inTransaction } from '../transaction.js';
 import type { Tenant } from '../types.js';
-import { ArchiveWriter, dataChecksum, type ArchiveHeader, type ArchiveManifest, type SequencePosition } from './archive-format.js';
+import type pg from 'pg';
+import {
+  ArchiveReader,
+  ArchiveWriter,
+  dataChecksum,
+  type ArchiveHeader,
+  type ArchiveManifest,
+  type SequencePosition,
+} from './archive-format.js';
 import { catalogDrift, catalogDrifted, dataTables, describeCatalog, referenceCatalog, sequenceNames } from './catalog.js';
 import { migrationsForLedger } from './ledger-migrations.js';
 import { copyTableOut, readSequences } from './table-copy.js';
@@ -119,21 +127,7 @@ export async function backupTenant(
         createdAt: new Date().toISOString(),
       };
       d.logger.info({ tenant: tenant.id, snapshot, tables: tables.length }, 'backing up tenant');
-      await writer.frame('H', header);
-      const tableData: { name: string; rows: number; sha256: string }[] = [];
-      for (const table of tables) {
-        await writer.frame('T', { table: table.name });
-        const got = await copyTableOut(client, schema, table, (chunk) => writer.frame('D', chunk));
-        await writer.frame('E', { table: table.name, rows: got.rows, sha256: got.sha256 });
-        tableData.push({ name: table.name, ...got });
-        options.onProgress?.({ table: table.name, rows: got.rows, done: tableData.length, total: tables.length });
-      }
-      const sequences: SequencePosition[] = await readSequences(client, schema, await sequenceNames(client, schema));
-      await writer.frame('S', sequences);
-      const manifest: ArchiveManifest = { ...header, tableData, sequences, dataChecksum: dataChecksum(tableData, sequences) };
-      await writer.frame('M', manifest);
-      await writer.frame('Z');
-      return manifest;
+      return await writeArchive(writer, client, schema, header, options.onProgress);
     },
     {
       enter: async (client) => {
@@ -151,4 +145,70 @@ export async function backupTenant(
     'tenant backed up',
   );
   return manifest;
+}
+
+/**
+ * Writes the archive of `schema` as `client` sees it (the caller's transaction fixes the
+ * snapshot): `header`, then each of `header.tables` as binary COPY frames with its row count and
+ * sha256, the sequences, the manifest and the end frame. Returns the manifest.
+ */
+export async function writeArchive(
+  writer: ArchiveWriter,
+  client: pg.ClientBase,
+  schema: string,
+  header: ArchiveHeader,
+  onProgress?: (progress: MobilityProgress) => void,
+): Promise<ArchiveManifest> {
+  const { tables } = header;
+  await writer.frame('H', header);
+  const tableData: { name: string; rows: number; sha256: string }[] = [];
+  for (const table of tables) {
+    await writer.frame('T', { table: table.name });
+    const got = await copyTableOut(client, schema, table, (chunk) => writer.frame('D', chunk));
+    await writer.frame('E', { table: table.name, rows: got.rows, sha256: got.sha256 });
+    tableData.push({ name: table.name, ...got });
+    onProgress?.({ table: table.name, rows: got.rows, done: tableData.length, total: tables.length });
+  }
+  const sequences: SequencePosition[] = await readSequences(client, schema, await sequenceNames(client, schema));
+  await writer.frame('S', sequences);
+  const manifest: ArchiveManifest = { ...header, tableData, sequences, dataChecksum: dataChecksum(tableData, sequences) };
+  await writer.frame('M', manifest);
+  await writer.frame('Z');
+  return manifest;
+}
+
+/**
+ * An archive written by `write` streamed into `consume` through a pipe (no file in between);
+ * either failing stops both. When both fail, the writer's error is the one thrown unless
+ * `consume` failed for a reason of its own (a TenantryError other than ARCHIVE_INVALID): the
+ * writer's own error says more than "the stream was closed".
+ */
+export async function pipeArchive<T>(
+  write: (out: Writable) => Promise<unknown>,
+  consume: (reader: ArchiveReader) => Promise<T>,
+): Promise<T> {
+  const pipe = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
+  const reader = new ArchiveReader(pipe);
+  const written = write(pipe).then(
+    () => {
+      pipe.end();
+    },
+    (err: unknown) => {
+      pipe.destroy(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    },
+  );
+  try {
+    const value = await consume(reader);
+    await written;
+    return value;
+  } catch (err) {
+    pipe.destroy();
+    const writeError = await written.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (writeError !== undefined && (!isTenantryError(err) || err.code === ErrorCodes.ARCHIVE_INVALID)) throw writeError;
+    throw err;
+  }
 }

@@ -7,9 +7,9 @@
  * a file in between.
  */
 import { randomUUID } from 'node:crypto';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import { ErrorCodes, invalidArgument, isTenantryError, tenantNotFound, TenantryError } from '../errors.js';
+import { ErrorCodes, invalidArgument, tenantNotFound, TenantryError } from '../errors.js';
 import { assertSlug, parseTenantRef, physicalNameFor } from '../identifiers.js';
 import type { TenancyInternals } from '../internals.js';
 import { lifecycleLockKey } from '../lifecycle-lock.js';
@@ -19,7 +19,7 @@ import { checkText } from '../tenant-input.js';
 import { inTenantTransaction, inTransaction } from '../transaction.js';
 import type { ActorOptions, IsolationKind, Tenant, TenantStatus } from '../types.js';
 import { archiveInvalid, ArchiveReader, type ArchiveHeader, type ArchiveManifest } from './archive-format.js';
-import { assertReadable, backupTenant, type BackupOptions, type MobilityProgress } from './backup.js';
+import { assertReadable, backupTenant, pipeArchive, type BackupOptions, type MobilityProgress } from './backup.js';
 import { migrationsForLedger } from './ledger-migrations.js';
 import {
   expiredCopies,
@@ -708,33 +708,10 @@ export class Mobility {
     options: MobilityOptions,
     consume: (reader: ArchiveReader, header: ArchiveHeader) => Promise<T>,
   ): Promise<T> {
-    const pipe = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
-    const reader = new ArchiveReader(pipe);
-    const backup = backupTenant(this.#d, from, pipe, { quiesce: true }).then(
-      (m) => {
-        pipe.end();
-        return m;
-      },
-      (err: unknown) => {
-        pipe.destroy(err instanceof Error ? err : new Error(String(err)));
-        throw err;
-      },
+    return await pipeArchive(
+      (out) => backupTenant(this.#d, from, out, { quiesce: true }),
+      async (reader) => await consume(reader, await this.#header(reader)),
     );
-    try {
-      const header = await this.#header(reader);
-      const value = await consume(reader, header);
-      await backup;
-      return value;
-    } catch (err) {
-      pipe.destroy();
-      // The backup's own error says more than "the stream was closed".
-      const backupError = await backup.then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      if (backupError !== undefined && (!isTenantryError(err) || err.code === ErrorCodes.ARCHIVE_INVALID)) throw backupError;
-      throw err;
-    }
   }
 
   /**

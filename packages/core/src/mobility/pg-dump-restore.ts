@@ -32,10 +32,10 @@ import { createWriteStream } from 'node:fs';
 import { access, constants, mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ServerTarget } from '../connection-router.js';
-import { ErrorCodes, invalidArgument, isTenantryError, TenantryError } from '../errors.js';
+import { ErrorCodes, invalidArgument, TenantryError } from '../errors.js';
 import { assertIdent, quoteIdent, quoteLiteral } from '../identifiers.js';
 import type { TenancyInternals } from '../internals.js';
 import type { Migration } from '../migrations/migration-source.js';
@@ -45,21 +45,12 @@ import type { PooledClient } from '../server-pool.js';
 import { canCreateRoles, createLoginRole, dropTenantRole } from '../tenant-roles.js';
 import { inTransaction } from '../transaction.js';
 import type { ActorOptions, IsolationKind } from '../types.js';
-import {
-  ARCHIVE_MAGIC,
-  ArchiveReader,
-  ArchiveWriter,
-  dataChecksum,
-  type ArchiveHeader,
-  type ArchiveManifest,
-  type SequencePosition,
-} from './archive-format.js';
-import type { MobilityProgress } from './backup.js';
-import { catalogDrift, dataTables, describeCatalog, referenceCatalog, sequenceNames } from './catalog.js';
+import { ARCHIVE_MAGIC, ArchiveReader, ArchiveWriter, type ArchiveHeader, type ArchiveManifest } from './archive-format.js';
+import { pipeArchive, writeArchive, type MobilityProgress } from './backup.js';
+import { catalogDrift, dataTables, describeCatalog, referenceCatalog } from './catalog.js';
 import { migrationsForLedger } from './ledger-migrations.js';
 import { findPgTools, runProgram } from './pg-dump.js';
 import type { MobilityStep } from './restore.js';
-import { copyTableOut, readSequences } from './table-copy.js';
 
 /** The scratch databases' prefix: `tenantry_pgrestore_<32 hex>`. */
 export const SCRATCH_PREFIX = 'tenantry_pgrestore_';
@@ -428,20 +419,7 @@ export class PgDumpScratch {
           tables,
           createdAt: new Date().toISOString(),
         };
-        await writer.frame('H', header);
-        const tableData: { name: string; rows: number; sha256: string }[] = [];
-        for (const table of tables) {
-          await writer.frame('T', { table: table.name });
-          const got = await copyTableOut(client, schema, table, (chunk) => writer.frame('D', chunk));
-          await writer.frame('E', { table: table.name, rows: got.rows, sha256: got.sha256 });
-          tableData.push({ name: table.name, ...got });
-        }
-        const sequences: SequencePosition[] = await readSequences(client, schema, await sequenceNames(client, schema));
-        await writer.frame('S', sequences);
-        const manifest: ArchiveManifest = { ...header, tableData, sequences, dataChecksum: dataChecksum(tableData, sequences) };
-        await writer.frame('M', manifest);
-        await writer.frame('Z');
-        return manifest;
+        return await writeArchive(writer, client, schema, header);
       },
       {
         enter: async (client) => {
@@ -459,31 +437,7 @@ export class PgDumpScratch {
    * between); either failing stops both.
    */
   async piped<T>(tenant: ArchiveHeader['tenant'], consume: (reader: ArchiveReader) => Promise<T>): Promise<T> {
-    const pipe = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
-    const written = this.write(pipe, tenant).then(
-      (m) => {
-        pipe.end();
-        return m;
-      },
-      (err: unknown) => {
-        pipe.destroy(err instanceof Error ? err : new Error(String(err)));
-        throw err;
-      },
-    );
-    try {
-      const value = await consume(new ArchiveReader(pipe));
-      await written;
-      return value;
-    } catch (err) {
-      pipe.destroy();
-      const writeError = await written.then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      // The writer's own error says more than "the stream was closed".
-      if (writeError !== undefined && (!isTenantryError(err) || err.code === ErrorCodes.ARCHIVE_INVALID)) throw writeError;
-      throw err;
-    }
+    return await pipeArchive((out) => this.write(out, tenant), consume);
   }
 
   /** Drops the scratch database and lets go of the job's lock. Never throws (logs instead). */
