@@ -13,8 +13,9 @@
  *
  * With PLAIN_JWT_SECRET (base64) it runs in full mode (the `plain-full` row): plain mode plus the
  * reference API's per-request work other than tenancy — its JWT guard (apps/api's TokenService),
- * its request logging and request context (apps/api's middleware, pino at LOG_LEVEL, default
- * `silent` as the bench runs the API) and its global ValidationPipe.
+ * its request logging with its metrics and request context (apps/api's middleware, pino at
+ * LOG_LEVEL, default `silent` as the bench runs the API), its global pipes (StorableTextPipe,
+ * ValidationPipe) and the route's params validated as the API's `PostParams` DTO.
  */
 import 'reflect-metadata';
 import type { DynamicModule } from '@nestjs/common';
@@ -24,6 +25,8 @@ import { validationExceptionFactory } from '@tenantry/nestjs';
 import { createLogger, PinoNestLogger } from '@tenantry/api/dist/logging/pino-logger.js';
 import { enterRequestContext } from '@tenantry/api/dist/logging/request-context.js';
 import { requestLogger } from '@tenantry/api/dist/logging/request-logger.js';
+import { ApiMetrics } from '@tenantry/api/dist/metrics/api-metrics.js';
+import { StorableTextPipe } from '@tenantry/api/dist/storable-text.pipe.js';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import pg from 'pg';
 import { PlainModule } from './plain.module.js';
@@ -57,9 +60,11 @@ async function main(): Promise<void> {
   app.disable('x-powered-by');
   if (logger !== undefined) {
     // In apps/api's order (app-factory.ts): the request log line first, the context after the body parser.
-    app.use(requestLogger(logger));
+    // With the API's metrics (its request histogram and the default process metrics).
+    app.use(requestLogger(logger, new ApiMetrics().observeRequest));
     app.use(enterRequestContext);
     app.useGlobalPipes(
+      new StorableTextPipe(),
       new ValidationPipe({
         whitelist: true,
         forbidNonWhitelisted: true,

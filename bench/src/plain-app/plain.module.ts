@@ -13,7 +13,7 @@ import type { TokenService } from './tokens.js';
 import type { Tenancy } from '@tenantry/core';
 import { header, TENANCY, TenancyModule } from '@tenantry/nestjs';
 import type pg from 'pg';
-import { POSTS_DB, PostsController, type PostsDb } from './posts.controller.js';
+import { POSTS_DB, PostsController, ValidatedPostsController, type PostsDb } from './posts.controller.js';
 
 /** Ends the pool when the application shuts down. */
 class PoolCloser implements OnApplicationShutdown {
@@ -61,13 +61,14 @@ export class PlainModule {
 
   /**
    * Plain mode with what the reference API does besides tenancy on every request: its JWT check
-   * (a global guard); main.ts adds its request logging, request context and validation pipe.
+   * (a global guard) and the route's params validated as its DTO; main.ts adds its request
+   * logging with its metrics, request context and global pipes.
    */
   static full(pool: pg.Pool, tokens: TokenService): DynamicModule {
     return {
       module: PlainModule,
       providers: [{ provide: POSTS_DB, useValue: pool }, PoolCloser, { provide: APP_GUARD, useValue: new TokenGuard(tokens) }],
-      controllers: [PostsController],
+      controllers: [ValidatedPostsController],
     };
   }
 

@@ -1,4 +1,5 @@
 import { Controller, Get, Inject, NotFoundException, Param, ParseUUIDPipe } from '@nestjs/common';
+import { PostParams } from '@tenantry/api/dist/posts/posts.dto.js';
 import type pg from 'pg';
 
 /** Injection token of the {@link PostsDb} the controller queries. */
@@ -55,4 +56,32 @@ Reflect.decorate(
   PostsController.prototype,
   'get',
   Object.getOwnPropertyDescriptor(PostsController.prototype, 'get'),
+);
+
+/**
+ * The plain-full row's form of the route, as apps/api's posts controller has it: the params
+ * object validated as the API's own `PostParams` DTO (class-validator's `IsUUID`) by the global
+ * pipes main.ts installs in that mode (StorableTextPipe, then ValidationPipe with transform), so
+ * that the reference API's ratio to this row leaves validation out.
+ */
+export class ValidatedPostsController {
+  readonly #posts: PostsController;
+
+  constructor(db: PostsDb) {
+    this.#posts = new PostsController(db);
+  }
+
+  async get(params: PostParams): Promise<Record<string, unknown>> {
+    return await this.#posts.get(params.id);
+  }
+}
+
+Reflect.decorate([Controller('posts'), (target: object) => Inject(POSTS_DB)(target, undefined, 0)], ValidatedPostsController);
+// What tsc's emitDecoratorMetadata would record: the pipes get the DTO class as the metatype.
+Reflect.defineMetadata('design:paramtypes', [PostParams], ValidatedPostsController.prototype, 'get');
+Reflect.decorate(
+  [Get(':id'), (target: object, key: string | symbol) => Param()(target, key, 0)],
+  ValidatedPostsController.prototype,
+  'get',
+  Object.getOwnPropertyDescriptor(ValidatedPostsController.prototype, 'get'),
 );
