@@ -40,7 +40,9 @@ process.on('exit', () => {
 
 /** Starts `spec.script` with the current Node and waits until it prints its ready line. */
 export function startServer(spec: ServerSpec): Promise<RunningServer> {
-  const child = spawn(process.execPath, [spec.script], {
+  // BENCH_HTTP_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`): Node flags for every server under test.
+  const nodeArgs = (process.env['BENCH_HTTP_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...nodeArgs, spec.script], {
     cwd: spec.cwd ?? process.cwd(),
     env: { ...process.env, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],
