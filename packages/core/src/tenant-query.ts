@@ -136,14 +136,24 @@ export interface ConnectionState {
   /**
    * A unit of work ended on this connection and its session advisory locks are not released
    * yet: `pg_advisory_unlock_all()` leads the next batch, or is sent on its own if nothing
-   * uses the connection before the event loop's next turn ({@link releaseAdvisoryLocksSoon}).
+   * uses the connection for `ADVISORY_RELEASE_IDLE_MS` (unit-of-work.ts).
    */
   unlockPending: boolean;
+  /** Counts the units of work that ended on this connection: a release timer acts only for the last one. */
+  unlockGeneration: number;
 }
 
 /** A fresh connection's state. */
 export function newConnectionState(): ConnectionState {
-  return { owner: undefined, resetPending: false, dirty: false, changed: new Set(), broken: false, unlockPending: false };
+  return {
+    owner: undefined,
+    resetPending: false,
+    dirty: false,
+    changed: new Set(),
+    broken: false,
+    unlockPending: false,
+    unlockGeneration: 0,
+  };
 }
 
 /** Records a successful `DISCARD ALL`: the session is as it started (ParameterStatus follows on its own). */
@@ -452,7 +462,7 @@ export class SessionReset {
  * tenant's SQL took (inside a function, a `DO` block, under any name) is not held once the unit
  * of work is over. Usually the next batch on the connection carries the release in front of its
  * own statements ({@link ConnectionState.unlockPending}); this is sent instead when the
- * connection stays idle for a turn of the event loop, or before a query that is not a
+ * connection stays idle for `ADVISORY_RELEASE_IDLE_MS` (unit-of-work.ts), or before a query that is not a
  * {@link TenantQuery}. If it fails, the socket is destroyed, so nothing runs on a session that
  * may still hold a lock.
  */

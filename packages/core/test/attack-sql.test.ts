@@ -432,8 +432,8 @@ describe('bugs this suite found, fixed', () => {
       // Advisory locks are per database, not per tenant: this could be another tenant's
       // lifecycle or migration lock key, held from the pool for as long as the connection lives.
       await solo.withTenant(t.id, (db) => db.query("select pg_advisory_lock(hashtextextended('tenantry.lifecycle:' || $1, 0))", [b.id]));
-      // Nothing else uses the connection: the release goes on its own at the event loop's next
-      // turn (a busy connection's next batch would carry it instead).
+      // Nothing else uses the connection: the release goes on its own once it has been idle for
+      // ADVISORY_RELEASE_IDLE_MS (a busy connection's next batch would carry it instead).
       await expect
         .poll(
           async () =>
