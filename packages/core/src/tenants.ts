@@ -44,7 +44,9 @@ const PENDING_POOL_LOCK = 'tenantry.pending-tenants';
  *    FAILED     MIGRATION_FAILED
  * ```
  *
- * A create interrupted by a stopped process is finished or undone (DELETED) by `reconcile()`.
+ * A create interrupted by a stopped process is finished or undone (DELETED) by `reconcile()` —
+ * or, for a schema tenant in the registry's database (created in one transaction), left undone
+ * by PostgreSQL itself.
  */
 export class Tenants {
   readonly #d: TenancyInternals;
@@ -57,10 +59,13 @@ export class Tenants {
   /**
    * Creates a tenant: a registry row, its schema or database, its role and every migration.
    * On failure nothing of the container remains; the tenant is `FAILED` with `errorMessage` and
-   * the error is thrown as `PROVISIONING_FAILED`. A taken slug throws `TENANT_EXISTS`. When the
-   * process stops before it answers, `reconcile()` (at the next start) finishes the tenant if
-   * every step was done, and otherwise undoes it so that its slug is free again. New tenants get
-   * the migration set this process loaded at start (or at its last `migrate()`).
+   * the error is thrown as `PROVISIONING_FAILED`. A taken slug throws `TENANT_EXISTS` (a create
+   * of that slug still under way is waited for first). A schema tenant on the registry's server
+   * is created in ONE transaction: when the process stops before it commits, nothing of the
+   * tenant exists and its slug is free. Other tenants are registered first: when the process
+   * stops before it answers, `reconcile()` (at the next start) finishes the tenant if every step
+   * was done, and otherwise undoes it so that its slug is free again. New tenants get the
+   * migration set this process loaded at start (or at its last `migrate()`).
    *
    * @example
    * ```ts
@@ -288,10 +293,7 @@ export class Tenants {
       updatedAt: now,
     });
     if (!strategy.inRegistryDatabase(planned)) return undefined;
-    logger.info(
-      { tenant: id, slug: input.slug, isolation: input.isolation, server: registryServer },
-      'provisioning tenant in one transaction',
-    );
+    logger.info({ tenant: id, slug: input.slug, isolation: input.isolation, server: registryServer }, 'provisioning tenant');
     const started = performance.now();
     let registered: Tenant | undefined;
     try {
