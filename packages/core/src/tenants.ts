@@ -31,6 +31,13 @@ import {
 export type { CreateTenantInput, CreateTenantOptions, ListTenantsOptions, TenantPage } from './tenant-input.js';
 export type { RenamePhysicalOptions } from './physical-rename.js';
 
+/**
+ * How long creates skip the one-transaction attempt after one found the least-loaded server is
+ * not the registry's: in a fleet, that attempt costs two round trips (its batch, ROLLBACK) each
+ * time it goes elsewhere; this keeps it to one attempt per pause.
+ */
+const PLACED_ELSEWHERE_PAUSE_MS = 5_000;
+
 /** Serialises refills of the pending-tenant pool across processes (counted, then inserted). */
 const PENDING_POOL_LOCK = 'tenantry.pending-tenants';
 
@@ -50,6 +57,8 @@ const PENDING_POOL_LOCK = 'tenantry.pending-tenants';
  */
 export class Tenants {
   readonly #d: TenancyInternals;
+  /** Until then, new tenants with no server asked for are placed the usual way (see {@link PLACED_ELSEWHERE_PAUSE_MS}). */
+  #placedElsewhereUntil = 0;
 
   /** @internal created by `createTenancy()`. */
   constructor(deps: TenancyInternals) {
@@ -254,6 +263,7 @@ export class Tenants {
   ): Promise<Tenant | undefined> {
     const { registry, registryServer, logger } = this.#d;
     if (input.server !== null && input.server !== registryServer) return undefined;
+    if (input.server === null && Date.now() < this.#placedElsewhereUntil) return undefined;
     const strategy = this.#d.strategyFor(input.isolation);
     const id = randomUUID();
     const physicalName = physicalNameFor(id);
@@ -321,11 +331,16 @@ export class Tenants {
       await this.#d.onStep?.('provisioned', tenant);
       return tenant;
     } catch (err) {
-      // Nothing was registered: placed on another server (then the usual way), or the slug,
-      // physical name or idempotency key is taken.
-      if (registered === undefined && sqlState(err) === PLACED_ELSEWHERE) return undefined;
+      // Nothing was registered: placed on another server (then the usual way, and for a while
+      // without trying this one first), the slug, physical name or idempotency key is taken, or
+      // no connection (SERVER_UNAVAILABLE, CONNECTION_BUDGET_EXHAUSTED…: thrown as they are).
+      if (registered === undefined && sqlState(err) === PLACED_ELSEWHERE) {
+        if (input.server === null) this.#placedElsewhereUntil = Date.now() + PLACED_ELSEWHERE_PAUSE_MS;
+        return undefined;
+      }
       const taken = registered === undefined ? registry.insertError(err, row) : undefined;
       if (taken !== undefined) throw taken;
+      if (registered === undefined && err instanceof TenantryError) throw err;
       const failure = provisioningFailed(input.slug, err);
       // Rolled back: the tenant is recorded FAILED with its error, as when it failed midway.
       await registry

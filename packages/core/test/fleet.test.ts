@@ -106,6 +106,17 @@ describe('servers', () => {
       code: 'NO_SERVER_CAPACITY',
     });
     await tenancy.servers.drain('tiny');
+    // The registry's own server asked for while draining: refused as any other, nothing registered.
+    await tenancy.servers.drain('default');
+    try {
+      await expect(tenancy.tenants.create({ slug: 'default-drained', name: 'D', server: 'default' })).rejects.toMatchObject({
+        code: 'SERVER_DRAINING',
+      });
+      expect((await h.admin.query("select 1 from tenantry.tenants where slug = 'default-drained'")).rowCount).toBe(0);
+    } finally {
+      await tenancy.servers.undrain('default');
+    }
+    expect((await tenancy.tenants.create({ slug: 'default-drained', name: 'D', server: 'default' })).status).toBe('ACTIVE');
   });
 
   it('key rotation re-encrypts every URL and keeps every server reachable', async () => {
