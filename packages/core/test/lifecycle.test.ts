@@ -130,6 +130,42 @@ describe('provisioning', () => {
     expect(rows.rows).toEqual([{ id: ids[0], status: 'ACTIVE' }]);
   });
 
+  it('a create of a slug whose first create is still under way waits for it, then answers TENANT_EXISTS', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let reached!: () => void;
+    const atStep = new Promise<void>((r) => (reached = r));
+    const first = await h.tenancy({
+      onLifecycleStep: async (step, t) => {
+        if (step !== 'container-created' || t.slug !== 'wait-slug') return;
+        reached();
+        await held;
+      },
+    });
+    const second = await h.tenancy();
+    const a = first.tenants.create({ slug: 'wait-slug', name: 'A' });
+    await atStep;
+    let settled = false;
+    const b = second.tenants.create({ slug: 'wait-slug', name: 'B' }).finally(() => (settled = true));
+    b.catch(() => undefined);
+    // The second waits on the registry's unique index (a lock wait) while the first's transaction is open.
+    await expect
+      .poll(
+        async () =>
+          (
+            await h.admin.query<{ n: number }>(
+              "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%insert into tenantry.tenants%'",
+            )
+          ).rows[0]!.n,
+        { timeout: 10_000, interval: 50 },
+      )
+      .toBe(1);
+    expect(settled).toBe(false);
+    release();
+    expect((await a).status).toBe('ACTIVE');
+    await expect(b).rejects.toMatchObject({ code: 'TENANT_EXISTS' });
+  });
+
   it('a broken migrations folder fails createTenancy with MIGRATION_INVALID', async () => {
     await expect(h.tenancy({ migrations: '/nonexistent/folder' })).rejects.toMatchObject({ code: 'MIGRATION_INVALID' });
     expect(() =>
