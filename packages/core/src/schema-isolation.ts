@@ -102,7 +102,12 @@ export class SchemaIsolation implements IsolationStrategy {
           [ledgerInsert(applied), { text: 'reset role' }],
           register === undefined ? [] : [{ text: 'commit' }],
         );
-        if (inRegistry) return { tenant: await request.record(applied, batched) };
+        if (inRegistry) {
+          const recorded = await request.record(applied, batched);
+          // A no-op when the recording carried them (and the COMMIT), as it does.
+          await batched.flush();
+          return { tenant: recorded };
+        }
         await batched.flush();
         return { applied };
       },
