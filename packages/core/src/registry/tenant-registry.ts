@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { ErrorCodes, TenantryError } from '../errors.js';
 import type { TenantRef } from '../identifiers.js';
 import { sqlState } from '../pg-errors.js';
+import { placementOrder } from './server-registry.js';
 import type { ActivityEntry, IsolationKind, Tenant, TenantStatus } from '../types.js';
 
 /** Anything that runs a query: the registry pool, or a client inside a transaction. */
@@ -285,14 +286,7 @@ export class TenantRegistry {
    */
   registerStatement(t: NewTenant, requested: string | null): { text: string; values: unknown[] } {
     return {
-      text: `with pick as (
-               select s.id from tenantry.servers s
-                 left join tenantry.tenants t on t.server_id = s.id and t.status <> 'DELETED'
-                where not s.draining and ($18::text is null or s.id = $18::text)
-                group by s.id
-               having s.capacity is null or count(t.id) < s.capacity
-                order by count(t.id), s.created_at, s.id
-                limit 1),
+      text: `with pick as (select s.id ${placementOrder('$18::text is null or s.id = $18::text')} limit 1),
              ins as (
                insert into tenantry.tenants (${INSERT_COLUMNS})
                select ${INSERT_PARAMS} from pick where pick.id = $6::text
