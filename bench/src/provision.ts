@@ -46,6 +46,14 @@ function stepOf(sql: string): string {
   const text = sql.replace(/\s+/g, ' ').toLowerCase();
   const rules: [RegExp, string][] = [
     [/^<sessionreset>|^<advisoryunlock>/, 'session reset of a pooled connection'],
+    [
+      /^begin; with pick as .*insert into tenantry\.tenants.*pg_advisory_xact_lock.*create schema/,
+      'begin + server pick + registry row + lifecycle lock + role + schema + ledger DDL (one batch)',
+    ],
+    [
+      /^insert into _tenantry_migrations.*reset role.*update tenantry\.tenants.*; commit$/,
+      'ledger rows + reset role + registry transition & mirror + commit (one batch)',
+    ],
     [/^begin; select pg_advisory_xact_lock.*from tenantry\.tenants/, 'begin + lifecycle lock + read the row (one batch)'],
     [/^begin; select pg_advisory_xact_lock.*create schema/, 'begin + lifecycle lock + role + schema + ledger DDL (one batch)'],
     [

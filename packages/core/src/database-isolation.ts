@@ -185,6 +185,7 @@ export class DatabaseIsolation implements IsolationStrategy {
    * recording fails the database is dropped again.
    */
   async provision(request: ProvisionRequest): Promise<Tenant> {
+    if (request.register !== undefined) throw new Error('a database tenant is not created in the transaction that registers it');
     const applied = await this.#create(request.tenant, request.migrations, request.seeds, request.step ?? (async () => undefined));
     await request.created();
     try {

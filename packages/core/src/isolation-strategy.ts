@@ -5,13 +5,28 @@ import type { LifecycleStep } from './internals.js';
 import type { Migration } from './migrations/migration-source.js';
 import type { AppliedMigration } from './migrations/tenant-ledger.js';
 import type { Queryable } from './registry/tenant-registry.js';
+import type { BatchStatement } from './statement-batch.js';
 import type { RoutePrefix } from './tenant-query.js';
 import type { IsolationKind, Tenant } from './types.js';
 
 /** What {@link IsolationStrategy.provision} is asked to do, and how it reports back. */
 export interface ProvisionRequest {
-  /** The tenant, registered and PROVISIONING. */
+  /** The tenant, registered and PROVISIONING (or, with `register`, as it is about to be registered). */
   readonly tenant: Tenant;
+  /**
+   * The tenant's registration, when the whole create is ONE transaction — only for a container
+   * in the registry's database ({@link IsolationStrategy.inRegistryDatabase}); other strategies
+   * refuse it. `statement` (the registry's insert) goes in the transaction's first round trip
+   * right after `BEGIN`, and its result to `registered` (a failure there fails the create
+   * before anything is kept); `created` is called once the container is made, still
+   * uncommitted; `record` then goes in the last round trip with `COMMIT`. A stop before that
+   * commit leaves nothing: no row, no container, no role. Undefined when the tenant was
+   * registered (PROVISIONING, committed) before.
+   */
+  readonly register?: {
+    readonly statement: BatchStatement;
+    readonly registered: (result: pg.QueryResult) => Promise<void>;
+  };
   readonly migrations: readonly Migration[];
   /** Run in the tenant after its migrations, as its role. */
   readonly seeds: readonly Migration[];
@@ -21,7 +36,7 @@ export interface ProvisionRequest {
    * caller already holds it.
    */
   readonly lockInTransaction: string | undefined;
-  /** Called once the container is committed and before it is recorded (a lifecycle step). */
+  /** Called once the container is committed (with `register`: made) and before it is recorded (a lifecycle step). */
   readonly created: () => Promise<void>;
   /** Reports a step between the statements that make the container (crash tests, logs). */
   readonly step?: (step: LifecycleStep) => Promise<void>;

@@ -60,41 +60,59 @@ export class SchemaIsolation implements IsolationStrategy {
 
   /**
    * One transaction on the tenant's server: the schema, its migrations and seeds. On the
-   * registry's server it also records the tenant ACTIVE; elsewhere the schema is committed
+   * registry's server it also records the tenant ACTIVE (and, with `request.register`, registers
+   * it first: the whole create is this one transaction); elsewhere the schema is committed
    * first and recorded after, and dropped again when recording fails.
    *
-   * Round trips: `BEGIN`, the lifecycle lock (on the registry's server) and every statement
-   * before the migrations in one batch; each migration and seed (scripts: simple queries); then
-   * the ledger rows, `RESET ROLE` and — on the registry's server — the registry's recording in
-   * one batch; `COMMIT`.
+   * Round trips: `BEGIN`, the registration (with `register`), the lifecycle lock (on the
+   * registry's server) and every statement before the migrations in one batch; each migration
+   * and seed (scripts: simple queries); then the ledger rows, `RESET ROLE` and — on the
+   * registry's server — the registry's recording in one batch, which with `register` carries
+   * the `COMMIT` too; else `COMMIT`.
    */
   async provision(request: ProvisionRequest): Promise<Tenant> {
-    const { tenant } = request;
+    const { tenant, register } = request;
     const inRegistry = this.inRegistryDatabase(tenant);
+    if (register !== undefined && !inRegistry)
+      throw new Error('only a schema in the registry database is created in the transaction that registers it');
     const client = await this.#router.connect({ server: tenant.server });
-    const outcome = await inOpenedTransaction(client, async (): Promise<{ tenant: Tenant } | { applied: AppliedMigration[] }> => {
-      const lock =
-        request.lockInTransaction === undefined
-          ? []
-          : [{ text: 'select pg_advisory_xact_lock(hashtextextended($1, 0))', values: [request.lockInTransaction] }];
-      const ddl = this.#createStatements(tenant).map((text) => ({ text }));
-      if (this.#shared === undefined) {
-        await runBatch(client, [{ text: 'begin' }, ...lock, ...ddl]);
-      } else {
-        // The server's shared tables first: the tenant's migrations may refer to them.
-        await runBatch(client, [{ text: 'begin' }, ...lock]);
-        await this.#shared.applyIn(client, await this.#shared.pinned());
-        await runBatch(client, ddl);
-      }
-      const applied = await runMigrations(client, request.migrations);
-      for (const seed of request.seeds) await client.query(seed.up);
-      // The ledger rows, back to the application's role, and (here) the registry's recording:
-      // one round trip. The ledger and its mirror get the same applied_at.
-      const batched = withLeadingStatements(client, [ledgerInsert(applied), { text: 'reset role' }]);
-      if (inRegistry) return { tenant: await request.record(applied, batched) };
-      await batched.flush();
-      return { applied };
-    });
+    const outcome = await inOpenedTransaction(
+      client,
+      async (): Promise<{ tenant: Tenant } | { applied: AppliedMigration[] }> => {
+        const lock =
+          request.lockInTransaction === undefined
+            ? []
+            : [{ text: 'select pg_advisory_xact_lock(hashtextextended($1, 0))', values: [request.lockInTransaction] }];
+        const opening = [{ text: 'begin' }, ...(register === undefined ? [] : [register.statement]), ...lock];
+        const ddl = this.#createStatements(tenant).map((text) => ({ text }));
+        // The server's shared tables before the schema: the tenant's migrations may refer to them.
+        const opened = await runBatch(client, this.#shared === undefined ? [...opening, ...ddl] : opening);
+        if (register !== undefined) await register.registered(opened[1]!);
+        if (this.#shared !== undefined) {
+          await this.#shared.applyIn(client, await this.#shared.pinned());
+          await runBatch(client, ddl);
+        }
+        const applied = await runMigrations(client, request.migrations);
+        for (const seed of request.seeds) await client.query(seed.up);
+        if (register !== undefined) await request.created();
+        // The ledger rows, back to the application's role, and (here) the registry's recording —
+        // with `register`, and the COMMIT: one round trip. The ledger and its mirror get the same applied_at.
+        const batched = withLeadingStatements(
+          client,
+          [ledgerInsert(applied), { text: 'reset role' }],
+          register === undefined ? [] : [{ text: 'commit' }],
+        );
+        if (inRegistry) {
+          const recorded = await request.record(applied, batched);
+          // A no-op when the recording carried them (and the COMMIT), as it does.
+          await batched.flush();
+          return { tenant: recorded };
+        }
+        await batched.flush();
+        return { applied };
+      },
+      { fnCommits: register !== undefined },
+    );
     if ('tenant' in outcome) return outcome.tenant;
     await request.created();
     try {

@@ -154,10 +154,11 @@ export interface LeadingBatch {
 }
 
 /**
- * `client`, but its first query goes in one round trip with `leading` in front of it (its own
- * result is returned; a failing leading statement fails it). Later queries go as usual. For
+ * `client`, but its first query goes in one round trip with `leading` in front of it and
+ * `trailing` behind it (its own result is returned; a failing leading statement fails it, and a
+ * failing first query keeps the trailing ones from running). Later queries go as usual. For
  * code that takes a `Queryable` — e.g. the registry's recording of a new tenant — to ride on
- * the round trip of the statements before it.
+ * the round trip of the statements before it (and of the `COMMIT` after it).
  *
  * Everything else is the client itself (a proxy): a first query that cannot ride in a batch —
  * a script of several statements, a COPY or other submittable, a callback — sends the leading
@@ -167,13 +168,14 @@ export interface LeadingBatch {
 export function withLeadingStatements<C extends { query(q: unknown): unknown } & pg.ClientBase>(
   client: C,
   leading: readonly BatchStatement[],
+  trailing: readonly BatchStatement[] = [],
 ): LeadingBatch & C {
-  let pending: readonly BatchStatement[] | undefined = leading.length === 0 ? undefined : leading;
+  let pending: readonly BatchStatement[] | undefined = leading.length + trailing.length === 0 ? undefined : leading;
   const flush = async (): Promise<void> => {
     if (pending === undefined) return;
     const statements = pending;
     pending = undefined;
-    await runBatch(client, statements);
+    await runBatch(client, [...statements, ...trailing]);
   };
   const send = (args: unknown[]): unknown => (client.query as (...a: unknown[]) => unknown).apply(client, args);
   // Not async: a COPY (a submittable) must come back as itself, synchronously, to be piped.
@@ -183,9 +185,14 @@ export function withLeadingStatements<C extends { query(q: unknown): unknown } &
     pending = undefined;
     const [text, values] = args;
     if (typeof text === 'string' && args.length <= 2 && (values === undefined ? !text.includes(';') : Array.isArray(values)))
-      return runBatch(client, [...statements, { text, ...(values === undefined ? {} : { values: values as unknown[] }) }]).then((r) =>
-        r.at(-1),
-      );
+      return runBatch(client, [
+        ...statements,
+        { text, ...(values === undefined ? {} : { values: values as unknown[] }) },
+        ...trailing,
+      ]).then((r) => r[statements.length]);
+    // Statements after a script or a COPY would have to wait for it: not offered.
+    if (trailing.length > 0)
+      return Promise.reject(new Error('a query with trailing statements must be one statement (not a script or a COPY)'));
     const leadingDone = runBatch(client, statements);
     // A script: after the leading statements, so that their error is the one reported.
     if (typeof text === 'string' && typeof args.at(-1) !== 'function') return leadingDone.then(() => send(args));

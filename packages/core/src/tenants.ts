@@ -11,7 +11,8 @@ import { Migrator } from './migrations/migrator.js';
 import type { AppliedMigration } from './migrations/tenant-ledger.js';
 import { assertPhysicalNameFree, renamePhysical, settlePhysicalRename, type RenamePhysicalOptions } from './physical-rename.js';
 import { settleProvisioning } from './reconcile.js';
-import type { Queryable, Transition } from './registry/tenant-registry.js';
+import { PLACED_ELSEWHERE, type NewTenant, type Queryable, type Transition } from './registry/tenant-registry.js';
+import { sqlState } from './pg-errors.js';
 import { TenantStatuses, type ActivityEntry, type ActorOptions, type IsolationKind, type Tenant, type TenantStatus } from './types.js';
 import {
   canonicalJson,
@@ -30,6 +31,13 @@ import {
 export type { CreateTenantInput, CreateTenantOptions, ListTenantsOptions, TenantPage } from './tenant-input.js';
 export type { RenamePhysicalOptions } from './physical-rename.js';
 
+/**
+ * How long creates skip the one-transaction attempt after one found the least-loaded server is
+ * not the registry's: in a fleet, that attempt costs two round trips (its batch, ROLLBACK) each
+ * time it goes elsewhere; this keeps it to one attempt per pause.
+ */
+const PLACED_ELSEWHERE_PAUSE_MS = 5_000;
+
 /** Serialises refills of the pending-tenant pool across processes (counted, then inserted). */
 const PENDING_POOL_LOCK = 'tenantry.pending-tenants';
 
@@ -43,10 +51,14 @@ const PENDING_POOL_LOCK = 'tenantry.pending-tenants';
  *    FAILED     MIGRATION_FAILED
  * ```
  *
- * A create interrupted by a stopped process is finished or undone (DELETED) by `reconcile()`.
+ * A create interrupted by a stopped process is finished or undone (DELETED) by `reconcile()` —
+ * or, for a schema tenant in the registry's database (created in one transaction), left undone
+ * by PostgreSQL itself.
  */
 export class Tenants {
   readonly #d: TenancyInternals;
+  /** Until then, new tenants with no server asked for are placed the usual way (see {@link PLACED_ELSEWHERE_PAUSE_MS}). */
+  #placedElsewhereUntil = 0;
 
   /** @internal created by `createTenancy()`. */
   constructor(deps: TenancyInternals) {
@@ -56,10 +68,13 @@ export class Tenants {
   /**
    * Creates a tenant: a registry row, its schema or database, its role and every migration.
    * On failure nothing of the container remains; the tenant is `FAILED` with `errorMessage` and
-   * the error is thrown as `PROVISIONING_FAILED`. A taken slug throws `TENANT_EXISTS`. When the
-   * process stops before it answers, `reconcile()` (at the next start) finishes the tenant if
-   * every step was done, and otherwise undoes it so that its slug is free again. New tenants get
-   * the migration set this process loaded at start (or at its last `migrate()`).
+   * the error is thrown as `PROVISIONING_FAILED`. A taken slug throws `TENANT_EXISTS` (a create
+   * of that slug still under way is waited for first). A schema tenant on the registry's server
+   * is created in ONE transaction: when the process stops before it commits, nothing of the
+   * tenant exists and its slug is free. Other tenants are registered first: when the process
+   * stops before it answers, `reconcile()` (at the next start) finishes the tenant if every step
+   * was done, and otherwise undoes it so that its slug is free again. New tenants get the
+   * migration set this process loaded at start (or at its last `migrate()`).
    *
    * @example
    * ```ts
@@ -187,8 +202,12 @@ export class Tenants {
         return claimed;
       }
     }
-    const server = await this.#place(input.server ?? undefined);
     const seeds = (await this.#d.seeds?.load()) ?? [];
+    if (input.physicalName === undefined && input.strict !== true) {
+      const made = await this.#createInOneTransaction(input, key, migrations, seeds, options);
+      if (made !== undefined) return made;
+    }
+    const server = await this.#place(input.server ?? undefined);
     const id = randomUUID();
     const { registry } = this.#d;
     const physicalName = input.physicalName ?? physicalNameFor(id);
@@ -214,6 +233,163 @@ export class Tenants {
       requestHash: key?.hash,
     });
     return await this.#build(created, migrations, seeds, options);
+  }
+
+  /**
+   * Creates a tenant whose container goes in the registry's database (a schema tenant on the
+   * registry's server) in ONE transaction on one connection: `BEGIN`, its registry row (the
+   * server picked in the same statement), its lifecycle lock, role, schema and ledger in one
+   * round trip; each migration and seed; then the ledger rows, its recording ACTIVE and `COMMIT`
+   * in one round trip. A stop before that commit leaves nothing at all (the slug is free; there
+   * is nothing for `reconcile()` to do). A failure rolls everything back and then records the
+   * tenant FAILED with its error in a statement of its own, as a create that failed midway does.
+   * Undefined — nothing was written — when the tenant goes elsewhere (another server, or a
+   * strategy whose containers are not in the registry's database): the caller provisions it
+   * the usual way.
+   */
+  async #createInOneTransaction(
+    input: {
+      slug: string;
+      name: string;
+      plan: string | null;
+      metadata: Record<string, unknown>;
+      isolation: IsolationKind;
+      server: string | null;
+    },
+    key: { key: string; hash: string } | undefined,
+    migrations: readonly Migration[],
+    seeds: readonly Migration[],
+    options: ActorOptions,
+  ): Promise<Tenant | undefined> {
+    const { registry, registryServer, logger } = this.#d;
+    if (input.server !== null && input.server !== registryServer) return undefined;
+    if (input.server === null && Date.now() < this.#placedElsewhereUntil) return undefined;
+    const strategy = this.#d.strategyFor(input.isolation);
+    const id = randomUUID();
+    const physicalName = physicalNameFor(id);
+    const row: NewTenant = {
+      id,
+      slug: input.slug,
+      name: input.name,
+      plan: input.plan,
+      metadata: input.metadata,
+      physicalName,
+      role: this.#d.tenantRoles ? physicalName : null,
+      isolation: input.isolation,
+      server: registryServer,
+      targetVersion: migrations.at(-1)?.name ?? '',
+      actor: options.actor,
+      idempotencyKey: key?.key,
+      requestHash: key?.hash,
+    };
+    const now = new Date();
+    // The tenant as the registry is about to hold it: what the strategy makes its container from.
+    const planned: Tenant = Object.freeze({
+      id,
+      slug: input.slug,
+      name: input.name,
+      status: 'PROVISIONING',
+      isolation: input.isolation,
+      server: registryServer,
+      physicalName,
+      role: row.role,
+      strict: false,
+      schemaVersion: null,
+      lastMigrationAt: null,
+      errorMessage: null,
+      plan: input.plan,
+      metadata: Object.freeze({ ...input.metadata }),
+      createdAt: now,
+      updatedAt: now,
+    });
+    if (!strategy.inRegistryDatabase(planned)) return undefined;
+    logger.info({ tenant: id, slug: input.slug, isolation: input.isolation, server: registryServer }, 'provisioning tenant');
+    const started = performance.now();
+    let registered: Tenant | undefined;
+    try {
+      const tenant = await this.#d.lifecycle.hold(planned, true, async (lockInTransaction) =>
+        strategy.provision({
+          tenant: planned,
+          migrations,
+          seeds,
+          lockInTransaction,
+          register: {
+            statement: registry.registerStatement(row, input.server),
+            registered: async (result) => {
+              registered = registry.tenantOf(result);
+              await this.#d.onStep?.('registered', registered ?? planned);
+            },
+          },
+          created: async () => await this.#d.onStep?.('container-created', registered ?? planned),
+          step: async (step) => await this.#d.onStep?.(step, registered ?? planned),
+          // Raises rather than matching no row: COMMIT rides in the same round trip.
+          record: this.#recorder(planned, started, options, true),
+        }),
+      );
+      this.#d.cache.invalidate(id);
+      logger.info({ tenant: id, slug: input.slug, durationMs: Math.round(performance.now() - started) }, 'tenant provisioned');
+      await this.#d.onStep?.('provisioned', tenant);
+      return tenant;
+    } catch (err) {
+      // Nothing was registered: placed on another server (then the usual way, and for a while
+      // without trying this one first), the slug, physical name or idempotency key is taken, or
+      // no connection (SERVER_UNAVAILABLE, CONNECTION_BUDGET_EXHAUSTED…: thrown as they are).
+      if (registered === undefined && sqlState(err) === PLACED_ELSEWHERE) {
+        if (input.server === null) this.#placedElsewhereUntil = Date.now() + PLACED_ELSEWHERE_PAUSE_MS;
+        return undefined;
+      }
+      const taken = registered === undefined ? registry.insertError(err, row) : undefined;
+      if (taken !== undefined) throw taken;
+      if (registered === undefined && err instanceof TenantryError) throw err;
+      const failure = provisioningFailed(input.slug, err);
+      // Rolled back: the tenant is recorded FAILED with its error, as when it failed midway.
+      await registry
+        .insertFailed(row, errorMessage(err))
+        .catch((e: unknown) => logger.error({ err: e, tenant: id }, 'could not record the failed provisioning'));
+      this.#d.cache.invalidate(id);
+      logger.error({ err, tenant: id, slug: input.slug }, 'tenant provisioning failed; nothing was kept');
+      throw failure;
+    }
+  }
+
+  /**
+   * The `record` of a provisioning: the tenant ACTIVE with its ledger mirror, in one statement
+   * (on `db`, the provisioning transaction's connection, when it is in the registry's database).
+   * With `orRaise` a tenant that is no longer PROVISIONING makes the statement fail.
+   */
+  #recorder(
+    created: Tenant,
+    started: number,
+    options: ActorOptions,
+    orRaise: boolean,
+    lockDb?: Queryable,
+  ): (applied: readonly AppliedMigration[], db?: Queryable) => Promise<Tenant> {
+    const { id, slug, isolation, server } = created;
+    return async (applied, db = lockDb) => {
+      const durationMs = Math.round(performance.now() - started);
+      const done = await this.#d.registry.transition(
+        id,
+        {
+          from: ['PROVISIONING'],
+          to: 'ACTIVE',
+          action: 'provisioned',
+          actor: options.actor,
+          detail: { isolation, server, migrations: applied.length, durationMs },
+          schemaVersion: applied.at(-1)?.name ?? null,
+          // The ledger mirror goes in the same statement.
+          applied,
+          orRaise,
+        },
+        db,
+      );
+      if (!done.ok)
+        throw new TenantryError(
+          ErrorCodes.PROVISIONING_FAILED,
+          `tenant '${slug}' changed to ${done.current?.status ?? 'nothing'} while it was being provisioned`,
+          { context: { tenant: slug } },
+        );
+      return done.tenant;
+    };
   }
 
   /**
@@ -287,30 +463,7 @@ export class Tenants {
             created: async () => await this.#d.onStep?.('container-created', created),
             step: async (step) => await this.#d.onStep?.(step, created),
             // Registry writes go on the connection already held (no second one while holding it).
-            record: async (applied: readonly AppliedMigration[], db: Queryable | undefined = lockDb): Promise<Tenant> => {
-              const durationMs = Math.round(performance.now() - started);
-              const done = await registry.transition(
-                id,
-                {
-                  from: ['PROVISIONING'],
-                  to: 'ACTIVE',
-                  action: 'provisioned',
-                  actor: options.actor,
-                  detail: { isolation, server, migrations: applied.length, durationMs },
-                  schemaVersion: applied.at(-1)?.name ?? null,
-                  // The ledger mirror goes in the same statement.
-                  applied,
-                },
-                db,
-              );
-              if (!done.ok)
-                throw new TenantryError(
-                  ErrorCodes.PROVISIONING_FAILED,
-                  `tenant '${slug}' changed to ${done.current?.status ?? 'nothing'} while it was being provisioned`,
-                  { context: { tenant: slug } },
-                );
-              return done.tenant;
-            },
+            record: this.#recorder(created, started, options, false, lockDb),
           });
         },
         registry.findStatement(id),
@@ -320,20 +473,13 @@ export class Tenants {
       await this.#d.onStep?.('provisioned', tenant);
       return tenant;
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const failure = provisioningFailed(slug, err);
       await registry
-        .transition(id, { from: ['PROVISIONING'], to: 'FAILED', action: 'failed', actor: options.actor, error: message })
+        .transition(id, { from: ['PROVISIONING'], to: 'FAILED', action: 'failed', actor: options.actor, error: errorMessage(err) })
         .catch((e: unknown) => logger.error({ err: e, tenant: id }, 'could not record the failed provisioning'));
       this.#d.cache.invalidate(id);
       logger.error({ err, tenant: id, slug }, 'tenant provisioning failed; nothing was kept');
-      throw new TenantryError(
-        ErrorCodes.PROVISIONING_FAILED,
-        `tenant '${slug}' could not be provisioned: ${message}. Nothing was kept; fix the cause, delete the FAILED tenant and create it again`,
-        {
-          cause: err,
-          context: { tenant: slug, ...(err instanceof TenantryError && err.context.migration ? { migration: err.context.migration } : {}) },
-        },
-      );
+      throw failure;
     }
   }
 
@@ -636,4 +782,20 @@ export class Tenants {
       { context: { tenant: result.current.slug } },
     );
   }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** `PROVISIONING_FAILED` for a create that failed with `err` (and was rolled back or undone). */
+function provisioningFailed(slug: string, err: unknown): TenantryError {
+  return new TenantryError(
+    ErrorCodes.PROVISIONING_FAILED,
+    `tenant '${slug}' could not be provisioned: ${errorMessage(err)}. Nothing was kept; fix the cause, delete the FAILED tenant and create it again`,
+    {
+      cause: err,
+      context: { tenant: slug, ...(err instanceof TenantryError && err.context.migration ? { migration: err.context.migration } : {}) },
+    },
+  );
 }

@@ -58,12 +58,20 @@ export async function inTransaction<T>(
  * again after a clean end, destroyed when ending the transaction failed. {@link inTransaction}
  * is this with a plain `BEGIN`; the provisioning steps that batch `BEGIN` with their first
  * statements use it directly.
+ *
+ * With `fnCommits`, `fn` sends `COMMIT` itself, as the last statement of its last batch (one
+ * round trip less); none is sent after it. When that batch fails before its `COMMIT` ran, the
+ * transaction is aborted and `fn` fails: it is rolled back as usual.
  */
-export async function inOpenedTransaction<T>(client: PooledClient, fn: () => Promise<T>): Promise<T> {
+export async function inOpenedTransaction<T>(
+  client: PooledClient,
+  fn: () => Promise<T>,
+  options: { fnCommits?: boolean } = {},
+): Promise<T> {
   let broken: Error | undefined;
   try {
     const value = await fn();
-    await client.query('commit');
+    if (options.fnCommits !== true) await client.query('commit');
     return value;
   } catch (err) {
     await client.query('rollback').catch((e: unknown) => {

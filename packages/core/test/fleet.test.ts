@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
@@ -103,6 +106,17 @@ describe('servers', () => {
       code: 'NO_SERVER_CAPACITY',
     });
     await tenancy.servers.drain('tiny');
+    // The registry's own server asked for while draining: refused as any other, nothing registered.
+    await tenancy.servers.drain('default');
+    try {
+      await expect(tenancy.tenants.create({ slug: 'default-drained', name: 'D', server: 'default' })).rejects.toMatchObject({
+        code: 'SERVER_DRAINING',
+      });
+      expect((await h.admin.query("select 1 from tenantry.tenants where slug = 'default-drained'")).rowCount).toBe(0);
+    } finally {
+      await tenancy.servers.undrain('default');
+    }
+    expect((await tenancy.tenants.create({ slug: 'default-drained', name: 'D', server: 'default' })).status).toBe('ACTIVE');
   });
 
   it('key rotation re-encrypts every URL and keeps every server reachable', async () => {
@@ -308,12 +322,19 @@ describe('crash safety', () => {
     slug: string,
     server: string,
     idempotencyKey = '',
-  ): Promise<void> {
+  ): Promise<{ id: string; physicalName: string }> {
+    const tenantFile = join(tmpdir(), `tenantry-killed-${randomBytes(8).toString('hex')}.json`);
     const script = `
       const { createTenancy } = await import(${JSON.stringify(core)});
+      const { writeFileSync } = await import('node:fs');
       const tenancy = await createTenancy({
         registryUrl: process.env.URL, migrations: process.env.MIGRATIONS, encryptionKey: process.env.KEY, reconcileOnStart: false,
-        onLifecycleStep: (step) => { if (step === process.env.STEP) process.kill(process.pid, 'SIGKILL'); },
+        onLifecycleStep: (step, t) => {
+          if (step !== process.env.STEP) return;
+          // The tenant as it was at the kill, for the checks (a create in one transaction leaves no row to find it by).
+          writeFileSync(process.env.TENANT_FILE, JSON.stringify({ id: t.id, physicalName: t.physicalName }));
+          process.kill(process.pid, 'SIGKILL');
+        },
       });
       const options = process.env.IDEMPOTENCY_KEY ? { idempotencyKey: process.env.IDEMPOTENCY_KEY } : {};
       if (process.env.ACTION === 'create') await tenancy.tenants.create({ slug: process.env.SLUG, name: 'Crash', isolation: process.env.ISOLATION, server: process.env.SERVER }, options);
@@ -331,11 +352,13 @@ describe('crash safety', () => {
         ISOLATION: isolation,
         SERVER: server,
         IDEMPOTENCY_KEY: idempotencyKey,
+        TENANT_FILE: tenantFile,
       },
       stdio: 'ignore',
     });
     const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.on('exit', (c, s) => r([c, s])));
     expect(signal, `child should die at ${step} (exit code ${code})`).toBe('SIGKILL');
+    return JSON.parse(readFileSync(tenantFile, 'utf8')) as { id: string; physicalName: string };
   }
 
   const urlOf = (server: string): string => (server === 'default' ? h.db.url : extra[0]!.url);
@@ -365,7 +388,10 @@ describe('crash safety', () => {
       await tenancy.tenants.create({ slug: 'crash-warm', name: 'W', isolation: 'database', server: 's2' });
       type Case = { step: string; action: 'create' | 'delete'; isolation: 'schema' | 'database'; server: string; expect: string };
       const cases: Case[] = [
-        { step: 'registered', action: 'create', isolation: 'schema', server: 'default', expect: 'DELETED' },
+        // A schema tenant in the registry's database is created in ONE transaction: killed before
+        // its COMMIT, nothing of it remains (the server rolls it back); after, it is whole.
+        { step: 'registered', action: 'create', isolation: 'schema', server: 'default', expect: 'ABSENT' },
+        { step: 'container-created', action: 'create', isolation: 'schema', server: 'default', expect: 'ABSENT' },
         { step: 'registered', action: 'create', isolation: 'schema', server: 's2', expect: 'DELETED' },
         { step: 'registered', action: 'create', isolation: 'database', server: 's2', expect: 'DELETED' },
         { step: 'role-created', action: 'create', isolation: 'database', server: 's2', expect: 'DELETED' },
@@ -387,7 +413,30 @@ describe('crash safety', () => {
         const what = `${c.action} of a ${c.isolation} tenant on ${c.server} killed at ${c.step}`;
         const slug = `crash-${i}`;
         if (c.action === 'delete') await tenancy.tenants.create({ slug, name: 'C', isolation: c.isolation, server: c.server });
-        await killedAt(c.step, c.action, c.isolation, slug, c.server);
+        const killed = await killedAt(c.step, c.action, c.isolation, slug, c.server);
+        const url = urlOf(c.server);
+        if (c.expect === 'ABSENT') {
+          // No row (by id or slug), no schema, no role; reconcile() has nothing to settle and no orphan to report.
+          expect((await h.admin.query('select 1 from tenantry.tenants where id = $1 or slug = $2', [killed.id, slug])).rowCount, what).toBe(
+            0,
+          );
+          expect(await schemaExists(url, killed.physicalName), `${what}: container`).toBe(0);
+          expect(await roleExists(url, killed.physicalName), `${what}: role`).toBe(0);
+          const report = await tenancy.reconcile();
+          expect(
+            [...report.finished, ...report.cleaned, ...report.inProgress].map((x) => x.id),
+            what,
+          ).not.toContain(killed.id);
+          expect(
+            report.orphans.map((o) => o.name),
+            what,
+          ).not.toContain(killed.physicalName);
+          // The slug is free: the same create succeeds and the tenant works.
+          const again = await tenancy.tenants.create({ slug, name: 'Again', isolation: c.isolation, server: c.server });
+          expect(again.status, what).toBe('ACTIVE');
+          await assertUsable(tenancy, again.id, `${what}, created again`);
+          continue;
+        }
         const left = (
           await h.admin.query<{ id: string; status: string }>(
             'select id, status from tenantry.tenants where slug = $1 order by seq desc limit 1',
@@ -409,7 +458,6 @@ describe('crash safety', () => {
           .toBe(c.expect);
         const t = await tenancy.tenants.get(left.id);
         if (c.expect !== 'ACTIVE') undone.add(t.physicalName);
-        const url = urlOf(c.server);
         const exists = c.isolation === 'database' ? await dbExists(url, t.physicalName) : await schemaExists(url, t.physicalName);
         expect(exists, `${what}: container`).toBe(c.expect === 'ACTIVE' ? 1 : 0);
         expect(await roleExists(url, t.physicalName), `${what}: role`).toBe(c.expect === 'ACTIVE' ? 1 : 0);
@@ -453,6 +501,16 @@ describe('crash safety', () => {
       await assertUsable(tenancy, late.id, 'finished');
       // Afterwards the same key answers the same tenant.
       expect((await tenancy.tenants.create(input('retry-late'), { idempotencyKey: 'key-late' })).id).toBe(late.id);
+      // A schema tenant in the registry's database, killed with its container made but not committed:
+      // nothing was kept, so the retry creates it anew.
+      const killed = await killedAt('container-created', 'create', 'schema', 'retry-one-txn', 'default', 'key-one-txn');
+      const schemaInput = { slug: 'retry-one-txn', name: 'Crash', isolation: 'schema' as const, server: 'default' };
+      const redone = await tenancy.tenants.create(schemaInput, { idempotencyKey: 'key-one-txn' });
+      expect(redone.status).toBe('ACTIVE');
+      expect(redone.id).not.toBe(killed.id);
+      expect((await h.admin.query("select count(*)::int as n from tenantry.tenants where slug = 'retry-one-txn'")).rows[0].n).toBe(1);
+      await assertUsable(tenancy, redone.id, 'one transaction, redone');
+      expect((await tenancy.tenants.create(schemaInput, { idempotencyKey: 'key-one-txn' })).id).toBe(redone.id);
     },
   );
 

@@ -77,6 +77,95 @@ describe('provisioning', () => {
     expect(after.rows[0].n - before.rows[0].n).toBe(1);
   });
 
+  it('a schema tenant is created in one transaction: nothing of it is visible before its commit, and a failed one leaves no role', async () => {
+    const tenancy = await h.tenancy();
+    const seen: { rows: number; schemas: number }[] = [];
+    const watching = await h.tenancy({
+      onLifecycleStep: async (step, t) => {
+        if (step !== 'registered' && step !== 'container-created') return;
+        // Another connection sees neither the row nor the schema while the create is under way.
+        const rows = await h.admin.query('select 1 from tenantry.tenants where id = $1', [t.id]);
+        const schemas = await h.admin.query('select 1 from pg_namespace where nspname = $1', [t.physicalName]);
+        seen.push({ rows: rows.rowCount ?? 0, schemas: schemas.rowCount ?? 0 });
+      },
+    });
+    const t = await watching.tenants.create({ slug: 'one-txn', name: 'One' });
+    expect(t.status).toBe('ACTIVE');
+    expect(seen).toEqual([
+      { rows: 0, schemas: 0 },
+      { rows: 0, schemas: 0 },
+    ]);
+    const failing = await h.tenancy({ migrations: FAILING_MIGRATIONS });
+    await expect(failing.tenants.create({ slug: 'one-txn-broken', name: 'B' })).rejects.toMatchObject({ code: 'PROVISIONING_FAILED' });
+    const broken = await tenancy.tenants.get('one-txn-broken');
+    expect(broken.status).toBe('FAILED');
+    const roles = await h.admin.query('select 1 from pg_roles where rolname = $1', [broken.physicalName]);
+    expect(roles.rowCount).toBe(0);
+    expect((await tenancy.tenants.activity(broken.id)).map((a) => [a.action, a.fromStatus, a.toStatus])).toEqual([
+      ['create', null, 'PROVISIONING'],
+      ['failed', 'PROVISIONING', 'FAILED'],
+    ]);
+  });
+
+  it('a failed create retried with its idempotency key answers PROVISIONING_FAILED again, and creates nothing more', async () => {
+    const tenancy = await h.tenancy({ migrations: FAILING_MIGRATIONS });
+    const input = { slug: 'idem-broken', name: 'Broken' };
+    const first = await tenancy.tenants.create(input, { idempotencyKey: 'idem-broken-1' }).catch((e: unknown) => e);
+    expect(first).toMatchObject({ code: 'PROVISIONING_FAILED' });
+    const again = await tenancy.tenants.create(input, { idempotencyKey: 'idem-broken-1' }).catch((e: unknown) => e);
+    expect(again).toMatchObject({ code: 'PROVISIONING_FAILED' });
+    expect((again as Error).message).toMatch(/division by zero/);
+    const rows = await h.admin.query("select status from tenantry.tenants where slug = 'idem-broken'");
+    expect(rows.rows).toEqual([{ status: 'FAILED' }]);
+  });
+
+  it('10 concurrent creates with one idempotency key: one tenant, and every caller gets it', async () => {
+    const tenancy = await h.tenancy({ pool: { max: 5 } });
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, () => tenancy.tenants.create({ slug: 'idem-race', name: 'Race' }, { idempotencyKey: 'idem-race-1' })),
+    );
+    const ids = results.map((r) => (r.status === 'fulfilled' ? r.value.id : `rejected: ${String((r.reason as Error).message)}`));
+    expect(new Set(ids).size, ids.join('\n')).toBe(1);
+    const rows = await h.admin.query("select id::text, status from tenantry.tenants where slug = 'idem-race'");
+    expect(rows.rows).toEqual([{ id: ids[0], status: 'ACTIVE' }]);
+  });
+
+  it('a create of a slug whose first create is still under way waits for it, then answers TENANT_EXISTS', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let reached!: () => void;
+    const atStep = new Promise<void>((r) => (reached = r));
+    const first = await h.tenancy({
+      onLifecycleStep: async (step, t) => {
+        if (step !== 'container-created' || t.slug !== 'wait-slug') return;
+        reached();
+        await held;
+      },
+    });
+    const second = await h.tenancy();
+    const a = first.tenants.create({ slug: 'wait-slug', name: 'A' });
+    await atStep;
+    let settled = false;
+    const b = second.tenants.create({ slug: 'wait-slug', name: 'B' }).finally(() => (settled = true));
+    b.catch(() => undefined);
+    // The second waits on the registry's unique index (a lock wait) while the first's transaction is open.
+    await expect
+      .poll(
+        async () =>
+          (
+            await h.admin.query<{ n: number }>(
+              "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%insert into tenantry.tenants%'",
+            )
+          ).rows[0]!.n,
+        { timeout: 10_000, interval: 50 },
+      )
+      .toBe(1);
+    expect(settled).toBe(false);
+    release();
+    expect((await a).status).toBe('ACTIVE');
+    await expect(b).rejects.toMatchObject({ code: 'TENANT_EXISTS' });
+  });
+
   it('a broken migrations folder fails createTenancy with MIGRATION_INVALID', async () => {
     await expect(h.tenancy({ migrations: '/nonexistent/folder' })).rejects.toMatchObject({ code: 'MIGRATION_INVALID' });
     expect(() =>

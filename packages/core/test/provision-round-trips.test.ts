@@ -2,7 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { setupHarness } from './helpers.js';
-import { runBatch, type BatchError } from '../src/statement-batch.js';
+import { runBatch, withLeadingStatements, type BatchError } from '../src/statement-batch.js';
+import { NOT_IN_STATE, TenantRegistry } from '../src/registry/tenant-registry.js';
 
 const h = await setupHarness();
 
@@ -30,15 +31,17 @@ async function roundTrips(fn: () => Promise<unknown>): Promise<{ n: number; text
 }
 
 describe('provisioning round trips', () => {
-  it('a schema tenant is created in 5 round trips plus one per migration script, a cloned database tenant in 9 (they were 9 + 2 per migration, and 20)', async () => {
+  it('a schema tenant in the registry database is created in 2 round trips plus one per migration script (one transaction), a cloned database tenant in 9 (they were 5 + 1 per migration, 9 + 2 before that; and 20)', async () => {
     const tenancy = await h.tenancy();
     // The first database tenant builds the template; the counted ones clone it.
     await tenancy.tenants.create({ slug: 'rt-warm-s', name: 'W' });
     await tenancy.tenants.create({ slug: 'rt-warm-d', name: 'W', isolation: 'database' });
     const schema = await roundTrips(() => tenancy.tenants.create({ slug: 'rt-s', name: 'S' }));
     const database = await roundTrips(() => tenancy.tenants.create({ slug: 'rt-d', name: 'D', isolation: 'database' }));
-    // The fixture's two migrations are two scripts: one round trip each.
-    expect(schema.n, schema.texts.join('\n---\n')).toBeLessThanOrEqual(5 + 2);
+    // The fixture's two migrations are two scripts: one round trip each. The schema tenant's
+    // other two: BEGIN + registry row + lock + role + schema + ledger; ledger rows + ACTIVE + COMMIT.
+    expect(schema.texts.filter((t) => t === 'commit' || t === 'begin')).toEqual([]);
+    expect(schema.n, schema.texts.join('\n---\n')).toBe(2 + 2);
     expect(database.n, database.texts.join('\n---\n')).toBeLessThanOrEqual(9);
     // Whole and usable: the ledger, its registry mirror, and the tenant's role.
     for (const slug of ['rt-s', 'rt-d']) {
@@ -58,6 +61,30 @@ describe('provisioning round trips', () => {
       [(await tenancy.tenants.get('rt-s')).id],
     );
     expect(mirror.rows).toEqual(ledger.rows);
+  });
+
+  it('a recording sent with its COMMIT raises when the tenant is no longer PROVISIONING: nothing of the transaction is committed', async () => {
+    const tenancy = await h.tenancy();
+    const t = await tenancy.tenants.create({ slug: 'rt-raise', name: 'R' });
+    const client = new pg.Client(h.db.url);
+    await client.connect();
+    try {
+      await client.query('create table commit_probe (n int)');
+      await client.query('begin');
+      await client.query('insert into commit_probe values (1)');
+      const batched = withLeadingStatements(client as never, [], [{ text: 'commit' }]);
+      const registry = new TenantRegistry(h.admin);
+      const err = await registry
+        .transition(t.id, { from: ['PROVISIONING'], to: 'ACTIVE', action: 'provisioned', orRaise: true }, batched)
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: NOT_IN_STATE, message: 'the tenant is ACTIVE, not PROVISIONING' });
+      await client.query('rollback');
+      expect((await client.query('select count(*)::int as n from commit_probe')).rows[0]).toEqual({ n: 0 });
+      // Without orRaise the same transition answers ok: false.
+      expect(await registry.transition(t.id, { from: ['PROVISIONING'], to: 'ACTIVE', action: 'provisioned' })).toMatchObject({ ok: false });
+    } finally {
+      await client.end();
+    }
   });
 
   it('a statement batch answers each statement in order; the first failure names its index and nothing after it runs', async () => {

@@ -233,6 +233,28 @@ export const REGISTRY_MIGRATIONS: readonly { readonly version: number; readonly 
       create index tenants_pending on tenantry.tenants (isolation, server_id, seq) where kind = 'pending' and status = 'ACTIVE';
     `,
   },
+  {
+    version: 12,
+    name: 'statements that raise instead of matching no row',
+    sql: `
+      -- A schema tenant in the registry's database is created in ONE transaction whose last round
+      -- trip carries COMMIT behind the registry's statements. A statement that matched no row
+      -- would let that COMMIT through; this makes it fail instead (and the batch with it):
+      -- where tenantry.raise_unless(<condition>, '<SQLSTATE>', '<message>').
+      create function tenantry.raise_unless(ok boolean, code text, message text) returns boolean
+        language plpgsql volatile
+        set search_path = pg_catalog, pg_temp
+      as $fn$
+      begin
+        if ok then
+          return true;
+        end if;
+        raise exception using errcode = code, message = message;
+      end
+      $fn$;
+      revoke all on function tenantry.raise_unless(boolean, text, text) from public;
+    `,
+  },
 ];
 
 /** Advisory lock key for registry migrations (an arbitrary constant; never change it). */

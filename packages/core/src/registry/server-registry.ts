@@ -38,6 +38,21 @@ const SELECT = `select s.id, s.url, s.replica_url, s.capacity, s.draining, s.cre
   (select count(*)::int from tenantry.tenants t where t.server_id = s.id and t.status <> 'DELETED') as tenants
   from tenantry.servers s`;
 
+/**
+ * The servers a new tenant may go to, least-loaded first (`s`, with `count(t.id)` its live
+ * tenants): not draining, capacity left (null is unlimited). `and`-ed with `condition` (SQL of
+ * Tenantry's own, never a caller's). Used by {@link ServerRegistry.pick} and by the statement
+ * that places and registers a tenant in one (tenant-registry.ts `registerStatement`).
+ */
+export function placementOrder(condition = 'true'): string {
+  return `from tenantry.servers s
+     left join tenantry.tenants t on t.server_id = s.id and t.status <> 'DELETED'
+    where not s.draining and (${condition})
+    group by s.id
+   having s.capacity is null or count(t.id) < s.capacity
+    order by count(t.id), s.created_at, s.id`;
+}
+
 /** Reads and writes `tenantry.servers`. */
 export class ServerRegistry {
   readonly #db: Queryable;
@@ -113,13 +128,7 @@ export class ServerRegistry {
    */
   async pick(): Promise<string | undefined> {
     const { rows } = await this.#db.query<Row>(
-      `select s.id, s.url, s.replica_url, s.capacity, s.draining, s.created_at, count(t.id)::int as tenants
-         from tenantry.servers s
-         left join tenantry.tenants t on t.server_id = s.id and t.status <> 'DELETED'
-        where not s.draining
-        group by s.id
-       having s.capacity is null or count(t.id) < s.capacity
-        order by count(t.id), s.created_at, s.id`,
+      `select s.id, s.url, s.replica_url, s.capacity, s.draining, s.created_at, count(t.id)::int as tenants ${placementOrder()}`,
     );
     return rows.map(toServer).find((r) => this.#placeable(r))?.id;
   }

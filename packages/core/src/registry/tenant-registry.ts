@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { ErrorCodes, TenantryError } from '../errors.js';
 import type { TenantRef } from '../identifiers.js';
 import { sqlState } from '../pg-errors.js';
+import { placementOrder } from './server-registry.js';
 import type { ActivityEntry, IsolationKind, Tenant, TenantStatus } from '../types.js';
 
 /** Anything that runs a query: the registry pool, or a client inside a transaction. */
@@ -100,6 +101,63 @@ const UPD_COLUMNS = COLUMNS.split(',')
  */
 const ASYNC_COMMIT = `(select pg_catalog.set_config('synchronous_commit', 'off', true))`;
 
+/**
+ * The SQLSTATE {@link TenantRegistry.registerStatement} raises when the new tenant is placed on
+ * another server than the registry's (a code of Tenantry's own, class `TY`).
+ */
+export const PLACED_ELSEWHERE = 'TY001';
+
+/** The SQLSTATE a transition with `orRaise` raises when the tenant is not in one of `from`. */
+export const NOT_IN_STATE = 'TY002';
+
+/** A new tenant's registry row. */
+export interface NewTenant {
+  id: string;
+  slug: string;
+  name: string;
+  plan: string | null;
+  metadata: Record<string, unknown>;
+  physicalName: string;
+  role: string | null;
+  isolation: IsolationKind;
+  server: string;
+  targetVersion: string;
+  actor?: string | undefined;
+  idempotencyKey?: string | undefined;
+  requestHash?: string | undefined;
+  /** A strict tenant's login password, encrypted. */
+  loginSecret?: string | undefined;
+  kind?: 'tenant' | 'copy' | 'pending';
+}
+
+/** The columns a new row is inserted with, and their parameters ($17 is the actor, for the activity row). */
+const INSERT_COLUMNS = `id, slug, name, status, isolation, server_id, physical_name, plan, metadata, role, target_version,
+  idempotency_key, request_hash, login_secret, kind, error_message`;
+const INSERT_PARAMS =
+  '$1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::jsonb, $10::text, $11::text, $12::text, $13::text, $14::text, $15::text, $16::text';
+
+function insertValues(t: NewTenant, status: TenantStatus, error: string | null): unknown[] {
+  return [
+    t.id,
+    t.slug,
+    t.name,
+    status,
+    t.isolation,
+    t.server,
+    t.physicalName,
+    t.plan,
+    JSON.stringify(t.metadata),
+    t.role,
+    t.targetVersion,
+    t.idempotencyKey ?? null,
+    t.requestHash ?? null,
+    t.loginSecret ?? null,
+    t.kind ?? 'tenant',
+    error,
+    t.actor ?? null,
+  ];
+}
+
 /** A state change, written with its activity entry and announced, in one statement. */
 export interface Transition {
   readonly from: readonly TenantStatus[];
@@ -114,6 +172,12 @@ export interface Transition {
   readonly applied?: readonly MirroredMigration[];
   /** Commit without waiting for the WAL flush (only for changes a later step re-derives). */
   readonly asyncCommit?: boolean;
+  /**
+   * Raise {@link NOT_IN_STATE} when the tenant is not in one of `from`, instead of answering
+   * `ok: false`: for a transition sent in one batch with the `COMMIT` of its transaction, which
+   * then does not commit.
+   */
+  readonly orRaise?: boolean;
 }
 
 /** A tenant ledger row as the registry mirrors it. */
@@ -190,63 +254,82 @@ export class TenantRegistry {
    * count, resolution or migration sees; with `kind: 'pending'`, a pending tenant: migrated, never
    * listed or resolved until a create claims it). Throws `TENANT_EXISTS` when a live tenant has the slug.
    */
-  async insert(
-    t: {
-      id: string;
-      slug: string;
-      name: string;
-      plan: string | null;
-      metadata: Record<string, unknown>;
-      physicalName: string;
-      role: string | null;
-      isolation: IsolationKind;
-      server: string;
-      targetVersion: string;
-      actor?: string | undefined;
-      idempotencyKey?: string | undefined;
-      requestHash?: string | undefined;
-      /** A strict tenant's login password, encrypted. */
-      loginSecret?: string | undefined;
-      kind?: 'tenant' | 'copy' | 'pending';
-    },
-    db: Queryable = this.#db,
-  ): Promise<Tenant> {
+  async insert(t: NewTenant, db: Queryable = this.#db): Promise<Tenant> {
     try {
       const { rows } = await db.query<TenantRow>(
         `with ins as (
-           insert into tenantry.tenants (id, slug, name, status, isolation, server_id, physical_name, plan, metadata, role, target_version,
-                                         idempotency_key, request_hash, login_secret, kind)
-           values ($1, $2, $3, 'PROVISIONING', $4, $5, $6, $7, $8, $10, $11, $12, $13, $14, $15)
-           returning ${COLUMNS}),
+           insert into tenantry.tenants (${INSERT_COLUMNS}) values (${INSERT_PARAMS}) returning ${COLUMNS}),
          act as (
            insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail)
-           select id, 'create', null, 'PROVISIONING', $9, jsonb_build_object('slug', slug) from ins)
+           select id, 'create', null, 'PROVISIONING', $17, jsonb_build_object('slug', slug) from ins)
          select ins.*, ${NOTIFY}(ins.id::text), ${ASYNC_COMMIT} from ins`,
-        [
-          t.id,
-          t.slug,
-          t.name,
-          t.isolation,
-          t.server,
-          t.physicalName,
-          t.plan,
-          JSON.stringify(t.metadata),
-          t.actor ?? null,
-          t.role,
-          t.targetVersion,
-          t.idempotencyKey ?? null,
-          t.requestHash ?? null,
-          t.loginSecret ?? null,
-          t.kind ?? 'tenant',
-        ],
+        insertValues(t, 'PROVISIONING', null),
       );
       return toTenant(rows[0]!);
     } catch (err) {
-      if (sqlState(err) === '23505' && (err as { constraint?: string }).constraint === 'tenants_live_physical_name')
-        throw physicalNameTaken(t.physicalName, t.server, err);
-      if (sqlState(err) === '23505') throw slugTaken(t.slug, err);
-      throw err;
+      throw this.insertError(err, t) ?? err;
     }
+  }
+
+  /**
+   * The statement that registers a PROVISIONING tenant inside the transaction that creates it
+   * (a schema tenant in the registry's database: see tenants.ts), to send in a batch with the
+   * statements that make its container. It places the tenant too: on `requested`, else on the
+   * least-loaded server that is not draining and has room — and raises
+   * {@link PLACED_ELSEWHERE} (the batch and its transaction fail, nothing is written) unless
+   * that server is `t.server`, the registry's. Its result is read by
+   * {@link TenantRegistry.tenantOf}, its error by {@link TenantRegistry.insertError}.
+   *
+   * Unlike {@link TenantRegistry.insert} it commits with the transaction's own durability: the
+   * row and the container are one commit. A create of the same slug, physical name or
+   * idempotency key meanwhile waits on the unique index until this transaction ends.
+   */
+  registerStatement(t: NewTenant, requested: string | null): { text: string; values: unknown[] } {
+    return {
+      text: `with pick as (select s.id ${placementOrder('$18::text is null or s.id = $18::text')} limit 1),
+             ins as (
+               insert into tenantry.tenants (${INSERT_COLUMNS})
+               select ${INSERT_PARAMS} from pick where pick.id = $6::text
+               returning ${COLUMNS}),
+             act as (
+               insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail)
+               select id, 'create', null, 'PROVISIONING', $17, jsonb_build_object('slug', slug) from ins)
+             select ins.*, ${NOTIFY}(ins.id::text) from (select 1) as one left join ins on true
+              where tenantry.raise_unless(ins.id is not null, '${PLACED_ELSEWHERE}', 'the new tenant goes to another server than the registry''s')`,
+      values: [...insertValues(t, 'PROVISIONING', null), requested],
+    };
+  }
+
+  /**
+   * Records a create that failed before anything was committed (its transaction rolled back) as
+   * a FAILED tenant with its error, and the activity a create that failed midway leaves:
+   * `create` then `failed`. Throws `TENANT_EXISTS` when a live tenant took the slug meanwhile.
+   */
+  async insertFailed(t: NewTenant, error: string, db: Queryable = this.#db): Promise<Tenant> {
+    try {
+      const { rows } = await db.query<TenantRow>(
+        `with ins as (
+           insert into tenantry.tenants (${INSERT_COLUMNS}) values (${INSERT_PARAMS}) returning ${COLUMNS}),
+         act as (
+           insert into tenantry.activity (tenant_id, action, from_status, to_status, actor, detail, error)
+           select id, 'create', null, 'PROVISIONING', $17, jsonb_build_object('slug', slug), null from ins
+           union all
+           select id, 'failed', 'PROVISIONING', 'FAILED', $17, '{}'::jsonb, $16 from ins)
+         select ins.*, ${NOTIFY}(ins.id::text) from ins`,
+        insertValues(t, 'FAILED', error),
+      );
+      return toTenant(rows[0]!);
+    } catch (err) {
+      throw this.insertError(err, t) ?? err;
+    }
+  }
+
+  /** `TENANT_EXISTS` for an insert of `t` that met a live tenant's slug, physical name or idempotency key; else undefined. */
+  insertError(err: unknown, t: { slug: string; physicalName: string; server: string }): TenantryError | undefined {
+    if (sqlState(err) !== '23505') return undefined;
+    if ((err as { constraint?: string }).constraint === 'tenants_live_physical_name')
+      return physicalNameTaken(t.physicalName, t.server, err);
+    return slugTaken(t.slug, err);
   }
 
   /**
@@ -369,7 +452,13 @@ export class TenantRegistry {
          select id, $5, prev_status, $2, $6, $7::jsonb, $3 from upd),
        -- A deleted tenant gives its custom domains back.
        dom as (delete from tenantry.tenant_domains d using upd where $2 = 'DELETED' and d.tenant_id = upd.id)${mirror}
-       select ${UPD_COLUMNS}, ${NOTIFY}(upd.id::text)${change.asyncCommit ? `, ${ASYNC_COMMIT}` : ''} from upd`,
+       select ${UPD_COLUMNS}, ${NOTIFY}(upd.id::text)${change.asyncCommit ? `, ${ASYNC_COMMIT}` : ''} from ${
+         change.orRaise
+           ? `(select 1) as one left join upd on true
+               where tenantry.raise_unless(upd.id is not null, '${NOT_IN_STATE}',
+                       'the tenant is ' || coalesce((select status from prev), 'not registered') || ', not ' || array_to_string($4::text[], ' or '))`
+           : 'upd'
+       }`,
       [
         id,
         change.to,
