@@ -82,7 +82,9 @@ describe('home connections', () => {
       };
       const withHomes = await run(true);
       const without = await run(false);
-      process.stdout.write(`distinct (backend, tenant) pairs over 2,000 units of work, 200 tenants: homes ${withHomes}, no homes ${without}\n`);
+      process.stdout.write(
+        `distinct (backend, tenant) pairs over 2,000 units of work, 200 tenants: homes ${withHomes}, no homes ${without}\n`,
+      );
       // Measured: ≈ 630 against ≈ 1,270 (of 2,000 possible). Six callers wait at a time, so a
       // connection that comes back finds a waiter it serves warm about two times in three; the
       // third goes to the first in turn, cold — the price of never leaving a connection idle.
