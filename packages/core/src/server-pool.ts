@@ -128,7 +128,7 @@ interface Waiter {
   readonly resolve: (conn: Conn) => void;
   readonly reject: (err: Error) => void;
   timer: NodeJS.Timeout | undefined;
-  /** Times a waiter behind it in turn was served first on its home connection (at most {@link ServerPool.#maxBypass}). */
+  /** Times a waiter behind it in turn was served first on a connection warm for it (at most the budget: see `ServerPool`). */
   bypassed: number;
 }
 
@@ -234,12 +234,14 @@ export function databaseOf(url: string): string {
  * tenant has a home slot ({@link homeSlot}). A backend's first statement in a tenant costs
  * PostgreSQL several times a warm one (its relation and catalog caches fill for that schema),
  * and every tenant a backend touches stays in its memory; keeping each tenant on its home cuts
- * the (backend, tenant) pairs from up to tenants × budget towards the number of tenants. An idle
- * checkout takes the connection that last served the tenant, else its home, else the most
- * recently used one. When a connection comes back to waiters, the first waiter in turn whose
- * home it is — within the next few in turn of the same group — is served before those ahead of
- * it; a waiter passed over like that as many times as the budget is served next in turn
- * whatever the connection (no starvation: a bounded delay, the turn and the shares unchanged).
+ * the (backend, tenant) pairs from up to tenants × budget towards a few per tenant. A connection
+ * is "warm" for a tenant when it is its home or served it before (`Conn.served`). An idle
+ * checkout takes the most recently used connection if it is warm for the tenant, else the one
+ * that last served it, else its home, else any warm one, else the most recently used. When a
+ * connection comes back to waiters, the first waiter it is warm for — among the next few in turn
+ * of the same group — is served before those ahead of it; a waiter passed over like that as many
+ * times as the budget is served next in turn whatever the connection (no starvation: a bounded
+ * delay; the turn and the shares unchanged).
  */
 export class ServerPool {
   readonly id: string;
@@ -274,9 +276,9 @@ export class ServerPool {
   readonly #homes: boolean;
   /** The connections of the server's own database by slot (undefined: free). */
   readonly #slots: (Conn | undefined)[];
-  /** How many waiters in turn a returning connection looks at for one whose home it is. */
+  /** How many waiters in turn a returning connection looks at for one it is warm for (its home, or served before). */
   readonly #window: number;
-  /** Times a waiter may be passed over for a waiter at home behind it; then it is served in turn. */
+  /** Times a waiter may be passed over for a warm waiter behind it; then it is served in turn. */
   readonly #maxBypass: number;
 
   constructor(id: string, url: string, settings: ServerPoolSettings, logger: Logger) {
