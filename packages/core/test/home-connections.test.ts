@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { setupHarness } from './helpers.js';
-import { migrationList, type Tenancy } from '../src/index.js';
+import { createTenancy, migrationList, type Tenancy } from '../src/index.js';
 import { silentLogger } from '../src/logger.js';
 import { homeSlot, ServerPool, type PooledClient, type ServerPoolSettings } from '../src/server-pool.js';
 
@@ -176,4 +176,11 @@ describe('home connections', () => {
       }
     },
   );
+
+  it('refuses a pool.homeConnections that is not a boolean with INVALID_ARGUMENT', async () => {
+    await expect(createTenancy({ registryUrl: h.db.url, pool: { homeConnections: 'no' as never } })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('pool.homeConnections must be a boolean'),
+    });
+  });
 });
