@@ -9,7 +9,12 @@
  *   1. baseline — the 50 alone;
  *   2. flood, with plans — one more tenant runs 32 callers in a closed loop, each unit of work
  *      holding its connection (`pg_sleep`), under the default plan's share of the budget;
- *   3. flood, no share — the same flood with plans off (for context: what the share buys).
+ *   3. flood, no share — the same flood with plans off (for context: what the share buys);
+ *   4. flood, with plans, no homes — phase 2 with `pool.homeConnections: false` (what the home
+ *      connections' preference for a warm waiter costs the others, if anything).
+ *
+ * TENANTRY_BENCH_REPEAT (1) runs the phases that many times in turn and pools each phase's
+ * latencies: on a loaded machine one 8 s phase's p99 swings several-fold from run to run.
  *
  * The goal: the others' p99 under the flood, with plans, ≤ 1.5 × their p99 alone.
  * Settings (environment): TENANTRY_BENCH_TENANTS (50), TENANTRY_BENCH_FLOOD_CALLERS (32),
@@ -28,6 +33,7 @@ const SECONDS = envInt('TENANTRY_BENCH_SECONDS', 8);
 const POOL_MAX = envInt('TENANTRY_BENCH_POOL_MAX', 10);
 const FLOOD_SLEEP_MS = envInt('TENANTRY_BENCH_FLOOD_SLEEP_MS', 8);
 const SHARE = Number(process.env['TENANTRY_BENCH_SHARE'] ?? '0.3');
+const REPEAT = envInt('TENANTRY_BENCH_REPEAT', 1);
 const GOAL = 1.5;
 
 const migrations = migrationList([
@@ -48,11 +54,18 @@ interface Phase {
   readonly floodUnits: number;
 }
 
+/** A phase's raw figures, pooled over the repeats. */
+interface Samples {
+  latencies: number[];
+  errors: number;
+  floodUnits: number;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const round = (x: number): number => Math.round(x * 100) / 100;
 
 /** Runs the others (and the flood when `flooder` is given) for SECONDS; the others' latencies. */
-async function phase(name: string, tenancy: Tenancy, others: readonly Tenant[], flooder: Tenant | undefined): Promise<Phase> {
+async function phase(tenancy: Tenancy, others: readonly Tenant[], flooder: Tenant | undefined): Promise<Samples> {
   let running = true;
   let floodUnits = 0;
   const floods = flooder
@@ -95,14 +108,18 @@ async function phase(name: string, tenancy: Tenancy, others: readonly Tenant[], 
   await Promise.all(inFlight);
   running = false;
   await Promise.all(floods);
+  return { latencies, errors, floodUnits };
+}
+
+function summarize(name: string, s: Samples): Phase {
   return {
     name,
-    units: latencies.length,
-    errors,
-    p50: round(percentile(latencies, 50)),
-    p99: round(percentile(latencies, 99)),
-    max: round(Math.max(...latencies)),
-    floodUnits,
+    units: s.latencies.length,
+    errors: s.errors,
+    p50: round(percentile(s.latencies, 50)),
+    p99: round(percentile(s.latencies, 99)),
+    max: round(s.latencies.reduce((m, x) => Math.max(m, x), 0)),
+    floodUnits: s.floodUnits,
   };
 }
 
@@ -116,6 +133,13 @@ async function main(): Promise<void> {
       plans: { default: { maxConnectionShare: SHARE } },
     });
     const unfair = await createTenancy({ ...options, applicationName: 'bench:fairness-off', reconcileOnStart: false });
+    const noHomes = await createTenancy({
+      ...options,
+      pool: { ...options.pool, homeConnections: false },
+      applicationName: 'bench:fairness-nohomes',
+      plans: { default: { maxConnectionShare: SHARE } },
+      reconcileOnStart: false,
+    });
     try {
       log(`creating ${TENANTS + 1} tenants…`);
       const all: Tenant[] = [];
@@ -129,27 +153,45 @@ async function main(): Promise<void> {
       // Warm both tenancies' caches and connections.
       for (const t of all) await fair.withTenant(t.id, (db) => db.query('select 1'));
       for (const t of all) await unfair.withTenant(t.id, (db) => db.query('select 1'));
+      for (const t of all) await noHomes.withTenant(t.id, (db) => db.query('select 1'));
       const share = Math.max(1, Math.floor(SHARE * POOL_MAX));
       log(
-        `${TENANTS} tenants × ${RATE}/s for ${SECONDS} s per phase; flood: ${FLOOD_CALLERS} callers, ${FLOOD_SLEEP_MS} ms per unit of work; budget ${POOL_MAX}, share ${share}`,
+        `${TENANTS} tenants × ${RATE}/s for ${SECONDS} s per phase, ${REPEAT} time(s); flood: ${FLOOD_CALLERS} callers, ${FLOOD_SLEEP_MS} ms per unit of work; budget ${POOL_MAX}, share ${share}`,
       );
-      const phases: Phase[] = [];
-      phases.push(await phase('baseline (no flood)', fair, others, undefined));
-      phases.push(await phase('flood, with plans', fair, others, flooder));
-      phases.push(await phase('flood, no share', unfair, others, flooder));
+      const runs: [string, Tenancy, Tenant | undefined][] = [
+        ['baseline (no flood)', fair, undefined],
+        ['flood, with plans', fair, flooder],
+        ['flood, no share', unfair, flooder],
+        ['flood, plans, no homes', noHomes, flooder],
+      ];
+      const samples = runs.map((): Samples => ({ latencies: [], errors: 0, floodUnits: 0 }));
+      for (let r = 0; r < REPEAT; r++) {
+        // The flood phases in reverse order every other time, so that drift hits them alike.
+        const order = r % 2 === 0 ? [0, 1, 2, 3] : [0, 3, 2, 1];
+        for (const i of order) {
+          const [, tenancy, flood] = runs[i]!;
+          const s = await phase(tenancy, others, flood);
+          samples[i]!.latencies.push(...s.latencies);
+          samples[i]!.errors += s.errors;
+          samples[i]!.floodUnits += s.floodUnits;
+        }
+      }
+      const phases = runs.map(([name], i) => summarize(name, samples[i]!));
       log('');
       log(
-        `${'phase'.padEnd(22)} ${'units'.padStart(6)} ${'errors'.padStart(6)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'flood units'.padStart(12)}`,
+        `${'phase'.padEnd(24)} ${'units'.padStart(6)} ${'errors'.padStart(6)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'flood units'.padStart(12)}`,
       );
       for (const p of phases)
         log(
-          `${p.name.padEnd(22)} ${String(p.units).padStart(6)} ${String(p.errors).padStart(6)} ${p.p50.toFixed(2).padStart(8)} ${p.p99.toFixed(2).padStart(8)} ${p.max.toFixed(2).padStart(8)} ${String(p.floodUnits).padStart(12)}`,
+          `${p.name.padEnd(24)} ${String(p.units).padStart(6)} ${String(p.errors).padStart(6)} ${p.p50.toFixed(2).padStart(8)} ${p.p99.toFixed(2).padStart(8)} ${p.max.toFixed(2).padStart(8)} ${String(p.floodUnits).padStart(12)}`,
         );
       const ratio = round(phases[1]!.p99 / phases[0]!.p99);
       const ratioOff = round(phases[2]!.p99 / phases[0]!.p99);
+      const ratioNoHomes = round(phases[3]!.p99 / phases[0]!.p99);
       log('');
       log(`p99 ratio, flood with plans / baseline: ${ratio}× (goal ≤ ${GOAL}×: ${ratio <= GOAL ? 'met' : 'missed'})`);
       log(`p99 ratio, flood without a share / baseline: ${ratioOff}×`);
+      log(`p99 ratio, flood with plans but no home connections / baseline: ${ratioNoHomes}×`);
       log('indicative: the machine is shared and loaded; compare the rows of one run, not runs.');
       const path = writeResult('fairness', {
         at: new Date().toISOString(),
@@ -162,16 +204,19 @@ async function main(): Promise<void> {
           poolMax: POOL_MAX,
           share,
           floodSleepMs: FLOOD_SLEEP_MS,
+          repeat: REPEAT,
         },
         phases,
         ratio,
         ratioWithoutShare: ratioOff,
+        ratioWithoutHomes: ratioNoHomes,
         goal: GOAL,
       });
       log(`written to ${path}`);
     } finally {
       await fair.close();
       await unfair.close();
+      await noHomes.close();
     }
   } finally {
     await server?.stop();

@@ -39,6 +39,10 @@ const config = {
   /** Unmeasured lead-in at the start of every round, so that the window sees steady state. */
   leadInMs: Math.trunc(envNumber('BENCH_LEAD_IN_MS', 250, 0)),
   monitorIntervalMs: Math.trunc(envNumber('BENCH_MONITOR_MS', 100, 10)),
+  /** Cold start: rounds of homes on / homes off, each on a fresh pool (new, cold backends); 0 skips it. */
+  coldRounds: Math.trunc(envNumber('BENCH_COLD_ROUNDS', 2, 0)),
+  /** How long each cold-start run lasts: the first seconds of fresh backends. */
+  coldSeconds: envNumber('BENCH_COLD_SECONDS', 3, 0.2),
   goalRatio: 0.9,
 };
 
@@ -440,6 +444,74 @@ async function measure(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Cold start: home connections on vs off
+
+interface ColdRun {
+  readonly homeConnections: boolean;
+  readonly ops: number;
+  readonly opsPerSec: number;
+  readonly pgCpuUs: number | undefined;
+  /** Distinct (backend, tenant) pairs: each one cost its backend a cold first statement in that tenant. */
+  readonly pairs: number;
+  readonly backends: number;
+}
+
+/**
+ * The first `coldSeconds` of a fresh pool (new backends, nothing cached for any tenant), with
+ * home connections on or off: units of work, PostgreSQL CPU per unit of work, and the distinct
+ * (backend, tenant) pairs — each is a backend's first, cold, statement in a tenant's tables.
+ */
+async function coldRun(
+  homeConnections: boolean,
+  open: (homeConnections: boolean) => Promise<Tenancy>,
+  targets: readonly Target[],
+  postmaster: number | undefined,
+  ticks: number,
+): Promise<ColdRun> {
+  const tenancy = await open(homeConnections);
+  try {
+    // Registry rows cached first (a lookup would take a connection of the same budget); this
+    // opens one connection, which touches no tenant's tables.
+    for (const t of targets) await tenancy.resolve(t.id);
+    const pairs = new Set<string>();
+    const pids = new Set<number>();
+    const n = targets.length;
+    let running = true;
+    let ops = 0;
+    const pg0 = postmaster === undefined ? undefined : pgCpuTicks(postmaster);
+    const t0 = performance.now();
+    const workers = Array.from({ length: config.callers }, async () => {
+      while (running) {
+        const t = targets[Math.floor(Math.random() * n)]!;
+        const id = 1 + Math.floor(Math.random() * config.rowsPerTenant);
+        const r = await tenancy.withTenant(t.id, (db) =>
+          db.query<Row & { pid: number }>('select id, v, pg_backend_pid() as pid from items where id = $1', [id]),
+        );
+        check(r.rows, t.schema, id);
+        pids.add(r.rows[0]!.pid);
+        pairs.add(`${r.rows[0]!.pid}/${t.id}`);
+        ops++;
+      }
+    });
+    await sleep(config.coldSeconds * 1000);
+    running = false;
+    await Promise.all(workers);
+    const seconds = (performance.now() - t0) / 1000;
+    const pg1 = postmaster === undefined ? undefined : pgCpuTicks(postmaster);
+    return {
+      homeConnections,
+      ops,
+      opsPerSec: ops / seconds,
+      pgCpuUs: pg0 === undefined || pg1 === undefined ? undefined : ((pg1 - pg0) * 1e6) / ticks / ops,
+      pairs: pairs.size,
+      backends: pids.size,
+    };
+  } finally {
+    await tenancy.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Setup
 
 async function provisionTenants(tenancy: Tenancy, prefix = SLUG_PREFIX): Promise<Tenant[]> {
@@ -749,6 +821,30 @@ async function main(): Promise<void> {
     if (postmaster === undefined) log('PostgreSQL is not a local process: server CPU is not measured');
     const monitor = new ConnectionMonitor(admin);
 
+    // 4a. Cold start, home connections on vs off, alternating, each run on a fresh pool.
+    const cold: ColdRun[] = [];
+    if (config.coldRounds > 0) {
+      const openCold = (homeConnections: boolean): Promise<Tenancy> =>
+        createTenancy({
+          registryUrl: url,
+          migrations,
+          pool: { max: config.poolMax, idleTimeoutMillis: 3_600_000, homeConnections },
+          applicationName: `bench:cold-${homeConnections ? 'homes' : 'nohomes'}`,
+        });
+      for (let r = 1; r <= config.coldRounds; r++) {
+        // Alternating which goes first, so drift hits both alike.
+        for (const homes of r % 2 === 1 ? [true, false] : [false, true]) {
+          const run = await coldRun(homes, openCold, targets, postmaster, ticks);
+          cold.push(run);
+          log(
+            `  cold ${r}/${config.coldRounds}  homes ${homes ? 'on ' : 'off'}  ${run.ops} units of work in ${config.coldSeconds} s` +
+              (run.pgCpuUs === undefined ? '' : `  pg ${run.pgCpuUs.toFixed(0)} µs/op`) +
+              `  ${run.pairs} distinct (backend, tenant) pairs over ${run.backends} backends  load ${loadavg()[0]!.toFixed(2)}`,
+          );
+        }
+      }
+    }
+
     // 4. Warm-up, then alternating rounds. A server process pays a lot the first time it opens
     // a table (relation and catalog caches), so the tenant variants first sweep every tenant
     // from as many callers as connections; then every variant runs its workload for a while.
@@ -835,6 +931,30 @@ async function main(): Promise<void> {
     log(widths.map((w) => '─'.repeat(w)).join('─┼─'));
     for (const row of table) log(fmt(row));
     log('');
+    const coldSummary = [true, false].map((homeConnections) => {
+      const runs = cold.filter((c) => c.homeConnections === homeConnections);
+      const ops = sum(runs.map((c) => c.ops));
+      const pgKnown = runs.every((c) => c.pgCpuUs !== undefined);
+      return {
+        homeConnections,
+        runs: runs.length,
+        unitsOfWork: ops,
+        pgCpuUsPerOp: runs.length > 0 && pgKnown ? round2(sum(runs.map((c) => c.pgCpuUs! * c.ops)) / ops) : null,
+        pairsRuns: runs.map((c) => c.pairs),
+        pairsPerThousandOps: runs.length > 0 ? round2((sum(runs.map((c) => c.pairs)) * 1000) / ops) : null,
+      };
+    });
+    if (cold.length > 0) {
+      log(
+        `cold start (first ${config.coldSeconds} s of fresh backends, ${config.coldRounds} runs each, alternating): ` +
+          coldSummary
+            .map(
+              (c) =>
+                `homes ${c.homeConnections ? 'on' : 'off'}: pg ${c.pgCpuUsPerOp ?? '—'} µs/op, ${c.pairsRuns.join(' / ')} distinct (backend, tenant) pairs (${c.pairsPerThousandOps} per 1,000 units of work)`,
+            )
+            .join('; '),
+      );
+    }
     const tenantry = withRatio.find((s) => s.key === 'tenantry');
     let goal: { ratio: number; measured: number | undefined; met: boolean | undefined } = {
       ratio: config.goalRatio,
@@ -881,6 +1001,7 @@ async function main(): Promise<void> {
       setupSeconds: Math.round(setupSeconds * 10) / 10,
       goal,
       interference: interference ?? null,
+      coldStart: cold.length === 0 ? null : { seconds: config.coldSeconds, summary: coldSummary, runs: cold },
       seedsDesign: {
         lruMax: SEEDS_LRU_MAX,
         poolSize: SEEDS_POOL_SIZE,
