@@ -73,12 +73,22 @@ const BACKENDS = {
   reference: { database: API_DATABASE, exceptApps: [TENANCY_APP] },
   tenancy: { database: API_DATABASE, apps: [TENANCY_APP] },
   plain: { database: 'bench_http_plain', apps: ['bench:plain'] },
+  'plain-als': { database: 'bench_http_plain', apps: ['bench:plain-als'] },
+  'plain-interceptor': { database: 'bench_http_plain', apps: ['bench:plain-interceptor'] },
+  'plain-als-interceptor': { database: 'bench_http_plain', apps: ['bench:plain-als-interceptor'] },
   'plain-full': { database: 'bench_http_plain', apps: ['bench:plain-full'] },
   'nestjs-multitenant': { database: 'bench_http_peer' },
 } as const satisfies Record<string, BackendScope>;
 type RowKey = keyof typeof BACKENDS;
 const ROW_KEYS = Object.keys(BACKENDS) as RowKey[];
 const PLAIN_SCHEMA = 'bench_plain';
+/** The plain app's rows: the baseline, and the platform costs beside it (plain-app/main.ts). */
+const PLAIN_VARIANTS = [
+  ['plain', {}],
+  ['plain-als', { PLAIN_ALS: '1' }],
+  ['plain-interceptor', { PLAIN_INTERCEPTOR: '1' }],
+  ['plain-als-interceptor', { PLAIN_ALS: '1', PLAIN_INTERCEPTOR: '1' }],
+] as const satisfies readonly (readonly [RowKey, Readonly<Record<string, string>>])[];
 /** Other load (cores, average over the rounds) above which a run is flagged NOISY, as in bench:uow. */
 const NOISY_CORES = 0.15;
 const READY = /listening on http:\/\/[^\s:]+:(\d+)/;
@@ -112,6 +122,9 @@ const LABELS: Record<RowKey, string> = {
   reference: 'reference API (apps/api, Tenantry), random tenant',
   tenancy: 'NestJS + @tenantry/nestjs only (header resolver, no auth), random tenant',
   plain: 'plain NestJS, one schema, no tenancy (baseline)',
+  'plain-als': 'plain + one AsyncLocalStorage.run per request (the platform: promise hooks)',
+  'plain-interceptor': "plain + a global no-op interceptor (Nest's RxJS interceptor path)",
+  'plain-als-interceptor': 'plain + AsyncLocalStorage.run per request + a global no-op interceptor',
   'plain-full': "plain NestJS + the reference API's JWT guard, request logging and ValidationPipe, one schema, no tenancy",
   'nestjs-multitenant': 'nestjs-multitenant 2.1.1 (TypeORM), random tenant',
 };
@@ -243,24 +256,29 @@ async function main(): Promise<void> {
 
     // 3. The plain app: the same rows in one schema.
     const plainUrl = databaseUrl(url, BACKENDS.plain.database);
-    if (wanted('plain') || wanted('plain-full')) await provisionPlain(plainUrl, PLAIN_SCHEMA, ddl, posts);
-    if (wanted('plain')) {
+    if (PLAIN_VARIANTS.some(([k]) => wanted(k)) || wanted('plain-full')) {
+      await provisionPlain(plainUrl, PLAIN_SCHEMA, ddl, posts);
+      log(`  plain app: ${posts.length} posts in schema ${PLAIN_SCHEMA}`);
+    }
+    // The plain app, and beside it the same app with the platform costs any per-request
+    // AsyncLocalStorage context (and any global interceptor) brings, without Tenantry.
+    for (const [key, variant] of PLAIN_VARIANTS) {
+      if (!wanted(key)) continue;
       const plain = await startServer({
-        name: 'plain app',
+        name: `plain app (${key})`,
         script: PLAIN_MAIN,
-        env: { ...plainEnv, DATABASE_URL: plainUrl, PLAIN_SCHEMA },
+        env: { ...plainEnv, ...variant, DATABASE_URL: plainUrl, PLAIN_SCHEMA, PLAIN_APPLICATION_NAME: BACKENDS[key].apps[0] },
         ready: READY,
       });
       servers.push(plain);
       rows.push(
         newRow(
-          'plain',
+          key,
           plain,
           postTargets(tenants, () => ({})),
           [],
         ),
       );
-      log(`  plain app: ${posts.length} posts in schema ${PLAIN_SCHEMA}`);
     }
 
     // 3b. The plain app with the reference API's JWT guard, request logging and validation: the

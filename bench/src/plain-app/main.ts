@@ -15,10 +15,19 @@
  * reference API's per-request work other than tenancy — its JWT guard (apps/api's TokenService),
  * its request logging and request context (apps/api's middleware, pino at LOG_LEVEL, default
  * `silent` as the bench runs the API) and its global ValidationPipe.
+ *
+ * Platform costs, in plain mode (the `plain-als…` rows; they name what any NestJS app that keeps a
+ * per-request AsyncLocalStorage context pays, Tenantry or not):
+ * - PLAIN_ALS=1: one `AsyncLocalStorage.run(store, next)` per request, in a middleware that every
+ *   route goes through (as `TenancyMiddleware` is mounted). From the first `run`, Node 20+
+ *   tracks the context through every promise of the process (Nest's, express's, pg's).
+ * - PLAIN_INTERCEPTOR=1: a global no-op interceptor (`next.handle()`), which puts every route on
+ *   Nest's RxJS interceptor path (without interceptors Nest calls the handler directly).
  */
 import 'reflect-metadata';
 import type { DynamicModule } from '@nestjs/common';
 import { ValidationPipe } from '@nestjs/common';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { NestFactory } from '@nestjs/core';
 import { validationExceptionFactory } from '@tenantry/nestjs';
 import { createLogger, PinoNestLogger } from '@tenantry/api/dist/logging/pino-logger.js';
@@ -50,11 +59,16 @@ async function main(): Promise<void> {
     ? PlainModule.withTenancy({ registryUrl, poolMax: max, applicationName })
     : full
       ? PlainModule.full(plainPool(max, applicationName), tokenService(Buffer.from(jwtSecret, 'base64')))
-      : PlainModule.register(plainPool(max, applicationName));
+      : PlainModule.register(plainPool(max, applicationName), { interceptor: process.env['PLAIN_INTERCEPTOR'] === '1' });
   const app = await NestFactory.create<NestExpressApplication>(root, {
     logger: logger === undefined ? ['error', 'warn'] : new PinoNestLogger(logger.child({ component: 'nest' })),
   });
   app.disable('x-powered-by');
+  if (process.env['PLAIN_ALS'] === '1') {
+    // What TenancyMiddleware does to the async context, and nothing else: a store per request.
+    const storage = new AsyncLocalStorage<{ readonly url: string | undefined }>();
+    app.use((req: { url?: string }, _res: unknown, next: () => void) => storage.run({ url: req.url }, next));
+  }
   if (logger !== undefined) {
     // In apps/api's order (app-factory.ts): the request log line first, the context after the body parser.
     app.use(requestLogger(logger));
