@@ -8,6 +8,8 @@ export interface ServerSpec {
   readonly name: string;
   /** The Node script to run. */
   readonly script: string;
+  /** Node options before the script (`--cpu-prof`, …). */
+  readonly execArgv?: readonly string[];
   readonly cwd?: string;
   /** Added to the bench's environment. */
   readonly env: Readonly<Record<string, string>>;
@@ -40,7 +42,7 @@ process.on('exit', () => {
 
 /** Starts `spec.script` with the current Node and waits until it prints its ready line. */
 export function startServer(spec: ServerSpec): Promise<RunningServer> {
-  const child = spawn(process.execPath, [spec.script], {
+  const child = spawn(process.execPath, [...(spec.execArgv ?? []), spec.script], {
     cwd: spec.cwd ?? process.cwd(),
     env: { ...process.env, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],

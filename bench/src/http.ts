@@ -62,6 +62,9 @@ const PEER_MAIN = join(PEER_DIR, 'src', 'main.js');
 
 /** `application_name` of the tenancy row's connections (its LISTEN connection: `…:listener`). */
 const TENANCY_APP = 'bench:http-tenancy';
+/** The tenancy app with `contextInterceptor: false`, and the tenancy app of another build (BENCH_HTTP_BASE_BUILD). */
+const TENANCY_LEAN_APP = 'bench:http-tenancy-lean';
+const TENANCY_BASE_APP = 'bench:http-tenancy-base';
 const API_DATABASE = 'bench_http_api';
 /**
  * Whose backends each row counts (peak conns, settle). The plain app and nestjs-multitenant have
@@ -70,8 +73,10 @@ const API_DATABASE = 'bench_http_api';
  * names, and for the API (which hard-codes `tenantry-api`) everything else in its database.
  */
 const BACKENDS = {
-  reference: { database: API_DATABASE, exceptApps: [TENANCY_APP] },
+  reference: { database: API_DATABASE, exceptApps: [TENANCY_APP, TENANCY_LEAN_APP, TENANCY_BASE_APP] },
   tenancy: { database: API_DATABASE, apps: [TENANCY_APP] },
+  'tenancy-lean': { database: API_DATABASE, apps: [TENANCY_LEAN_APP] },
+  'tenancy-base': { database: API_DATABASE, apps: [TENANCY_BASE_APP] },
   plain: { database: 'bench_http_plain', apps: ['bench:plain'] },
   'plain-als': { database: 'bench_http_plain', apps: ['bench:plain-als'] },
   'plain-interceptor': { database: 'bench_http_plain', apps: ['bench:plain-interceptor'] },
@@ -110,6 +115,10 @@ const config = {
   monitorMs: envInt('BENCH_MONITOR_MS', 100, 10),
   pool,
   apiLogLevel: process.env['BENCH_HTTP_API_LOG_LEVEL'] || 'silent',
+  /** A checkout built before a change: its tenancy app is the `tenancy-base` row. */
+  baseBuild: process.env['BENCH_HTTP_BASE_BUILD'] || undefined,
+  /** Profile the servers under test (not the reference API) with `--cpu-prof` into this folder. */
+  cpuProfileDir: process.env['BENCH_HTTP_CPU_PROF'] || undefined,
   rows: (process.env['BENCH_HTTP_ROWS'] ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -121,6 +130,8 @@ const measure: MeasureOptions = config;
 const LABELS: Record<RowKey, string> = {
   reference: 'reference API (apps/api, Tenantry), random tenant',
   tenancy: 'NestJS + @tenantry/nestjs only (header resolver, no auth), random tenant',
+  'tenancy-lean': 'the same, contextInterceptor: false (no global interceptor; the guard checks the context)',
+  'tenancy-base': 'the tenancy row from another build (BENCH_HTTP_BASE_BUILD), for a before/after',
   plain: 'plain NestJS, one schema, no tenancy (baseline)',
   'plain-als': 'plain + one AsyncLocalStorage.run per request (the platform: promise hooks)',
   'plain-interceptor': "plain + a global no-op interceptor (Nest's RxJS interceptor path)",
@@ -130,8 +141,12 @@ const LABELS: Record<RowKey, string> = {
 };
 
 function wanted(key: RowKey): boolean {
+  if (key === 'tenancy-base' && config.baseBuild === undefined) return false;
   return config.rows.length === 0 || config.rows.includes(key);
 }
+
+/** `--cpu-prof` for a server under test when BENCH_HTTP_CPU_PROF names a folder. */
+const profiled: readonly string[] = config.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${config.cpuProfileDir}`];
 
 function round1(x: number): number {
   return Math.round(x * 10) / 10;
@@ -238,20 +253,33 @@ async function main(): Promise<void> {
 
     const plainEnv = { NODE_ENV: 'production', NO_COLOR: '1', PLAIN_POOL_MAX: String(config.pool), PORT: '0' };
 
-    // 2. The plain app in tenancy mode: the reference API's tenants, registry and rows.
-    if (wanted('tenancy')) {
+    // 2. The plain app in tenancy mode: the reference API's tenants, registry and rows (and
+    // beside it the same without the context interceptor, and the same from another build).
+    const tenancyRows = [
+      ['tenancy', PLAIN_MAIN, { PLAIN_APPLICATION_NAME: TENANCY_APP }],
+      ['tenancy-lean', PLAIN_MAIN, { PLAIN_APPLICATION_NAME: TENANCY_LEAN_APP, PLAIN_TENANCY_CONTEXT_INTERCEPTOR: '0' }],
+      [
+        'tenancy-base',
+        join(resolve(config.baseBuild ?? repo), 'bench', 'dist', 'plain-app', 'main.js'),
+        { PLAIN_APPLICATION_NAME: TENANCY_BASE_APP },
+      ],
+    ] as const;
+    for (const [key, script, env] of tenancyRows) {
+      if (!wanted(key)) continue;
       const tenancyApp = await startServer({
-        name: 'tenancy app',
-        script: PLAIN_MAIN,
-        env: { ...plainEnv, PLAIN_TENANCY_REGISTRY_URL: databaseUrl(url, API_DATABASE), PLAIN_APPLICATION_NAME: TENANCY_APP },
+        name: `tenancy app (${key})`,
+        script,
+        execArgv: profiled,
+        env: { ...plainEnv, ...env, PLAIN_TENANCY_REGISTRY_URL: databaseUrl(url, API_DATABASE) },
         ready: READY,
       });
       servers.push(tenancyApp);
+      if (config.cpuProfileDir !== undefined) log(`  ${key}: pid ${tenancyApp.pid} (CPU profile in ${config.cpuProfileDir})`);
       const targets = tenancyTargets(tenants);
       // Another tenant's post: 404; no tenant header: 400 (TENANT_REQUIRED).
       const negatives = crossTenant(targets, config.postsPerTenant, 20);
       for (const [t] of negatives.slice(0, 5)) negatives.push([{ ...t, headers: {} }, 400]);
-      rows.push(newRow('tenancy', tenancyApp, targets, negatives));
+      rows.push(newRow(key, tenancyApp, targets, negatives));
     }
 
     // 3. The plain app: the same rows in one schema.
@@ -267,10 +295,12 @@ async function main(): Promise<void> {
       const plain = await startServer({
         name: `plain app (${key})`,
         script: PLAIN_MAIN,
+        execArgv: profiled,
         env: { ...plainEnv, ...variant, DATABASE_URL: plainUrl, PLAIN_SCHEMA, PLAIN_APPLICATION_NAME: BACKENDS[key].apps[0] },
         ready: READY,
       });
       servers.push(plain);
+      if (config.cpuProfileDir !== undefined) log(`  ${key}: pid ${plain.pid} (CPU profile in ${config.cpuProfileDir})`);
       rows.push(
         newRow(
           key,

@@ -6,6 +6,8 @@
  * With PLAIN_TENANCY_REGISTRY_URL it runs in tenancy mode (the `tenancy` row): the same app
  * and controller with `@tenantry/nestjs` on that registry, the tenant from `x-tenant-id`, each
  * query in the tenant's schema; DATABASE_URL and PLAIN_SCHEMA are then not used.
+ * PLAIN_TENANCY_CONTEXT_INTERCEPTOR=0 sets the module's `contextInterceptor: false` (the
+ * `tenancy-lean` row).
  *
  * Environment: DATABASE_URL, PLAIN_SCHEMA (default `bench_plain`), PLAIN_TENANCY_REGISTRY_URL,
  * PLAIN_POOL_MAX (default 10), PLAIN_APPLICATION_NAME (default `bench:plain`), PORT (default 0:
@@ -56,7 +58,12 @@ async function main(): Promise<void> {
   const full = jwtSecret !== undefined && jwtSecret !== '';
   const logger = full ? createLogger(process.env['LOG_LEVEL'] || 'silent') : undefined;
   const root: DynamicModule = registryUrl
-    ? PlainModule.withTenancy({ registryUrl, poolMax: max, applicationName })
+    ? PlainModule.withTenancy({
+        registryUrl,
+        poolMax: max,
+        applicationName,
+        contextInterceptor: process.env['PLAIN_TENANCY_CONTEXT_INTERCEPTOR'] !== '0',
+      })
     : full
       ? PlainModule.full(plainPool(max, applicationName), tokenService(Buffer.from(jwtSecret, 'base64')))
       : PlainModule.register(plainPool(max, applicationName), { interceptor: process.env['PLAIN_INTERCEPTOR'] === '1' });

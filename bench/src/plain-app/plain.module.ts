@@ -90,8 +90,14 @@ export class PlainModule {
    * Tenancy mode: `@tenantry/nestjs` alone — the module (which creates the tenancy from `options`
    * and closes it on shutdown) with the `x-tenant-id` header resolver, its guard and exception
    * filter — and the same controller, whose query runs in the request's tenant. No auth.
+   * `contextInterceptor: false` only for the `tenancy-lean` row.
    */
-  static withTenancy(options: { registryUrl: string; poolMax: number; applicationName: string }): DynamicModule {
+  static withTenancy(options: {
+    registryUrl: string;
+    poolMax: number;
+    applicationName: string;
+    contextInterceptor: boolean;
+  }): DynamicModule {
     return {
       module: PlainModule,
       imports: [
@@ -100,6 +106,7 @@ export class PlainModule {
           pool: { max: options.poolMax },
           applicationName: options.applicationName,
           resolvers: [header('x-tenant-id')],
+          contextInterceptor: options.contextInterceptor,
         }),
       ],
       providers: [{ provide: POSTS_DB, inject: [TENANCY], useFactory: tenantPostsDb }],
