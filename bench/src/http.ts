@@ -14,9 +14,10 @@
  * peak server connections from pg_stat_activity. See bench/README.md for the knobs.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { quoteIdent } from '@tenantry/core';
 import { benchServer, envInt, log, machine, runBench, writeResult } from './bench-env.js';
@@ -119,6 +120,8 @@ const config = {
   baseBuild: process.env['BENCH_HTTP_BASE_BUILD'] || undefined,
   /** Profile the servers under test (not the reference API) with `--cpu-prof` into this folder. */
   cpuProfileDir: process.env['BENCH_HTTP_CPU_PROF'] || undefined,
+  /** Count the async resources per request of the servers under test (http-async-count.ts) into this folder. */
+  asyncCountDir: process.env['BENCH_HTTP_ASYNC_COUNTS'] || undefined,
   rows: (process.env['BENCH_HTTP_ROWS'] ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -145,8 +148,26 @@ function wanted(key: RowKey): boolean {
   return config.rows.length === 0 || config.rows.includes(key);
 }
 
-/** `--cpu-prof` for a server under test when BENCH_HTTP_CPU_PROF names a folder. */
-const profiled: readonly string[] = config.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${config.cpuProfileDir}`];
+/** `--cpu-prof` and the async-resource counter for a server under test, when their knobs name a folder. */
+const profiled: readonly string[] = [
+  ...(config.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${config.cpuProfileDir}`]),
+  ...(config.asyncCountDir === undefined ? [] : ['--import', pathToFileURL(join(here, 'http-async-count.js')).href]),
+];
+
+/** Prints what http-async-count.ts wrote for each row's server: async resources per request, by type. */
+function logAsyncCounts(dir: string, rows: readonly Row[]): void {
+  log(`\nasync resources created per request (${dir}; promises, ticks, timers… from the first request on):`);
+  for (const row of rows) {
+    const file = join(dir, `${row.server.pid}.json`);
+    if (!existsSync(file)) continue;
+    const { requests, counts } = JSON.parse(readFileSync(file, 'utf8')) as { requests: number; counts: Record<string, number> };
+    const per = Object.entries(counts)
+      .filter(([, n]) => n / requests >= 0.05)
+      .sort((a, b) => b[1] - a[1])
+      .map(([type, n]) => `${type} ${(n / requests).toFixed(2)}`);
+    log(`  ${row.key}: ${requests} requests; ${per.join(', ')}`);
+  }
+}
 
 function round1(x: number): number {
   return Math.round(x * 10) / 10;
@@ -565,6 +586,7 @@ async function main(): Promise<void> {
     await load.close().catch(() => undefined);
     await monitor?.close().catch(() => undefined);
     await Promise.all(servers.map((s) => s.stop()));
+    if (config.asyncCountDir !== undefined) logAsyncCounts(config.asyncCountDir, rows);
     if (adminOpen) await admin.end().catch(() => undefined);
     await server?.stop();
   }

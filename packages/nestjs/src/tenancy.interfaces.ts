@@ -25,10 +25,11 @@ export interface TenancyHttpOptions {
    *
    * Any global interceptor, even one that does nothing, puts every route on Nest's RxJS
    * interceptor path; without one Nest calls the handler directly. `bench:http` measures that
-   * path at ≈ 40 µs of Node CPU per request (docs/benchmarks.md). Set false when no middleware
-   * after Tenantry's drops the context: `TenancyGuard` then checks, on every request that has a
-   * tenant, that the context still holds it, and fails the request with a 500 (`INTERNAL`, the
-   * log names this option) when it does not — the handler never runs without its tenant.
+   * path at 12 more promises per request and ≈ 50–90 µs of Node CPU (docs/benchmarks.md).
+   * Set false when no middleware after Tenantry's drops the context: `TenancyGuard` then
+   * checks, on every request that has a tenant, that the context still holds it, and fails the
+   * request with a 500 (`INTERNAL`, the log names this option) when it does not — the handler
+   * never runs without its tenant.
    * With `forRootAsync()`, give it beside `useFactory`, as `exceptionFilter`.
    *
    * @example
