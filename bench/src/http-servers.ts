@@ -8,6 +8,8 @@ export interface ServerSpec {
   readonly name: string;
   /** The Node script to run. */
   readonly script: string;
+  /** Node options before the script (`--cpu-prof`, …). */
+  readonly execArgv?: readonly string[];
   readonly cwd?: string;
   /** Added to the bench's environment. */
   readonly env: Readonly<Record<string, string>>;
@@ -40,9 +42,7 @@ process.on('exit', () => {
 
 /** Starts `spec.script` with the current Node and waits until it prints its ready line. */
 export function startServer(spec: ServerSpec): Promise<RunningServer> {
-  // BENCH_HTTP_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`): Node flags for every server under test.
-  const nodeArgs = (process.env['BENCH_HTTP_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
-  const child = spawn(process.execPath, [...nodeArgs, spec.script], {
+  const child = spawn(process.execPath, [...(spec.execArgv ?? []), spec.script], {
     cwd: spec.cwd ?? process.cwd(),
     env: { ...process.env, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],

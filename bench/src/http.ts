@@ -14,9 +14,10 @@
  * peak server connections from pg_stat_activity. See bench/README.md for the knobs.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { quoteIdent } from '@tenantry/core';
 import { benchServer, envInt, log, machine, runBench, writeResult } from './bench-env.js';
@@ -62,6 +63,9 @@ const PEER_MAIN = join(PEER_DIR, 'src', 'main.js');
 
 /** `application_name` of the tenancy row's connections (its LISTEN connection: `…:listener`). */
 const TENANCY_APP = 'bench:http-tenancy';
+/** The tenancy app with `contextInterceptor: false`, and the tenancy app of another build (BENCH_HTTP_BASE_BUILD). */
+const TENANCY_LEAN_APP = 'bench:http-tenancy-lean';
+const TENANCY_BASE_APP = 'bench:http-tenancy-base';
 const API_DATABASE = 'bench_http_api';
 /**
  * Whose backends each row counts (peak conns, settle). The plain app and nestjs-multitenant have
@@ -70,15 +74,27 @@ const API_DATABASE = 'bench_http_api';
  * names, and for the API (which hard-codes `tenantry-api`) everything else in its database.
  */
 const BACKENDS = {
-  reference: { database: API_DATABASE, exceptApps: [TENANCY_APP] },
+  reference: { database: API_DATABASE, exceptApps: [TENANCY_APP, TENANCY_LEAN_APP, TENANCY_BASE_APP] },
   tenancy: { database: API_DATABASE, apps: [TENANCY_APP] },
+  'tenancy-lean': { database: API_DATABASE, apps: [TENANCY_LEAN_APP] },
+  'tenancy-base': { database: API_DATABASE, apps: [TENANCY_BASE_APP] },
   plain: { database: 'bench_http_plain', apps: ['bench:plain'] },
+  'plain-als': { database: 'bench_http_plain', apps: ['bench:plain-als'] },
+  'plain-interceptor': { database: 'bench_http_plain', apps: ['bench:plain-interceptor'] },
+  'plain-als-interceptor': { database: 'bench_http_plain', apps: ['bench:plain-als-interceptor'] },
   'plain-full': { database: 'bench_http_plain', apps: ['bench:plain-full'] },
   'nestjs-multitenant': { database: 'bench_http_peer' },
 } as const satisfies Record<string, BackendScope>;
 type RowKey = keyof typeof BACKENDS;
 const ROW_KEYS = Object.keys(BACKENDS) as RowKey[];
 const PLAIN_SCHEMA = 'bench_plain';
+/** The plain app's rows: the baseline, and the platform costs beside it (plain-app/main.ts). */
+const PLAIN_VARIANTS = [
+  ['plain', {}],
+  ['plain-als', { PLAIN_ALS: '1' }],
+  ['plain-interceptor', { PLAIN_INTERCEPTOR: '1' }],
+  ['plain-als-interceptor', { PLAIN_ALS: '1', PLAIN_INTERCEPTOR: '1' }],
+] as const satisfies readonly (readonly [RowKey, Readonly<Record<string, string>>])[];
 /** Other load (cores, average over the rounds) above which a run is flagged NOISY, as in bench:uow. */
 const NOISY_CORES = 0.15;
 const READY = /listening on http:\/\/[^\s:]+:(\d+)/;
@@ -100,6 +116,12 @@ const config = {
   monitorMs: envInt('BENCH_MONITOR_MS', 100, 10),
   pool,
   apiLogLevel: process.env['BENCH_HTTP_API_LOG_LEVEL'] || 'silent',
+  /** A checkout built before a change: its tenancy app is the `tenancy-base` row. */
+  baseBuild: process.env['BENCH_HTTP_BASE_BUILD'] || undefined,
+  /** Profile the servers under test (not the reference API) with `--cpu-prof` into this folder. */
+  cpuProfileDir: process.env['BENCH_HTTP_CPU_PROF'] || undefined,
+  /** Count the async resources per request of the servers under test (http-async-count.ts) into this folder. */
+  asyncCountDir: process.env['BENCH_HTTP_ASYNC_COUNTS'] || undefined,
   rows: (process.env['BENCH_HTTP_ROWS'] ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -111,13 +133,40 @@ const measure: MeasureOptions = config;
 const LABELS: Record<RowKey, string> = {
   reference: 'reference API (apps/api, Tenantry), random tenant',
   tenancy: 'NestJS + @tenantry/nestjs only (header resolver, no auth), random tenant',
+  'tenancy-lean': 'the same, contextInterceptor: false (no global interceptor; the guard checks the context)',
+  'tenancy-base': 'the tenancy row from another build (BENCH_HTTP_BASE_BUILD), for a before/after',
   plain: 'plain NestJS, one schema, no tenancy (baseline)',
+  'plain-als': 'plain + one AsyncLocalStorage.run per request (the platform: promise hooks)',
+  'plain-interceptor': "plain + a global no-op interceptor (Nest's RxJS interceptor path)",
+  'plain-als-interceptor': 'plain + AsyncLocalStorage.run per request + a global no-op interceptor',
   'plain-full': "plain NestJS + the reference API's JWT guard, request logging and ValidationPipe, one schema, no tenancy",
   'nestjs-multitenant': 'nestjs-multitenant 2.1.1 (TypeORM), random tenant',
 };
 
 function wanted(key: RowKey): boolean {
+  if (key === 'tenancy-base' && config.baseBuild === undefined) return false;
   return config.rows.length === 0 || config.rows.includes(key);
+}
+
+/** `--cpu-prof` and the async-resource counter for a server under test, when their knobs name a folder. */
+const profiled: readonly string[] = [
+  ...(config.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${config.cpuProfileDir}`]),
+  ...(config.asyncCountDir === undefined ? [] : ['--import', pathToFileURL(join(here, 'http-async-count.js')).href]),
+];
+
+/** Prints what http-async-count.ts wrote for each row's server: async resources per request, by type. */
+function logAsyncCounts(dir: string, rows: readonly Row[]): void {
+  log(`\nasync resources created per request (${dir}; promises, ticks, timers… from the first request on):`);
+  for (const row of rows) {
+    const file = join(dir, `${row.server.pid}.json`);
+    if (!existsSync(file)) continue;
+    const { requests, counts } = JSON.parse(readFileSync(file, 'utf8')) as { requests: number; counts: Record<string, number> };
+    const per = Object.entries(counts)
+      .filter(([, n]) => n / requests >= 0.05)
+      .sort((a, b) => b[1] - a[1])
+      .map(([type, n]) => `${type} ${(n / requests).toFixed(2)}`);
+    log(`  ${row.key}: ${requests} requests; ${per.join(', ')}`);
+  }
 }
 
 function round1(x: number): number {
@@ -225,42 +274,62 @@ async function main(): Promise<void> {
 
     const plainEnv = { NODE_ENV: 'production', NO_COLOR: '1', PLAIN_POOL_MAX: String(config.pool), PORT: '0' };
 
-    // 2. The plain app in tenancy mode: the reference API's tenants, registry and rows.
-    if (wanted('tenancy')) {
+    // 2. The plain app in tenancy mode: the reference API's tenants, registry and rows (and
+    // beside it the same without the context interceptor, and the same from another build).
+    const tenancyRows = [
+      ['tenancy', PLAIN_MAIN, { PLAIN_APPLICATION_NAME: TENANCY_APP }],
+      ['tenancy-lean', PLAIN_MAIN, { PLAIN_APPLICATION_NAME: TENANCY_LEAN_APP, PLAIN_TENANCY_CONTEXT_INTERCEPTOR: '0' }],
+      [
+        'tenancy-base',
+        join(resolve(config.baseBuild ?? repo), 'bench', 'dist', 'plain-app', 'main.js'),
+        { PLAIN_APPLICATION_NAME: TENANCY_BASE_APP },
+      ],
+    ] as const;
+    for (const [key, script, env] of tenancyRows) {
+      if (!wanted(key)) continue;
       const tenancyApp = await startServer({
-        name: 'tenancy app',
-        script: PLAIN_MAIN,
-        env: { ...plainEnv, PLAIN_TENANCY_REGISTRY_URL: databaseUrl(url, API_DATABASE), PLAIN_APPLICATION_NAME: TENANCY_APP },
+        name: `tenancy app (${key})`,
+        script,
+        execArgv: profiled,
+        env: { ...plainEnv, ...env, PLAIN_TENANCY_REGISTRY_URL: databaseUrl(url, API_DATABASE) },
         ready: READY,
       });
       servers.push(tenancyApp);
+      if (config.cpuProfileDir !== undefined) log(`  ${key}: pid ${tenancyApp.pid} (CPU profile in ${config.cpuProfileDir})`);
       const targets = tenancyTargets(tenants);
       // Another tenant's post: 404; no tenant header: 400 (TENANT_REQUIRED).
       const negatives = crossTenant(targets, config.postsPerTenant, 20);
       for (const [t] of negatives.slice(0, 5)) negatives.push([{ ...t, headers: {} }, 400]);
-      rows.push(newRow('tenancy', tenancyApp, targets, negatives));
+      rows.push(newRow(key, tenancyApp, targets, negatives));
     }
 
     // 3. The plain app: the same rows in one schema.
     const plainUrl = databaseUrl(url, BACKENDS.plain.database);
-    if (wanted('plain') || wanted('plain-full')) await provisionPlain(plainUrl, PLAIN_SCHEMA, ddl, posts);
-    if (wanted('plain')) {
+    if (PLAIN_VARIANTS.some(([k]) => wanted(k)) || wanted('plain-full')) {
+      await provisionPlain(plainUrl, PLAIN_SCHEMA, ddl, posts);
+      log(`  plain app: ${posts.length} posts in schema ${PLAIN_SCHEMA}`);
+    }
+    // The plain app, and beside it the same app with the platform costs any per-request
+    // AsyncLocalStorage context (and any global interceptor) brings, without Tenantry.
+    for (const [key, variant] of PLAIN_VARIANTS) {
+      if (!wanted(key)) continue;
       const plain = await startServer({
-        name: 'plain app',
+        name: `plain app (${key})`,
         script: PLAIN_MAIN,
-        env: { ...plainEnv, DATABASE_URL: plainUrl, PLAIN_SCHEMA },
+        execArgv: profiled,
+        env: { ...plainEnv, ...variant, DATABASE_URL: plainUrl, PLAIN_SCHEMA, PLAIN_APPLICATION_NAME: BACKENDS[key].apps[0] },
         ready: READY,
       });
       servers.push(plain);
+      if (config.cpuProfileDir !== undefined) log(`  ${key}: pid ${plain.pid} (CPU profile in ${config.cpuProfileDir})`);
       rows.push(
         newRow(
-          'plain',
+          key,
           plain,
           postTargets(tenants, () => ({})),
           [],
         ),
       );
-      log(`  plain app: ${posts.length} posts in schema ${PLAIN_SCHEMA}`);
     }
 
     // 3b. The plain app with the reference API's JWT guard, request logging and validation: the
@@ -517,6 +586,7 @@ async function main(): Promise<void> {
     await load.close().catch(() => undefined);
     await monitor?.close().catch(() => undefined);
     await Promise.all(servers.map((s) => s.stop()));
+    if (config.asyncCountDir !== undefined) logAsyncCounts(config.asyncCountDir, rows);
     if (adminOpen) await admin.end().catch(() => undefined);
     await server?.stop();
   }

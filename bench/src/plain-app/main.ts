@@ -6,6 +6,8 @@
  * With PLAIN_TENANCY_REGISTRY_URL it runs in tenancy mode (the `tenancy` row): the same app
  * and controller with `@tenantry/nestjs` on that registry, the tenant from `x-tenant-id`, each
  * query in the tenant's schema; DATABASE_URL and PLAIN_SCHEMA are then not used.
+ * PLAIN_TENANCY_CONTEXT_INTERCEPTOR=0 sets the module's `contextInterceptor: false` (the
+ * `tenancy-lean` row).
  *
  * Environment: DATABASE_URL, PLAIN_SCHEMA (default `bench_plain`), PLAIN_TENANCY_REGISTRY_URL,
  * PLAIN_POOL_MAX (default 10), PLAIN_APPLICATION_NAME (default `bench:plain`), PORT (default 0:
@@ -16,10 +18,19 @@
  * its request logging with its metrics and request context (apps/api's middleware, pino at
  * LOG_LEVEL, default `silent` as the bench runs the API), its global pipes (StorableTextPipe,
  * ValidationPipe) and the route's params validated as the API's `PostParams` DTO.
+ *
+ * Platform costs, in plain mode (the `plain-als…` rows; they name what any NestJS app that keeps a
+ * per-request AsyncLocalStorage context pays, Tenantry or not):
+ * - PLAIN_ALS=1: one `AsyncLocalStorage.run(store, next)` per request, in a middleware that every
+ *   route goes through (as `TenancyMiddleware` is mounted). From the first `run`, Node 20+
+ *   tracks the context through every promise of the process (Nest's, express's, pg's).
+ * - PLAIN_INTERCEPTOR=1: a global no-op interceptor (`next.handle()`), which puts every route on
+ *   Nest's RxJS interceptor path (without interceptors Nest calls the handler directly).
  */
 import 'reflect-metadata';
 import type { DynamicModule } from '@nestjs/common';
 import { ValidationPipe } from '@nestjs/common';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { NestFactory } from '@nestjs/core';
 import { validationExceptionFactory } from '@tenantry/nestjs';
 import { createLogger, PinoNestLogger } from '@tenantry/api/dist/logging/pino-logger.js';
@@ -50,14 +61,24 @@ async function main(): Promise<void> {
   const full = jwtSecret !== undefined && jwtSecret !== '';
   const logger = full ? createLogger(process.env['LOG_LEVEL'] || 'silent') : undefined;
   const root: DynamicModule = registryUrl
-    ? PlainModule.withTenancy({ registryUrl, poolMax: max, applicationName })
+    ? PlainModule.withTenancy({
+        registryUrl,
+        poolMax: max,
+        applicationName,
+        contextInterceptor: process.env['PLAIN_TENANCY_CONTEXT_INTERCEPTOR'] !== '0',
+      })
     : full
       ? PlainModule.full(plainPool(max, applicationName), tokenService(Buffer.from(jwtSecret, 'base64')))
-      : PlainModule.register(plainPool(max, applicationName));
+      : PlainModule.register(plainPool(max, applicationName), { interceptor: process.env['PLAIN_INTERCEPTOR'] === '1' });
   const app = await NestFactory.create<NestExpressApplication>(root, {
     logger: logger === undefined ? ['error', 'warn'] : new PinoNestLogger(logger.child({ component: 'nest' })),
   });
   app.disable('x-powered-by');
+  if (process.env['PLAIN_ALS'] === '1') {
+    // What TenancyMiddleware does to the async context, and nothing else: a store per request.
+    const storage = new AsyncLocalStorage<{ readonly url: string | undefined }>();
+    app.use((req: { url?: string }, _res: unknown, next: () => void) => storage.run({ url: req.url }, next));
+  }
   if (logger !== undefined) {
     // In apps/api's order (app-factory.ts): the request log line first, the context after the body parser.
     // With the API's metrics (its request histogram and the default process metrics).

@@ -4,10 +4,13 @@ import {
   Module,
   type CanActivate,
   type DynamicModule,
+  type CallHandler,
   type ExecutionContext,
+  type NestInterceptor,
   type OnApplicationShutdown,
+  type Provider,
 } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { bearerToken, InvalidTokenError } from '@tenantry/nestjs';
 import type { TokenService } from './tokens.js';
 import type { Tenancy } from '@tenantry/core';
@@ -52,11 +55,23 @@ class TokenGuard implements CanActivate {
   }
 }
 
+/** A global interceptor that does nothing: what being on Nest's interceptor path costs (the `plain-…interceptor` rows). */
+class NoopInterceptor implements NestInterceptor {
+  intercept(_context: ExecutionContext, next: CallHandler): ReturnType<CallHandler['handle']> {
+    return next.handle();
+  }
+}
+
 /** The plain app: one controller and what it queries. */
 export class PlainModule {
-  /** Plain mode: the controller queries `pool` (one schema, no tenancy). */
-  static register(pool: pg.Pool): DynamicModule {
-    return { module: PlainModule, providers: [{ provide: POSTS_DB, useValue: pool }, PoolCloser], controllers: [PostsController] };
+  /**
+   * Plain mode: the controller queries `pool` (one schema, no tenancy); with `interceptor`, a
+   * global no-op interceptor as well.
+   */
+  static register(pool: pg.Pool, options: { interceptor?: boolean } = {}): DynamicModule {
+    const providers: Provider[] = [{ provide: POSTS_DB, useValue: pool }, PoolCloser];
+    if (options.interceptor === true) providers.push({ provide: APP_INTERCEPTOR, useValue: new NoopInterceptor() });
+    return { module: PlainModule, providers, controllers: [PostsController] };
   }
 
   /**
@@ -76,8 +91,14 @@ export class PlainModule {
    * Tenancy mode: `@tenantry/nestjs` alone — the module (which creates the tenancy from `options`
    * and closes it on shutdown) with the `x-tenant-id` header resolver, its guard and exception
    * filter — and the same controller, whose query runs in the request's tenant. No auth.
+   * `contextInterceptor: false` only for the `tenancy-lean` row.
    */
-  static withTenancy(options: { registryUrl: string; poolMax: number; applicationName: string }): DynamicModule {
+  static withTenancy(options: {
+    registryUrl: string;
+    poolMax: number;
+    applicationName: string;
+    contextInterceptor: boolean;
+  }): DynamicModule {
     return {
       module: PlainModule,
       imports: [
@@ -86,6 +107,7 @@ export class PlainModule {
           pool: { max: options.poolMax },
           applicationName: options.applicationName,
           resolvers: [header('x-tenant-id')],
+          contextInterceptor: options.contextInterceptor,
         }),
       ],
       providers: [{ provide: POSTS_DB, inject: [TENANCY], useFactory: tenantPostsDb }],

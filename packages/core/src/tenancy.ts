@@ -239,9 +239,32 @@ export class Tenancy {
    * await tenancy.run('acme', () => sendInvoices());
    * ```
    */
-  async run<T>(tenant: string | Tenant, fn: () => T | Promise<T>): Promise<T> {
-    const resolved = await this.resolve(tenant);
-    return await enterContext({ tenant: resolved, owner: this }, async () => await fn());
+  run<T>(tenant: string | Tenant, fn: () => T | Promise<T>): Promise<T> {
+    // Not async: a cached ACTIVE tenant is entered, and `fn` called, before `run` returns — no
+    // promise besides the one returned (the NestJS middleware's hot path). Failures, `fn`'s
+    // synchronous throws included, still arrive as rejections.
+    try {
+      this.#assertOpen();
+      const resolved = this.#resolver.routable(tenant);
+      return resolved instanceof Promise ? resolved.then((t) => this.#enter(t, fn)) : this.#enter(resolved, fn);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  /** Calls `fn` in `tenant`'s context; its result (or throw) as a promise settled in that context. */
+  #enter<T>(tenant: Tenant, fn: () => T | Promise<T>): Promise<T> {
+    return enterContext({ tenant, owner: this }, () => {
+      try {
+        const result = fn();
+        if (result instanceof Promise) return result;
+        // A thenable (a lazy ORM query) is awaited inside the context, as `await fn()` did.
+        const thenable = result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function';
+        return thenable ? (async () => await result)() : Promise.resolve(result);
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+    });
   }
 
   /**

@@ -50,6 +50,35 @@ describe('tenant context', () => {
     const tenancy = await h.tenancy({ migrations: migrationList([]) });
     await expect(tenancy.run('nobody-here', () => 1)).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
   });
+
+  it('run() reports every failure as a rejection, calls fn at once for a cached tenant, and awaits thenables inside the context', async () => {
+    const tenancy = await h.tenancy({ migrations: migrationList([]) });
+    const t = await tenancy.tenants.create({ slug: 'ctx-r', name: 'R' });
+    await tenancy.resolve('ctx-r'); // cached now
+    // Malformed references and fn's own synchronous throws reject; run() never throws.
+    let rejected: unknown;
+    const bad = tenancy.run('Not A Slug!', () => 1);
+    await bad.catch((err: unknown) => (rejected = err));
+    expect(rejected).toMatchObject({ code: 'INVALID_TENANT_ID' });
+    const throwing = tenancy.run('ctx-r', () => {
+      throw new Error('boom');
+    });
+    await expect(throwing).rejects.toThrow('boom');
+    // A cached ACTIVE tenant: fn runs, in its context, before run() returns.
+    let seen: string | undefined;
+    const running = tenancy.run('ctx-r', () => {
+      seen = currentTenant()?.id;
+      return 7;
+    });
+    expect(seen).toBe(t.id);
+    await expect(running).resolves.toBe(7);
+    // A thenable (a lazy ORM query) is awaited inside the context.
+    const lazy = { then: (resolve: (v: string | undefined) => void) => resolve(currentTenant()?.slug) };
+    await expect(tenancy.run('ctx-r', () => lazy)).resolves.toBe('ctx-r');
+    expect(currentTenant()).toBeUndefined();
+    await tenancy.close();
+    await expect(tenancy.run('ctx-r', () => 1)).rejects.toMatchObject({ code: 'TENANCY_CLOSED' });
+  });
 });
 
 describe('observability hooks', () => {

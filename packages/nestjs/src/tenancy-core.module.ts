@@ -11,7 +11,7 @@ import {
 } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { createTenancy, ErrorCodes, Tenancy, TenantryError } from '@tenantry/core';
-import { TENANCY, TENANCY_MODULE_OPTIONS } from './tenancy.constants.js';
+import { TENANCY, TENANCY_CONTEXT_INTERCEPTED, TENANCY_MODULE_OPTIONS } from './tenancy.constants.js';
 import type { TenancyModuleAsyncOptions, TenancyModuleOptions, TenancyOptionsFactory } from './tenancy.interfaces.js';
 import { TenancyContextInterceptor } from './tenancy-context.interceptor.js';
 import { TenancyExceptionFilter } from './tenancy-exception.filter.js';
@@ -38,6 +38,9 @@ function checkOptions(options: TenancyModuleOptions): TenancyModuleOptions {
       'TenancyModule options.resolvers must be an array of resolver functions, e.g. [header(), subdomain("example.com")]',
     );
   }
+  if (options.contextInterceptor !== undefined && typeof options.contextInterceptor !== 'boolean') {
+    throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'TenancyModule options.contextInterceptor must be true or false');
+  }
   return Object.freeze({ ...options });
 }
 
@@ -47,11 +50,11 @@ async function openTenancy(options: TenancyModuleOptions): Promise<Owned> {
       throw new TenantryError(ErrorCodes.INVALID_ARGUMENT, 'TenancyModule options.tenancy must be a Tenancy made by createTenancy()');
     return { tenancy: options.tenancy, owned: options.closeOnShutdown === true };
   }
-  const { resolvers: _r, exceptionFilter: _f, missingTenantMessage: _m, ...core } = options;
+  const { resolvers: _r, exceptionFilter: _f, missingTenantMessage: _m, contextInterceptor: _i, ...core } = options;
   return { tenancy: await createTenancy(core), owned: true };
 }
 
-function commonProviders(exceptionFilter: boolean): Provider[] {
+function commonProviders(exceptionFilter: boolean, contextInterceptor: boolean): Provider[] {
   const providers: Provider[] = [
     { provide: OWNED_TENANCY, useFactory: openTenancy, inject: [TENANCY_MODULE_OPTIONS] },
     { provide: TENANCY, useFactory: (o: Owned) => o.tenancy, inject: [OWNED_TENANCY] },
@@ -59,8 +62,10 @@ function commonProviders(exceptionFilter: boolean): Provider[] {
     TenancyMiddleware,
     OrmWiringCheck,
     { provide: APP_GUARD, useClass: TenancyGuard },
-    { provide: APP_INTERCEPTOR, useClass: TenancyContextInterceptor },
+    { provide: TENANCY_CONTEXT_INTERCEPTED, useValue: contextInterceptor },
   ];
+  // Any global interceptor puts every route on Nest's RxJS path; without it the guard checks the context.
+  if (contextInterceptor) providers.push({ provide: APP_INTERCEPTOR, useClass: TenancyContextInterceptor });
   if (exceptionFilter) providers.push({ provide: APP_FILTER, useClass: TenancyExceptionFilter });
   return providers;
 }
@@ -68,7 +73,7 @@ function commonProviders(exceptionFilter: boolean): Provider[] {
 /**
  * The global module behind `TenancyModule`: provides the {@link Tenancy}, mounts
  * {@link TenancyMiddleware} on every route, installs {@link TenancyGuard} (and the exception
- * filter), and closes the tenancy it created when the application shuts down.
+ * filter and the context interceptor, unless turned off), and closes the tenancy it created when the application shuts down.
  */
 @Global()
 @Module({})
@@ -85,7 +90,10 @@ export class TenancyCoreModule implements NestModule, OnApplicationShutdown {
     const frozen = checkOptions(options);
     return {
       module: TenancyCoreModule,
-      providers: [{ provide: TENANCY_MODULE_OPTIONS, useValue: frozen }, ...commonProviders(frozen.exceptionFilter !== false)],
+      providers: [
+        { provide: TENANCY_MODULE_OPTIONS, useValue: frozen },
+        ...commonProviders(frozen.exceptionFilter !== false, frozen.contextInterceptor !== false),
+      ],
       exports: [TENANCY, TENANCY_MODULE_OPTIONS],
     };
   }
@@ -94,7 +102,10 @@ export class TenancyCoreModule implements NestModule, OnApplicationShutdown {
     return {
       module: TenancyCoreModule,
       imports: options.imports ?? [],
-      providers: [...asyncOptionsProviders(options), ...commonProviders(options.exceptionFilter !== false)],
+      providers: [
+        ...asyncOptionsProviders(options),
+        ...commonProviders(options.exceptionFilter !== false, options.contextInterceptor !== false),
+      ],
       exports: [TENANCY, TENANCY_MODULE_OPTIONS],
     };
   }

@@ -12,3 +12,9 @@ export const TENANCY_REQUEST_STATE = Symbol.for('tenantry:nestjs:request-state')
 
 /** The message of a missing tenant, as the reference API (seed 000) words it. */
 export const DEFAULT_MISSING_TENANT_MESSAGE = 'Tenant ID is missing in x-tenant-id header';
+
+/**
+ * Whether `TenancyContextInterceptor` is registered (`contextInterceptor`); when it is not, the
+ * guard checks that the request's context is intact. @internal
+ */
+export const TENANCY_CONTEXT_INTERCEPTED = Symbol.for('tenantry:nestjs:context-intercepted');

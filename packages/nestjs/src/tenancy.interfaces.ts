@@ -19,6 +19,26 @@ export interface TenancyHttpOptions {
    */
   readonly exceptionFilter?: boolean;
   /**
+   * Register `TenancyContextInterceptor` globally: when a middleware mounted after Tenantry's
+   * dropped the AsyncLocalStorage context (a callback-style library that calls `next()` from a
+   * pool or queue of its own), the handler is run in the tenant's context again. Default true.
+   *
+   * Any global interceptor, even one that does nothing, puts every route on Nest's RxJS
+   * interceptor path; without one Nest calls the handler directly. `bench:http` measures that
+   * path at 12 more promises per request and ≈ 50–90 µs of Node CPU (docs/benchmarks.md).
+   * Set false when no middleware after Tenantry's drops the context: `TenancyGuard` then
+   * checks, on every request that has a tenant, that the context still holds it, and fails the
+   * request with a 500 (`INTERNAL`, the log names this option) when it does not — the handler
+   * never runs without its tenant.
+   * With `forRootAsync()`, give it beside `useFactory`, as `exceptionFilter`.
+   *
+   * @example
+   * ```ts
+   * TenancyModule.forRoot({ registryUrl, contextInterceptor: false })
+   * ```
+   */
+  readonly contextInterceptor?: boolean;
+  /**
    * The message of a request no resolver found a tenant for (400 `TENANT_REQUIRED`).
    * Default: seed 000's `Tenant ID is missing in x-tenant-id header` for the default chain, or
    * a sentence listing where the resolvers looked.
@@ -70,4 +90,9 @@ export interface TenancyModuleAsyncOptions extends Pick<ModuleMetadata, 'imports
    * factory: global filters are fixed before the factory runs.
    */
   readonly exceptionFilter?: boolean;
+  /**
+   * Register {@link TenancyContextInterceptor} globally (see `TenancyHttpOptions.contextInterceptor`).
+   * Default true. Given here, not by the factory: global interceptors are fixed before it runs.
+   */
+  readonly contextInterceptor?: boolean;
 }

@@ -1,10 +1,10 @@
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import { currentTenant, type Tenancy } from '@tenantry/core';
 import { header } from './resolvers/header-resolver.js';
-import { runResolverChain, type ChainResult, type TenancyRequest, type TenantResolver } from './resolvers/tenant-resolver.js';
+import { resolveChain, type ChainResult, type TenancyRequest, type TenantResolver } from './resolvers/tenant-resolver.js';
 import { TENANCY, TENANCY_MODULE_OPTIONS } from './tenancy.constants.js';
 import type { TenancyModuleOptions } from './tenancy.interfaces.js';
-import { attachRequestTenancy, requestTenancy } from './tenancy-request.js';
+import { attachRequestTenancy, requestTenancy, type RequestTenancy } from './tenancy-request.js';
 
 /** The default chain: the `x-tenant-id` header (id or slug), as in the reference API. */
 export const DEFAULT_RESOLVERS: readonly TenantResolver[] = Object.freeze([header('x-tenant-id')]);
@@ -26,31 +26,48 @@ export class TenancyMiddleware implements NestMiddleware {
     this.#resolvers = options.resolvers ?? DEFAULT_RESOLVERS;
   }
 
-  async use(req: TenancyRequest, _res: unknown, next: (err?: unknown) => void): Promise<void> {
+  use(req: TenancyRequest, _res: unknown, next: (err?: unknown) => void): void | Promise<void> {
     // Mounted on several paths, a middleware may see a request twice; resolve it once.
     if (requestTenancy(req) !== undefined) return next();
     const state = attachRequestTenancy(req);
-    let result: ChainResult | undefined;
+    // Not async: with synchronous resolvers (header, path, query, subdomain) and a cached ACTIVE
+    // tenant, the chain and the tenant's lookup make no promise, and `next()` is called in the
+    // tenant's context before `use` returns.
+    let found: ChainResult | undefined | Promise<ChainResult | undefined>;
     try {
-      result = await runResolverChain(this.#resolvers, req, this.#tenancy);
+      found = resolveChain(this.#resolvers, req, this.#tenancy);
     } catch (err) {
       state.error = err;
+      return next();
     }
-    if (result === undefined) return next();
-    const found = result;
+    if (found instanceof Promise) {
+      return found.then(
+        (result) => this.#enter(state, result, next),
+        (err: unknown) => {
+          state.error = err;
+          next();
+        },
+      );
+    }
+    return this.#enter(state, found, next);
+  }
+
+  /** Calls `next()` in the found tenant's context, or records why there is none and calls it outside. */
+  #enter(state: RequestTenancy, found: ChainResult | undefined, next: (err?: unknown) => void): void | Promise<void> {
+    if (found === undefined) return next();
     let entered = false;
-    try {
-      await this.#tenancy.run(found.ref, () => {
+    return this.#tenancy
+      .run(found.ref, () => {
         entered = true;
         state.tenant = currentTenant();
         state.resolvedBy = found.resolver.description;
         next();
+      })
+      .then(undefined, (err: unknown) => {
+        if (entered) throw err;
+        // Unknown, suspended, not ready, malformed: the guard reports it if the route needs a tenant.
+        state.error = err;
+        next();
       });
-    } catch (err) {
-      if (entered) throw err;
-      // Unknown, suspended, not ready, malformed: the guard reports it if the route needs a tenant.
-      state.error = err;
-      next();
-    }
   }
 }

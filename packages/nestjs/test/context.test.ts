@@ -6,12 +6,15 @@ import { call, MIGRATIONS, setupHarness, type Booted } from './helpers.js';
 
 const h = await setupHarness();
 let booted: Booted;
+/** The same app with `contextInterceptor: false`, over the same registry. */
+let lean: Booted;
 const tenants: Tenant[] = [];
 
 beforeAll(async () => {
   booted = await h.boot(syncFixture({ registryUrl: h.db.url, migrations: MIGRATIONS, pool: { max: 5 } }));
   const tenancy = booted.app.get<Tenancy>(TENANCY);
   for (let i = 0; i < 10; i++) tenants.push(await tenancy.tenants.create({ slug: `ctx-${i}`, name: `Context ${i}` }));
+  lean = await h.boot(syncFixture({ tenancy, contextInterceptor: false }));
 });
 
 describe('AsyncLocalStorage tenant context', () => {
@@ -67,5 +70,37 @@ describe('AsyncLocalStorage tenant context', () => {
     expect(res.body).toEqual({ statusCode: 403, code: 'TENANT_SUSPENDED', message: "tenant 'ctx-9' is suspended" });
     await tenancy.tenants.resume('ctx-9');
     expect((await call(`${booted.url}/whoami`, { headers: { 'x-tenant-id': 'ctx-9' } })).status).toBe(200);
+  });
+});
+
+describe('contextInterceptor: false', () => {
+  it('still holds the context for the whole request, interceptors and queries included', async () => {
+    const res = await call(`${lean.url}/whoami`, { headers: { 'x-tenant-id': 'ctx-4' } });
+    expect(res.status).toBe(200);
+    expect(res.body.seen).toEqual({
+      start: 'ctx-4',
+      afterTimeout: 'ctx-4',
+      afterImmediate: 'ctx-4',
+      inCallback: 'ctx-4',
+      afterQuery: 'ctx-4',
+    });
+    expect(res.body.probe).toEqual({ guard: 'ctx-4', afterHandler: 'ctx-4' });
+    expect(res.body.schema).toBe(tenants[4]!.physicalName);
+  });
+
+  it('refuses with a 500 a request whose context a later middleware dropped: the handler never runs without its tenant', async () => {
+    const res = await call(`${lean.url}/dropped`, { headers: { 'x-tenant-id': 'ctx-1' } });
+    expect(res.status).toBe(500);
+    expect(res.body).toMatchObject({ statusCode: 500, code: 'INTERNAL' });
+    // No tenant given: nothing to lose, the route's own answer (TENANT_REQUIRED) as before.
+    expect((await call(`${lean.url}/dropped`)).status).toBe(400);
+  });
+
+  it('keeps @SkipTenancy routes and their optional tenant', async () => {
+    expect((await call(`${lean.url}/public`, { headers: { 'x-tenant-id': 'ctx-2' } })).body).toMatchObject({
+      tenant: 'ctx-2',
+      context: 'ctx-2',
+    });
+    expect((await call(`${lean.url}/public`)).body).toMatchObject({ tenant: null, context: null });
   });
 });

@@ -2,7 +2,7 @@ import { Inject, Injectable, Module } from '@nestjs/common';
 import { describe, expect, it } from 'vitest';
 import type { Tenancy } from '@tenantry/core';
 import { header, TENANCY, TENANCY_MODULE_OPTIONS, type TenancyModuleOptions } from '../dist/index.js';
-import { asyncFixture } from './fixtures/app.js';
+import { asyncFixture, DroppedContextModule } from './fixtures/app.js';
 import { call, MIGRATIONS, setupHarness } from './helpers.js';
 
 const h = await setupHarness();
@@ -71,5 +71,17 @@ describe('TenancyModule.forRootAsync (factory)', () => {
     const missing = await call(`${url}/notes`);
     expect(missing.status).toBe(500);
     expect(missing.body).toEqual({ statusCode: 500, message: 'Internal server error' });
+  });
+
+  it('takes contextInterceptor beside useFactory: without the interceptor the guard refuses a dropped context', async () => {
+    const { url } = await h.boot(
+      asyncFixture({ contextInterceptor: false, useFactory: () => ({ registryUrl: h.db.url, migrations: MIGRATIONS }) }, [
+        DroppedContextModule,
+      ]),
+    );
+    expect((await call(`${url}/notes`, { headers: { 'x-tenant-id': 'acme' } })).status).toBe(200);
+    const dropped = await call(`${url}/dropped`, { headers: { 'x-tenant-id': 'acme' } });
+    expect(dropped.status).toBe(500);
+    expect(dropped.body).toMatchObject({ code: 'INTERNAL' });
   });
 });

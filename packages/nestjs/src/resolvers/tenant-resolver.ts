@@ -90,15 +90,43 @@ export async function runResolverChain(
   req: TenancyRequest,
   tenancy: Tenancy,
 ): Promise<ChainResult | undefined> {
-  for (const resolver of resolvers) {
-    const found = await resolver(req, tenancy);
-    if (found === undefined || found === null) continue;
-    if (typeof found === 'string') {
-      const ref = found.trim();
-      if (ref.length === 0) continue;
-      return { ref, resolver };
+  return await resolveChain(resolvers, req, tenancy);
+}
+
+/**
+ * {@link runResolverChain} without a promise while the resolvers answer synchronously (the
+ * header, path, query and subdomain resolvers do): the middleware's hot path. A resolver that
+ * returns a promise makes the rest of the chain asynchronous. Throws what a resolver throws.
+ * @internal
+ */
+export function resolveChain(
+  resolvers: readonly TenantResolver[],
+  req: TenancyRequest,
+  tenancy: Tenancy,
+  from = 0,
+): ChainResult | undefined | Promise<ChainResult | undefined> {
+  for (let i = from; i < resolvers.length; i++) {
+    const resolver = resolvers[i]!;
+    const found = resolver(req, tenancy);
+    if (isThenable(found)) {
+      return Promise.resolve(found).then((f) => chainAnswer(resolver, f) ?? resolveChain(resolvers, req, tenancy, i + 1));
     }
-    return { ref: found, resolver };
+    const answer = chainAnswer(resolver, found);
+    if (answer !== undefined) return answer;
   }
   return undefined;
+}
+
+function isThenable(x: unknown): x is PromiseLike<TenantResolution> {
+  return x instanceof Promise || (x !== null && typeof x === 'object' && typeof (x as { then?: unknown }).then === 'function');
+}
+
+/** What one resolver's value means for the chain: a result, or undefined to try the next one. */
+function chainAnswer(resolver: TenantResolver, found: TenantResolution): ChainResult | undefined {
+  if (found === undefined || found === null) return undefined;
+  if (typeof found === 'string') {
+    const ref = found.trim();
+    return ref.length === 0 ? undefined : { ref, resolver };
+  }
+  return { ref: found, resolver };
 }
