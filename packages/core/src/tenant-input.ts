@@ -40,6 +40,19 @@ export interface CreateTenantInput {
   readonly physicalName?: string;
 }
 
+/** A create's input once checked by `tenants.create()`: what provisioning and the registry take. */
+export interface CheckedCreate {
+  readonly slug: string;
+  readonly name: string;
+  readonly plan: string | null;
+  readonly metadata: Record<string, unknown>;
+  readonly isolation: IsolationKind;
+  /** The server asked for, or null: the least-loaded with room. */
+  readonly server: string | null;
+  readonly strict?: boolean;
+  readonly physicalName?: string;
+}
+
 /** Options of `tenants.create()`. */
 export interface CreateTenantOptions extends ActorOptions {
   /**

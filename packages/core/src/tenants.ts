@@ -22,6 +22,7 @@ import {
   checkText,
   decodeCursor,
   encodeCursor,
+  type CheckedCreate,
   type CreateTenantInput,
   type CreateTenantOptions,
   type ListTenantsOptions,
@@ -102,7 +103,7 @@ export class Tenants {
     if (strict && !this.#d.tenantRoles)
       throw invalidArgument('strict tenants need per-tenant roles: a registry user with CREATEROLE, and tenantRoles not false');
     const physicalName = input.physicalName === undefined ? undefined : checkPhysicalName(input.physicalName);
-    const request = {
+    const request: CheckedCreate = {
       slug,
       name,
       plan,
@@ -163,20 +164,7 @@ export class Tenants {
     return tenant;
   }
 
-  async #provision(
-    input: {
-      slug: string;
-      name: string;
-      plan: string | null;
-      metadata: Record<string, unknown>;
-      isolation: IsolationKind;
-      server: string | null;
-      strict?: boolean;
-      physicalName?: string;
-    },
-    key: { key: string; hash: string } | undefined,
-    options: ActorOptions,
-  ): Promise<Tenant> {
+  async #provision(input: CheckedCreate, key: { key: string; hash: string } | undefined, options: ActorOptions): Promise<Tenant> {
     const { slug, name, plan, metadata, isolation } = input;
     const migrations = await pinnedMigrations(this.#d.migrations);
     const target = migrations.at(-1)?.name ?? '';
@@ -248,14 +236,7 @@ export class Tenants {
    * the usual way.
    */
   async #createInOneTransaction(
-    input: {
-      slug: string;
-      name: string;
-      plan: string | null;
-      metadata: Record<string, unknown>;
-      isolation: IsolationKind;
-      server: string | null;
-    },
+    input: CheckedCreate,
     key: { key: string; hash: string } | undefined,
     migrations: readonly Migration[],
     seeds: readonly Migration[],

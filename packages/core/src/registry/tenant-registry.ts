@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { ErrorCodes, TenantryError } from '../errors.js';
 import type { TenantRef } from '../identifiers.js';
 import { sqlState } from '../pg-errors.js';
+import type { CheckedCreate } from '../tenant-input.js';
 import { placementOrder } from './server-registry.js';
 import type { ActivityEntry, IsolationKind, Tenant, TenantStatus } from '../types.js';
 
@@ -338,18 +339,14 @@ export class TenantRegistry {
    * activity and announces it. Undefined when none is ready. Throws `TENANT_EXISTS` on a taken slug
    * (the pending tenant stays pending).
    */
-  async claimPending(t: {
-    slug: string;
-    name: string;
-    plan: string | null;
-    metadata: Record<string, unknown>;
-    isolation: IsolationKind;
-    server: string | null;
-    version: string | null;
-    actor?: string | undefined;
-    idempotencyKey?: string | undefined;
-    requestHash?: string | undefined;
-  }): Promise<Tenant | undefined> {
+  async claimPending(
+    t: Omit<CheckedCreate, 'strict' | 'physicalName'> & {
+      version: string | null;
+      actor?: string | undefined;
+      idempotencyKey?: string | undefined;
+      requestHash?: string | undefined;
+    },
+  ): Promise<Tenant | undefined> {
     try {
       const { rows } = await this.#db.query<TenantRow>(
         `with pick as (
