@@ -26,6 +26,8 @@
  *   tracks the context through every promise of the process (Nest's, express's, pg's).
  * - PLAIN_INTERCEPTOR=1: a global no-op interceptor (`next.handle()`), which puts every route on
  *   Nest's RxJS interceptor path (without interceptors Nest calls the handler directly).
+ *
+ * PLAIN_HOMES=0 (tenancy mode): `pool.homeConnections: false`.
  */
 import 'reflect-metadata';
 import type { DynamicModule } from '@nestjs/common';

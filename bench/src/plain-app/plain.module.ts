@@ -104,7 +104,7 @@ export class PlainModule {
       imports: [
         TenancyModule.forRoot({
           registryUrl: options.registryUrl,
-          pool: { max: options.poolMax },
+          pool: { max: options.poolMax, homeConnections: process.env['PLAIN_HOMES'] !== '0' },
           applicationName: options.applicationName,
           resolvers: [header('x-tenant-id')],
           contextInterceptor: options.contextInterceptor,
