@@ -629,6 +629,16 @@ async function main(): Promise<void> {
     });
     cleanups.push(() => tenancy.close());
     const tenants = await provisionTenants(tenancy);
+    // The same tenants through a pool without home connections (pool.homeConnections: false):
+    // side by side with 'tenantry', what homes change in steady state.
+    const tenancyNoHomes = await createTenancy({
+      registryUrl: url,
+      migrations,
+      pool: { max: config.poolMax, idleTimeoutMillis: 3_600_000, homeConnections: false },
+      applicationName: 'bench:tenantry-nohomes',
+      reconcileOnStart: false,
+    });
+    cleanups.push(() => tenancyNoHomes.close());
     // Per-tenant roles (createTenancy's `tenantRoles`, on by default when allowed): every
     // Tenantry call then also switches to the tenant's role. Read defensively: not every
     // version of the Tenant type has the field.
@@ -721,6 +731,15 @@ async function main(): Promise<void> {
         appName: 'bench:tenantry',
         op: async (t, id) => {
           const r = await tenancy.withTenant(t.id, (db) => db.query<Row>(QUERY, [id]));
+          check(r.rows, t.schema, id);
+        },
+      },
+      {
+        key: 'tenantry-nohomes',
+        label: 'tenantry withTenant, pool.homeConnections: false',
+        appName: 'bench:tenantry-nohomes',
+        op: async (t, id) => {
+          const r = await tenancyNoHomes.withTenant(t.id, (db) => db.query<Row>(QUERY, [id]));
           check(r.rows, t.schema, id);
         },
       },
