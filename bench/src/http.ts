@@ -139,7 +139,7 @@ const LABELS: Record<RowKey, string> = {
   'plain-als': 'plain + one AsyncLocalStorage.run per request (the platform: promise hooks)',
   'plain-interceptor': "plain + a global no-op interceptor (Nest's RxJS interceptor path)",
   'plain-als-interceptor': 'plain + AsyncLocalStorage.run per request + a global no-op interceptor',
-  'plain-full': "plain NestJS + the reference API's JWT guard, request logging and ValidationPipe, one schema, no tenancy",
+  'plain-full': "plain NestJS + the reference API's JWT guard, request logging and metrics, pipes and params DTO, one schema, no tenancy",
   'nestjs-multitenant': 'nestjs-multitenant 2.1.1 (TypeORM), random tenant',
 };
 
