@@ -378,7 +378,7 @@ export class Mobility {
     const from = await this.#get(source);
     assertReadable(from, 'clone');
     const checked = await this.#checkNewTarget(target);
-    return await this.#piped(from, options, async (reader, header) => await this.#restoreNew(reader, header, checked, 'cloned', options));
+    return await this.#piped(from, async (reader, header) => await this.#restoreNew(reader, header, checked, 'cloned', options));
   }
 
   /**
@@ -703,11 +703,7 @@ export class Mobility {
   }
 
   /** A backup of `from` streamed into `consume` through a pipe; either failing stops both. */
-  async #piped<T>(
-    from: Tenant,
-    options: MobilityOptions,
-    consume: (reader: ArchiveReader, header: ArchiveHeader) => Promise<T>,
-  ): Promise<T> {
+  async #piped<T>(from: Tenant, consume: (reader: ArchiveReader, header: ArchiveHeader) => Promise<T>): Promise<T> {
     return await pipeArchive(
       (out) => backupTenant(this.#d, from, out, { quiesce: true }),
       async (reader) => await consume(reader, await this.#header(reader)),
@@ -801,7 +797,7 @@ export class Mobility {
           return { manifest: manifest!, applied };
         };
         const { manifest, applied } =
-          reader !== undefined && header !== undefined ? await load(reader, header) : await this.#piped(source, options, load);
+          reader !== undefined && header !== undefined ? await load(reader, header) : await this.#piped(source, load);
         const retainUntil = kind === 'move' && target.retainHours > 0 ? new Date(Date.now() + target.retainHours * 3_600_000) : null;
         const switched = await inTransaction(
           () => d.registryDb.connect(),
