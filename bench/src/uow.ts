@@ -296,6 +296,9 @@ interface Target {
   readonly qualified: string;
   /** `select set_config('search_path', …, true)` for this tenant (a generated name, never input). */
   readonly route: string;
+  /** The same route that also switches to the tenant's role, as Tenantry's default prefix does. */
+  readonly routeWithRole: string;
+  readonly role: string | null;
 }
 
 /**
@@ -559,6 +562,24 @@ interface Row {
   v: string;
 }
 
+interface TenantQueryModule {
+  newConnectionState(): unknown;
+  TenantQuery: new (
+    config: { text: string; values: unknown[] },
+    prefix: { searchPath: string; role: string | null; readOnly: boolean },
+    state: unknown,
+    begin: boolean,
+    status: () => string | null,
+    callback: (err: Error | null, result?: pg.QueryResult) => void,
+  ) => unknown;
+}
+
+/** Tenantry's batch, from the built core package (not a public export: the bench reaches into dist). */
+async function loadTenantQuery(): Promise<TenantQueryModule> {
+  const path = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/core/dist/tenant-query.js');
+  return (await import(path)) as TenantQueryModule;
+}
+
 function check(rows: readonly Row[], schema: string, id: number): void {
   const r = rows[0];
   if (r === undefined || r.id !== id || r.v !== `${schema}:${id}`) {
@@ -697,6 +718,11 @@ async function main(): Promise<void> {
       setLocal: `set local search_path to ${quoteIdent(t.physicalName)}`,
       qualified: `select id, v from ${quoteIdent(t.physicalName)}.items where id = $1`,
       route: `select set_config('search_path', '${quoteIdent(t.physicalName)}, pg_temp', true)`,
+      role: t.role,
+      routeWithRole:
+        t.role === null
+          ? `select set_config('search_path', '${quoteIdent(t.physicalName)}, pg_temp', true)`
+          : `select set_config('search_path', '${quoteIdent(t.physicalName)}, pg_temp', true), set_config('role', '${t.role}', true)`,
     }));
     const workload: Workload = { targets, rows: config.rowsPerTenant };
 
@@ -706,10 +732,41 @@ async function main(): Promise<void> {
     const setLocalPool = rawPool('bench:raw-setlocal');
     const routedPool = rawPool('bench:raw-routed');
     const resetPool = rawPool('bench:raw-reset');
-    /** One round trip: [the reset;] the route; the query (an integer id, inlined: simple protocol). */
-    const routed = async (pool: pg.Pool, t: Target, id: number, reset: boolean): Promise<void> => {
+    const resetRolePool = rawPool('bench:raw-reset-role');
+    const batchPool = rawPool('bench:raw-batch');
+    const batchState = new WeakMap<pg.PoolClient, unknown>();
+    const tenantQuery = await loadTenantQuery();
+    /** Tenantry's own batch (DISCARD ALL, the prefix with search_path and role, the query; one Sync), sent on a bare pg.Pool. */
+    const batched = async (t: Target, id: number): Promise<void> => {
+      const client = await batchPool.connect();
+      let failure: Error | undefined;
+      try {
+        let state = batchState.get(client);
+        if (state === undefined) {
+          state = tenantQuery.newConnectionState();
+          batchState.set(client, state);
+        }
+        (state as { resetPending: boolean }).resetPending = true;
+        const prefix = { searchPath: `${quoteIdent(t.schema)}, pg_temp`, role: t.role, readOnly: false };
+        const rows = await new Promise<Row[]>((resolveRows, reject) => {
+          client.query(
+            new tenantQuery.TenantQuery({ text: QUERY, values: [id] }, prefix, state, false, () => 'I', (err, result) =>
+              err === null ? resolveRows(result!.rows as Row[]) : reject(err),
+            ) as unknown as pg.QueryConfig,
+          );
+        });
+        check(rows, t.schema, id);
+      } catch (err) {
+        failure = err as Error;
+        throw err;
+      } finally {
+        client.release(failure);
+      }
+    };
+    /** One round trip: [the reset;] the route [with the role]; the query (an integer id, inlined: simple protocol). */
+    const routed = async (pool: pg.Pool, t: Target, id: number, reset: boolean, role = false): Promise<void> => {
       const results = (await pool.query(
-        `${reset ? `${RESET_STATEMENTS}; ` : ''}${t.route}; select id, v from items where id = ${Math.trunc(id)}`,
+        `${reset ? `${RESET_STATEMENTS}; ` : ''}${role ? t.routeWithRole : t.route}; select id, v from items where id = ${Math.trunc(id)}`,
       )) as unknown as pg.QueryResult<Row>[];
       check(results.at(-1)!.rows, t.schema, id);
     };
@@ -819,6 +876,21 @@ async function main(): Promise<void> {
         label: "raw pg, the same with DISCARD ALL's statements first (the reset)",
         appName: 'bench:raw-reset',
         op: (t, id) => routed(resetPool, t, id, true),
+      },
+      {
+        // The floor of Tenantry's default: the reset, the route with the tenant's role, the query.
+        key: 'routed-reset-role',
+        label: "raw pg, the same switching to the tenant's role too (Tenantry's default work)",
+        appName: 'bench:raw-reset-role',
+        op: (t, id) => routed(resetRolePool, t, id, true, true),
+      },
+      {
+        // Against the row above: the wire protocol Tenantry uses (extended, one Sync) instead of
+        // one simple-protocol string. Against 'tenantry': Tenantry's pool and unit of work.
+        key: 'batch-reset-role',
+        label: "raw pg.Pool sending Tenantry's batch (DISCARD ALL, prefix with role, query; one Sync)",
+        appName: 'bench:raw-batch',
+        op: (t, id) => batched(t, id),
       },
       {
         key: 'qualified',
