@@ -66,6 +66,8 @@ const TENANCY_APP = 'bench:http-tenancy';
 /** The tenancy app with `contextInterceptor: false`, and the tenancy app of another build (BENCH_HTTP_BASE_BUILD). */
 const TENANCY_LEAN_APP = 'bench:http-tenancy-lean';
 const TENANCY_BASE_APP = 'bench:http-tenancy-base';
+/** The plain app routing by itself (no tenancy library) over the same tenants: the `plain-routed` row. */
+const ROUTED_APP = 'bench:plain-routed';
 const API_DATABASE = 'bench_http_api';
 /**
  * Whose backends each row counts (peak conns, settle). The plain app and nestjs-multitenant have
@@ -74,10 +76,11 @@ const API_DATABASE = 'bench_http_api';
  * names, and for the API (which hard-codes `tenantry-api`) everything else in its database.
  */
 const BACKENDS = {
-  reference: { database: API_DATABASE, exceptApps: [TENANCY_APP, TENANCY_LEAN_APP, TENANCY_BASE_APP] },
+  reference: { database: API_DATABASE, exceptApps: [TENANCY_APP, TENANCY_LEAN_APP, TENANCY_BASE_APP, ROUTED_APP] },
   tenancy: { database: API_DATABASE, apps: [TENANCY_APP] },
   'tenancy-lean': { database: API_DATABASE, apps: [TENANCY_LEAN_APP] },
   'tenancy-base': { database: API_DATABASE, apps: [TENANCY_BASE_APP] },
+  'plain-routed': { database: API_DATABASE, apps: [ROUTED_APP] },
   plain: { database: 'bench_http_plain', apps: ['bench:plain'] },
   'plain-als': { database: 'bench_http_plain', apps: ['bench:plain-als'] },
   'plain-interceptor': { database: 'bench_http_plain', apps: ['bench:plain-interceptor'] },
@@ -135,6 +138,8 @@ const LABELS: Record<RowKey, string> = {
   tenancy: 'NestJS + @tenantry/nestjs only (header resolver, no auth), random tenant',
   'tenancy-lean': 'the same, contextInterceptor: false (no global interceptor; the guard checks the context)',
   'tenancy-base': 'the tenancy row from another build (BENCH_HTTP_BASE_BUILD), for a before/after',
+  'plain-routed':
+    "plain NestJS routing by itself: the tenancy row's tenants, each query in Tenantry's batch (reset, search_path + role, query) on a bare pg.Pool; no library, context or guard",
   plain: 'plain NestJS, one schema, no tenancy (baseline)',
   'plain-als': 'plain + one AsyncLocalStorage.run per request (the platform: promise hooks)',
   'plain-interceptor': "plain + a global no-op interceptor (Nest's RxJS interceptor path)",
@@ -251,6 +256,9 @@ async function main(): Promise<void> {
         TENANTRY_ADMIN_TOKEN: adminToken,
         TENANTRY_JWT_SECRET: randomBytes(48).toString('base64'),
         TENANTRY_POOL_MAX: String(config.pool),
+        // Backends kept while the other rows run their rounds: a closed one would be reopened
+        // cold (its catalog caches empty for 1,000 tenants) in the row's next unmeasured lead-in.
+        TENANTRY_POOL_IDLE_MS: '3600000',
       },
       ready: READY,
     });
@@ -301,6 +309,22 @@ async function main(): Promise<void> {
       const negatives = crossTenant(targets, config.postsPerTenant, 20);
       for (const [t] of negatives.slice(0, 5)) negatives.push([{ ...t, headers: {} }, 400]);
       rows.push(newRow(key, tenancyApp, targets, negatives));
+    }
+
+    // The plain app routing by itself over the same tenants (the floor of schema-per-tenant routing).
+    if (wanted('plain-routed')) {
+      const routedApp = await startServer({
+        name: 'plain app (plain-routed)',
+        script: PLAIN_MAIN,
+        execArgv: profiled,
+        env: { ...plainEnv, PLAIN_ROUTED: '1', DATABASE_URL: databaseUrl(url, API_DATABASE), PLAIN_APPLICATION_NAME: ROUTED_APP },
+        ready: READY,
+      });
+      servers.push(routedApp);
+      const targets = tenancyTargets(tenants);
+      const negatives = crossTenant(targets, config.postsPerTenant, 20);
+      for (const [t] of negatives.slice(0, 5)) negatives.push([{ ...t, headers: {} }, 400]);
+      rows.push(newRow('plain-routed', routedApp, targets, negatives));
     }
 
     // 3. The plain app: the same rows in one schema.

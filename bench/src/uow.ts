@@ -15,6 +15,7 @@ import pg from 'pg';
 import { createTenancy, migrationList, type Tenancy, type Tenant } from '@tenantry/core';
 import { startEmbeddedServer, type EmbeddedServer } from '@tenantry/testing';
 import { CLOCK_TICKS_PER_SECOND, readProcStat } from './bench-env.js';
+import { rawBatch, type RawPrefix } from './raw-batch.js';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -299,6 +300,8 @@ interface Target {
   /** The same route that also switches to the tenant's role, as Tenantry's default prefix does. */
   readonly routeWithRole: string;
   readonly role: string | null;
+  /** The same route as Tenantry's batch takes it (made once, as Tenantry caches each tenant's). */
+  readonly prefix: RawPrefix;
 }
 
 /**
@@ -562,24 +565,6 @@ interface Row {
   v: string;
 }
 
-interface TenantQueryModule {
-  newConnectionState(): unknown;
-  TenantQuery: new (
-    config: { text: string; values: unknown[] },
-    prefix: { searchPath: string; role: string | null; readOnly: boolean },
-    state: unknown,
-    begin: boolean,
-    status: () => string | null,
-    callback: (err: Error | null, result?: pg.QueryResult) => void,
-  ) => unknown;
-}
-
-/** Tenantry's batch, from the built core package (not a public export: the bench reaches into dist). */
-async function loadTenantQuery(): Promise<TenantQueryModule> {
-  const path = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/core/dist/tenant-query.js');
-  return (await import(path)) as TenantQueryModule;
-}
-
 function check(rows: readonly Row[], schema: string, id: number): void {
   const r = rows[0];
   if (r === undefined || r.id !== id || r.v !== `${schema}:${id}`) {
@@ -719,6 +704,7 @@ async function main(): Promise<void> {
       qualified: `select id, v from ${quoteIdent(t.physicalName)}.items where id = $1`,
       route: `select set_config('search_path', '${quoteIdent(t.physicalName)}, pg_temp', true)`,
       role: t.role,
+      prefix: { searchPath: `${quoteIdent(t.physicalName)}, pg_temp`, role: t.role, readOnly: false },
       routeWithRole:
         t.role === null
           ? `select set_config('search_path', '${quoteIdent(t.physicalName)}, pg_temp', true)`
@@ -734,34 +720,11 @@ async function main(): Promise<void> {
     const resetPool = rawPool('bench:raw-reset');
     const resetRolePool = rawPool('bench:raw-reset-role');
     const batchPool = rawPool('bench:raw-batch');
-    const batchState = new WeakMap<pg.PoolClient, unknown>();
-    const tenantQuery = await loadTenantQuery();
+    const batch = await rawBatch(batchPool);
     /** Tenantry's own batch (DISCARD ALL, the prefix with search_path and role, the query; one Sync), sent on a bare pg.Pool. */
     const batched = async (t: Target, id: number): Promise<void> => {
-      const client = await batchPool.connect();
-      let failure: Error | undefined;
-      try {
-        let state = batchState.get(client);
-        if (state === undefined) {
-          state = tenantQuery.newConnectionState();
-          batchState.set(client, state);
-        }
-        (state as { resetPending: boolean }).resetPending = true;
-        const prefix = { searchPath: `${quoteIdent(t.schema)}, pg_temp`, role: t.role, readOnly: false };
-        const rows = await new Promise<Row[]>((resolveRows, reject) => {
-          client.query(
-            new tenantQuery.TenantQuery({ text: QUERY, values: [id] }, prefix, state, false, () => 'I', (err, result) =>
-              err === null ? resolveRows(result!.rows as Row[]) : reject(err),
-            ) as unknown as pg.QueryConfig,
-          );
-        });
-        check(rows, t.schema, id);
-      } catch (err) {
-        failure = err as Error;
-        throw err;
-      } finally {
-        client.release(failure);
-      }
+      const r = await batch<Row>(t.prefix, QUERY, [id]);
+      check(r.rows, t.schema, id);
     };
     /** One round trip: [the reset;] the route [with the role]; the query (an integer id, inlined: simple protocol). */
     const routed = async (pool: pg.Pool, t: Target, id: number, reset: boolean, role = false): Promise<void> => {

@@ -96,7 +96,7 @@ export class AppModule {
             registryUrl: rt.registryUrl,
             migrations: MIGRATIONS_DIR,
             logger: rt.logger.child({ component: 'tenantry' }),
-            pool: { max: rt.config.poolMax },
+            pool: { max: rt.config.poolMax, idleTimeoutMillis: rt.config.poolIdleMs },
             plans: rt.config.plans,
             pendingTenants: rt.config.pendingTenants,
             applicationName: 'tenantry-api',

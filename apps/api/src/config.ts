@@ -28,6 +28,11 @@ export interface ApiConfig {
   /** Server connections to the registry server (`TENANTRY_POOL_MAX`, default 10). */
   readonly poolMax: number;
   /**
+   * How long an idle server connection is kept before it is closed (`TENANTRY_POOL_IDLE_MS`,
+   * milliseconds, default 30000). A kept backend stays warm for the tenants it served.
+   */
+  readonly poolIdleMs: number;
+  /**
    * Key that encrypts the URLs of added servers in the registry (`TENANTRY_ENCRYPTION_KEY`:
    * 64 hex digits or base64 of 32 bytes); needed to add servers and reach their tenants.
    */
@@ -133,6 +138,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     bodyLimit,
     logLevel,
     poolMax: integer(env, 'TENANTRY_POOL_MAX', 10, 1, 1000),
+    poolIdleMs: integer(env, 'TENANTRY_POOL_IDLE_MS', 30_000, 1_000, 24 * 3600 * 1000),
     encryptionKey,
     plans: plansFrom(env),
     pendingTenants: {

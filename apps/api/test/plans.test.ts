@@ -110,3 +110,22 @@ describe('TenantRateLimiter', () => {
     expect([1, 2, 3].map(() => limiter.take('a', 2))).toEqual([0, 0, 1]);
   });
 });
+
+describe('TENANTRY_POOL_IDLE_MS', () => {
+  it('is checked at start and defaults to 30 s', () => {
+    expect(configFromEnv({}).poolIdleMs).toBe(30_000);
+    expect(configFromEnv({ TENANTRY_POOL_IDLE_MS: '3600000' }).poolIdleMs).toBe(3_600_000);
+    expect(() => configFromEnv({ TENANTRY_POOL_IDLE_MS: '10' })).toThrow(/TENANTRY_POOL_IDLE_MS/);
+    expect(() => configFromEnv({ TENANTRY_POOL_IDLE_MS: 'soon' })).toThrow(/TENANTRY_POOL_IDLE_MS/);
+  });
+
+  it("closes the tenancy's idle connections after it", async () => {
+    const short = await h.start({ TENANTRY_POOL_IDLE_MS: '1000' });
+    const created = await http(short.url, 'POST', '/tenants', { token: ADMIN_TOKEN, body: { name: 'idle', slug: 'idle-pool' } });
+    expect(created.status).toBe(201);
+    const shortTenancy = short.api.app.get<symbol, Tenancy>(TENANCY);
+    const open = (): number => shortTenancy.stats().servers.reduce((n, s) => n + s.total, 0);
+    expect(open()).toBeGreaterThan(0);
+    await expect.poll(open, { timeout: 5_000, interval: 100 }).toBe(0);
+  });
+});

@@ -28,6 +28,15 @@
  *   Nest's RxJS interceptor path (without interceptors Nest calls the handler directly).
  *
  * PLAIN_HOMES=0 (tenancy mode): `pool.homeConnections: false`.
+ *
+ * PLAIN_ROUTED=1 (the `plain-routed` row): DATABASE_URL is the tenancy row's registry database;
+ * the app reads its ACTIVE schema tenants (schema and role) once at start, and each request sends
+ * Tenantry's batch — the session reset, `search_path` and role, the query; one Sync — for the
+ * tenant `x-tenant-id` names, on a bare `pg.Pool` (bench/src/raw-batch.ts). No tenancy library,
+ * no per-request context, no guard: the PostgreSQL work of routing, with the least Node around it.
+ *
+ * PLAIN_POOL_IDLE_MS: how long the app's pool keeps an idle connection (default one hour, so a
+ * row's backends, warm for its tenants, survive the other rows' rounds).
  */
 import 'reflect-metadata';
 import type { DynamicModule } from '@nestjs/common';
@@ -44,15 +53,50 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import pg from 'pg';
 import { PlainModule } from './plain.module.js';
 import { tokenService } from './tokens.js';
+import { rawBatch } from '../raw-batch.js';
+import type { RoutedDb } from './posts.controller.js';
 
-function plainPool(max: number, applicationName: string): pg.Pool {
+const IDLE_MS = Number(process.env['PLAIN_POOL_IDLE_MS'] ?? '3600000');
+
+function databaseUrl(): string {
   const url = process.env['DATABASE_URL'];
   if (url === undefined || url === '') throw new Error('DATABASE_URL is required');
+  return url;
+}
+
+function plainPool(max: number, applicationName: string): pg.Pool {
   const schema = process.env['PLAIN_SCHEMA'] ?? 'bench_plain';
   if (!/^[a-z_][a-z0-9_]*$/.test(schema))
     throw new Error(`PLAIN_SCHEMA must be a plain lower-case identifier, got ${JSON.stringify(schema)}`);
   // search_path as a startup option, so the query text is the API's, unqualified.
-  return new pg.Pool({ connectionString: url, max, application_name: applicationName, options: `-c search_path=${schema}` });
+  return new pg.Pool({
+    connectionString: databaseUrl(),
+    max,
+    application_name: applicationName,
+    idleTimeoutMillis: IDLE_MS,
+    options: `-c search_path=${schema}`,
+  });
+}
+
+/** The `plain-routed` row's pool and its batch per tenant (read once from the registry). */
+async function routedDb(max: number, applicationName: string): Promise<{ pool: pg.Pool; db: RoutedDb }> {
+  const pool = new pg.Pool({ connectionString: databaseUrl(), max, application_name: applicationName, idleTimeoutMillis: IDLE_MS });
+  const { rows } = await pool.query<{ id: string; physical_name: string; role: string | null }>(
+    "select id::text, physical_name, role from tenantry.tenants where status = 'ACTIVE' and isolation = 'schema'",
+  );
+  // Quoted as Tenantry's quoteIdent does; the names are Tenantry's generated ones.
+  const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+  const routes = new Map(rows.map((r) => [r.id, { searchPath: `${quote(r.physical_name)}, pg_temp`, role: r.role, readOnly: true }]));
+  const batch = await rawBatch(pool);
+  return {
+    pool,
+    db: {
+      query: (tenant, text, values) => {
+        const route = routes.get(tenant);
+        return route === undefined ? undefined : batch(route, text, values);
+      },
+    },
+  };
 }
 
 async function main(): Promise<void> {
@@ -62,16 +106,20 @@ async function main(): Promise<void> {
   const jwtSecret = process.env['PLAIN_JWT_SECRET'];
   const full = jwtSecret !== undefined && jwtSecret !== '';
   const logger = full ? createLogger(process.env['LOG_LEVEL'] || 'silent') : undefined;
-  const root: DynamicModule = registryUrl
-    ? PlainModule.withTenancy({
-        registryUrl,
-        poolMax: max,
-        applicationName,
-        contextInterceptor: process.env['PLAIN_TENANCY_CONTEXT_INTERCEPTOR'] !== '0',
-      })
-    : full
-      ? PlainModule.full(plainPool(max, applicationName), tokenService(Buffer.from(jwtSecret, 'base64')))
-      : PlainModule.register(plainPool(max, applicationName), { interceptor: process.env['PLAIN_INTERCEPTOR'] === '1' });
+  const routed = process.env['PLAIN_ROUTED'] === '1' ? await routedDb(max, applicationName) : undefined;
+  const root: DynamicModule = routed
+    ? PlainModule.routed(routed.pool, routed.db)
+    : registryUrl
+      ? PlainModule.withTenancy({
+          registryUrl,
+          poolMax: max,
+          idleTimeoutMillis: IDLE_MS,
+          applicationName,
+          contextInterceptor: process.env['PLAIN_TENANCY_CONTEXT_INTERCEPTOR'] !== '0',
+        })
+      : full
+        ? PlainModule.full(plainPool(max, applicationName), tokenService(Buffer.from(jwtSecret, 'base64')))
+        : PlainModule.register(plainPool(max, applicationName), { interceptor: process.env['PLAIN_INTERCEPTOR'] === '1' });
   const app = await NestFactory.create<NestExpressApplication>(root, {
     logger: logger === undefined ? ['error', 'warn'] : new PinoNestLogger(logger.child({ component: 'nest' })),
   });

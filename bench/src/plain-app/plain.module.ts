@@ -16,7 +16,15 @@ import type { TokenService } from './tokens.js';
 import type { Tenancy } from '@tenantry/core';
 import { header, TENANCY, TenancyModule } from '@tenantry/nestjs';
 import type pg from 'pg';
-import { POSTS_DB, PostsController, ValidatedPostsController, type PostsDb } from './posts.controller.js';
+import {
+  POSTS_DB,
+  PostsController,
+  ROUTED_DB,
+  RoutedPostsController,
+  ValidatedPostsController,
+  type PostsDb,
+  type RoutedDb,
+} from './posts.controller.js';
 
 /** Ends the pool when the application shuts down. */
 class PoolCloser implements OnApplicationShutdown {
@@ -88,6 +96,18 @@ export class PlainModule {
   }
 
   /**
+   * Routed mode (the `plain-routed` row): no tenancy library; the controller reads `x-tenant-id`
+   * and `db` sends the session reset, the tenant's route and the query as one batch on `pool`.
+   */
+  static routed(pool: pg.Pool, db: RoutedDb): DynamicModule {
+    return {
+      module: PlainModule,
+      providers: [{ provide: POSTS_DB, useValue: pool }, PoolCloser, { provide: ROUTED_DB, useValue: db }],
+      controllers: [RoutedPostsController],
+    };
+  }
+
+  /**
    * Tenancy mode: `@tenantry/nestjs` alone — the module (which creates the tenancy from `options`
    * and closes it on shutdown) with the `x-tenant-id` header resolver, its guard and exception
    * filter — and the same controller, whose query runs in the request's tenant. No auth.
@@ -96,6 +116,8 @@ export class PlainModule {
   static withTenancy(options: {
     registryUrl: string;
     poolMax: number;
+    /** How long an idle connection is kept (`pool.idleTimeoutMillis`). */
+    idleTimeoutMillis: number;
     applicationName: string;
     contextInterceptor: boolean;
   }): DynamicModule {
@@ -104,7 +126,7 @@ export class PlainModule {
       imports: [
         TenancyModule.forRoot({
           registryUrl: options.registryUrl,
-          pool: { max: options.poolMax, homeConnections: process.env['PLAIN_HOMES'] !== '0' },
+          pool: { max: options.poolMax, idleTimeoutMillis: options.idleTimeoutMillis, homeConnections: process.env['PLAIN_HOMES'] !== '0' },
           applicationName: options.applicationName,
           resolvers: [header('x-tenant-id')],
           contextInterceptor: options.contextInterceptor,

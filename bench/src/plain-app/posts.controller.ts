@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, NotFoundException, Param, ParseUUIDPipe } from '@nestjs/common';
+import { BadRequestException, Controller, Get, Headers, Inject, NotFoundException, Param, ParseUUIDPipe } from '@nestjs/common';
 import { PostParams } from '@tenantry/api/dist/posts/posts.dto.js';
 import type pg from 'pg';
 
@@ -84,4 +84,52 @@ Reflect.decorate(
   ValidatedPostsController.prototype,
   'get',
   Object.getOwnPropertyDescriptor(ValidatedPostsController.prototype, 'get'),
+);
+
+/** Injection token of the {@link RoutedDb} (the `plain-routed` row). */
+export const ROUTED_DB = Symbol.for('bench:plain:routed-db');
+
+/** What the `plain-routed` controller queries: the named tenant's schema, as that tenant's role. */
+export interface RoutedDb {
+  /** Undefined when `tenant` names no tenant. */
+  query<R extends pg.QueryResultRow>(tenant: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> | undefined;
+}
+
+/**
+ * `GET /posts/:id` in the tenant that `x-tenant-id` names, with no tenancy library, no context and
+ * no guard: the controller passes the header to {@link RoutedDb}, which sends the session reset,
+ * the route (search_path and role) and the query as one batch. The floor of schema-per-tenant
+ * routing in a NestJS app, for the `plain-routed` row.
+ */
+export class RoutedPostsController {
+  readonly #db: RoutedDb;
+
+  constructor(db: RoutedDb) {
+    this.#db = db;
+  }
+
+  async get(id: string, tenant: string | undefined): Promise<Record<string, unknown>> {
+    if (tenant === undefined) throw new BadRequestException({ code: 'TENANT_REQUIRED', message: 'x-tenant-id is required' });
+    const tenantDb = this.#db;
+    const posts = new PostsController({
+      query: <R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> => {
+        const result = tenantDb.query<R>(tenant, text, values);
+        if (result === undefined) throw new NotFoundException({ code: 'TENANT_NOT_FOUND', message: `no tenant '${tenant}'` });
+        return result;
+      },
+    });
+    return await posts.get(id);
+  }
+}
+
+Reflect.decorate([Controller('posts'), (target: object) => Inject(ROUTED_DB)(target, undefined, 0)], RoutedPostsController);
+Reflect.decorate(
+  [
+    Get(':id'),
+    (target: object, key: string | symbol) => Param('id', new ParseUUIDPipe())(target, key, 0),
+    (target: object, key: string | symbol) => Headers('x-tenant-id')(target, key, 1),
+  ],
+  RoutedPostsController.prototype,
+  'get',
+  Object.getOwnPropertyDescriptor(RoutedPostsController.prototype, 'get'),
 );
