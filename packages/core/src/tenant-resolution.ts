@@ -17,6 +17,25 @@ export class TenantResolver {
 
   constructor(d: TenancyInternals) {
     this.#d = d;
+    d.cache.setRefresher((id, epoch) => void this.#refresh(id, epoch));
+  }
+
+  /**
+   * The background re-read of a cached tenant in use whose entry is aging (refresh ahead, see
+   * `cache.refreshAfterMs`): stored if nothing changed meanwhile, dropped if the tenant is gone.
+   * A failure is logged and changes nothing: the entry expires on its TTL, and the request that
+   * finds it expired reads the registry itself (and reports the error).
+   */
+  async #refresh(id: string, epoch: number): Promise<void> {
+    try {
+      const found = await this.#d.registry.findTenant({ kind: 'id', value: id }, this.#d.registryDb);
+      if (found === undefined) this.#d.cache.forget(id, epoch);
+      else this.#d.cache.set(found, epoch);
+    } catch (err) {
+      // Closing the tenancy ends it quietly.
+      if (err instanceof TenantryError && err.code === ErrorCodes.TENANCY_CLOSED) return;
+      this.#d.logger.warn({ tenant: id, err }, 'background re-read of a cached tenant failed; it is re-read when its entry expires');
+    }
   }
 
   /** Whether cached entries can be trusted: no listener, or a connected one. */

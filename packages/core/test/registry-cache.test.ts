@@ -67,3 +67,78 @@ describe('the registry cache under load', () => {
     expect(cache.size).toBe(0);
   });
 });
+
+describe('refresh ahead', () => {
+  it('an entry used after refreshAfterMs is served and re-read once in the background; a stored re-read starts the clock again', () => {
+    let now = 1_000_000;
+    vi.spyOn(Date, 'now').mockImplementation(() => now);
+    const cache = new TenantCache({ ttlMs: 1_000, refreshAfterMs: 400 });
+    const reads: [string, number][] = [];
+    cache.setRefresher((id, epoch) => reads.push([id, epoch]));
+    cache.set(A, cache.epoch);
+    now += 399;
+    expect(cache.get(parseTenantRef(A.id))).toBe(A);
+    expect(reads).toEqual([]);
+    now += 1;
+    expect(cache.get(parseTenantRef(A.id))).toBe(A);
+    expect(cache.get(parseTenantRef('cache-a'))).toBe(A);
+    expect(reads).toEqual([[A.id, cache.epoch]]);
+    // The re-read comes back: stored, fresh for another TTL.
+    const fresher = { ...A, name: 'renamed' } as Tenant;
+    cache.set(fresher, reads[0]![1]);
+    now += 399;
+    expect(cache.get(parseTenantRef(A.id))).toBe(fresher);
+    expect(reads).toHaveLength(1);
+    now += 1;
+    expect(cache.get(parseTenantRef(A.id))).toBe(fresher);
+    expect(reads).toHaveLength(2);
+  });
+
+  it('never serves an entry past its TTL, even while its re-read is under way', () => {
+    let now = 1_000_000;
+    vi.spyOn(Date, 'now').mockImplementation(() => now);
+    const cache = new TenantCache({ ttlMs: 1_000 });
+    const reads: string[] = [];
+    cache.setRefresher((id) => reads.push(id));
+    cache.set(A, cache.epoch);
+    now += 500;
+    expect(cache.get(parseTenantRef(A.id))).toBe(A);
+    expect(reads).toEqual([A.id]);
+    now += 501;
+    expect(cache.get(parseTenantRef(A.id))).toBeUndefined();
+  });
+
+  it('a re-read that started before a change is not stored; one that finds the tenant gone drops it', () => {
+    let now = 1_000_000;
+    vi.spyOn(Date, 'now').mockImplementation(() => now);
+    const cache = new TenantCache({ ttlMs: 1_000 });
+    const reads: [string, number][] = [];
+    cache.setRefresher((id, epoch) => reads.push([id, epoch]));
+    cache.set(A, cache.epoch);
+    cache.set(B, cache.epoch);
+    now += 600;
+    cache.get(parseTenantRef(A.id));
+    cache.get(parseTenantRef(B.id));
+    const [[, epochOfA], [, epochOfB]] = reads as [[string, number], [string, number]];
+    cache.invalidate(A.id);
+    cache.set({ ...A, status: 'SUSPENDED' } as Tenant, epochOfA);
+    expect(cache.get(parseTenantRef(A.id))).toBeUndefined();
+    // B's re-read started before the invalidation too: forgetting is refused (B is still cached).
+    cache.forget(B.id, epochOfB);
+    expect(cache.get(parseTenantRef(B.id))).toBe(B);
+    cache.forget(B.id, cache.epoch);
+    expect(cache.get(parseTenantRef(B.id))).toBeUndefined();
+  });
+
+  it('refreshAfterMs ≥ ttlMs turns it off', () => {
+    let now = 1_000_000;
+    vi.spyOn(Date, 'now').mockImplementation(() => now);
+    const cache = new TenantCache({ ttlMs: 1_000, refreshAfterMs: 1_000 });
+    const reads: string[] = [];
+    cache.setRefresher((id) => reads.push(id));
+    cache.set(A, cache.epoch);
+    now += 999;
+    cache.get(parseTenantRef(A.id));
+    expect(reads).toEqual([]);
+  });
+});

@@ -112,4 +112,31 @@ describe('registry', () => {
     expect((await t.resolve('slug-reuse')).id).toBe(fresh.id);
     await expect(t.resolve(old.id)).rejects.toMatchObject({ code: 'TENANT_NOT_FOUND' });
   });
+
+  it('refresh ahead: a tenant in use is re-read in the background before its entry expires, and never waits for it', async () => {
+    // listen: false, so only the cache's own clock (no NOTIFY) can show the change made below.
+    const t = await h.tenancy({ migrations: migrationList([]), listen: false, cache: { ttlMs: 60_000, refreshAfterMs: 100 } });
+    const created = await t.tenants.create({ slug: 'refresh-ahead', name: 'Before' });
+    expect((await t.resolve('refresh-ahead')).name).toBe('Before');
+    // Changed behind the process's back (as another process with no NOTIFY would).
+    await h.admin.query('update tenantry.tenants set name = $1 where id = $2', ['After', created.id]);
+    expect((await t.resolve('refresh-ahead')).name).toBe('Before');
+    await new Promise((r) => setTimeout(r, 150));
+    // Older than refreshAfterMs: still served from the cache, and re-read meanwhile.
+    expect((await t.resolve('refresh-ahead')).name).toBe('Before');
+    await expect.poll(async () => (await t.resolve('refresh-ahead')).name, { timeout: 5_000, interval: 50 }).toBe('After');
+    // Suspended behind its back: the next re-read stores it, and the status gate refuses it.
+    await h.admin.query("update tenantry.tenants set status = 'SUSPENDED' where id = $1", [created.id]);
+    await new Promise((r) => setTimeout(r, 150));
+    await expect
+      .poll(
+        () =>
+          t.resolve('refresh-ahead').then(
+            () => 'ok',
+            (e: { code: string }) => e.code,
+          ),
+        { timeout: 5_000, interval: 50 },
+      )
+      .toBe('TENANT_SUSPENDED');
+  });
 });

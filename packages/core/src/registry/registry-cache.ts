@@ -8,6 +8,13 @@ export interface CacheOptions {
   /** An entry is re-read after this long even without a notification. Default 60 000 ms. */
   readonly ttlMs?: number;
   /**
+   * An entry older than this that is used is re-read in the background while it is still served
+   * (refresh ahead), so a tenant in use never waits for a registry read when its entry ages out.
+   * Default half of `ttlMs`; `ttlMs` or more turns it off. No entry is served after `ttlMs`
+   * whatever this is.
+   */
+  readonly refreshAfterMs?: number;
+  /**
    * Another process's changes (NOTIFY) invalidate a tenant — or, for `*`, everything — at most
    * once per this many ms; more in the interval are folded into one at its end. Bounds what a
    * flood of notifications can cost. Default 250 ms.
@@ -18,6 +25,9 @@ export interface CacheOptions {
 interface Entry {
   readonly tenant: Tenant;
   readonly expires: number;
+  /** From then on a hit starts a background re-read (once: `refreshing`). */
+  readonly refreshAt: number;
+  refreshing: boolean;
   /** When it was last moved to the recent end of the LRU order. */
   touched: number;
 }
@@ -37,18 +47,30 @@ export class TenantCache {
   readonly #domains = new Map<string, { id: string | null; epoch: number; expires: number }>();
   readonly #max: number;
   readonly #ttl: number;
+  readonly #refreshAfter: number;
   readonly #invalidationInterval: number;
   #epoch = 0;
+  #refresher: ((id: string, epoch: number) => void) | undefined;
 
   constructor(options: CacheOptions = {}) {
     this.#max = options.max ?? 10_000;
     this.#ttl = options.ttlMs ?? 60_000;
+    this.#refreshAfter = options.refreshAfterMs ?? this.#ttl / 2;
     this.#invalidationInterval = options.invalidationIntervalMs ?? 250;
   }
 
   /** See {@link CacheOptions.invalidationIntervalMs}. */
   get invalidationIntervalMs(): number {
     return this.#invalidationInterval;
+  }
+
+  /**
+   * Who re-reads an entry in the background once it is older than `refreshAfterMs` and used:
+   * called at most once per entry, with the epoch to store the row with ({@link TenantCache.set});
+   * it must not throw. Without one, entries are re-read only when they expire.
+   */
+  setRefresher(refresher: (id: string, epoch: number) => void): void {
+    this.#refresher = refresher;
   }
 
   /** Changes whenever anything is invalidated. */
@@ -77,6 +99,11 @@ export class TenantCache {
       this.invalidate(id);
       return undefined;
     }
+    if (now >= entry.refreshAt && !entry.refreshing && this.#refresher !== undefined) {
+      // Served now, re-read meanwhile: the next use finds a fresh entry instead of a miss.
+      entry.refreshing = true;
+      this.#refresher(id, this.#epoch);
+    }
     if (now - entry.touched >= TOUCH_EVERY_MS) {
       // Refresh recency.
       entry.touched = now;
@@ -91,7 +118,7 @@ export class TenantCache {
     if (epoch !== this.#epoch || this.#max === 0) return;
     this.#remove(tenant.id);
     const now = Date.now();
-    this.#byId.set(tenant.id, { tenant, expires: now + this.#ttl, touched: now });
+    this.#byId.set(tenant.id, { tenant, expires: now + this.#ttl, refreshAt: now + this.#refreshAfter, refreshing: false, touched: now });
     // A slug names a live tenant only (the registry finds DELETED ones by id alone): a deleted
     // row kept under its slug would answer for the next tenant that takes the slug.
     if (tenant.status !== 'DELETED') this.#slugs.set(tenant.slug, tenant.id);
@@ -117,6 +144,11 @@ export class TenantCache {
     if (epoch !== this.#epoch || this.#max === 0) return;
     if (this.#domains.size >= this.#max) this.#domains.clear();
     this.#domains.set(domain, { id, epoch, expires: Date.now() + this.#ttl });
+  }
+
+  /** Drops an entry a background re-read found gone, unless something changed since `epoch` (then it is gone already or fresher). */
+  forget(id: string, epoch: number): void {
+    if (epoch === this.#epoch) this.#remove(id);
   }
 
   invalidate(id: string): void {
