@@ -11,30 +11,62 @@ import { cutoverDeadline, waitForCutover } from './mobility/cutover-gate.js';
 import { currentContext } from './tenant-context.js';
 import type { Tenant } from './types.js';
 
+/** Most tenants one background re-read asks the registry for. */
+const REFRESH_BATCH = 500;
+/** How long due re-reads are gathered before they are sent together. */
+const REFRESH_DELAY_MS = 20;
+
 /** Resolves references to routable tenants, through the registry cache. */
 export class TenantResolver {
   readonly #d: TenancyInternals;
 
+  /** Tenants whose cache entries are due for a background re-read, read together. */
+  readonly #refreshQueue = new Set<string>();
+
   constructor(d: TenancyInternals) {
     this.#d = d;
-    d.cache.setRefresher((id, epoch) => void this.#refresh(id, epoch));
+    d.cache.setRefresher((id) => this.#queueRefresh(id));
   }
 
   /**
-   * The background re-read of a cached tenant in use whose entry is aging (refresh ahead, see
-   * `cache.refreshAfterMs`): stored if nothing changed meanwhile, dropped if the tenant is gone.
-   * A failure is logged and changes nothing: the entry expires on its TTL, and the request that
-   * finds it expired reads the registry itself (and reports the error).
+   * Refresh ahead (`cache.refreshAfterMs`): a cached tenant in use whose entry is aging is
+   * re-read in the background. The ids that fall due within {@link REFRESH_DELAY_MS} are read in one
+   * registry query (at most {@link REFRESH_BATCH} ids each), so that a burst of entries aging
+   * together — every tenant cached at start, or after a pause in traffic — costs a few statements,
+   * not one per tenant.
    */
-  async #refresh(id: string, epoch: number): Promise<void> {
-    try {
-      const found = await this.#d.registry.findTenant({ kind: 'id', value: id }, this.#d.registryDb);
-      if (found === undefined) this.#d.cache.forget(id, epoch);
-      else this.#d.cache.set(found, epoch);
-    } catch (err) {
-      // Closing the tenancy ends it quietly.
-      if (err instanceof TenantryError && err.code === ErrorCodes.TENANCY_CLOSED) return;
-      this.#d.logger.warn({ tenant: id, err }, 'background re-read of a cached tenant failed; it is re-read when its entry expires');
+  #queueRefresh(id: string): void {
+    if (this.#refreshQueue.size === 0) setTimeout(() => void this.#refreshQueued(), REFRESH_DELAY_MS).unref();
+    this.#refreshQueue.add(id);
+  }
+
+  /**
+   * Reads the queued tenants: each row found is stored (unless something was invalidated since
+   * the read started), each tenant not found is dropped. A failure is logged and changes
+   * nothing: the entries expire on their TTL, and the request that finds one expired reads the
+   * registry itself (and reports the error).
+   */
+  async #refreshQueued(): Promise<void> {
+    const ids = [...this.#refreshQueue];
+    this.#refreshQueue.clear();
+    for (let i = 0; i < ids.length; i += REFRESH_BATCH) {
+      const batch = ids.slice(i, i + REFRESH_BATCH);
+      const epoch = this.#d.cache.epoch;
+      try {
+        const found = await this.#d.registry.findTenants(batch, this.#d.registryDb);
+        for (const tenant of found) this.#d.cache.set(tenant, epoch);
+        if (found.length < batch.length) {
+          const seen = new Set(found.map((t) => t.id));
+          for (const gone of batch) if (!seen.has(gone)) this.#d.cache.forget(gone, epoch);
+        }
+      } catch (err) {
+        // Closing the tenancy ends it quietly.
+        if (err instanceof TenantryError && err.code === ErrorCodes.TENANCY_CLOSED) return;
+        this.#d.logger.warn(
+          { tenants: batch.length, err },
+          'background re-read of cached tenants failed; each is re-read when its entry expires',
+        );
+      }
     }
   }
 

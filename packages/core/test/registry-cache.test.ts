@@ -74,7 +74,7 @@ describe('refresh ahead', () => {
     vi.spyOn(Date, 'now').mockImplementation(() => now);
     const cache = new TenantCache({ ttlMs: 1_000, refreshAfterMs: 400 });
     const reads: [string, number][] = [];
-    cache.setRefresher((id, epoch) => reads.push([id, epoch]));
+    cache.setRefresher((id) => reads.push([id, cache.epoch]));
     cache.set(A, cache.epoch);
     now += 399;
     expect(cache.get(parseTenantRef(A.id))).toBe(A);
@@ -113,7 +113,7 @@ describe('refresh ahead', () => {
     vi.spyOn(Date, 'now').mockImplementation(() => now);
     const cache = new TenantCache({ ttlMs: 1_000 });
     const reads: [string, number][] = [];
-    cache.setRefresher((id, epoch) => reads.push([id, epoch]));
+    cache.setRefresher((id) => reads.push([id, cache.epoch]));
     cache.set(A, cache.epoch);
     cache.set(B, cache.epoch);
     now += 600;

@@ -50,7 +50,7 @@ export class TenantCache {
   readonly #refreshAfter: number;
   readonly #invalidationInterval: number;
   #epoch = 0;
-  #refresher: ((id: string, epoch: number) => void) | undefined;
+  #refresher: ((id: string) => void) | undefined;
 
   constructor(options: CacheOptions = {}) {
     this.#max = options.max ?? 10_000;
@@ -66,10 +66,11 @@ export class TenantCache {
 
   /**
    * Who re-reads an entry in the background once it is older than `refreshAfterMs` and used:
-   * called at most once per entry, with the epoch to store the row with ({@link TenantCache.set});
-   * it must not throw. Without one, entries are re-read only when they expire.
+   * called at most once per entry; it must not throw, and stores what it reads with the epoch
+   * taken when its read started ({@link TenantCache.set}). Without one, entries are re-read only
+   * when they expire.
    */
-  setRefresher(refresher: (id: string, epoch: number) => void): void {
+  setRefresher(refresher: (id: string) => void): void {
     this.#refresher = refresher;
   }
 
@@ -102,7 +103,7 @@ export class TenantCache {
     if (now >= entry.refreshAt && !entry.refreshing && this.#refresher !== undefined) {
       // Served now, re-read meanwhile: the next use finds a fresh entry instead of a miss.
       entry.refreshing = true;
-      this.#refresher(id, this.#epoch);
+      this.#refresher(id);
     }
     if (now - entry.touched >= TOUCH_EVERY_MS) {
       // Refresh recency.

@@ -250,6 +250,15 @@ export class TenantRegistry {
     return rows[0] ? toTenant(rows[0]) : undefined;
   }
 
+  /** The tenants of these ids that exist (any status; in no particular order). */
+  async findTenants(ids: readonly string[], db: Queryable = this.#db): Promise<Tenant[]> {
+    const { rows } = await db.query<TenantRow>(
+      `select ${COLUMNS} from tenantry.tenants where id = any($1::uuid[]) and kind = 'tenant'`,
+      [ids],
+    );
+    return rows.map(toTenant);
+  }
+
   /**
    * Inserts a PROVISIONING tenant (or, with `kind: 'copy'`, a mobility copy, which no list,
    * count, resolution or migration sees; with `kind: 'pending'`, a pending tenant: migrated, never
