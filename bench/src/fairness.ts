@@ -11,7 +11,9 @@
  *      holding its connection (`pg_sleep`), under the default plan's share of the budget;
  *   3. flood, no share — the same flood with plans off (for context: what the share buys);
  *   4. flood, with plans, no homes — phase 2 with `pool.homeConnections: false` (what the home
- *      connections' preference for a warm waiter costs the others, if anything).
+ *      connections' preference for a warm waiter costs the others, if anything);
+ *   5. flood, with plans, headroom 1 — phase 2 with `pool.shareHeadroom: 1`: the flood, over its
+ *      share, may not take the last free connection (what that buys the others, and costs the flood).
  *
  * TENANTRY_BENCH_REPEAT (1) runs the phases that many times in turn and pools each phase's
  * latencies: on a loaded machine one 8 s phase's p99 swings several-fold from run to run.
@@ -140,6 +142,13 @@ async function main(): Promise<void> {
       plans: { default: { maxConnectionShare: SHARE } },
       reconcileOnStart: false,
     });
+    const headroom = await createTenancy({
+      ...options,
+      pool: { ...options.pool, shareHeadroom: 1 },
+      applicationName: 'bench:fairness-headroom',
+      plans: { default: { maxConnectionShare: SHARE } },
+      reconcileOnStart: false,
+    });
     try {
       log(`creating ${TENANTS + 1} tenants…`);
       const all: Tenant[] = [];
@@ -154,6 +163,7 @@ async function main(): Promise<void> {
       for (const t of all) await fair.withTenant(t.id, (db) => db.query('select 1'));
       for (const t of all) await unfair.withTenant(t.id, (db) => db.query('select 1'));
       for (const t of all) await noHomes.withTenant(t.id, (db) => db.query('select 1'));
+      for (const t of all) await headroom.withTenant(t.id, (db) => db.query('select 1'));
       const share = Math.max(1, Math.floor(SHARE * POOL_MAX));
       log(
         `${TENANTS} tenants × ${RATE}/s for ${SECONDS} s per phase, ${REPEAT} time(s); flood: ${FLOOD_CALLERS} callers, ${FLOOD_SLEEP_MS} ms per unit of work; budget ${POOL_MAX}, share ${share}`,
@@ -163,11 +173,12 @@ async function main(): Promise<void> {
         ['flood, with plans', fair, flooder],
         ['flood, no share', unfair, flooder],
         ['flood, plans, no homes', noHomes, flooder],
+        ['flood, plans, headroom 1', headroom, flooder],
       ];
       const samples = runs.map((): Samples => ({ latencies: [], errors: 0, floodUnits: 0 }));
       for (let r = 0; r < REPEAT; r++) {
         // The flood phases in reverse order every other time, so that drift hits them alike.
-        const order = r % 2 === 0 ? [0, 1, 2, 3] : [0, 3, 2, 1];
+        const order = r % 2 === 0 ? [0, 1, 2, 3, 4] : [0, 4, 3, 2, 1];
         for (const i of order) {
           const [, tenancy, flood] = runs[i]!;
           const s = await phase(tenancy, others, flood);
@@ -188,10 +199,14 @@ async function main(): Promise<void> {
       const ratio = round(phases[1]!.p99 / phases[0]!.p99);
       const ratioOff = round(phases[2]!.p99 / phases[0]!.p99);
       const ratioNoHomes = round(phases[3]!.p99 / phases[0]!.p99);
+      const ratioHeadroom = round(phases[4]!.p99 / phases[0]!.p99);
       log('');
       log(`p99 ratio, flood with plans / baseline: ${ratio}× (goal ≤ ${GOAL}×: ${ratio <= GOAL ? 'met' : 'missed'})`);
       log(`p99 ratio, flood without a share / baseline: ${ratioOff}×`);
       log(`p99 ratio, flood with plans but no home connections / baseline: ${ratioNoHomes}×`);
+      log(
+        `p99 ratio, flood with plans and pool.shareHeadroom 1 / baseline: ${ratioHeadroom}× (goal ≤ ${GOAL}×: ${ratioHeadroom <= GOAL ? 'met' : 'missed'}); the flood's units of work: ${round(phases[4]!.floodUnits / Math.max(1, phases[1]!.floodUnits))}× of phase 2's`,
+      );
       log('indicative: the machine is shared and loaded; compare the rows of one run, not runs.');
       const path = writeResult('fairness', {
         at: new Date().toISOString(),
@@ -210,6 +225,7 @@ async function main(): Promise<void> {
         ratio,
         ratioWithoutShare: ratioOff,
         ratioWithoutHomes: ratioNoHomes,
+        ratioWithHeadroom: ratioHeadroom,
         goal: GOAL,
       });
       log(`written to ${path}`);
@@ -217,6 +233,7 @@ async function main(): Promise<void> {
       await fair.close();
       await unfair.close();
       await noHomes.close();
+      await headroom.close();
     }
   } finally {
     await server?.stop();

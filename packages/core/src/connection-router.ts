@@ -48,6 +48,20 @@ export interface PoolOptions {
    * ```
    */
   readonly homeConnections?: boolean;
+  /**
+   * Connections of a server's budget that a tenant over its plan's `maxConnectionShare` may not
+   * take, kept free for tenants below theirs. With 0 (the default) the share is work-conserving:
+   * while nobody below their share waits, a tenant over it may take every connection, and a
+   * unit of work of another tenant that arrives then waits for one to come back (up to one of
+   * the flood's units of work). With 1 that unit of work finds a connection free at once; a flood
+   * alone runs on `max − 1`. Only tenants on a plan with a share are ever held back.
+   *
+   * @example
+   * ```ts
+   * createTenancy({ registryUrl, plans: { default: { maxConnectionShare: 0.3 } }, pool: { max: 10, shareHeadroom: 1 } });
+   * ```
+   */
+  readonly shareHeadroom?: number;
 }
 
 /** One server the router reaches. */
@@ -111,12 +125,16 @@ export class ConnectionRouter {
       maxLifetimeSeconds: options.maxLifetimeSeconds ?? 1_800,
       connectTimeoutMillis: options.connectTimeoutMillis ?? 5_000,
       retryDelayMillis: options.retryDelayMillis ?? 1_000,
+      shareHeadroom: options.shareHeadroom ?? 0,
     };
     for (const [key, value] of Object.entries(o)) {
       const min = key === 'max' || key === 'databasePoolMax' || key === 'maxUses' || key === 'maxWaiting' ? 1 : 0;
       if (!Number.isInteger(value) || value < min) {
         throw invalidArgument(`pool.${key} must be an integer ≥ ${min}, got ${String(value)}`);
       }
+    }
+    if (o.shareHeadroom >= o.max) {
+      throw invalidArgument(`pool.shareHeadroom must be below pool.max (${o.max}), got ${o.shareHeadroom}`);
     }
     const homeConnections = options.homeConnections ?? true;
     if (typeof homeConnections !== 'boolean') {

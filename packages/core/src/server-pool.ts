@@ -35,6 +35,8 @@ export interface ServerPoolSettings {
    * fewer tenants. False: only the affinity to the connection that last served the tenant.
    */
   readonly homeConnections?: boolean;
+  /** Connections a tenant over its share may not take: kept free for tenants below theirs (0: work-conserving). */
+  readonly shareHeadroom?: number;
 }
 
 /** What a tenant's plan allows it on a server, passed with each checkout. */
@@ -310,7 +312,7 @@ export class ServerPool {
     if (affinity !== undefined) this.#use(affinity, share);
     // A tenant whose earlier callers still wait queues behind them. Otherwise what is free now
     // is free for anyone: after every release the pump has served every waiter it could.
-    if (affinity === undefined || !this.#queues.has(affinity)) {
+    if (affinity === undefined || (!this.#queues.has(affinity) && !this.#heldBack(affinity))) {
       const idle = this.#takeIdle(key, affinity);
       if (idle !== undefined) {
         this.#grant(affinity);
@@ -347,6 +349,16 @@ export class ServerPool {
   #mayTake(tenant: string): boolean {
     const use = this.#tenants.get(tenant);
     return use === undefined || use.held < use.limit;
+  }
+
+  /**
+   * Whether a tenant over its share must leave what is free to others: no more free connections
+   * (idle, or budget not yet opened) than `shareHeadroom` are left.
+   */
+  #heldBack(tenant: string): boolean {
+    const headroom = this.#s.shareHeadroom ?? 0;
+    if (headroom === 0 || this.#mayTake(tenant)) return false;
+    return this.#idleOrder.size + this.#s.capacity - this.#open <= headroom;
   }
 
   /** Counts a connection (in use or being opened) against a tenant's share. */
@@ -628,6 +640,7 @@ export class ServerPool {
         }
         for (const [name, queue] of this.#queues) {
           if (name === ADMIN_OWNER ? atShare : this.#mayTake(name) === atShare) continue;
+          if (atShare && this.#heldBack(name)) continue;
           // A queue's waiters almost always want the same database: each one is tried once per step.
           const tried: string[] = [];
           for (const w of queue) {
@@ -656,6 +669,7 @@ export class ServerPool {
     const ahead: Waiter[] = [];
     for (const [name, queue] of this.#queues) {
       if (name === ADMIN_OWNER ? atShare : this.#mayTake(name) === atShare) continue;
+      if (atShare && this.#heldBack(name)) continue;
       const w = queue[0]!;
       if (w.key !== this.mainDatabase) {
         // A waiter of another database that an idle connection can serve now keeps its turn.

@@ -104,6 +104,65 @@ describe('connection shares', () => {
     },
   );
 
+  it(
+    'with pool.shareHeadroom 1 a flood over its share leaves one connection free: another tenant is served at once, and the flood gets it back when it goes',
+    { timeout: 60_000 },
+    async () => {
+      const tenancy = await h.tenancy({
+        migrations: migrationList([]),
+        applicationName: 'tenantry-fair-headroom',
+        pool: { max: 4, acquireTimeoutMillis: 20_000, shareHeadroom: 1 },
+        plans: { FLOOD: { maxConnectionShare: 0.5 } },
+      });
+      const a = await tenancy.tenants.create({ slug: 'headroom-a', name: 'A', plan: 'FLOOD' });
+      const b = await tenancy.tenants.create({ slug: 'headroom-b', name: 'B' });
+      await warm(tenancy, a.id, b.id);
+
+      const all = gate();
+      const aIn: (() => void)[] = [];
+      let inside = 0;
+      let peak = 0;
+      const flood = Array.from({ length: 16 }, () =>
+        tenancy.withTenant(a.id, async (db) => {
+          inside++;
+          peak = Math.max(peak, inside);
+          await db.query('select 1');
+          await heldCaller(aIn, all.wait);
+          inside--;
+        }),
+      );
+      // Over its share of 2, A takes all but one of the 4 connections, and nobody else waits.
+      await until(() => aIn.length === 3 && waitingOn(tenancy) === 13);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(aIn).toHaveLength(3);
+      expect(tenantStats(tenancy, a.id)).toMatchObject({ inUse: 3, share: 2, waiting: 13 });
+
+      // B's unit of work runs at once, on the connection kept free, while every A connection is held.
+      const bResult = await tenancy.withTenant(b.id, (db) => db.query<{ one: number }>('select 1 as one'));
+      expect(bResult.rows[0]!.one).toBe(1);
+      expect(aIn).toHaveLength(3);
+
+      // One of A's connections comes back: A's next caller gets it (one is still free for others).
+      aIn[0]!();
+      await until(() => aIn.length === 4);
+      expect(tenantStats(tenancy, a.id)).toMatchObject({ inUse: 3, waiting: 12 });
+
+      all.open();
+      await Promise.all(flood);
+      expect(peak).toBe(3);
+    },
+  );
+
+  it('pool.shareHeadroom must be an integer below pool.max', async () => {
+    await expect(createTenancy({ registryUrl: h.db.url, pool: { max: 4, shareHeadroom: 4 } })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/pool.shareHeadroom must be below pool.max \(4\)/),
+    });
+    await expect(createTenancy({ registryUrl: h.db.url, pool: { shareHeadroom: -1 } })).rejects.toMatchObject({
+      message: expect.stringMatching(/pool.shareHeadroom must be an integer ≥ 0/),
+    });
+  });
+
   it('a plan change applies to the next unit of work without a restart', { timeout: 60_000 }, async () => {
     const tenancy = await h.tenancy({
       migrations: migrationList([]),

@@ -252,10 +252,9 @@ export class TenantRegistry {
 
   /** The tenants of these ids that exist (any status; in no particular order). */
   async findTenants(ids: readonly string[], db: Queryable = this.#db): Promise<Tenant[]> {
-    const { rows } = await db.query<TenantRow>(
-      `select ${COLUMNS} from tenantry.tenants where id = any($1::uuid[]) and kind = 'tenant'`,
-      [ids],
-    );
+    const { rows } = await db.query<TenantRow>(`select ${COLUMNS} from tenantry.tenants where id = any($1::uuid[]) and kind = 'tenant'`, [
+      ids,
+    ]);
     return rows.map(toTenant);
   }
 
