@@ -96,7 +96,7 @@ export class AppModule {
             registryUrl: rt.registryUrl,
             migrations: MIGRATIONS_DIR,
             logger: rt.logger.child({ component: 'tenantry' }),
-            pool: { max: rt.config.poolMax, idleTimeoutMillis: rt.config.poolIdleMs },
+            pool: { max: rt.config.poolMax, idleTimeoutMillis: rt.config.poolIdleMs, shareHeadroom: rt.config.poolShareHeadroom },
             plans: rt.config.plans,
             pendingTenants: rt.config.pendingTenants,
             applicationName: 'tenantry-api',

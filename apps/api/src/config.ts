@@ -33,6 +33,13 @@ export interface ApiConfig {
    */
   readonly poolIdleMs: number;
   /**
+   * Connections a tenant over its plan's share may not take, kept free for the others
+   * (`TENANTRY_POOL_SHARE_HEADROOM`, default 1, or 0 when `TENANTRY_POOL_MAX` is 1; below the
+   * pool's max): with the API's plans a flooding tenant then costs the others ≈ 1.1× p99 instead
+   * of ≈ 3–5× (`bench:fairness`), for ≈ 7% of the flood's own throughput.
+   */
+  readonly poolShareHeadroom: number;
+  /**
    * Key that encrypts the URLs of added servers in the registry (`TENANTRY_ENCRYPTION_KEY`:
    * 64 hex digits or base64 of 32 bytes); needed to add servers and reach their tenants.
    */
@@ -125,6 +132,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   }
   const logLevel = optional(env, 'LOG_LEVEL') ?? 'info';
   if (!LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LEVELS.join(', ')}`);
+  const poolMax = integer(env, 'TENANTRY_POOL_MAX', 10, 1, 1000);
   return Object.freeze({
     port: integer(env, 'PORT', 3000, 0, 65_535),
     host: optional(env, 'HOST'),
@@ -137,8 +145,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     baseDomain,
     bodyLimit,
     logLevel,
-    poolMax: integer(env, 'TENANTRY_POOL_MAX', 10, 1, 1000),
+    poolMax,
     poolIdleMs: integer(env, 'TENANTRY_POOL_IDLE_MS', 30_000, 1_000, 24 * 3600 * 1000),
+    poolShareHeadroom: integer(env, 'TENANTRY_POOL_SHARE_HEADROOM', poolMax > 1 ? 1 : 0, 0, poolMax - 1),
     encryptionKey,
     plans: plansFrom(env),
     pendingTenants: {

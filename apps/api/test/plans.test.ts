@@ -129,3 +129,43 @@ describe('TENANTRY_POOL_IDLE_MS', () => {
     await expect.poll(open, { timeout: 5_000, interval: 100 }).toBe(0);
   });
 });
+
+describe('TENANTRY_POOL_SHARE_HEADROOM', () => {
+  it('defaults to one connection kept free (none with a pool of one) and must stay below the pool', () => {
+    expect(configFromEnv({}).poolShareHeadroom).toBe(1);
+    expect(configFromEnv({ TENANTRY_POOL_MAX: '1' }).poolShareHeadroom).toBe(0);
+    expect(configFromEnv({ TENANTRY_POOL_SHARE_HEADROOM: '0' }).poolShareHeadroom).toBe(0);
+    expect(() => configFromEnv({ TENANTRY_POOL_MAX: '4', TENANTRY_POOL_SHARE_HEADROOM: '4' })).toThrow(
+      /TENANTRY_POOL_SHARE_HEADROOM must be an integer from 0 to 3/,
+    );
+  });
+
+  it('reaches the pool: a tenant over its share leaves a connection free for another', async () => {
+    const small = await h.start({
+      TENANTRY_POOL_MAX: '3',
+      TENANTRY_PLANS: JSON.stringify({ default: { maxConnectionShare: 1 } }),
+    });
+    const t = small.api.app.get<symbol, Tenancy>(TENANCY);
+    const a = await t.tenants.create({ slug: 'headroom-api-a', name: 'A' });
+    const b = await t.tenants.create({ slug: 'headroom-api-b', name: 'B' });
+    await t.withTenant(a.id, (db) => db.query('select 1'));
+    await t.withTenant(b.id, (db) => db.query('select 1'));
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let inside = 0;
+    // Four units of work of A, each held: over its share of 1, A gets 2 of the 3 connections.
+    const flood = Array.from({ length: 4 }, () =>
+      t.withTenant(a.id, async (db) => {
+        inside++;
+        await db.query('select 1');
+        await held;
+      }),
+    );
+    await expect.poll(() => inside, { timeout: 5_000 }).toBe(2);
+    // B is served at once on the connection kept free.
+    expect((await t.withTenant(b.id, (db) => db.query<{ n: number }>('select 2 as n'))).rows[0]!.n).toBe(2);
+    expect(inside).toBe(2);
+    release();
+    await Promise.all(flood);
+  });
+});
