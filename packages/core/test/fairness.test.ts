@@ -41,6 +41,31 @@ async function warm(tenancy: Tenancy, ...ids: string[]): Promise<void> {
   for (const id of ids) await tenancy.withTenant(id, (db) => db.query('select 1'));
 }
 
+/**
+ * `callers` units of work of one tenant, each held inside (after a first statement) until its
+ * own gate or `all` opens: `entered` has a gate per caller that got in, `counts` how many are
+ * inside now and at most.
+ */
+function flood(
+  tenancy: Tenancy,
+  tenant: string,
+  callers: number,
+  all: Promise<void>,
+): { runs: Promise<void>[]; entered: (() => void)[]; counts: { inside: number; peak: number } } {
+  const entered: (() => void)[] = [];
+  const counts = { inside: 0, peak: 0 };
+  const runs = Array.from({ length: callers }, () =>
+    tenancy.withTenant(tenant, async (db) => {
+      counts.inside++;
+      counts.peak = Math.max(counts.peak, counts.inside);
+      await db.query('select 1');
+      await heldCaller(entered, all);
+      counts.inside--;
+    }),
+  );
+  return { runs, entered, counts };
+}
+
 function tenantStats(tenancy: Tenancy, id: string): { inUse: number; share: number; waiting: number; plan: string } | undefined {
   return tenancy
     .stats()
@@ -64,19 +89,8 @@ describe('connection shares', () => {
       await warm(tenancy, a.id, b.id);
 
       const all = gate();
-      const aIn: (() => void)[] = [];
+      const { runs: floodRuns, entered: aIn, counts } = flood(tenancy, a.id, 32, all.wait);
       const bIn: (() => void)[] = [];
-      let inside = 0;
-      let peak = 0;
-      const flood = Array.from({ length: 32 }, () =>
-        tenancy.withTenant(a.id, async (db) => {
-          inside++;
-          peak = Math.max(peak, inside);
-          await db.query('select 1');
-          await heldCaller(aIn, all.wait);
-          inside--;
-        }),
-      );
       // Work-conserving: nobody else waits, so A takes all 4 connections, beyond its share of 2.
       await until(() => aIn.length === 4 && waitingOn(tenancy) === 28);
       expect(tenantStats(tenancy, a.id)).toMatchObject({ plan: 'FLOOD', inUse: 4, share: 2, waiting: 28 });
@@ -93,13 +107,13 @@ describe('connection shares', () => {
       aIn[0]!();
       aIn[1]!();
       await until(() => bIn.length === 2);
-      expect(inside).toBe(2);
+      expect(counts.inside).toBe(2);
       expect(tenantStats(tenancy, a.id)).toMatchObject({ inUse: 2, share: 2, waiting: 28 });
       expect(tenantStats(tenancy, b.id)).toMatchObject({ plan: 'default', inUse: 2, share: 4, waiting: 1 });
 
       all.open();
-      await Promise.all([...flood, ...bRuns]);
-      expect(peak).toBe(4);
+      await Promise.all([...floodRuns, ...bRuns]);
+      expect(counts.peak).toBe(4);
       expect(tenancy.stats().servers[0]!.tenants).toEqual([]);
     },
   );
@@ -119,18 +133,7 @@ describe('connection shares', () => {
       await warm(tenancy, a.id, b.id);
 
       const all = gate();
-      const aIn: (() => void)[] = [];
-      let inside = 0;
-      let peak = 0;
-      const flood = Array.from({ length: 16 }, () =>
-        tenancy.withTenant(a.id, async (db) => {
-          inside++;
-          peak = Math.max(peak, inside);
-          await db.query('select 1');
-          await heldCaller(aIn, all.wait);
-          inside--;
-        }),
-      );
+      const { runs: floodRuns, entered: aIn, counts } = flood(tenancy, a.id, 16, all.wait);
       // Over its share of 2, A takes all but one of the 4 connections, and nobody else waits.
       await until(() => aIn.length === 3 && waitingOn(tenancy) === 13);
       await new Promise((r) => setTimeout(r, 100));
@@ -148,8 +151,8 @@ describe('connection shares', () => {
       expect(tenantStats(tenancy, a.id)).toMatchObject({ inUse: 3, waiting: 12 });
 
       all.open();
-      await Promise.all(flood);
-      expect(peak).toBe(3);
+      await Promise.all(floodRuns);
+      expect(counts.peak).toBe(3);
     },
   );
 
