@@ -632,6 +632,9 @@ export class ServerPool {
    *      idle connection of another database.
    */
   #pick(): [Waiter, Promise<Conn>] | undefined {
+    // Nothing idle and no room to open one: no waiter can be served (the scan below would try
+    // every queue four times to find that out — under load, after every hand-off).
+    if (this.#idleOrder.size === 0 && this.#open >= this.#s.capacity) return undefined;
     for (const atShare of [false, true]) {
       for (const idleOnly of [true, false]) {
         if (idleOnly) {
