@@ -566,6 +566,15 @@ async function main(): Promise<void> {
     const tenancyRow = results.find((r) => r.key === 'tenancy' && !('skipped' in r));
     if (tenancyRow !== undefined && 'vsPlain' in tenancyRow && tenancyRow.vsPlain !== null)
       log(`\ntenancy row vs plain: ${tenancyRow.vsPlain.toFixed(2)}× (goal ≥ 0.90) ${tenancyRow.vsPlain >= 0.9 ? '✓' : '✗'}`);
+    const routedRow = results.find((r) => r.key === 'plain-routed' && !('skipped' in r));
+    if (tenancyRow !== undefined && routedRow !== undefined && 'reqPerSec' in tenancyRow && 'reqPerSec' in routedRow) {
+      const t = tenancyRow.reqPerSec ?? 0;
+      const f = routedRow.reqPerSec ?? 0;
+      if (t > 0 && f > 0)
+        log(
+          `tenancy row vs plain-routed (the same app routing each query itself, no library: the floor of schema-per-tenant routing): ${(t / f).toFixed(2)}×; plain-routed vs plain: ${routedRow.vsPlain?.toFixed(2) ?? '—'}×`,
+        );
+    }
     if (ref !== undefined && 'vsPlainFull' in ref && ref.vsPlainFull !== null)
       log(
         `reference API vs plain + JWT, logging, validation: ${ref.vsPlainFull.toFixed(2)}× (goal ≥ 0.85) ${ref.vsPlainFull >= 0.85 ? '✓' : '✗'}`,
