@@ -142,3 +142,13 @@ describe('refresh ahead', () => {
     expect(reads).toEqual([]);
   });
 });
+
+describe('cache options', () => {
+  it('are checked: a negative, non-finite or non-number value is INVALID_ARGUMENT naming it', () => {
+    expect(() => new TenantCache({ refreshAfterMs: -1 })).toThrow(/cache.refreshAfterMs must be a number of milliseconds ≥ 0, got -1/);
+    expect(() => new TenantCache({ ttlMs: Number.NaN })).toThrow(/cache.ttlMs/);
+    expect(() => new TenantCache({ max: 1.5 })).toThrow(/cache.max must be an integer ≥ 0/);
+    expect(() => new TenantCache({ invalidationIntervalMs: '5' as unknown as number })).toThrow(/cache.invalidationIntervalMs/);
+    expect(() => new TenantCache({ max: 0, ttlMs: 0, refreshAfterMs: 0 })).not.toThrow();
+  });
+});

@@ -1,4 +1,5 @@
 import type { TenantRef } from '../identifiers.js';
+import { invalidArgument } from '../errors.js';
 import type { Tenant } from '../types.js';
 
 /** Settings of the in-process registry cache. */
@@ -53,6 +54,17 @@ export class TenantCache {
   #refresher: ((id: string) => void) | undefined;
 
   constructor(options: CacheOptions = {}) {
+    for (const key of ['max', 'ttlMs', 'refreshAfterMs', 'invalidationIntervalMs'] as const) {
+      const value = options[key];
+      if (
+        value !== undefined &&
+        (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (key === 'max' && !Number.isInteger(value)))
+      ) {
+        throw invalidArgument(
+          `cache.${key} must be ${key === 'max' ? 'an integer' : 'a number of milliseconds'} ≥ 0, got ${String(value)}`,
+        );
+      }
+    }
     this.#max = options.max ?? 10_000;
     this.#ttl = options.ttlMs ?? 60_000;
     this.#refreshAfter = options.refreshAfterMs ?? this.#ttl / 2;
