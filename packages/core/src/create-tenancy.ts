@@ -178,6 +178,7 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
   const logger = opts.logger ?? silentLogger;
   // Checked before anything is opened: a bad limit fails at start with its name.
   const plans = new Plans(opts.plans);
+  const cache = new TenantCache(opts.cache);
   const applicationName = opts.applicationName ?? 'tenantry';
   const migrations =
     opts.migrations === undefined ? migrationList([]) : typeof opts.migrations === 'string' ? sqlFolder(opts.migrations) : opts.migrations;
@@ -215,7 +216,6 @@ export async function createTenancy(options: TenancyOptions): Promise<Tenancy> {
       { cause: err, context: { server: REGISTRY_SERVER } },
     );
   }
-  const cache = new TenantCache(opts.cache);
   let listener: RegistryListener | undefined;
   if (opts.listen !== false) {
     listener = new RegistryListener(opts.registryUrl, cache, logger, applicationName);

@@ -152,3 +152,16 @@ describe('cache options', () => {
     expect(() => new TenantCache({ max: 0, ttlMs: 0, refreshAfterMs: 0 })).not.toThrow();
   });
 });
+
+describe('cache options at createTenancy()', () => {
+  it('fail before anything is opened', async () => {
+    const { createTenancy } = await import('../src/index.js');
+    // An unreachable registry: the options are refused before any connection is tried.
+    await expect(createTenancy({ registryUrl: 'postgres://nobody@127.0.0.1:1/none', cache: { refreshAfterMs: -1 } })).rejects.toMatchObject(
+      {
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(/cache.refreshAfterMs/),
+      },
+    );
+  });
+});
