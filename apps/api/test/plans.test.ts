@@ -143,6 +143,8 @@ describe('TENANTRY_POOL_SHARE_HEADROOM', () => {
   it('reaches the pool: a tenant over its share leaves a connection free for another', async () => {
     const small = await h.start({
       TENANTRY_POOL_MAX: '3',
+      // No pending-tenant refills taking connections of the 3 in the background.
+      TENANTRY_PENDING_SCHEMA_TENANTS: '0',
       TENANTRY_PLANS: JSON.stringify({ default: { maxConnectionShare: 1 } }),
     });
     const t = small.api.app.get<symbol, Tenancy>(TENANCY);
