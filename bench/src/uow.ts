@@ -299,7 +299,6 @@ interface Target {
   readonly route: string;
   /** The same route that also switches to the tenant's role, as Tenantry's default prefix does. */
   readonly routeWithRole: string;
-  readonly role: string | null;
   /** The same route as Tenantry's batch takes it (made once, as Tenantry caches each tenant's). */
   readonly prefix: RawPrefix;
 }
@@ -703,12 +702,8 @@ async function main(): Promise<void> {
       setLocal: `set local search_path to ${quoteIdent(t.physicalName)}`,
       qualified: `select id, v from ${quoteIdent(t.physicalName)}.items where id = $1`,
       route: `select set_config('search_path', '${quoteIdent(t.physicalName)}, pg_temp', true)`,
-      role: t.role,
       prefix: { searchPath: `${quoteIdent(t.physicalName)}, pg_temp`, role: t.role, readOnly: false },
-      routeWithRole:
-        t.role === null
-          ? `select set_config('search_path', '${quoteIdent(t.physicalName)}, pg_temp', true)`
-          : `select set_config('search_path', '${quoteIdent(t.physicalName)}, pg_temp', true), set_config('role', '${t.role}', true)`,
+      routeWithRole: `select set_config('search_path', '${quoteIdent(t.physicalName)}, pg_temp', true)${t.role === null ? '' : `, set_config('role', '${t.role}', true)`}`,
     }));
     const workload: Workload = { targets, rows: config.rowsPerTenant };
 

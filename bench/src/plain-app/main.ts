@@ -43,6 +43,7 @@ import type { DynamicModule } from '@nestjs/common';
 import { ValidationPipe } from '@nestjs/common';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { NestFactory } from '@nestjs/core';
+import { quoteIdent } from '@tenantry/core';
 import { validationExceptionFactory } from '@tenantry/nestjs';
 import { createLogger, PinoNestLogger } from '@tenantry/api/dist/logging/pino-logger.js';
 import { enterRequestContext } from '@tenantry/api/dist/logging/request-context.js';
@@ -84,9 +85,7 @@ async function routedDb(max: number, applicationName: string): Promise<{ pool: p
   const { rows } = await pool.query<{ id: string; physical_name: string; role: string | null }>(
     "select id::text, physical_name, role from tenantry.tenants where status = 'ACTIVE' and isolation = 'schema'",
   );
-  // Quoted as Tenantry's quoteIdent does; the names are Tenantry's generated ones.
-  const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`;
-  const routes = new Map(rows.map((r) => [r.id, { searchPath: `${quote(r.physical_name)}, pg_temp`, role: r.role, readOnly: true }]));
+  const routes = new Map(rows.map((r) => [r.id, { searchPath: `${quoteIdent(r.physical_name)}, pg_temp`, role: r.role, readOnly: true }]));
   const batch = await rawBatch(pool);
   return {
     pool,
